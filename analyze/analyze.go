@@ -1,0 +1,214 @@
+// Package analyze pairs RPC calls with their replies, keeps per-procedure
+// and per-connection statistics, and builds the report model.
+package analyze
+
+import (
+	"errors"
+	"io"
+
+	"nfsstall/decode"
+	"nfsstall/tcpflow"
+)
+
+// Options configure an analysis.
+type Options struct {
+	Ports []uint16 // server ports to follow; default 2049
+	// StallAfter: an unanswered call at least this old (ns) at the end of
+	// the capture is a stall.
+	StallAfter int64
+	// Slow: a reply later than this (ns) after the first call is slow.
+	Slow int64
+	// Progress, when set, is called now and then with the packets read.
+	Progress func(packets int64)
+	// Limits bound reassembly memory.
+	Limits tcpflow.Limits
+}
+
+// DefaultOptions are the command line's defaults.
+func DefaultOptions() Options {
+	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits}
+}
+
+// callKey identifies one RPC: a client (by address: a reconnect may come
+// from another port), a server endpoint and an XID.
+type callKey struct {
+	client [16]byte
+	server tcpflow.Endpoint
+	xid    uint32
+}
+
+// call is an RPC waiting for its reply.
+type call struct {
+	conn        *connState // where it was first sent
+	prog, vers  uint32
+	proc        uint32
+	first, last tcpflow.FrameRef
+	sends       int
+	hasOffset   bool
+	offset      uint64
+	count       uint32
+	partialHave int64 // reply bytes seen at the end of the capture, when a reply began
+	partialLen  int64
+}
+
+type procKey struct{ prog, vers, proc uint32 }
+
+type procStats struct {
+	calls, replies, errors, retrans, bytes int64
+	first, last                            latencies
+}
+
+// Analyzer consumes the packets of one capture (one or several files).
+type Analyzer struct {
+	opts    Options
+	flows   *tcpflow.Flows
+	conns   []*connState
+	pending map[callKey]*call
+	procs   map[procKey]*procStats
+	sum     Summary
+	// free calls for reuse: a busy capture creates and answers millions.
+	freeCalls []*call
+}
+
+// New returns an Analyzer.
+func New(opts Options) *Analyzer {
+	if len(opts.Ports) == 0 {
+		opts.Ports = []uint16{2049}
+	}
+	if opts.Limits == (tcpflow.Limits{}) {
+		opts.Limits = tcpflow.DefaultLimits
+	}
+	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
+	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
+	return a
+}
+
+// Run reads every packet of in and returns the report.
+func Run(in *tcpflow.Input, opts Options) (*Report, error) {
+	a := New(opts)
+	var p tcpflow.Packet
+	for {
+		err := in.Next(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		a.flows.Packet(&p)
+		if opts.Progress != nil && a.flows.Stats.Packets&0xffff == 0 {
+			opts.Progress(a.flows.Stats.Packets)
+		}
+	}
+	a.flows.Finish()
+	return a.report(in.Captures()), nil
+}
+
+func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
+	c := &connState{a: a, info: *info}
+	for d := range c.sinks {
+		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
+		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
+	}
+	a.conns = append(a.conns, c)
+	return c
+}
+
+func (a *Analyzer) proc(prog, vers, proc uint32) *procStats {
+	k := procKey{prog, vers, proc}
+	ps := a.procs[k]
+	if ps == nil {
+		ps = &procStats{}
+		a.procs[k] = ps
+	}
+	return ps
+}
+
+func (a *Analyzer) newCall() *call {
+	if n := len(a.freeCalls); n > 0 {
+		c := a.freeCalls[n-1]
+		a.freeCalls = a.freeCalls[:n-1]
+		*c = call{}
+		return c
+	}
+	return &call{}
+}
+
+// onCall records an RPC call message.
+func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
+	a.sum.Calls++
+	c.calls++
+	ps := a.proc(m.Prog, m.Vers, m.Proc)
+	ps.calls++
+	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
+	if p := a.pending[k]; p != nil && p.prog == m.Prog && p.proc == m.Proc {
+		// The same XID again from the same client: an RPC retransmission,
+		// on this connection or after a reconnect.
+		p.sends++
+		p.last = at
+		ps.retrans++
+		a.sum.RPCRetransmissions++
+		return
+	}
+	p := a.newCall()
+	p.conn, p.prog, p.vers, p.proc = c, m.Prog, m.Vers, m.Proc
+	p.first, p.last, p.sends = at, at, 1
+	if m.Prog == decode.ProgNFS && m.Vers == 3 {
+		var args decode.NFS3Args
+		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
+		if args.Has&decode.HasOffset != 0 {
+			p.hasOffset, p.offset = true, args.Offset
+		}
+		if args.Has&decode.HasCount != 0 {
+			p.count = args.Count
+			if m.Proc == nfs3Write {
+				ps.bytes += int64(args.Count)
+			}
+		}
+	}
+	a.pending[k] = p
+}
+
+// NFSv3 procedure numbers the analysis treats specially.
+const (
+	nfs3Read  = 6
+	nfs3Write = 7
+)
+
+// onReply records an RPC reply message.
+func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
+	a.sum.Replies++
+	c.replies++
+	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
+	p := a.pending[k]
+	if p == nil {
+		a.sum.OrphanReplies++
+		return
+	}
+	delete(a.pending, k)
+	ps := a.proc(p.prog, p.vers, p.proc)
+	ps.replies++
+	ps.first.add(at.Time - p.first.Time)
+	ps.last.add(at.Time - p.last.Time)
+	failed := m.ReplyStat != 0 || m.AcceptStat != 0
+	if !failed && p.prog == decode.ProgNFS && p.vers == 3 {
+		var res decode.NFS3Result
+		decode.ParseNFS3Result(p.proc, m.Results, &res)
+		if res.Has&decode.HasStatus != 0 && res.Status != 0 {
+			failed = true
+		}
+		if p.proc == nfs3Read && res.Has&decode.HasCount != 0 {
+			ps.bytes += int64(res.Count)
+		}
+	}
+	if failed {
+		ps.errors++
+	}
+	a.freeCalls = append(a.freeCalls, p)
+}
+
+// plausibleReply reports whether xid is a call waiting for a reply on c.
+func (a *Analyzer) plausibleReply(c *connState, xid uint32) bool {
+	_, ok := a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}]
+	return ok
+}

@@ -1,0 +1,196 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"nfsstall/decode"
+	"nfsstall/tcpflow"
+)
+
+// report assembles the report model once every packet has been read.
+func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
+	r := &Report{
+		SchemaVersion: SchemaVersion,
+		Captures:      []Capture{},
+		Procedures:    []Procedure{},
+		Connections:   []Connection{},
+		Findings:      []Finding{},
+		Diagnoses:     []Diagnosis{},
+		Unanswered:    []Unanswered{},
+		Skipped:       []Skipped{},
+		Warnings:      []string{},
+	}
+	var first, last, end int64
+	for i, ci := range caps {
+		c := Capture{
+			File: ci.Path, Format: ci.Format, Compressed: ci.Compressed,
+			Packets: ci.Packets, FirstTime: Time(ci.First), LastTime: Time(ci.Last),
+			Snaplen: ci.Snaplen, Truncated: ci.Truncated, Dropped: ci.Dropped,
+		}
+		if ci.Truncated {
+			c.TruncatedAt = ci.TruncatedAt
+			msg := fmt.Sprintf("%s: file ends inside a packet record at byte offset %d%s; analysed the %d packets before it",
+				ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.Packets)
+			if ci.ReadErr != nil {
+				msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
+					ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.ReadErr, ci.Packets)
+			}
+			r.Warnings = append(r.Warnings, msg)
+		}
+		for j, lt := range ci.LinkTypes {
+			name := LinkTypeName(lt)
+			if j == 0 {
+				c.LinkType = name
+			}
+			if len(ci.LinkTypes) > 1 && !slices.Contains(c.LinkTypes, name) {
+				c.LinkTypes = append(c.LinkTypes, name)
+			}
+		}
+		for _, lt := range ci.Unsupported {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: link type %s is not decoded (supported: %s); its packets were skipped",
+				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
+		}
+		if ci.Dropped > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capturing interface dropped %d packets: gaps in the streams are expected", ci.Path, ci.Dropped))
+		}
+		if ci.Packets > 0 {
+			if first == 0 || ci.First < first {
+				first = ci.First
+			}
+			last = max(last, ci.Last)
+		}
+		end = max(end, ci.End)
+		_ = i
+		r.Captures = append(r.Captures, c)
+	}
+	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
+	a.sum.Connections = len(a.conns)
+	if last > first {
+		a.sum.DurationMS = ms(last - first)
+	}
+
+	for _, c := range a.conns {
+		a.sum.Undecodable += c.undecodable
+		a.sum.MissingBytes += c.missing
+		a.sum.TruncatedFrames += c.truncatedFrames
+		var garbage int64
+		var resyncs int
+		for d := range c.framers {
+			garbage += c.framers[d].Garbage
+			resyncs += c.framers[d].Resyncs
+		}
+		a.sum.GarbageBytes += garbage
+		transport := "tcp"
+		if c.info.Proto == tcpflow.ProtoUDP {
+			transport = "udp"
+		}
+		r.Connections = append(r.Connections, Connection{
+			ID: c.info.ID, Client: c.info.Client.String(), Server: c.info.Server.String(),
+			Calls: c.calls, Replies: c.replies,
+			Transport: transport, Capture: c.info.First.File, FirstFrame: c.info.First.Frame,
+			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
+			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
+			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: garbage, Resyncs: resyncs,
+		})
+	}
+
+	// Calls still pending are unanswered.
+	for k, p := range a.pending {
+		u := Unanswered{
+			Connection: p.conn.info.ID, XID: XID(k.xid), Program: p.prog, Version: p.vers,
+			Procedure: decode.ProcName(p.prog, p.vers, p.proc), ProgramName: decode.ProgramName(p.prog), Capture: p.first.File,
+			Frame: p.first.Frame, LastFrame: p.last.Frame, Sent: Time(p.first.Time),
+			AgeMS: ms(end - p.first.Time), Sends: p.sends,
+		}
+		if p.hasOffset {
+			u.Detail = fmt.Sprintf("offset %d, %d bytes", p.offset, p.count)
+		}
+		if p.partialLen > 0 {
+			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
+		}
+		r.Unanswered = append(r.Unanswered, u)
+		a.proc(p.prog, p.vers, p.proc)
+		a.sum.Unanswered++
+		r.Connections[p.conn.info.ID-1].Unanswered++
+	}
+	slices.SortFunc(r.Unanswered, func(x, y Unanswered) int {
+		if x.Sent != y.Sent {
+			return cmpInt(int64(x.Sent), int64(y.Sent))
+		}
+		return cmpInt(int64(x.XID), int64(y.XID))
+	})
+
+	for k, ps := range a.procs {
+		r.Procedures = append(r.Procedures, Procedure{
+			Program: k.prog, Version: k.vers, Name: decode.ProcName(k.prog, k.vers, k.proc),
+			ProgramName: decode.ProgramName(k.prog),
+			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
+			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
+		})
+	}
+	for _, u := range r.Unanswered {
+		for i := range r.Procedures {
+			p := &r.Procedures[i]
+			if p.Program == u.Program && p.Version == u.Version && p.Name == u.Procedure {
+				p.Unanswered++
+			}
+		}
+	}
+	slices.SortFunc(r.Procedures, func(x, y Procedure) int {
+		if x.Program != y.Program {
+			return cmpInt(int64(procOrder(x.Program)), int64(procOrder(y.Program)))
+		}
+		if x.Version != y.Version {
+			return cmpInt(int64(x.Version), int64(y.Version))
+		}
+		return strings.Compare(x.Name, y.Name)
+	})
+	r.Summary = a.sum
+
+	st := &a.flows.Stats
+	for _, reason := range st.SkipReasons() {
+		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String()})
+	}
+	if st.ForcedGaps > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,
+			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost", st.ForcedGapByte)})
+	}
+	if a.sum.Undecodable > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC records", Count: a.sum.Undecodable, Reason: "did not decode as an RPC call or reply"})
+	}
+	if a.sum.GarbageBytes > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "stream bytes", Count: a.sum.GarbageBytes,
+			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
+	}
+	if a.sum.OrphanReplies > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.sum.OrphanReplies, Reason: "their call is not in the capture (sent before it started)"})
+	}
+	return r
+}
+
+// procOrder puts NFS first, then the other programs by number.
+func procOrder(prog uint32) uint32 {
+	if prog == decode.ProgNFS {
+		return 0
+	}
+	return prog
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func uncompressedNote(ci *tcpflow.CaptureInfo) string {
+	if ci.Compressed {
+		return " of the uncompressed data"
+	}
+	return ""
+}

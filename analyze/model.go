@@ -1,0 +1,204 @@
+package analyze
+
+import (
+	"strconv"
+	"time"
+)
+
+// SchemaVersion is the version of the JSON report contract
+// (../shared/report-json.md). Keys are only added within a version.
+const SchemaVersion = 1
+
+// Time is a capture timestamp, ns since the Unix epoch. It marshals as an
+// RFC 3339 string in UTC with nanoseconds.
+type Time int64
+
+// MarshalJSON formats t as "2006-01-02T15:04:05.000000000Z".
+func (t Time) MarshalJSON() ([]byte, error) {
+	b := make([]byte, 0, 32)
+	b = append(b, '"')
+	b = time.Unix(0, int64(t)).UTC().AppendFormat(b, "2006-01-02T15:04:05.000000000Z07:00")
+	return append(b, '"'), nil
+}
+
+// String formats t for people, in UTC with microseconds.
+func (t Time) String() string {
+	return time.Unix(0, int64(t)).UTC().Format("2006-01-02 15:04:05.000000")
+}
+
+// XID is an RPC transaction id; it marshals as "0x" + 8 hex digits.
+type XID uint32
+
+// MarshalJSON formats x as "0x%08x".
+func (x XID) MarshalJSON() ([]byte, error) { return []byte(`"` + x.String() + `"`), nil }
+
+func (x XID) String() string {
+	s := strconv.FormatUint(uint64(x), 16)
+	return "0x" + "00000000"[len(s):] + s
+}
+
+// Report is everything nfsstall found in one set of capture files.
+type Report struct {
+	SchemaVersion int          `json:"schema_version"`
+	Captures      []Capture    `json:"captures"`
+	Summary       Summary      `json:"summary"`
+	Procedures    []Procedure  `json:"procedures"`
+	Connections   []Connection `json:"connections"`
+	Findings      []Finding    `json:"findings"`
+	Diagnoses     []Diagnosis  `json:"diagnoses"`
+	// Unanswered lists every call with no reply by the end of the capture,
+	// whatever its age (findings only hold those past the stall threshold).
+	Unanswered []Unanswered `json:"unanswered_calls"`
+	// Skipped says what was not analysed and why.
+	Skipped []Skipped `json:"skipped"`
+	// Warnings are problems with the input that did not stop the analysis.
+	Warnings []string `json:"warnings"`
+}
+
+// Capture describes one input file.
+type Capture struct {
+	File        string   `json:"file"`
+	Format      string   `json:"format"`
+	Compressed  bool     `json:"compressed"`
+	LinkType    string   `json:"link_type"`            // the first interface's
+	LinkTypes   []string `json:"link_types,omitempty"` // all of them, pcapng with several interfaces
+	Packets     int64    `json:"packets"`
+	FirstTime   Time     `json:"first_time"`
+	LastTime    Time     `json:"last_time"`
+	Snaplen     uint32   `json:"snaplen"`
+	Truncated   bool     `json:"truncated"`
+	TruncatedAt int64    `json:"truncated_at_offset,omitempty"`
+	Dropped     uint64   `json:"dropped_by_interface,omitempty"`
+}
+
+// Summary holds the headline counts.
+type Summary struct {
+	Connections            int   `json:"connections"`
+	Calls                  int64 `json:"calls"`
+	Replies                int64 `json:"replies"`
+	Unanswered             int64 `json:"unanswered"`
+	RPCRetransmissions     int64 `json:"rpc_retransmissions"`
+	TCPRetransmissions     int64 `json:"tcp_retransmissions"`
+	UnackedRetransmissions int64 `json:"unacked_retransmissions"`
+	ZeroWindowEpisodes     int64 `json:"zero_window_episodes"`
+	// Extras beyond the contract.
+	OrphanReplies   int64   `json:"orphan_replies"`   // replies whose call is not in the capture
+	Undecodable     int64   `json:"undecodable"`      // records that did not parse as RPC
+	GarbageBytes    int64   `json:"garbage_bytes"`    // bytes passed over while looking for a record boundary
+	MissingBytes    int64   `json:"missing_bytes"`    // stream bytes sent but not captured (snaplen, capture loss)
+	DurationMS      float64 `json:"duration_ms"`      // first to last packet, all files
+	TruncatedFrames int64   `json:"truncated_frames"` // analysed segments cut by the snaplen
+}
+
+// Latency summarises response times in milliseconds.
+type Latency struct {
+	Min  float64 `json:"min"`
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P99  float64 `json:"p99"`
+	Max  float64 `json:"max"`
+}
+
+// Procedure is the row of one program/version/procedure.
+type Procedure struct {
+	Program    uint32 `json:"program"`
+	Version    uint32 `json:"version"`
+	Name       string `json:"name"`
+	Calls      int64  `json:"calls"`
+	Replies    int64  `json:"replies"`
+	Unanswered int64  `json:"unanswered"`
+	Errors     int64  `json:"errors"`
+	// Latency is measured from the call's first transmission (Wireshark's
+	// rpc.time); LatencyLast from its last one.
+	Latency     Latency `json:"latency_ms"`
+	LatencyLast Latency `json:"latency_last_ms"`
+	Retransmits int64   `json:"retransmissions"`
+	Bytes       int64   `json:"bytes"` // READ/WRITE data bytes (reply count for READ, call count for WRITE)
+	// ProgramName is the program's name, e.g. "NFS".
+	ProgramName string `json:"program_name"`
+}
+
+// Connection is one TCP connection (or UDP flow) carrying RPC.
+type Connection struct {
+	ID         int    `json:"id"`
+	Client     string `json:"client"`
+	Server     string `json:"server"`
+	Calls      int64  `json:"calls"`
+	Replies    int64  `json:"replies"`
+	Unanswered int64  `json:"unanswered"`
+	// Extras beyond the contract.
+	Transport    string `json:"transport"` // "tcp" or "udp"
+	Capture      int    `json:"capture"`
+	FirstFrame   int64  `json:"first_frame"`
+	FirstTime    Time   `json:"first_time"`
+	LastTime     Time   `json:"last_time"`
+	Handshake    bool   `json:"handshake"` // the capture has its SYN
+	BytesToSrv   int64  `json:"bytes_to_server"`
+	BytesToCli   int64  `json:"bytes_to_client"`
+	MissingBytes int64  `json:"missing_bytes"`
+	Undecodable  int64  `json:"undecodable"`
+	GarbageBytes int64  `json:"garbage_bytes"`
+	Resyncs      int    `json:"resyncs"`
+}
+
+// Severity ranks findings.
+type Severity string
+
+// Severities, most severe first.
+const (
+	SeverityStall   Severity = "stall"
+	SeverityWarning Severity = "warning"
+	SeverityInfo    Severity = "info"
+)
+
+// Finding is one piece of evidence of trouble.
+type Finding struct {
+	Kind       string   `json:"kind"`
+	Severity   Severity `json:"severity"`
+	Connection int      `json:"connection"`
+	XID        *XID     `json:"xid,omitempty"`
+	Procedure  string   `json:"procedure,omitempty"`
+	Capture    int      `json:"capture"`
+	Frames     []int64  `json:"frames"`
+	Start      Time     `json:"start"`
+	DurationMS float64  `json:"duration_ms"`
+	Summary    string   `json:"summary"`
+}
+
+// Diagnosis is the verdict on one connection with a stall.
+type Diagnosis struct {
+	Connection int    `json:"connection"`
+	Verdict    string `json:"verdict"`
+	Summary    string `json:"summary"`
+	Findings   []int  `json:"findings"`
+}
+
+// Unanswered is a call with no reply by the end of the capture.
+type Unanswered struct {
+	Connection  int     `json:"connection"`
+	XID         XID     `json:"xid"`
+	Program     uint32  `json:"program"`
+	Version     uint32  `json:"version"`
+	Procedure   string  `json:"procedure"`
+	ProgramName string  `json:"program_name"`
+	Capture     int     `json:"capture"`
+	Frame       int64   `json:"frame"`      // the call's first transmission
+	LastFrame   int64   `json:"last_frame"` // its last transmission
+	Sent        Time    `json:"sent"`
+	AgeMS       float64 `json:"age_ms"` // from the first transmission to the end of the capture
+	Sends       int     `json:"sends"`
+	Detail      string  `json:"detail,omitempty"` // e.g. "offset 1376075776, 1048576 bytes"
+	// ReplyPartial is set when the reply began but its last byte never came.
+	ReplyPartial string `json:"reply_partial,omitempty"`
+}
+
+// Skipped counts packets or bytes not analysed, with the reason.
+type Skipped struct {
+	What   string `json:"what"`
+	Count  int64  `json:"count"`
+	Reason string `json:"reason"`
+}
+
+// ms converts a duration in ns to float milliseconds.
+func ms(ns int64) float64 { return float64(ns) / 1e6 }

@@ -1,0 +1,472 @@
+package decode
+
+import (
+	"errors"
+	"strconv"
+)
+
+// ONC RPC version 2, RFC 5531 section 9. Input to the parsers here is one
+// RPC message with the record marking (RFC 5531 section 11) already removed.
+
+// Message types (msg_type).
+const (
+	MsgCall  = 0
+	MsgReply = 1
+)
+
+// Authentication flavors (auth_flavor). RFC 5531 lists 0-3 and 6; 4 and 5
+// are registered with IANA, 7 is AUTH_TLS (RFC 9289), which Linux clients
+// send in a NULL call to probe for RPC-over-TLS.
+const (
+	AuthNone  = 0
+	AuthSys   = 1
+	AuthShort = 2
+	AuthDH    = 3
+	AuthKerb4 = 4
+	AuthRSA   = 5
+	RPCSECGSS = 6
+	AuthTLS   = 7
+)
+
+// Reply status (reply_stat).
+const (
+	MsgAccepted = 0
+	MsgDenied   = 1
+)
+
+// Accepted reply status (accept_stat).
+const (
+	Success      = 0
+	ProgUnavail  = 1
+	ProgMismatch = 2
+	ProcUnavail  = 3
+	GarbageArgs  = 4
+	SystemErr    = 5
+)
+
+// Rejected reply status (reject_stat).
+const (
+	RPCMismatch = 0
+	AuthError   = 1
+)
+
+// RPCSEC_GSS services (rpc_gss_service_t, RFC 2203 section 5).
+const (
+	GSSServiceNone      = 1
+	GSSServiceIntegrity = 2
+	GSSServicePrivacy   = 3
+)
+
+// Limits from the protocol's XDR: opaque_auth body<400>, authsys_parms
+// machinename<255> and gids<16>.
+const (
+	maxAuthBody    = 400
+	maxMachineName = 255
+	maxAuthSysGIDs = 16
+)
+
+// Errors for RPC messages that decode as XDR but are not what was asked for.
+var (
+	// ErrNotCall means ParseCall was given a message whose msg_type is not CALL.
+	ErrNotCall = errors.New("rpc: not a call")
+	// ErrNotReply means ParseReply was given a message whose msg_type is not REPLY.
+	ErrNotReply = errors.New("rpc: not a reply")
+	// ErrRPCVersion means a call's rpcvers is not 2: the rest has no known layout.
+	ErrRPCVersion = errors.New("rpc: version not 2")
+	// ErrBadUnion means a union discriminant has no arm (reply_stat, reject_stat).
+	ErrBadUnion = errors.New("xdr: unknown union discriminant")
+)
+
+// AuthSysCred is an AUTH_SYS credential body (authsys_parms, RFC 5531
+// appendix A).
+type AuthSysCred struct {
+	Stamp   uint32
+	Machine []byte // machine name; aliases the input
+	UID     uint32
+	GID     uint32
+	NGIDs   int                    // number of supplementary groups, at most 16
+	GIDs    [maxAuthSysGIDs]uint32 // the first NGIDs are set; an array so decoding does not allocate
+}
+
+// GSSCred is an RPCSEC_GSS version 1 credential body (rpc_gss_cred_vers_1_t,
+// RFC 2203 section 5). It matters to nfsstall because with the integrity or
+// privacy service the procedure arguments and results are wrapped.
+type GSSCred struct {
+	Version uint32 // RPCSEC_GSS version, 1
+	Proc    uint32 // gss_proc: DATA=0 INIT=1 CONTINUE_INIT=2 DESTROY=3
+	Seq     uint32 // seq_num
+	Service uint32 // GSSServiceNone, GSSServiceIntegrity or GSSServicePrivacy
+	Handle  []byte // context handle; aliases the input
+}
+
+// Call is a decoded RPC call header. Byte-slice fields alias the input.
+type Call struct {
+	XID, RPCVers, Prog, Vers, Proc uint32
+
+	CredFlavor uint32
+	Cred       []byte      // credential body, raw
+	Sys        AuthSysCred // set when HasSys
+	HasSys     bool        // CredFlavor is AuthSys and its body decoded
+	GSS        GSSCred     // set when HasGSS
+	HasGSS     bool        // CredFlavor is RPCSECGSS and its body decoded as version 1
+
+	VerfFlavor uint32
+	Verf       []byte // verifier body, raw
+
+	// Args are the procedure arguments: the rest of the message (cut short
+	// when the capture's snaplen cut the message). With RPCSEC_GSS
+	// integrity or privacy they are still wrapped (RFC 2203 section 5.3.2).
+	Args []byte
+}
+
+// Reply is a decoded RPC reply header. Which fields are meaningful depends
+// on ReplyStat and then AcceptStat or RejectStat, as in RFC 5531's unions.
+type Reply struct {
+	XID       uint32
+	ReplyStat uint32 // MsgAccepted or MsgDenied
+
+	// When accepted.
+	VerfFlavor uint32
+	Verf       []byte // verifier body, raw; aliases the input
+	AcceptStat uint32 // Success, ProgUnavail, ProgMismatch, ProcUnavail, GarbageArgs, SystemErr
+
+	// When denied.
+	RejectStat uint32 // RPCMismatch or AuthError
+	AuthStat   uint32 // when RejectStat is AuthError
+
+	// Lowest and highest versions supported: of the program when
+	// AcceptStat is ProgMismatch, of RPC when RejectStat is RPCMismatch.
+	MismatchLow, MismatchHigh uint32
+
+	// Results are the procedure results when AcceptStat is Success: the rest
+	// of the message, possibly cut by the snaplen; they alias the input.
+	Results []byte
+}
+
+// Header peeks at xid and msg_type, the first 8 bytes of any RPC message.
+func Header(b []byte) (xid, msgType uint32, err error) {
+	x := NewXDR(b)
+	xid = x.Uint32()
+	msgType = x.Uint32()
+	if err := x.fail("rpc header"); err != nil {
+		return 0, 0, err
+	}
+	return xid, msgType, nil
+}
+
+// ParseCall decodes the call header in b into c, resetting c first. On
+// error c holds the fields decoded before the failure.
+func ParseCall(b []byte, c *Call) error {
+	*c = Call{}
+	x := NewXDR(b)
+	c.XID = x.Uint32()
+	mt := x.Uint32()
+	if x.err != nil {
+		return x.fail("rpc call header")
+	}
+	if mt != MsgCall {
+		x.off = 4
+		return x.failWith("rpc call msg_type", ErrNotCall)
+	}
+	c.RPCVers = x.Uint32()
+	if x.err == nil && c.RPCVers != 2 {
+		x.off = 8
+		// Without version 2 the layout of what follows is unknown.
+		return x.failWith("rpc call rpcvers", ErrRPCVersion)
+	}
+	c.Prog = x.Uint32()
+	c.Vers = x.Uint32()
+	c.Proc = x.Uint32()
+	if x.err != nil {
+		return x.fail("rpc call header")
+	}
+
+	c.CredFlavor = x.Uint32()
+	c.Cred = x.Opaque(maxAuthBody)
+	if x.err != nil {
+		return x.fail("rpc call credential")
+	}
+	// The credential body is decoded from its own bounded slice: a broken
+	// body leaves HasSys/HasGSS false but does not fail the call, whose
+	// layout does not depend on it.
+	switch c.CredFlavor {
+	case AuthSys:
+		c.HasSys = parseAuthSys(c.Cred, &c.Sys)
+	case RPCSECGSS:
+		c.HasGSS = parseGSSCred(c.Cred, &c.GSS)
+	}
+
+	c.VerfFlavor = x.Uint32()
+	c.Verf = x.Opaque(maxAuthBody)
+	if x.err != nil {
+		return x.fail("rpc call verifier")
+	}
+	c.Args = x.Rest()
+	return nil
+}
+
+// parseAuthSys decodes an authsys_parms body; on failure it clears s.
+func parseAuthSys(b []byte, s *AuthSysCred) bool {
+	x := NewXDR(b)
+	s.Stamp = x.Uint32()
+	s.Machine = x.Opaque(maxMachineName)
+	s.UID = x.Uint32()
+	s.GID = x.Uint32()
+	n := x.Uint32()
+	if x.err == nil && n > maxAuthSysGIDs {
+		x.err = ErrTooLong
+	}
+	for i := 0; x.err == nil && i < int(n); i++ {
+		s.GIDs[i] = x.Uint32()
+	}
+	if x.err != nil {
+		*s = AuthSysCred{}
+		return false
+	}
+	s.NGIDs = int(n)
+	return true
+}
+
+// parseGSSCred decodes an RPCSEC_GSS credential body; on failure, or for a
+// version other than 1 (whose layout we do not know), it clears g.
+func parseGSSCred(b []byte, g *GSSCred) bool {
+	x := NewXDR(b)
+	g.Version = x.Uint32()
+	if x.err != nil || g.Version != 1 {
+		*g = GSSCred{}
+		return false
+	}
+	g.Proc = x.Uint32()
+	g.Seq = x.Uint32()
+	g.Service = x.Uint32()
+	// RFC 2203 does not bound the handle; the whole credential is <400>.
+	g.Handle = x.Opaque(maxAuthBody)
+	if x.err != nil {
+		*g = GSSCred{}
+		return false
+	}
+	return true
+}
+
+// ParseReply decodes the reply header in b into r, resetting r first. On
+// error r holds the fields decoded before the failure.
+func ParseReply(b []byte, r *Reply) error {
+	*r = Reply{}
+	x := NewXDR(b)
+	r.XID = x.Uint32()
+	at := x.off
+	mt := x.Uint32()
+	if x.err != nil {
+		return x.fail("rpc reply header")
+	}
+	if mt != MsgReply {
+		x.off = at
+		return x.failWith("rpc reply msg_type", ErrNotReply)
+	}
+	at = x.off
+	r.ReplyStat = x.Uint32()
+	if x.err != nil {
+		return x.fail("rpc reply header")
+	}
+	switch r.ReplyStat {
+	case MsgAccepted:
+		r.VerfFlavor = x.Uint32()
+		r.Verf = x.Opaque(maxAuthBody)
+		if x.err != nil {
+			return x.fail("rpc reply verifier")
+		}
+		r.AcceptStat = x.Uint32()
+		switch r.AcceptStat {
+		case Success:
+			if x.err == nil {
+				r.Results = x.Rest()
+			}
+		case ProgMismatch:
+			r.MismatchLow = x.Uint32()
+			r.MismatchHigh = x.Uint32()
+		}
+		// Other accept_stat values take the union's "default: void" arm,
+		// including ones RFC 5531 does not define: nothing follows.
+		return x.fail("rpc accepted reply")
+	case MsgDenied:
+		at = x.off
+		r.RejectStat = x.Uint32()
+		if x.err != nil {
+			return x.fail("rpc rejected reply")
+		}
+		switch r.RejectStat {
+		case RPCMismatch:
+			r.MismatchLow = x.Uint32()
+			r.MismatchHigh = x.Uint32()
+		case AuthError:
+			r.AuthStat = x.Uint32()
+		default:
+			// rejected_reply has no default arm.
+			x.off = at
+			return x.failWith("rpc rejected reply reject_stat", ErrBadUnion)
+		}
+		return x.fail("rpc rejected reply")
+	default:
+		x.off = at
+		return x.failWith("rpc reply reply_stat", ErrBadUnion)
+	}
+}
+
+// knownFlavor reports whether f is an auth flavor we would expect to see.
+func knownFlavor(f uint32) bool { return f <= AuthTLS }
+
+// LooksLikeCall reports whether b plausibly starts an RPC call: msg_type 0,
+// rpcvers 2, a known program (KnownProgram) with a version below 10, and a
+// known credential flavor with a body of at most 400 bytes (at least 20
+// for AUTH_SYS, its smallest valid body). It is meant for finding record
+// boundaries in a stream joined midway, so it is cheap and looks only at
+// the first 40 bytes.
+//
+// It needs 32 bytes (through the credential length) and returns false for
+// fewer. When the credential body is empty, as with AUTH_NONE, the
+// verifier header also lies within 40 bytes and is checked as well (known
+// flavor, body of at most 400 bytes), so then it needs 40 bytes.
+func LooksLikeCall(b []byte) bool {
+	x := NewXDR(b)
+	x.Skip(4) // xid
+	msgType := x.Uint32()
+	rpcVers := x.Uint32()
+	prog := x.Uint32()
+	vers := x.Uint32()
+	x.Skip(4) // proc
+	credFlavor := x.Uint32()
+	credLen := x.Uint32()
+	if x.err != nil || msgType != MsgCall || rpcVers != 2 {
+		return false
+	}
+	if !KnownProgram(prog) || vers >= 10 {
+		return false
+	}
+	if !knownFlavor(credFlavor) || credLen > maxAuthBody {
+		return false
+	}
+	if credFlavor == AuthSys && credLen < 20 {
+		return false
+	}
+	if credLen != 0 {
+		return true
+	}
+	verfFlavor := x.Uint32()
+	verfLen := x.Uint32()
+	return x.err == nil && knownFlavor(verfFlavor) && verfLen <= maxAuthBody
+}
+
+// LooksLikeReply reports whether b plausibly starts an RPC reply: msg_type
+// 1 and reply_stat 0 or 1; if accepted, a known verifier flavor with a body
+// of at most 400 bytes followed by an accept_stat of at most 5; if denied,
+// a reject_stat of 0 or 1. The caller should also check that the XID is
+// one it is waiting for, which is the stronger test.
+//
+// It needs 16 bytes for a denied reply and 24 plus the padded verifier
+// body (24 with AUTH_NONE) for an accepted one; given fewer it returns false.
+func LooksLikeReply(b []byte) bool {
+	x := NewXDR(b)
+	x.Skip(4) // xid
+	msgType := x.Uint32()
+	replyStat := x.Uint32()
+	if x.err != nil || msgType != MsgReply {
+		return false
+	}
+	switch replyStat {
+	case MsgAccepted:
+		verfFlavor := x.Uint32()
+		x.Opaque(maxAuthBody)
+		acceptStat := x.Uint32()
+		return x.err == nil && knownFlavor(verfFlavor) && acceptStat <= SystemErr
+	case MsgDenied:
+		rejectStat := x.Uint32()
+		return x.err == nil && rejectStat <= AuthError
+	}
+	return false
+}
+
+// ReplyStatName names a reply_stat: "MSG_ACCEPTED", "MSG_DENIED".
+func ReplyStatName(s uint32) string {
+	switch s {
+	case MsgAccepted:
+		return "MSG_ACCEPTED"
+	case MsgDenied:
+		return "MSG_DENIED"
+	}
+	return "REPLY_STAT_" + strconv.FormatUint(uint64(s), 10)
+}
+
+var acceptStatNames = [...]string{
+	Success:      "SUCCESS",
+	ProgUnavail:  "PROG_UNAVAIL",
+	ProgMismatch: "PROG_MISMATCH",
+	ProcUnavail:  "PROC_UNAVAIL",
+	GarbageArgs:  "GARBAGE_ARGS",
+	SystemErr:    "SYSTEM_ERR",
+}
+
+// AcceptStatName names an accept_stat, e.g. "PROG_MISMATCH".
+func AcceptStatName(s uint32) string {
+	if s < uint32(len(acceptStatNames)) {
+		return acceptStatNames[s]
+	}
+	return "ACCEPT_STAT_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// RejectStatName names a reject_stat: "RPC_MISMATCH", "AUTH_ERROR".
+func RejectStatName(s uint32) string {
+	switch s {
+	case RPCMismatch:
+		return "RPC_MISMATCH"
+	case AuthError:
+		return "AUTH_ERROR"
+	}
+	return "REJECT_STAT_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// auth_stat, RFC 5531 section 9 (8-12 are the deprecated AUTH_KERB errors,
+// 13-14 come from RPCSEC_GSS, RFC 2203).
+var authStatNames = [...]string{
+	"AUTH_OK",
+	"AUTH_BADCRED",
+	"AUTH_REJECTEDCRED",
+	"AUTH_BADVERF",
+	"AUTH_REJECTEDVERF",
+	"AUTH_TOOWEAK",
+	"AUTH_INVALIDRESP",
+	"AUTH_FAILED",
+	"AUTH_KERB_GENERIC",
+	"AUTH_TIMEEXPIRE",
+	"AUTH_TKT_FILE",
+	"AUTH_DECODE",
+	"AUTH_NET_ADDR",
+	"RPCSEC_GSS_CREDPROBLEM",
+	"RPCSEC_GSS_CTXPROBLEM",
+}
+
+// AuthStatName names an auth_stat, e.g. "AUTH_BADCRED".
+func AuthStatName(s uint32) string {
+	if s < uint32(len(authStatNames)) {
+		return authStatNames[s]
+	}
+	return "AUTH_STAT_" + strconv.FormatUint(uint64(s), 10)
+}
+
+var authFlavorNames = [...]string{
+	AuthNone:  "AUTH_NONE",
+	AuthSys:   "AUTH_SYS",
+	AuthShort: "AUTH_SHORT",
+	AuthDH:    "AUTH_DH",
+	AuthKerb4: "AUTH_KERB4",
+	AuthRSA:   "AUTH_RSA",
+	RPCSECGSS: "RPCSEC_GSS",
+	AuthTLS:   "AUTH_TLS",
+}
+
+// AuthFlavorName names an auth_flavor, e.g. "AUTH_SYS".
+func AuthFlavorName(f uint32) string {
+	if f < uint32(len(authFlavorNames)) {
+		return authFlavorNames[f]
+	}
+	return "AUTH_" + strconv.FormatUint(uint64(f), 10)
+}

@@ -1,0 +1,212 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"nfsstall/analyze"
+)
+
+// Text writes r for people: what is wrong first, then the tables.
+func Text(w io.Writer, r *analyze.Report) error {
+	tw := &errWriter{w: w}
+	header(tw, r)
+	diagnoses(tw, r)
+	unanswered(tw, r)
+	procedures(tw, r)
+	connections(tw, r)
+	skipped(tw, r)
+	return tw.err
+}
+
+// errWriter keeps the first write error so the renderers stay readable.
+type errWriter struct {
+	w   io.Writer
+	err error
+}
+
+func (e *errWriter) Write(p []byte) (int, error) {
+	if e.err != nil {
+		return len(p), nil
+	}
+	_, e.err = e.w.Write(p)
+	return len(p), nil
+}
+
+func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, args...) }
+
+func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+func header(w *errWriter, r *analyze.Report) {
+	var packets int64
+	for _, c := range r.Captures {
+		packets += c.Packets
+	}
+	s := r.Summary
+	w.printf("nfsstall: %d %s, %d packets, %s\n", len(r.Captures), plural(len(r.Captures), "capture", "captures"),
+		packets, fmtDuration(s.DurationMS))
+	for i, c := range r.Captures {
+		format := c.Format
+		if c.Compressed {
+			format += ", gzip"
+		}
+		links := c.LinkType
+		if len(c.LinkTypes) > 1 {
+			links = strings.Join(c.LinkTypes, "+")
+		}
+		extra := ""
+		if c.Truncated {
+			extra = fmt.Sprintf(", TRUNCATED at byte %d", c.TruncatedAt)
+		}
+		if c.Dropped > 0 {
+			extra += fmt.Sprintf(", %d dropped by the interface", c.Dropped)
+		}
+		span := ""
+		if c.Packets > 0 {
+			span = fmt.Sprintf(", %s to %s", c.FirstTime, c.LastTime)
+		}
+		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
+	}
+	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
+		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+	for _, m := range r.Warnings {
+		w.printf("  warning: %s\n", m)
+	}
+	w.printf("\n")
+}
+
+func diagnoses(w *errWriter, r *analyze.Report) {
+	if len(r.Diagnoses) == 0 {
+		return
+	}
+	w.printf("DIAGNOSIS\n")
+	for _, d := range r.Diagnoses {
+		w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
+		for _, i := range d.Findings {
+			f := r.Findings[i]
+			w.printf("    - [%s] %s (frames %s)\n", f.Kind, f.Summary, frames(f.Frames))
+		}
+	}
+	w.printf("\n")
+}
+
+func unanswered(w *errWriter, r *analyze.Report) {
+	if len(r.Unanswered) == 0 {
+		return
+	}
+	w.printf("UNANSWERED CALLS (no reply by the end of the capture)\n")
+	t := table(w)
+	fmt.Fprintf(t, "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n")
+	for _, u := range r.Unanswered {
+		frame := fmt.Sprint(u.Frame)
+		if len(r.Captures) > 1 {
+			frame = fmt.Sprintf("%d:%d", u.Capture, u.Frame)
+		}
+		detail := u.Detail
+		if u.ReplyPartial != "" {
+			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
+		}
+		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, progProc(u.ProgramName, u.Version, u.Procedure),
+			frame, u.Sent, fmtDuration(u.AgeMS), u.Sends, detail)
+	}
+	t.Flush()
+	w.printf("\n")
+}
+
+func procedures(w *errWriter, r *analyze.Report) {
+	if len(r.Procedures) == 0 {
+		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
+		return
+	}
+	w.printf("PROCEDURES (latency in ms, from the first transmission of each call)\n")
+	t := table(w)
+	fmt.Fprintf(t, "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n")
+	for _, p := range r.Procedures {
+		l := p.Latency
+		lat := "-\t-\t-\t-\t-\t-"
+		if p.Replies > 0 {
+			lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+		}
+		fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", progProc(p.ProgramName, p.Version, p.Name),
+			p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
+	}
+	t.Flush()
+	w.printf("\n")
+}
+
+func connections(w *errWriter, r *analyze.Report) {
+	if len(r.Connections) == 0 {
+		return
+	}
+	w.printf("CONNECTIONS\n")
+	t := table(w)
+	fmt.Fprintf(t, "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n")
+	for _, c := range r.Connections {
+		frame := fmt.Sprint(c.FirstFrame)
+		if len(r.Captures) > 1 {
+			frame = fmt.Sprintf("%d:%d", c.Capture, c.FirstFrame)
+		}
+		hs := "no (joined mid-stream)"
+		if c.Handshake {
+			hs = "yes"
+		}
+		if c.Transport == "udp" {
+			hs = "-"
+		}
+		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Transport, c.Client, c.Server, frame, hs,
+			c.Calls, c.Replies, c.Unanswered, c.BytesToSrv, c.BytesToCli, c.MissingBytes)
+	}
+	t.Flush()
+	w.printf("\n")
+}
+
+func skipped(w *errWriter, r *analyze.Report) {
+	if len(r.Skipped) == 0 {
+		return
+	}
+	w.printf("NOT ANALYSED\n")
+	for _, s := range r.Skipped {
+		w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
+	}
+	w.printf("\n")
+}
+
+func progProc(prog string, vers uint32, name string) string {
+	return fmt.Sprintf("%sv%d %s", prog, vers, name)
+}
+
+func frames(fs []int64) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i == 8 && len(fs) > 10 {
+			fmt.Fprintf(&b, "... %d more", len(fs)-i)
+			break
+		}
+		fmt.Fprint(&b, f)
+	}
+	return b.String()
+}
+
+func fmtDuration(msec float64) string {
+	d := time.Duration(msec * 1e6)
+	switch {
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1f ms", msec)
+	}
+	return fmt.Sprintf("%.0f µs", msec*1000)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}

@@ -1,0 +1,287 @@
+package tcpflow
+
+import "slices"
+
+// FrameRef names the packet a byte or an event came from.
+type FrameRef struct {
+	File  int   // index of the capture file
+	Frame int64 // 1-based frame number within that file
+	Time  int64 // ns since the Unix epoch
+}
+
+// Dir is the direction of a half-connection.
+type Dir uint8
+
+// Directions, named from the NFS server's point of view.
+const (
+	ToServer Dir = 0 // client -> server: calls
+	ToClient Dir = 1 // server -> client: replies
+)
+
+func (d Dir) String() string {
+	if d == ToServer {
+		return "client->server"
+	}
+	return "server->client"
+}
+
+// GapReason says why bytes of a stream are missing.
+type GapReason uint8
+
+const (
+	// GapSnaplen: the segment was captured but cut by the snaplen; its TCP
+	// length shows the bytes were sent.
+	GapSnaplen GapReason = iota
+	// GapLost: the bytes were never captured (capture drops, or the stream
+	// was joined after a hole). Later sequence numbers or the peer's ACK
+	// show they were sent.
+	GapLost
+)
+
+// ConnInfo identifies one connection (or UDP flow) to an analysed port.
+type ConnInfo struct {
+	ID     int // 1-based, in order of first packet
+	Proto  Proto
+	Client Endpoint
+	Server Endpoint
+	First  FrameRef // its first packet
+	SawSYN bool     // the capture has its handshake
+}
+
+// ConnHandler consumes one connection. The byte slices it is handed are
+// only valid during the call: copy what is kept.
+type ConnHandler interface {
+	// Segment is called for every TCP segment, before the bytes it
+	// releases are delivered.
+	Segment(dir Dir, s *Segment, at FrameRef)
+	// Data delivers the next in-order bytes of one direction.
+	Data(dir Dir, b []byte, at FrameRef)
+	// Gap says the next n bytes of one direction were sent but not captured.
+	Gap(dir Dir, n int, at FrameRef, why GapReason)
+	// Datagram delivers one UDP payload; wireLen is its length on the wire.
+	Datagram(dir Dir, payload []byte, wireLen int, at FrameRef)
+	// Close is called once, when the connection ends (FIN/RST and idle, or
+	// the end of the capture), after all its bytes were delivered.
+	Close(at FrameRef)
+}
+
+// Limits bound the reassembly state.
+type Limits struct {
+	// QueuePerDirection caps the out-of-order bytes held for one direction
+	// while a hole waits to be filled; past it the hole is declared lost.
+	QueuePerDirection int
+	// QueueTotal caps the out-of-order bytes held for all connections.
+	QueueTotal int
+	// CloseIdle is how long (capture time, ns) a connection that has ended
+	// with FIN or RST is kept for late packets before it is released.
+	CloseIdle int64
+}
+
+// DefaultLimits fit a 1 MiB NFS READ reply reordered on a busy link, while
+// bounding memory for captures with thousands of connections.
+var DefaultLimits = Limits{
+	QueuePerDirection: 4 << 20,
+	QueueTotal:        24 << 20,
+	CloseIdle:         30e9,
+}
+
+// Stats counts what happened to packets, so the report can say what was
+// skipped and why.
+type Stats struct {
+	Packets       int64
+	Skipped       [numSkipReasons]int64
+	ForcedGaps    int64 // holes declared lost because a queue limit was hit
+	ForcedGapByte int64
+	Connections   int
+}
+
+// SkipCount returns how many packets were skipped for reason r.
+func (s *Stats) SkipCount(r SkipReason) int64 { return s.Skipped[r] }
+
+// SkipReasons lists every skip reason with a non-zero count.
+func (s *Stats) SkipReasons() []SkipReason {
+	var out []SkipReason
+	for r := SkipReason(1); r < numSkipReasons; r++ {
+		if s.Skipped[r] > 0 {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+type connKey struct {
+	server, client Endpoint
+	proto          Proto
+}
+
+type conn struct {
+	info    ConnInfo
+	h       ConnHandler
+	halves  [2]half
+	last    int64 // capture time of the last packet
+	rst     bool
+	closed  bool // ended; kept only for late packets
+	closeAt FrameRef
+}
+
+// Flows demultiplexes packets into connections to the analysed ports and
+// reassembles their TCP byte streams.
+type Flows struct {
+	ports    [65536 / 64]uint64
+	newConn  func(*ConnInfo) ConnHandler
+	limits   Limits
+	conns    map[connKey]*conn
+	nextID   int
+	dec      *Decoder
+	seg      Segment
+	Stats    Stats
+	queued   int // out-of-order bytes held, all connections
+	freeBufs [][]byte
+	lastTime int64
+	sweepAt  int64
+}
+
+// NewFlows returns a Flows that follows TCP and UDP traffic to or from the
+// given server ports and hands each new connection to newConn.
+func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler) *Flows {
+	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
+	for _, p := range ports {
+		f.ports[p/64] |= 1 << (p % 64)
+	}
+	return f
+}
+
+func (f *Flows) isServerPort(p uint16) bool { return f.ports[p/64]&(1<<(p%64)) != 0 }
+
+// Packet decodes p and feeds it to its connection.
+func (f *Flows) Packet(p *Packet) {
+	f.Stats.Packets++
+	s := &f.seg
+	if r := f.dec.Decode(p, s); r != SkipNone {
+		f.Stats.Skipped[r]++
+		return
+	}
+	var key connKey
+	var dir Dir
+	switch {
+	case f.isServerPort(s.Dst.Port):
+		key, dir = connKey{server: s.Dst, client: s.Src, proto: s.Proto}, ToServer
+	case f.isServerPort(s.Src.Port):
+		key, dir = connKey{server: s.Src, client: s.Dst, proto: s.Proto}, ToClient
+	default:
+		f.Stats.Skipped[SkipOtherPort]++
+		return
+	}
+	at := FrameRef{File: p.File, Frame: p.Frame, Time: p.Time}
+	if p.Time > f.lastTime {
+		f.lastTime = p.Time
+	}
+	c := f.conns[key]
+	if c != nil && s.Proto == ProtoTCP && s.Flags&(FlagSYN|FlagACK) == FlagSYN && dir == ToServer && c.isNewSYN(s.Seq) {
+		// A new SYN on a 4-tuple whose connection ended (or whose ISN
+		// differs): a reconnect from the same port is a new connection.
+		f.release(key, c, at)
+		c = nil
+	}
+	if c == nil {
+		c = f.open(key, s, dir, at)
+	}
+	c.last = p.Time
+	if s.Proto == ProtoUDP {
+		c.h.Datagram(dir, s.Payload, s.WireLen, at)
+	} else {
+		f.tcp(c, dir, s, at)
+	}
+	if p.Time >= f.sweepAt {
+		f.sweep(at)
+	}
+}
+
+func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {
+	f.nextID++
+	f.Stats.Connections++
+	c := &conn{info: ConnInfo{ID: f.nextID, Proto: s.Proto, Client: key.client, Server: key.server, First: at}}
+	c.info.SawSYN = s.Proto == ProtoTCP && s.Flags&FlagSYN != 0
+	c.halves[ToServer].dir = ToServer
+	c.halves[ToClient].dir = ToClient
+	c.h = f.newConn(&c.info)
+	f.conns[key] = c
+	return c
+}
+
+// isNewSYN reports whether a client SYN with sequence number seq starts a
+// new connection rather than retransmitting this one's SYN.
+func (c *conn) isNewSYN(seq uint32) bool {
+	h := &c.halves[ToServer]
+	return c.closed || c.rst || !h.sawSYN || h.isn != seq
+}
+
+func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
+	c.h.Segment(dir, s, at)
+	h, peer := &c.halves[dir], &c.halves[1-dir]
+	if s.Flags&FlagRST != 0 {
+		c.rst = true
+	}
+	if s.Flags&FlagSYN != 0 {
+		if !h.sawSYN || h.isn != s.Seq {
+			h.sawSYN, h.isn = true, s.Seq
+			h.synced, h.next = true, s.Seq+1
+		}
+	} else if s.WireLen > 0 {
+		f.data(c, h, s.Seq, s.Payload, s.WireLen, at)
+	}
+	if s.Flags&FlagFIN != 0 {
+		h.fin, h.finSeq = true, s.Seq+uint32(s.WireLen)
+	}
+	if s.Flags&FlagACK != 0 {
+		f.acked(c, peer, s.Ack, at)
+	}
+	if c.rst || (h.fin && peer.fin) {
+		if !c.closed {
+			c.closed, c.closeAt = true, at
+		}
+	}
+}
+
+// sweep releases connections that ended and have been quiet for CloseIdle.
+// It runs about once a second of capture time, so its cost does not grow
+// with the packet rate.
+func (f *Flows) sweep(at FrameRef) {
+	f.sweepAt = at.Time + 1e9
+	for k, c := range f.conns {
+		if c.closed && at.Time-c.last > f.limits.CloseIdle {
+			f.release(k, c, at)
+		}
+	}
+}
+
+func (f *Flows) release(k connKey, c *conn, at FrameRef) {
+	for d := range c.halves {
+		f.flushHalf(c, &c.halves[d], at)
+	}
+	end := at
+	if c.closed {
+		end = c.closeAt
+	}
+	c.h.Close(end)
+	delete(f.conns, k)
+}
+
+// Finish flushes every connection at the end of the capture: holes still
+// open are declared lost and the bytes queued behind them delivered.
+func (f *Flows) Finish() {
+	at := FrameRef{Time: f.lastTime}
+	type entry struct {
+		k connKey
+		c *conn
+	}
+	all := make([]entry, 0, len(f.conns))
+	for k, c := range f.conns {
+		all = append(all, entry{k, c})
+	}
+	// Close in connection order so the output does not depend on map order.
+	slices.SortFunc(all, func(a, b entry) int { return a.c.info.ID - b.c.info.ID })
+	for _, e := range all {
+		f.release(e.k, e.c, at)
+	}
+}

@@ -1,0 +1,304 @@
+package tcpflow
+
+import (
+	"fmt"
+	"net/netip"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Packet is one captured frame, as read from a file.
+type Packet struct {
+	File     int   // index of the file in the input list
+	Frame    int64 // 1-based frame number within its file, as Wireshark numbers it
+	Time     int64 // capture time, ns since the Unix epoch
+	Data     []byte
+	Length   int // original length on the wire
+	LinkType layers.LinkType
+}
+
+// Proto is a transport protocol.
+type Proto uint8
+
+// Transport protocols nfsstall follows.
+const (
+	ProtoTCP Proto = 6
+	ProtoUDP Proto = 17
+)
+
+// Endpoint is an IP address and port. IPv4 addresses are stored as
+// IPv4-mapped IPv6 so that one fixed-size type serves as a map key.
+type Endpoint struct {
+	Addr [16]byte
+	Port uint16
+}
+
+// V4 reports whether the address is IPv4.
+func (e Endpoint) V4() bool {
+	return e.Addr[10] == 0xff && e.Addr[11] == 0xff && e.Addr[0]|e.Addr[1]|e.Addr[2]|e.Addr[3]|e.Addr[4]|e.Addr[5]|e.Addr[6]|e.Addr[7]|e.Addr[8]|e.Addr[9] == 0
+}
+
+// String formats the endpoint as "ip:port" or "[v6]:port".
+func (e Endpoint) String() string {
+	if e.V4() {
+		return fmt.Sprintf("%d.%d.%d.%d:%d", e.Addr[12], e.Addr[13], e.Addr[14], e.Addr[15], e.Port)
+	}
+	return fmt.Sprintf("[%s]:%d", ipv6String(e.Addr), e.Port)
+}
+
+// IP formats only the address.
+func (e Endpoint) IP() string {
+	if e.V4() {
+		return fmt.Sprintf("%d.%d.%d.%d", e.Addr[12], e.Addr[13], e.Addr[14], e.Addr[15])
+	}
+	return ipv6String(e.Addr)
+}
+
+func ipv6String(a [16]byte) string {
+	// net/netip does the RFC 5952 formatting; only used off the hot path.
+	return netip.AddrFrom16(a).String()
+}
+
+// TCP flag bits, as in the TCP header's flags byte.
+const (
+	FlagFIN = 0x01
+	FlagSYN = 0x02
+	FlagRST = 0x04
+	FlagPSH = 0x08
+	FlagACK = 0x10
+)
+
+// Segment is the transport-level view of one packet.
+type Segment struct {
+	Proto    Proto
+	Src, Dst Endpoint
+	// TCP header fields.
+	Seq, Ack uint32
+	Flags    uint8
+	Window   uint16 // raw, unscaled
+	WScale   int8   // window scale option (SYN only), -1 when absent
+	// Payload is the captured part of the transport payload; WireLen is its
+	// length on the wire, larger when the snaplen cut the packet.
+	Payload []byte
+	WireLen int
+}
+
+// Truncated reports whether the capture cut part of the payload.
+func (s *Segment) Truncated() bool { return len(s.Payload) < s.WireLen }
+
+// SkipReason says why a packet was not analysed.
+type SkipReason uint8
+
+// Reasons a packet is skipped before it reaches a connection.
+const (
+	SkipNone        SkipReason = iota
+	SkipLinkType               // link type nfsstall does not decode
+	SkipNotIP                  // ARP, STP, ... : not an IP packet
+	SkipFragment               // an IP fragment (not reassembled)
+	SkipNotTCPUDP              // ICMP and other protocols
+	SkipMalformed              // headers cut short or invalid
+	SkipOtherPort              // TCP/UDP not to or from an analysed port
+	numSkipReasons
+)
+
+var skipReasonNames = [...]string{
+	SkipNone:      "",
+	SkipLinkType:  "unsupported link type",
+	SkipNotIP:     "not IP",
+	SkipFragment:  "IP fragment (not reassembled)",
+	SkipNotTCPUDP: "not TCP or UDP",
+	SkipMalformed: "malformed or truncated headers",
+	SkipOtherPort: "not on an analysed port",
+}
+
+func (r SkipReason) String() string { return skipReasonNames[r] }
+
+// SupportedLinkTypes lists the link types Decoder understands, for error messages.
+const SupportedLinkTypes = "ETHERNET (with 802.1Q/QinQ), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
+
+// Decoder turns packets into segments. It reuses its layers, so it does not
+// allocate per packet; it is not safe for concurrent use.
+type Decoder struct {
+	eth     layers.Ethernet
+	dot1q   layers.Dot1Q
+	sll     layers.LinuxSLL
+	sll2    layers.LinuxSLL2
+	lo      layers.Loopback
+	ip4     layers.IPv4
+	ip6     layers.IPv6
+	tcp     layers.TCP
+	udp     layers.UDP
+	parsers [6]*gopacket.DecodingLayerParser // by first layer
+	decoded []gopacket.LayerType
+}
+
+const (
+	firstEth = iota
+	firstSLL
+	firstSLL2
+	firstLoop
+	firstIP4
+	firstIP6
+)
+
+// NewDecoder returns a Decoder for every supported link type.
+func NewDecoder() *Decoder {
+	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8)}
+	firsts := [...]gopacket.LayerType{
+		firstEth:  layers.LayerTypeEthernet,
+		firstSLL:  layers.LayerTypeLinuxSLL,
+		firstSLL2: layers.LayerTypeLinuxSLL2,
+		firstLoop: layers.LayerTypeLoopback,
+		firstIP4:  layers.LayerTypeIPv4,
+		firstIP6:  layers.LayerTypeIPv6,
+	}
+	for i, first := range firsts {
+		p := gopacket.NewDecodingLayerParser(first,
+			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp)
+		p.IgnoreUnsupported = true
+		d.parsers[i] = p
+	}
+	return d
+}
+
+// LinkTypeSupported reports whether Decode understands link type lt.
+func LinkTypeSupported(lt layers.LinkType) bool {
+	_, ok := firstLayer(lt)
+	return ok
+}
+
+func firstLayer(lt layers.LinkType) (int, bool) {
+	switch lt {
+	case layers.LinkTypeEthernet:
+		return firstEth, true
+	case layers.LinkTypeLinuxSLL:
+		return firstSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return firstSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return firstLoop, true
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		// 12 and 14 are DLT_RAW on some BSDs.
+		return firstIP4, true // IPv4 or IPv6: Decode picks by the version nibble
+	}
+	return 0, false
+}
+
+// Decode fills s from p. It returns SkipNone when s holds a TCP or UDP
+// segment, and otherwise why the packet carries none.
+func (d *Decoder) Decode(p *Packet, s *Segment) SkipReason {
+	first, ok := firstLayer(p.LinkType)
+	if !ok {
+		return SkipLinkType
+	}
+	if first == firstIP4 {
+		if len(p.Data) == 0 {
+			return SkipMalformed
+		}
+		switch p.Data[0] >> 4 {
+		case 4:
+		case 6:
+			first = firstIP6
+		default:
+			return SkipNotIP
+		}
+	}
+	parser := d.parsers[first]
+	err := parser.DecodeLayers(p.Data, &d.decoded)
+	var sawIP4, sawIP6, sawTCP, sawUDP bool
+	for _, lt := range d.decoded {
+		switch lt {
+		case layers.LayerTypeIPv4:
+			sawIP4 = true
+		case layers.LayerTypeIPv6:
+			sawIP6 = true
+		case layers.LayerTypeTCP:
+			sawTCP = true
+		case layers.LayerTypeUDP:
+			sawUDP = true
+		}
+	}
+	if !sawIP4 && !sawIP6 {
+		if err != nil {
+			return SkipMalformed
+		}
+		return SkipNotIP
+	}
+	// ipEnd: offset just past the IP payload on the wire, which is beyond
+	// len(p.Data) when the snaplen cut the packet.
+	var ipEnd int
+	if sawIP4 {
+		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+			return SkipFragment
+		}
+		ipEnd = offsetIn(p.Data, d.ip4.Contents) + int(d.ip4.Length)
+		if d.ip4.Length == 0 { // TSO super-frame: the length field is not filled in
+			ipEnd = len(p.Data)
+		}
+		v4in6(&s.Src.Addr, d.ip4.SrcIP)
+		v4in6(&s.Dst.Addr, d.ip4.DstIP)
+	} else {
+		ipEnd = offsetIn(p.Data, d.ip6.Contents) + 40 + int(d.ip6.Length)
+		if d.ip6.Length == 0 { // jumbogram or offload
+			ipEnd = len(p.Data)
+		}
+		copy(s.Src.Addr[:], d.ip6.SrcIP)
+		copy(s.Dst.Addr[:], d.ip6.DstIP)
+		if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment {
+			return SkipFragment
+		}
+	}
+	switch {
+	case sawTCP:
+		t := &d.tcp
+		s.Proto = ProtoTCP
+		s.Src.Port, s.Dst.Port = uint16(t.SrcPort), uint16(t.DstPort)
+		s.Seq, s.Ack, s.Window = t.Seq, t.Ack, t.Window
+		s.Flags = t.Contents[13]
+		s.WScale = -1
+		if t.SYN {
+			for _, o := range t.Options {
+				if o.OptionType == layers.TCPOptionKindWindowScale && len(o.OptionData) == 1 {
+					s.WScale = int8(o.OptionData[0])
+				}
+			}
+		}
+		s.Payload = t.Payload
+		s.WireLen = ipEnd - offsetIn(p.Data, t.Contents) - len(t.Contents)
+		if s.WireLen < len(s.Payload) {
+			// Ethernet padding was trimmed by IP already; anything else here
+			// means inconsistent lengths: trust what was captured.
+			s.WireLen = len(s.Payload)
+		}
+		return SkipNone
+	case sawUDP:
+		u := &d.udp
+		s.Proto = ProtoUDP
+		s.Src.Port, s.Dst.Port = uint16(u.SrcPort), uint16(u.DstPort)
+		s.Flags, s.Seq, s.Ack, s.Window, s.WScale = 0, 0, 0, 0, -1
+		s.Payload = u.Payload
+		s.WireLen = int(u.Length) - 8
+		if s.WireLen < len(s.Payload) {
+			s.WireLen = len(s.Payload)
+		}
+		if len(s.Payload) > s.WireLen {
+			s.Payload = s.Payload[:s.WireLen]
+		}
+		return SkipNone
+	}
+	if err != nil {
+		return SkipMalformed
+	}
+	return SkipNotTCPUDP
+}
+
+// offsetIn returns where sub starts inside data. Layers slice their
+// contents out of the packet buffer, so both share the end of the backing
+// array and the difference of capacities is the offset.
+func offsetIn(data, sub []byte) int { return cap(data) - cap(sub) }
+
+func v4in6(dst *[16]byte, ip []byte) {
+	*dst = [16]byte{10: 0xff, 11: 0xff}
+	copy(dst[12:], ip)
+}

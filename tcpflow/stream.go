@@ -1,0 +1,172 @@
+package tcpflow
+
+// Reassembly of one direction of a TCP connection.
+//
+// gopacket's reassembly package is not used here, for three reasons found
+// while building on it: it sees only the captured bytes of a segment, so
+// every segment cut by the snaplen looks like a sequence hole and stalls the
+// stream until a flush; it can only tell which frame a byte came from
+// through an AssemblerContext stored per buffered page, which costs a heap
+// allocation per packet; and the stall analysis needs the same per-direction
+// sequence state anyway. This reassembler delivers in-order bytes at once,
+// holds out-of-order segments (copied) until their hole is filled, and turns
+// bytes that were sent but not captured into explicit gaps of exact length.
+
+type half struct {
+	dir    Dir
+	sawSYN bool
+	isn    uint32
+	synced bool   // next is valid: set by the SYN, or by the first data seen
+	next   uint32 // sequence number of the next byte to deliver
+	fin    bool
+	finSeq uint32 // sequence number the FIN occupies
+	queue  []queued // out-of-order segments, sorted by seq
+	qbytes int
+}
+
+type queued struct {
+	seq     uint32
+	data    []byte // captured bytes (a pooled buffer)
+	wireLen int
+	at      FrameRef
+}
+
+// seqDiff returns a-b in sequence space (RFC 1982 style, wraps at 2^32).
+func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
+
+// data handles a segment carrying wireLen bytes at seq, of which payload
+// were captured.
+func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
+	if !h.synced {
+		// Joined mid-stream: start at the first byte seen. The RPC framer
+		// finds the first record boundary.
+		h.synced, h.next = true, seq
+	}
+	if seqDiff(seq, h.next) <= 0 {
+		f.deliver(c, h, seq, payload, wireLen, at)
+		f.drain(c, h)
+		return
+	}
+	f.enqueue(h, seq, payload, wireLen, at)
+	for h.qbytes > f.limits.QueuePerDirection || (f.queued > f.limits.QueueTotal && len(h.queue) > 0) {
+		f.Stats.ForcedGaps++
+		f.Stats.ForcedGapByte += seqDiff(h.queue[0].seq, h.next)
+		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at)
+	}
+}
+
+// deliver hands the part of a segment beyond h.next to the handler: its
+// captured bytes as data, and what the snaplen cut as a gap.
+func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
+	overlap := int(seqDiff(h.next, seq))
+	if overlap >= wireLen {
+		return // all already delivered: a retransmission or keep-alive
+	}
+	if overlap < len(payload) {
+		c.h.Data(h.dir, payload[overlap:], at)
+	}
+	if capEnd := max(overlap, len(payload)); wireLen > capEnd {
+		c.h.Gap(h.dir, wireLen-capEnd, at, GapSnaplen)
+	}
+	h.next = seq + uint32(wireLen)
+}
+
+// drain delivers queued segments that the last delivery made contiguous.
+func (f *Flows) drain(c *conn, h *half) {
+	n := 0
+	for n < len(h.queue) && seqDiff(h.queue[n].seq, h.next) <= 0 {
+		q := &h.queue[n]
+		f.deliver(c, h, q.seq, q.data, q.wireLen, q.at)
+		f.unqueue(h, q)
+		n++
+	}
+	if n > 0 {
+		rest := copy(h.queue, h.queue[n:])
+		clear(h.queue[rest:])
+		h.queue = h.queue[:rest]
+	}
+}
+
+func (f *Flows) enqueue(h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
+	buf := f.getBuf(len(payload))
+	copy(buf, payload)
+	q := queued{seq: seq, data: buf, wireLen: wireLen, at: at}
+	// Insert sorted; the queue is short and segments mostly arrive in order.
+	i := len(h.queue)
+	for i > 0 && seqDiff(h.queue[i-1].seq, seq) > 0 {
+		i--
+	}
+	h.queue = append(h.queue, queued{})
+	copy(h.queue[i+1:], h.queue[i:])
+	h.queue[i] = q
+	h.qbytes += len(buf)
+	f.queued += len(buf)
+}
+
+func (f *Flows) unqueue(h *half, q *queued) {
+	h.qbytes -= len(q.data)
+	f.queued -= len(q.data)
+	f.putBuf(q.data)
+	q.data = nil
+}
+
+// skipTo declares the bytes up to seq lost, then delivers what queued
+// segments became contiguous.
+func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef) {
+	if n := seqDiff(seq, h.next); n > 0 {
+		c.h.Gap(h.dir, int(n), at, GapLost)
+		h.next = seq
+	}
+	f.drain(c, h)
+}
+
+// acked handles the peer acknowledging h's bytes up to ack. A receiver only
+// ACKs bytes it has, so an ACK beyond what was captured means the capture
+// missed them: waiting longer cannot fill the hole.
+func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
+	if !h.synced {
+		return
+	}
+	if h.fin && ack == h.finSeq+1 {
+		ack = h.finSeq // the FIN takes a sequence number but carries no byte
+	}
+	for {
+		d := seqDiff(ack, h.next)
+		if d <= 0 || d > 1<<30 {
+			return
+		}
+		if len(h.queue) > 0 && seqDiff(h.queue[0].seq, ack) < 0 {
+			f.skipTo(c, h, h.queue[0].seq, at)
+			continue
+		}
+		f.skipTo(c, h, ack, at)
+		return
+	}
+}
+
+// flushHalf declares every remaining hole lost and delivers the queue.
+func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
+	for len(h.queue) > 0 {
+		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at)
+	}
+}
+
+func (f *Flows) getBuf(n int) []byte {
+	for i := len(f.freeBufs) - 1; i >= 0; i-- {
+		if b := f.freeBufs[i]; cap(b) >= n {
+			f.freeBufs[i] = f.freeBufs[len(f.freeBufs)-1]
+			f.freeBufs = f.freeBufs[:len(f.freeBufs)-1]
+			return b[:n]
+		}
+		if len(f.freeBufs)-i > 8 {
+			break // do not scan a long list for a big buffer
+		}
+	}
+	return make([]byte, n, max(n, 2048))
+}
+
+func (f *Flows) putBuf(b []byte) {
+	if len(f.freeBufs) < 1024 {
+		f.freeBufs = append(f.freeBufs, b[:0])
+	}
+}
