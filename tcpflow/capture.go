@@ -32,9 +32,9 @@ type CaptureInfo struct {
 	LinkTypes  []layers.LinkType
 	Snaplen    uint32
 	Packets    int64
-	First      int64 // ns since the Unix epoch of the first packet (0 if none)
-	Last       int64 // ns of the last packet
-	End        int64 // pcapng interface statistics end time, when later than Last
+	First      int64  // ns since the Unix epoch of the first packet (0 if none)
+	Last       int64  // ns of the last packet
+	End        int64  // pcapng interface statistics end time, when later than Last
 	Dropped    uint64 // packets the capturing interface said it dropped (pcapng)
 	// Truncated is set when the file ends inside a record (tcpdump killed,
 	// file cut); TruncatedAt is the offset of that record in the
@@ -72,7 +72,7 @@ type File struct {
 	pr     packetReader
 	ng     *pcapgo.NgReader
 	link   layers.LinkType // pcap: the file's link type
-	recOff int64          // offset where the current record started
+	recOff int64           // offset where the current record started
 }
 
 // Open opens a capture file ("-" is standard input), detecting gzip and the
@@ -228,4 +228,3 @@ func (f *File) Next(p *Packet) error {
 	}
 	return nil
 }
-

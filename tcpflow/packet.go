@@ -92,13 +92,13 @@ type SkipReason uint8
 
 // Reasons a packet is skipped before it reaches a connection.
 const (
-	SkipNone        SkipReason = iota
-	SkipLinkType               // link type nfsstall does not decode
-	SkipNotIP                  // ARP, STP, ... : not an IP packet
-	SkipFragment               // an IP fragment (not reassembled)
-	SkipNotTCPUDP              // ICMP and other protocols
-	SkipMalformed              // headers cut short or invalid
-	SkipOtherPort              // TCP/UDP not to or from an analysed port
+	SkipNone      SkipReason = iota
+	SkipLinkType             // link type nfsstall does not decode
+	SkipNotIP                // ARP, STP, ... : not an IP packet
+	SkipFragment             // an IP fragment (not reassembled)
+	SkipNotTCPUDP            // ICMP and other protocols
+	SkipMalformed            // headers cut short or invalid
+	SkipOtherPort            // TCP/UDP not to or from an analysed port
 	numSkipReasons
 )
 

@@ -19,7 +19,7 @@ type half struct {
 	synced bool   // next is valid: set by the SYN, or by the first data seen
 	next   uint32 // sequence number of the next byte to deliver
 	fin    bool
-	finSeq uint32 // sequence number the FIN occupies
+	finSeq uint32   // sequence number the FIN occupies
 	queue  []queued // out-of-order segments, sorted by seq
 	qbytes int
 }
