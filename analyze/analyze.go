@@ -22,6 +22,31 @@ type Options struct {
 	Progress func(packets int64)
 	// Limits bound reassembly memory.
 	Limits tcpflow.Limits
+	// Trace, when set, is called with every RPC message decoded (tests
+	// compare them one by one with tshark's view).
+	Trace func(*Message)
+}
+
+// Message is one RPC message as the analysis saw it.
+type Message struct {
+	Conn       int
+	Call       bool
+	XID        uint32
+	Prog, Vers uint32
+	Proc       uint32 // for a reply, its call's (0 when the call is unknown)
+	Capture    int
+	Frame      int64 // the frame carrying the message's last byte
+	Time       int64 // its capture time, ns
+	// FirstFrame and FirstTime: the frame carrying the message's first
+	// byte. Missing: some of its bytes were not captured (snaplen).
+	FirstFrame int64
+	FirstTime  int64
+	Missing    bool
+	// For a reply whose call was seen: the frame of the call's first
+	// transmission, and the time from it to the reply (ns).
+	CallFrame      int64
+	Latency        int64
+	Retransmission bool // a call whose XID was already pending
 }
 
 // DefaultOptions are the command line's defaults.
@@ -141,6 +166,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	ps := a.proc(m.Prog, m.Vers, m.Proc)
 	ps.calls++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
+	retrans := false
 	if p := a.pending[k]; p != nil && p.prog == m.Prog && p.proc == m.Proc {
 		// The same XID again from the same client: an RPC retransmission,
 		// on this connection or after a reconnect.
@@ -148,6 +174,14 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		p.last = at
 		ps.retrans++
 		a.sum.RPCRetransmissions++
+		retrans = true
+	}
+	if a.opts.Trace != nil {
+		a.opts.Trace(&Message{Conn: c.info.ID, Call: true, XID: m.XID, Prog: m.Prog, Vers: m.Vers, Proc: m.Proc,
+			Capture: at.File, Frame: at.Frame, Time: at.Time, FirstFrame: c.msgFirst.Frame, FirstTime: c.msgFirst.Time,
+			Missing: c.msgMissing, Retransmission: retrans})
+	}
+	if retrans {
 		return
 	}
 	p := a.newCall()
@@ -181,6 +215,15 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	c.replies++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
 	p := a.pending[k]
+	if a.opts.Trace != nil {
+		msg := Message{Conn: c.info.ID, XID: m.XID, Capture: at.File, Frame: at.Frame, Time: at.Time,
+			FirstFrame: c.msgFirst.Frame, FirstTime: c.msgFirst.Time, Missing: c.msgMissing}
+		if p != nil {
+			msg.Prog, msg.Vers, msg.Proc = p.prog, p.vers, p.proc
+			msg.CallFrame, msg.Latency = p.first.Frame, at.Time-p.first.Time
+		}
+		a.opts.Trace(&msg)
+	}
 	if p == nil {
 		a.sum.OrphanReplies++
 		return

@@ -15,7 +15,11 @@ type connState struct {
 	framers [2]decode.Framer
 	sinks   [2]dirSink
 	at      tcpflow.FrameRef // frame of the bytes being fed
-	last    tcpflow.FrameRef
+	// where the message being decoded began, and whether bytes of it were
+	// not captured (set per record; for UDP, the datagram's frame)
+	msgFirst   tcpflow.FrameRef
+	msgMissing bool
+	last       tcpflow.FrameRef
 
 	calls, replies  int64
 	bytes           [2]int64
@@ -45,6 +49,7 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, at tcpflow.Fram
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
 	c.at = at
 	c.bytes[dir] += int64(len(b))
+	c.framers[dir].Mark = mark(at)
 	c.framers[dir].Feed(b)
 }
 
@@ -52,6 +57,7 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	c.at = at
 	c.bytes[dir] += int64(n)
 	c.missing += int64(n)
+	c.framers[dir].Mark = mark(at)
 	c.framers[dir].Skip(int64(n))
 }
 
@@ -63,6 +69,7 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 		c.truncatedFrames++
 	}
 	// Over UDP a datagram is one RPC message, without record marking.
+	c.msgFirst, c.msgMissing = at, wireLen > len(payload)
 	if !c.message(dir, payload) {
 		c.undecodable++
 	}
@@ -88,6 +95,7 @@ func (c *connState) Close(at tcpflow.FrameRef) {
 // Record is called by the framer with each complete RPC record.
 func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
+	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place
@@ -140,4 +148,14 @@ func (c *connState) message(dir tcpflow.Dir, b []byte) bool {
 // a message still counts, as it does for tshark.
 func cutShort(err error, b []byte, need int) bool {
 	return errors.Is(err, decode.ErrShort) && len(b) >= need
+}
+
+// mark and unmark carry a frame reference through the framer, which knows
+// nothing of frames.
+func mark(at tcpflow.FrameRef) decode.Mark {
+	return decode.Mark{A: int64(at.File), B: at.Frame, C: at.Time}
+}
+
+func unmark(m decode.Mark) tcpflow.FrameRef {
+	return tcpflow.FrameRef{File: int(m.A), Frame: m.B, Time: m.C}
 }

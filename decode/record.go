@@ -32,7 +32,16 @@ type Record struct {
 	Missing   int64 // bytes of the message that were sent but not captured
 	Start     int64 // stream offset of the record's first marker
 	Have      int64 // bytes of the message delivered or skipped so far
+	// First is the caller's Mark when the record's first byte was read:
+	// where (which frame) the message began.
+	First Mark
 }
+
+// Mark is an opaque caller value (for nfsstall: a frame reference) that
+// the Framer copies into a record when the record's first byte arrives, so
+// the caller learns where each message began without the Framer knowing
+// about frames.
+type Mark struct{ A, B, C int64 }
 
 // RecordSink receives the records of one stream.
 type RecordSink interface {
@@ -51,6 +60,10 @@ type Framer struct {
 	sink        RecordSink
 	maxFragment uint32
 
+	// Mark is copied into each record as Record.First when its first byte
+	// is read; set it before Feed and Skip.
+	Mark Mark
+
 	off    int64 // stream offset of the next byte
 	synced bool  // at a known position in the record structure
 
@@ -61,6 +74,7 @@ type Framer struct {
 	last     bool  // the current fragment is its record's last
 
 	rec         Record
+	firstMark   Mark // Mark when the current record's first marker byte came
 	head        [HeadMax]byte
 	headN       int
 	headStopped bool // a gap came: later bytes are not contiguous with head
@@ -105,6 +119,9 @@ func (f *Framer) Feed(b []byte) {
 			continue
 		}
 		if !f.inBody {
+			if f.mkN == 0 && f.rec.Fragments == 0 {
+				f.firstMark = f.Mark
+			}
 			n := copy(f.mk[f.mkN:], b)
 			f.mkN += n
 			f.off += int64(n)
@@ -140,6 +157,7 @@ func (f *Framer) marker() {
 	}
 	if f.rec.Fragments == 0 {
 		f.rec.Start = f.off - 4
+		f.rec.First = f.firstMark
 	}
 	f.rec.Fragments++
 	f.rec.Len += int64(length)
