@@ -115,7 +115,7 @@ func TestXDRReaders(t *testing.T) {
 }
 
 func TestXDRSequence(t *testing.T) {
-	in := wire{}.u32(7).str("name").u64(1 << 40).u32(1).fixed([]byte{9, 9, 9, 9, 9, 9, 9, 9}).raw(0xaa, 0xbb)
+	in := wire{}.u32(7).str("name").u64(1<<40).u32(1).fixed([]byte{9, 9, 9, 9, 9, 9, 9, 9}).raw(0xaa, 0xbb)
 	x := NewXDR(in)
 	if v := x.Uint32(); v != 7 {
 		t.Errorf("Uint32 = %d, want 7", v)
