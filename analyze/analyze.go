@@ -44,9 +44,14 @@ type Message struct {
 	Missing    bool
 	// For a reply whose call was seen: the frame of the call's first
 	// transmission, and the time from it to the reply (ns).
-	CallFrame      int64
-	Latency        int64
-	Retransmission bool // a call whose XID was already pending
+	CallFrame int64
+	Latency   int64
+	// The call's last transmission (differs when it was re-sent), and the
+	// time from it to the reply.
+	LastCallFrame int64
+	LatencyLast   int64
+	// Retransmission: a call whose XID was already pending.
+	Retransmission bool
 }
 
 // DefaultOptions are the command line's defaults.
@@ -221,6 +226,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		if p != nil {
 			msg.Prog, msg.Vers, msg.Proc = p.prog, p.vers, p.proc
 			msg.CallFrame, msg.Latency = p.first.Frame, at.Time-p.first.Time
+			msg.LastCallFrame, msg.LatencyLast = p.last.Frame, at.Time-p.last.Time
 		}
 		a.opts.Trace(&msg)
 	}

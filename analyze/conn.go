@@ -27,6 +27,7 @@ type connState struct {
 	undecodable     int64
 	truncatedFrames int64
 	closed          bool
+	tcp             *tcpflow.TCPSummary
 
 	// decode scratch, kept here so decoding does not allocate
 	callMsg  decode.Call
@@ -39,7 +40,7 @@ type dirSink struct {
 	dir tcpflow.Dir
 }
 
-func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, at tcpflow.FrameRef) {
+func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
 	c.last = at
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
@@ -75,8 +76,11 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 	}
 }
 
-func (c *connState) Close(at tcpflow.FrameRef) {
+func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {}
+
+func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
+	c.tcp = tcp
 	for d := range c.framers {
 		c.framers[d].Finish()
 	}

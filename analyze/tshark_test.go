@@ -10,7 +10,6 @@ package analyze_test
 // dissect.
 
 import (
-	"bufio"
 	"fmt"
 	"math"
 	"os"
@@ -20,6 +19,7 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
+	"nfsstall/internal/tsharkview"
 	"nfsstall/tcpflow"
 )
 
@@ -40,33 +40,11 @@ type tsharkMsg struct {
 	rpcTime float64 // seconds, replies only; NaN if absent
 }
 
-// readTSV reads a tshark -T fields view with a header row.
-func readTSV(t *testing.T, path string) []map[string]string {
+// readTSV reads a tshark view or fails the test.
+func readTSV(t *testing.T, path string) []tsharkview.Row {
 	t.Helper()
-	f, err := os.Open(path)
+	rows, err := tsharkview.Read(path)
 	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	var header []string
-	var rows []map[string]string
-	for sc.Scan() {
-		cols := strings.Split(sc.Text(), "\t")
-		if header == nil {
-			header = cols
-			continue
-		}
-		row := make(map[string]string, len(header))
-		for i, h := range header {
-			if i < len(cols) {
-				row[h] = cols[i]
-			}
-		}
-		rows = append(rows, row)
-	}
-	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
 	return rows
@@ -161,34 +139,26 @@ func readSRT(t *testing.T, path string) map[uint32]srtRow {
 	return out
 }
 
-// captures lists the captures that have a tshark RPC view.
 func captures(t *testing.T) []string {
-	views, err := filepath.Glob(filepath.Join(pcapDir, "*.rpc.tsv"))
-	if err != nil || len(views) == 0 {
-		t.Fatalf("no tshark views in %s (%v)", pcapDir, err)
+	names, err := tsharkview.Captures(pcapDir)
+	if err != nil {
+		t.Fatal(err)
 	}
-	var out []string
-	for _, v := range views {
-		out = append(out, strings.TrimSuffix(filepath.Base(v), ".rpc.tsv"))
-	}
-	return out
+	return names
 }
 
-// captureFile finds the capture a view belongs to (it may be gzipped).
 func captureFile(t *testing.T, name string) string {
-	for _, p := range []string{name, name + ".gz"} {
-		if _, err := os.Stat(filepath.Join(pcapDir, p)); err == nil {
-			return filepath.Join(pcapDir, p)
-		}
+	p, err := tsharkview.CaptureFile(pcapDir, name)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("no capture file for view %s", name)
-	return ""
+	return p
 }
 
 // run analyses one capture, returning the report and every message.
 func run(t *testing.T, paths ...string) (*analyze.Report, []analyze.Message) {
 	t.Helper()
-	in, err := tcpflow.OpenInputs(paths)
+	in, err := tcpflow.OpenInputs(paths, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,13 +221,20 @@ func TestAgreesWithTshark(t *testing.T) {
 					t.Errorf("frame %d: procedure %d, tshark %d", k.frame, om.Proc, tm.proc)
 				}
 				if !tm.call && tm.partner != 0 {
+					// tshark pairs a reply with the call on its own TCP
+					// connection; nfsstall with the call's first
+					// transmission, wherever it went (a reconnect re-sends
+					// it). tshark's choice must be one of those two.
 					cm, ok := callsByFrame[om.CallFrame]
+					if ok && tsharkFrame(cm) != tm.partner {
+						cm, ok = callsByFrame[om.LastCallFrame]
+					}
 					if !ok || tsharkFrame(cm) != tm.partner {
-						t.Errorf("reply frame %d: paired with call frame %d, tshark %d", k.frame, om.CallFrame, tm.partner)
+						t.Errorf("reply frame %d: paired with call frame %d (last sent %d), tshark %d", k.frame, om.CallFrame, om.LastCallFrame, tm.partner)
 						continue
 					}
-					if om.Latency != om.Time-cm.Time {
-						t.Errorf("reply frame %d: latency %d ns, but the call (frame %d) came %d ns before", k.frame, om.Latency, cm.Frame, om.Time-cm.Time)
+					if first := callsByFrame[om.CallFrame]; om.Latency != om.Time-first.Time {
+						t.Errorf("reply frame %d: latency %d ns, but the call (frame %d) came %d ns before", k.frame, om.Latency, first.Frame, om.Time-first.Time)
 					}
 					lat := tsharkTime(om) - tsharkTime(cm)
 					if !math.IsNaN(tm.rpcTime) && math.Abs(float64(lat)/1e9-tm.rpcTime) > 1.5e-9 {
@@ -325,7 +302,9 @@ func TestAgreesWithTshark(t *testing.T) {
 				if p.Replies-extra != row.calls {
 					t.Errorf("%s: %d replies (%d tshark did not decode), tshark SRT %d", p.Name, p.Replies, extra, row.calls)
 				}
-				if extra == 0 && !anyMissing(msgs, proc) {
+				// min/max only where both time every reply from the same
+				// frame: no snaplen-cut message, no re-sent call.
+				if extra == 0 && !anyMissing(msgs, proc) && p.Retransmits == 0 {
 					if math.Abs(p.Latency.Min/1e3-row.min) > 1e-6 || math.Abs(p.Latency.Max/1e3-row.max) > 1e-6 {
 						t.Errorf("%s: latency min/max %.6f/%.6f s, tshark SRT %.6f/%.6f", p.Name, p.Latency.Min/1e3, p.Latency.Max/1e3, row.min, row.max)
 					}

@@ -75,12 +75,12 @@ type File struct {
 	recOff int64           // offset where the current record started
 }
 
-// Open opens a capture file ("-" is standard input), detecting gzip and the
+// Open opens a capture file ("-" reads stdin), detecting gzip and the
 // capture format by their magic numbers, never by the file name.
-func Open(path string) (*File, error) {
+func Open(path string, stdin io.Reader) (*File, error) {
 	var rc io.ReadCloser
 	if path == "-" {
-		rc = io.NopCloser(os.Stdin)
+		rc = io.NopCloser(stdin)
 	} else {
 		f, err := os.Open(path)
 		if err != nil {

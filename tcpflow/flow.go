@@ -51,9 +51,12 @@ type ConnInfo struct {
 // ConnHandler consumes one connection. The byte slices it is handed are
 // only valid during the call: copy what is kept.
 type ConnHandler interface {
-	// Segment is called for every TCP segment, before the bytes it
-	// releases are delivered.
-	Segment(dir Dir, s *Segment, at FrameRef)
+	// Segment is called for every TCP segment, with its tcp.analysis
+	// flags, before the bytes it releases are delivered.
+	Segment(dir Dir, s *Segment, flags Analysis, at FrameRef)
+	// Acked says the peer has now acknowledged direction dir's stream up
+	// to offset upTo (a stream offset, as counted by Data and Gap).
+	Acked(dir Dir, upTo int64, at FrameRef)
 	// Data delivers the next in-order bytes of one direction.
 	Data(dir Dir, b []byte, at FrameRef)
 	// Gap says the next n bytes of one direction were sent but not captured.
@@ -61,8 +64,9 @@ type ConnHandler interface {
 	// Datagram delivers one UDP payload; wireLen is its length on the wire.
 	Datagram(dir Dir, payload []byte, wireLen int, at FrameRef)
 	// Close is called once, when the connection ends (FIN/RST and idle, or
-	// the end of the capture), after all its bytes were delivered.
-	Close(at FrameRef)
+	// the end of the capture), after all its bytes were delivered, with
+	// what the TCP analysis found (nil for UDP).
+	Close(at FrameRef, tcp *TCPSummary)
 }
 
 // Limits bound the reassembly state.
@@ -122,6 +126,11 @@ type conn struct {
 	rst     bool
 	closed  bool // ended; kept only for late packets
 	closeAt FrameRef
+
+	tcp      [2]seqState // Wireshark-style sequence analysis, per sender
+	trk      [2]tracker  // stall evidence, per sender
+	sum      TCPSummary
+	firstRTT int64
 }
 
 // Flows demultiplexes packets into connections to the analysed ports and
@@ -204,6 +213,7 @@ func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {
 	c.info.SawSYN = s.Proto == ProtoTCP && s.Flags&FlagSYN != 0
 	c.halves[ToServer].dir = ToServer
 	c.halves[ToClient].dir = ToClient
+	c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
 	c.h = f.newConn(&c.info)
 	f.conns[key] = c
 	return c
@@ -217,7 +227,7 @@ func (c *conn) isNewSYN(seq uint32) bool {
 }
 
 func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
-	c.h.Segment(dir, s, at)
+	c.h.Segment(dir, s, c.analyze(dir, s, at), at)
 	h, peer := &c.halves[dir], &c.halves[1-dir]
 	if s.Flags&FlagRST != 0 {
 		c.rst = true
@@ -235,6 +245,12 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	}
 	if s.Flags&FlagACK != 0 {
 		f.acked(c, peer, s.Ack, at)
+		if peer.synced {
+			if off := min(peer.offsetOf(s.Ack), peer.delivered); off > peer.ackedOff {
+				peer.ackedOff = off
+				c.h.Acked(1-dir, off, at)
+			}
+		}
 	}
 	if c.rst || (h.fin && peer.fin) {
 		if !c.closed {
@@ -263,7 +279,11 @@ func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 	if c.closed {
 		end = c.closeAt
 	}
-	c.h.Close(end)
+	var sum *TCPSummary
+	if c.info.Proto == ProtoTCP {
+		sum = c.finishAnalysis()
+	}
+	c.h.Close(end, sum)
 	delete(f.conns, k)
 }
 

@@ -14,11 +14,12 @@ type Input struct {
 	pending int // file whose head was handed out and must be advanced
 }
 
-// OpenInputs opens every path; an error names the file that failed.
-func OpenInputs(paths []string) (*Input, error) {
+// OpenInputs opens every path ("-" reads stdin); an error names the file
+// that failed.
+func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 	in := &Input{pending: -1}
 	for i, p := range paths {
-		f, err := Open(p)
+		f, err := Open(p, stdin)
 		if err != nil {
 			in.Close()
 			return nil, err

@@ -22,7 +22,15 @@ type half struct {
 	finSeq uint32   // sequence number the FIN occupies
 	queue  []queued // out-of-order segments, sorted by seq
 	qbytes int
+	// delivered counts the bytes handed on (data and gaps): the stream
+	// offset of next.
+	delivered int64
+	ackedOff  int64 // stream offset the peer has ACKed, as last reported
 }
+
+// offsetOf returns the stream offset of sequence number seq (which must be
+// within 2^31 of next).
+func (h *half) offsetOf(seq uint32) int64 { return h.delivered + seqDiff(seq, h.next) }
 
 type queued struct {
 	seq     uint32
@@ -68,6 +76,7 @@ func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen in
 	if capEnd := max(overlap, len(payload)); wireLen > capEnd {
 		c.h.Gap(h.dir, wireLen-capEnd, at, GapSnaplen)
 	}
+	h.delivered += int64(wireLen - overlap)
 	h.next = seq + uint32(wireLen)
 }
 
@@ -115,6 +124,7 @@ func (f *Flows) unqueue(h *half, q *queued) {
 func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef) {
 	if n := seqDiff(seq, h.next); n > 0 {
 		c.h.Gap(h.dir, int(n), at, GapLost)
+		h.delivered += n
 		h.next = seq
 	}
 	f.drain(c, h)

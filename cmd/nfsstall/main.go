@@ -56,10 +56,10 @@ Flags:
 `
 
 func main() {
-	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
+	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
-func run(args []string, stdout, stderr io.Writer) int {
+func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	fs := pflag.NewFlagSet("nfsstall", pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
@@ -98,7 +98,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitError
 	}
 
-	in, err := tcpflow.OpenInputs(files)
+	in, err := tcpflow.OpenInputs(files, stdin)
 	if err != nil {
 		fmt.Fprintf(stderr, "nfsstall: %v\n", err)
 		return exitError

@@ -1,0 +1,397 @@
+package tcpflow
+
+// Per-direction TCP analysis, following Wireshark's tcp.analysis.* rules
+// (packet-tcp.c, tcp_analyze_sequence_number) so that counts agree with
+// tshark, plus what the stall diagnosis needs beyond them: which bytes were
+// re-sent and never ACKed, with the frame of every transmission, and how
+// long each zero-window episode lasted.
+
+// Analysis flags, named after Wireshark's tcp.analysis.* fields.
+type Analysis uint32
+
+// The flags a segment can carry.
+const (
+	ARetransmission Analysis = 1 << iota
+	AFastRetransmission
+	ASpuriousRetransmission
+	AOutOfOrder
+	ALostSegment
+	AAckLostSegment
+	ADuplicateAck
+	AZeroWindow
+	AZeroWindowProbe
+	AZeroWindowProbeAck
+	AKeepAlive
+	AKeepAliveAck
+	AWindowFull
+	AWindowUpdate
+	numAnalysis = iota
+)
+
+var analysisNames = [numAnalysis]string{
+	"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+	"lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window", "zero_window_probe",
+	"zero_window_probe_ack", "keep_alive", "keep_alive_ack", "window_full", "window_update",
+}
+
+// Name returns the tcp.analysis field name of a single flag.
+func (a Analysis) Name() string {
+	for i := 0; i < numAnalysis; i++ {
+		if a == 1<<i {
+			return analysisNames[i]
+		}
+	}
+	return ""
+}
+
+// AnalysisFlags lists every flag, in a fixed order.
+func AnalysisFlags() []Analysis {
+	out := make([]Analysis, numAnalysis)
+	for i := range out {
+		out[i] = 1 << i
+	}
+	return out
+}
+
+// RetransmissionFamily is what Wireshark's tcp.analysis.retransmission
+// filter matches: fast and spurious retransmissions are flagged as
+// retransmissions too.
+const RetransmissionFamily = ARetransmission | AFastRetransmission | ASpuriousRetransmission
+
+// Window scale states, as Wireshark keeps them.
+const (
+	scaleUnknown = -1 // the handshake was not captured
+	scaleNone    = -2 // handshake seen, no window scaling negotiated
+)
+
+// seqState is one direction's sequence-analysis state, as its sender.
+type seqState struct {
+	haveNext        bool
+	nextseq         uint32 // highest seq+len sent (SYN and FIN count 1)
+	nextseqTime     int64
+	maxseqtobeacked uint32
+	haveAck         bool
+	lastack         uint32 // last ACK this direction sent
+	lastackTime     int64
+	window          uint32 // last window this direction advertised (scaled)
+	haveWindow      bool
+	winScale        int8
+	dupacks         int
+	lastFlags       Analysis
+	synTime         int64 // when this direction's SYN was seen
+}
+
+// Unacked is a run of bytes that a sender re-sent and the peer never
+// ACKed by the end of the capture.
+type Unacked struct {
+	Dir      Dir
+	Seq      uint32
+	Len      int
+	Start    int64      // stream offset of the first byte (-1 when unknown)
+	Frames   []FrameRef // the original transmission when captured, then every re-send
+	MoreSent int        // re-sends beyond those listed in Frames
+}
+
+// ZeroWindow is one episode of a receiver advertising a zero window.
+type ZeroWindow struct {
+	Dir    Dir // the direction of the segments that advertised it
+	Start  FrameRef
+	End    FrameRef // the segment that reopened the window; zero if never
+	Probes int      // probes (and keep-alives) the other side sent meanwhile
+	Closed bool     // false: still closed at the end of the capture
+}
+
+// TCPSummary is what the TCP analysis of one connection found.
+type TCPSummary struct {
+	Count      [2][numAnalysis]int64 // per direction, per flag
+	Unacked    []Unacked
+	ZeroWins   []ZeroWindow
+	Recovered  [2]int64 // retransmitted runs eventually ACKed, per direction
+	MaxStuckNS [2]int64 // longest time a retransmitted run waited for its ACK, per direction
+}
+
+// Counted returns how many segments of direction d carried flag a.
+func (s *TCPSummary) Counted(d Dir, a Analysis) int64 {
+	for i := 0; i < numAnalysis; i++ {
+		if a == 1<<i {
+			return s.Count[d][i]
+		}
+	}
+	return 0
+}
+
+// maxSentLog bounds the unacknowledged transmissions remembered per
+// direction (to name a retransmission's original frame); maxRetrans bounds
+// the re-sent runs followed at once, maxFrames the frames kept per run.
+const (
+	maxSentLog = 4096
+	maxRetrans = 256
+	maxFrames  = 32
+)
+
+type sentSeg struct {
+	seq, end uint32
+	at       FrameRef
+}
+
+type retransRun struct {
+	seq, end uint32
+	frames   []FrameRef
+	more     int
+	first    int64 // time of the first re-send
+}
+
+// tracker holds one direction's analysis and stall evidence.
+type tracker struct {
+	sent    []sentSeg // unacked transmissions, oldest first
+	retrans []retransRun
+	zw      *ZeroWindow // open episode advertised by this direction
+}
+
+// analyze computes the Wireshark flags of segment s sent in direction d,
+// updates both directions' state, and records stall evidence.
+func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
+	fwd, rev := &c.tcp[d], &c.tcp[1-d]
+	sum := &c.sum
+	seq, ack := s.Seq, s.Ack
+	seglen := uint32(s.WireLen)
+	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+	ctl := syn || fin || rst
+	var flags Analysis
+
+	// Learn the window scale from the handshake. A SYN's own window is
+	// never scaled.
+	window := uint32(s.Window)
+	if syn {
+		fwd.synTime = at.Time
+		if s.WScale >= 0 {
+			fwd.winScale = s.WScale
+		} else {
+			fwd.winScale = scaleNone
+		}
+		if s.Flags&FlagACK != 0 && rev.winScale >= 0 && fwd.winScale < 0 {
+			// SYN-ACK without the option: scaling is off both ways.
+			rev.winScale = scaleNone
+		}
+	} else if fwd.winScale >= 0 && rev.winScale >= 0 {
+		window <<= uint(fwd.winScale)
+	}
+
+	if seglen == 1 && fwd.haveNext && seq == fwd.nextseq && rev.haveWindow && rev.window == 0 {
+		flags |= AZeroWindowProbe
+		goto finishedFwd
+	}
+	if window == 0 && !ctl {
+		flags |= AZeroWindow
+	}
+	if fwd.haveNext && seqDiff(seq, fwd.nextseq) > 0 && !rst {
+		flags |= ALostSegment
+	}
+	if seglen <= 1 && fwd.haveNext && seq == fwd.nextseq-1 && !ctl {
+		flags |= AKeepAlive
+	}
+	if seglen == 0 && window != 0 && fwd.haveWindow && window != fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+		fwd.haveAck && ack == fwd.lastack && !ctl {
+		flags |= AWindowUpdate
+	}
+	if seglen > 0 && rev.winScale != scaleUnknown && rev.haveAck && rev.haveWindow &&
+		seq+seglen == rev.lastack+rev.window && !ctl {
+		flags |= AWindowFull
+	}
+	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AKeepAlive != 0 && !ctl {
+		flags |= AKeepAliveAck
+		goto finishedFwd
+	}
+	if seglen == 0 && window == 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+		fwd.haveAck && (ack == fwd.lastack || ack == fwd.lastack+1) && rev.lastFlags&AZeroWindowProbe != 0 && !ctl {
+		flags |= AZeroWindowProbeAck
+		goto finishedFwd
+	}
+	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+		fwd.haveAck && ack == fwd.lastack && !ctl {
+		fwd.dupacks++
+		flags |= ADuplicateAck
+	}
+
+finishedFwd:
+	if !fwd.haveAck || ack != fwd.lastack {
+		fwd.dupacks = 0
+	}
+	if s.Flags&FlagACK != 0 && rev.haveNext && seqDiff(ack, rev.maxseqtobeacked) > 0 {
+		flags |= AAckLostSegment
+		rev.maxseqtobeacked = rev.nextseq
+	}
+
+	if flags&AKeepAlive == 0 && (seglen > 0 || syn || fin) {
+		notAdvanced := fwd.haveNext && seqDiff(seq, fwd.nextseq) < 0
+		switch {
+		case notAdvanced && rev.dupacks >= 2 && rev.haveAck && rev.lastack == seq && at.Time-rev.lastackTime < 20e6:
+			flags |= AFastRetransmission | ARetransmission
+		case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != seq+seglen:
+			flags |= AOutOfOrder
+		case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
+			flags |= ASpuriousRetransmission | ARetransmission
+		case notAdvanced:
+			flags |= ARetransmission
+		}
+	}
+
+	// Advance the highest sequence number sent.
+	if seglen > 0 || syn || fin {
+		next := seq + seglen
+		if syn || fin {
+			next++
+		}
+		if !fwd.haveNext || seqDiff(next, fwd.nextseq) > 0 {
+			fwd.haveNext, fwd.nextseq, fwd.nextseqTime = true, next, at.Time
+			if flags&AKeepAlive == 0 {
+				fwd.maxseqtobeacked = next
+			}
+		}
+	} else if !fwd.haveNext && !rst {
+		// A pure ACK is where a mid-stream capture first learns this
+		// direction's sequence number.
+		fwd.haveNext, fwd.nextseq, fwd.nextseqTime, fwd.maxseqtobeacked = true, seq, at.Time, seq
+	}
+	if s.Flags&FlagACK != 0 {
+		if !fwd.haveAck || ack != fwd.lastack {
+			fwd.lastackTime = at.Time
+		}
+		fwd.haveAck, fwd.lastack = true, ack
+	}
+	fwd.haveWindow, fwd.window = true, window
+	fwd.lastFlags = flags
+
+	for i := 0; i < numAnalysis; i++ {
+		if flags&(1<<i) != 0 {
+			sum.Count[d][i]++
+		}
+	}
+	c.evidence(d, s, seq, seglen, window, flags, at)
+	return flags
+}
+
+// oooThresh is Wireshark's out-of-order threshold: the handshake's RTT
+// when it was captured, else 3 ms.
+func (c *conn) oooThresh() int64 {
+	if c.firstRTT > 0 {
+		return c.firstRTT
+	}
+	return 3e6
+}
+
+// evidence keeps what the stall diagnosis needs: the transmissions not yet
+// ACKed, the re-sent runs, and zero-window episodes.
+func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Analysis, at FrameRef) {
+	fwd, rev := &c.trk[d], &c.trk[1-d]
+	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+
+	// The first RTT: from the client's SYN to its ACK of the SYN-ACK.
+	if !syn && s.Flags&FlagACK != 0 && c.firstRTT == 0 && c.tcp[d].synTime != 0 && c.tcp[1-d].synTime != 0 {
+		c.firstRTT = at.Time - c.tcp[d].synTime
+	}
+
+	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 {
+		if flags&RetransmissionFamily != 0 {
+			fwd.noteRetrans(seq, seq+seglen, at)
+		} else if len(fwd.sent) < maxSentLog {
+			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+		} else {
+			copy(fwd.sent, fwd.sent[1:])
+			fwd.sent[len(fwd.sent)-1] = sentSeg{seq: seq, end: seq + seglen, at: at}
+		}
+	}
+	if s.Flags&FlagACK != 0 && !syn {
+		rev.acked(s.Ack, at, &c.sum, 1-d)
+	}
+
+	// Zero-window episodes, per advertising direction.
+	switch {
+	case rst || syn:
+	case window == 0 && fwd.zw == nil:
+		fwd.zw = &ZeroWindow{Dir: d, Start: at}
+	case window != 0 && fwd.zw != nil:
+		fwd.zw.End, fwd.zw.Closed = at, true
+		c.sum.ZeroWins = append(c.sum.ZeroWins, *fwd.zw)
+		fwd.zw = nil
+	}
+	if rev.zw != nil && flags&(AZeroWindowProbe|AKeepAlive) != 0 {
+		rev.zw.Probes++
+	}
+	_ = fin
+}
+
+// noteRetrans records a re-send of [seq, end): one run per starting
+// sequence number, with the original transmission's frame when known.
+func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
+	for i := range t.retrans {
+		r := &t.retrans[i]
+		if r.seq == seq {
+			if seqDiff(end, r.end) > 0 {
+				r.end = end
+			}
+			if len(r.frames) < maxFrames {
+				r.frames = append(r.frames, at)
+			} else {
+				r.more++
+			}
+			return
+		}
+	}
+	if len(t.retrans) >= maxRetrans {
+		return
+	}
+	r := retransRun{seq: seq, end: end, first: at.Time}
+	for i := len(t.sent) - 1; i >= 0; i-- {
+		if sg := t.sent[i]; seqDiff(seq, sg.seq) >= 0 && seqDiff(seq, sg.end) < 0 {
+			r.frames = append(r.frames, sg.at)
+			break
+		}
+	}
+	r.frames = append(r.frames, at)
+	t.retrans = append(t.retrans, r)
+}
+
+// acked drops what the peer has now acknowledged up to ack.
+func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
+	n := 0
+	for n < len(t.sent) && seqDiff(t.sent[n].end, ack) <= 0 {
+		n++
+	}
+	if n > 0 {
+		t.sent = t.sent[:copy(t.sent, t.sent[n:])]
+	}
+	keep := t.retrans[:0]
+	for _, r := range t.retrans {
+		if seqDiff(r.end, ack) <= 0 {
+			sum.Recovered[d]++
+			sum.MaxStuckNS[d] = max(sum.MaxStuckNS[d], at.Time-r.first)
+			continue
+		}
+		keep = append(keep, r)
+	}
+	clear(t.retrans[len(keep):])
+	t.retrans = keep
+}
+
+// finish closes open episodes and reports runs never ACKed.
+func (c *conn) finishAnalysis() *TCPSummary {
+	for d := range c.trk {
+		t := &c.trk[d]
+		if t.zw != nil {
+			c.sum.ZeroWins = append(c.sum.ZeroWins, *t.zw)
+			t.zw = nil
+		}
+		h := &c.halves[d]
+		for _, r := range t.retrans {
+			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, MoreSent: r.more}
+			if h.synced {
+				u.Start = h.offsetOf(r.seq)
+			}
+			c.sum.Unacked = append(c.sum.Unacked, u)
+		}
+		t.retrans = nil
+	}
+	return &c.sum
+}
