@@ -79,7 +79,13 @@ type call struct {
 	count       uint32
 	partialHave int64 // reply bytes seen at the end of the capture, when a reply began
 	partialLen  int64
+	lastConn    *connState       // where it was last sent
+	ackedAt     tcpflow.FrameRef // when the server's TCP ACKed its last byte (zero: never seen)
+	resends     []tcpflow.FrameRef
 }
+
+// maxResends bounds the re-send frames kept per call.
+const maxResends = 8
 
 type procKey struct{ prog, vers, proc uint32 }
 
@@ -96,6 +102,11 @@ type Analyzer struct {
 	pending map[callKey]*call
 	procs   map[procKey]*procStats
 	sum     Summary
+	// evidence gathered while reading, turned into findings at the end
+	slow       []Finding
+	slowCount  int64
+	retrans    []Finding
+	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
 }
@@ -158,7 +169,7 @@ func (a *Analyzer) newCall() *call {
 	if n := len(a.freeCalls); n > 0 {
 		c := a.freeCalls[n-1]
 		a.freeCalls = a.freeCalls[:n-1]
-		*c = call{}
+		*c = call{resends: c.resends[:0]}
 		return c
 	}
 	return &call{}
@@ -177,9 +188,15 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		// on this connection or after a reconnect.
 		p.sends++
 		p.last = at
+		p.lastConn = c
+		p.ackedAt = tcpflow.FrameRef{} // the re-sent bytes must be ACKed anew
+		if len(p.resends) < maxResends {
+			p.resends = append(p.resends, at)
+		}
 		ps.retrans++
 		a.sum.RPCRetransmissions++
 		retrans = true
+		c.watchAck(k)
 	}
 	if a.opts.Trace != nil {
 		a.opts.Trace(&Message{Conn: c.info.ID, Call: true, XID: m.XID, Prog: m.Prog, Vers: m.Vers, Proc: m.Proc,
@@ -190,7 +207,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		return
 	}
 	p := a.newCall()
-	p.conn, p.prog, p.vers, p.proc = c, m.Prog, m.Vers, m.Proc
+	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
@@ -206,6 +223,8 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		}
 	}
 	a.pending[k] = p
+	c.watchAck(k)
+	c.remember(tcpflow.ToServer, m.XID, true, p)
 }
 
 // NFSv3 procedure numbers the analysis treats specially.
@@ -230,14 +249,22 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		}
 		a.opts.Trace(&msg)
 	}
+	c.remember(tcpflow.ToClient, m.XID, false, p)
 	if p == nil {
 		a.sum.OrphanReplies++
 		return
 	}
 	delete(a.pending, k)
+	lat := at.Time - p.first.Time
+	if p.sends > 1 {
+		a.noteRetransmitted(p, k, at, c)
+	}
+	if lat > a.opts.Slow {
+		a.noteSlow(p, k, at, c)
+	}
 	ps := a.proc(p.prog, p.vers, p.proc)
 	ps.replies++
-	ps.first.add(at.Time - p.first.Time)
+	ps.first.add(lat)
 	ps.last.add(at.Time - p.last.Time)
 	failed := m.ReplyStat != 0 || m.AcceptStat != 0
 	if !failed && p.prog == decode.ProgNFS && p.vers == 3 {
@@ -253,6 +280,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if failed {
 		ps.errors++
 	}
+	p.resends = p.resends[:0]
 	a.freeCalls = append(a.freeCalls, p)
 }
 

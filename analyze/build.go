@@ -122,6 +122,8 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		return cmpInt(int64(x.XID), int64(y.XID))
 	})
 
+	a.findings(r, end)
+
 	for k, ps := range a.procs {
 		r.Procedures = append(r.Procedures, Procedure{
 			Program: k.prog, Version: k.vers, Name: decode.ProcName(k.prog, k.vers, k.proc),

@@ -29,6 +29,12 @@ type connState struct {
 	closed          bool
 	tcp             *tcpflow.TCPSummary
 
+	msgStart, msgEnd int64 // stream offsets of the record being decoded (-1 for UDP)
+	// inflight: calls whose last byte the server's TCP has not ACKed yet,
+	// in stream order.
+	inflight []inflightCall
+	recent   [2]recordRing
+
 	// decode scratch, kept here so decoding does not allocate
 	callMsg  decode.Call
 	replyMsg decode.Reply
@@ -71,12 +77,88 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 	}
 	// Over UDP a datagram is one RPC message, without record marking.
 	c.msgFirst, c.msgMissing = at, wireLen > len(payload)
+	c.msgStart, c.msgEnd = -1, -1
 	if !c.message(dir, payload) {
 		c.undecodable++
 	}
 }
 
-func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {}
+// Acked notes when the server's TCP acknowledged each call: the evidence
+// that a call reached the server even though no reply came.
+func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
+	if dir != tcpflow.ToServer {
+		return
+	}
+	n := 0
+	for n < len(c.inflight) && c.inflight[n].end <= upTo {
+		if p := c.a.pending[c.inflight[n].key]; p != nil && p.lastConn == c && p.ackedAt.Frame == 0 {
+			p.ackedAt = at
+		}
+		n++
+	}
+	if n > 0 {
+		c.inflight = c.inflight[:copy(c.inflight, c.inflight[n:])]
+	}
+}
+
+type inflightCall struct {
+	key callKey
+	end int64
+}
+
+// maxInflight bounds the calls watched for their ACK per connection.
+const maxInflight = 4096
+
+// watchAck starts watching for the server's ACK of the call just decoded.
+func (c *connState) watchAck(k callKey) {
+	if c.msgEnd < 0 || c.info.Proto != tcpflow.ProtoTCP {
+		return
+	}
+	if len(c.inflight) >= maxInflight {
+		c.inflight = c.inflight[:copy(c.inflight, c.inflight[1:])]
+	}
+	c.inflight = append(c.inflight, inflightCall{key: k, end: c.msgEnd})
+}
+
+// recordRing remembers the last records of one direction, so never-ACKed
+// bytes can be named as part of a message ("the READ reply to xid ...").
+type recordRing struct {
+	recs [64]recentRecord
+	n    int
+}
+
+type recentRecord struct {
+	start, end int64
+	xid        uint32
+	call       bool
+	prog, vers uint32
+	proc       uint32
+	known      bool // prog/vers/proc known (a reply whose call was seen)
+}
+
+func (c *connState) remember(dir tcpflow.Dir, xid uint32, isCall bool, p *call) {
+	if c.msgEnd < 0 {
+		return
+	}
+	r := recentRecord{start: c.msgStart, end: c.msgEnd, xid: xid, call: isCall}
+	if p != nil {
+		r.prog, r.vers, r.proc, r.known = p.prog, p.vers, p.proc, true
+	}
+	ring := &c.recent[dir]
+	ring.recs[ring.n%len(ring.recs)] = r
+	ring.n++
+}
+
+// find returns the remembered record holding stream offset off.
+func (r *recordRing) find(off int64) (recentRecord, bool) {
+	for i := 0; i < min(r.n, len(r.recs)); i++ {
+		rec := r.recs[(r.n-1-i)%len(r.recs)]
+		if off >= rec.start && off < rec.end {
+			return rec, true
+		}
+	}
+	return recentRecord{}, false
+}
 
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
@@ -89,9 +171,13 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	if r, ok := c.framers[tcpflow.ToClient].Partial(); ok {
 		if xid, typ, err := decode.Header(r.Head); err == nil && typ == decode.MsgReply {
 			k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}
-			if p := c.a.pending[k]; p != nil {
+			p := c.a.pending[k]
+			if p != nil {
 				p.partialHave, p.partialLen = r.Have, r.Len
 			}
+			// The record's end is where its declared length puts it.
+			c.msgStart, c.msgEnd = r.Start, r.Start+4*int64(r.Fragments)+r.Len
+			c.remember(tcpflow.ToClient, xid, false, p)
 		}
 	}
 }
@@ -100,6 +186,7 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
 	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
+	c.msgStart, c.msgEnd = r.Start, c.framers[s.dir].Offset()
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place

@@ -3,6 +3,8 @@ package analyze
 import (
 	"strconv"
 	"time"
+
+	"nfsstall/tcpflow"
 )
 
 // SchemaVersion is the version of the JSON report contract
@@ -164,6 +166,12 @@ type Finding struct {
 	Start      Time     `json:"start"`
 	DurationMS float64  `json:"duration_ms"`
 	Summary    string   `json:"summary"`
+
+	// Facts the diagnosis reads, not rendered: which side the evidence is
+	// about (the sender of never-ACKed bytes, the advertiser of a zero
+	// window), and whether an unanswered call was ACKed by the server.
+	side  tcpflow.Dir
+	acked bool
 }
 
 // Diagnosis is the verdict on one connection with a stall.

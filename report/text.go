@@ -15,6 +15,7 @@ func Text(w io.Writer, r *analyze.Report) error {
 	tw := &errWriter{w: w}
 	header(tw, r)
 	diagnoses(tw, r)
+	findings(tw, r)
 	unanswered(tw, r)
 	procedures(tw, r)
 	connections(tw, r)
@@ -91,6 +92,44 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 		}
 	}
 	w.printf("\n")
+}
+
+// textPerKind bounds the findings of one kind printed in text; JSON has
+// them all.
+const textPerKind = 20
+
+// findings lists the findings no diagnosis already showed.
+func findings(w *errWriter, r *analyze.Report) {
+	shown := map[int]bool{}
+	for _, d := range r.Diagnoses {
+		for _, i := range d.Findings {
+			shown[i] = true
+		}
+	}
+	perKind := map[string]int{}
+	header := false
+	for i, f := range r.Findings {
+		if shown[i] {
+			continue
+		}
+		perKind[f.Kind]++
+		if perKind[f.Kind] > textPerKind {
+			continue
+		}
+		if !header {
+			w.printf("FINDINGS\n")
+			header = true
+		}
+		w.printf("  %-7s [%s] connection %d: %s\n", f.Severity, f.Kind, f.Connection, f.Summary)
+	}
+	for kind, n := range perKind {
+		if n > textPerKind {
+			w.printf("  ... and %d more %s findings (all are in --format json)\n", n-textPerKind, kind)
+		}
+	}
+	if header {
+		w.printf("\n")
+	}
 }
 
 func unanswered(w *errWriter, r *analyze.Report) {

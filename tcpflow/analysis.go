@@ -89,6 +89,7 @@ type Unacked struct {
 	Len      int
 	Start    int64      // stream offset of the first byte (-1 when unknown)
 	Frames   []FrameRef // the original transmission when captured, then every re-send
+	Resends  int        // how many times the bytes were re-sent
 	MoreSent int        // re-sends beyond those listed in Frames
 }
 
@@ -137,6 +138,7 @@ type sentSeg struct {
 type retransRun struct {
 	seq, end uint32
 	frames   []FrameRef
+	resends  int
 	more     int
 	first    int64 // time of the first re-send
 }
@@ -228,10 +230,11 @@ finishedFwd:
 		switch {
 		case notAdvanced && rev.dupacks >= 2 && rev.haveAck && rev.lastack == seq && at.Time-rev.lastackTime < 20e6:
 			flags |= AFastRetransmission | ARetransmission
+		case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
+			// Bytes the peer had already ACKed.
+			flags |= ASpuriousRetransmission | ARetransmission
 		case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != seq+seglen:
 			flags |= AOutOfOrder
-		case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
-			flags |= ASpuriousRetransmission | ARetransmission
 		case notAdvanced:
 			flags |= ARetransmission
 		}
@@ -331,6 +334,7 @@ func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
 			if seqDiff(end, r.end) > 0 {
 				r.end = end
 			}
+			r.resends++
 			if len(r.frames) < maxFrames {
 				r.frames = append(r.frames, at)
 			} else {
@@ -342,7 +346,7 @@ func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
 	if len(t.retrans) >= maxRetrans {
 		return
 	}
-	r := retransRun{seq: seq, end: end, first: at.Time}
+	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
 	for i := len(t.sent) - 1; i >= 0; i-- {
 		if sg := t.sent[i]; seqDiff(seq, sg.seq) >= 0 && seqDiff(seq, sg.end) < 0 {
 			r.frames = append(r.frames, sg.at)
@@ -385,7 +389,7 @@ func (c *conn) finishAnalysis() *TCPSummary {
 		}
 		h := &c.halves[d]
 		for _, r := range t.retrans {
-			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, MoreSent: r.more}
+			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more}
 			if h.synced {
 				u.Start = h.offsetOf(r.seq)
 			}

@@ -1,0 +1,460 @@
+package analyze
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"nfsstall/decode"
+	"nfsstall/tcpflow"
+)
+
+// maxListed bounds the findings of one kind listed in full; the rest are
+// counted in Report.Skipped, so a capture with a million slow replies still
+// gives a readable report in bounded memory.
+const maxListed = 1000
+
+// Finding kinds (../shared/report-json.md).
+const (
+	KindUnanswered    = "unanswered_call"
+	KindSlowReply     = "slow_reply"
+	KindRPCRetrans    = "rpc_retransmission"
+	KindUnackedRetran = "unacked_retransmission"
+	KindZeroWindow    = "zero_window"
+)
+
+// Verdicts, most severe first.
+const (
+	VerdictClientNotAcking    = "client_not_acking"
+	VerdictServerNotAcking    = "server_not_acking"
+	VerdictClientWindowClosed = "client_window_closed"
+	VerdictServerWindowClosed = "server_window_closed"
+	VerdictServerNotReplying  = "server_not_replying"
+	VerdictPacketLoss         = "packet_loss"
+)
+
+var verdictRank = map[string]int{
+	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
+	VerdictServerWindowClosed: 3, VerdictServerNotReplying: 4, VerdictPacketLoss: 5,
+}
+
+// label names a call for people: "READ xid 0xccbc20c7 (offset 1376075776, 1048576 bytes)".
+func (p *call) label(xid uint32) string {
+	s := fmt.Sprintf("%s xid %s", procLabel(p.prog, p.vers, p.proc), XID(xid))
+	if p.hasOffset {
+		s += fmt.Sprintf(" (offset %d, %d bytes)", p.offset, p.count)
+	}
+	return s
+}
+
+// procLabel is the procedure's name, qualified unless it is NFSv3.
+func procLabel(prog, vers, proc uint32) string {
+	name := decode.ProcName(prog, vers, proc)
+	if prog == decode.ProgNFS && vers == 3 {
+		return name
+	}
+	return fmt.Sprintf("%s v%d %s", decode.ProgramName(prog), vers, name)
+}
+
+func xidPtr(x uint32) *XID { v := XID(x); return &v }
+
+// ackNote says whether, and when, the server's TCP acknowledged the call.
+func (p *call) ackNote() string {
+	if p.ackedAt.Frame == 0 {
+		if p.lastConn != nil && p.lastConn.info.Proto == tcpflow.ProtoUDP {
+			return ""
+		}
+		return "; no TCP ACK of it from the server was captured"
+	}
+	sent := "it was sent"
+	if p.sends > 1 {
+		sent = "it was last sent"
+	}
+	return fmt.Sprintf("; the server's TCP ACKed it at frame %d, %s after %s", p.ackedAt.Frame, fmtMS(ms(p.ackedAt.Time-p.last.Time)), sent)
+}
+
+// noteSlow records a reply that came later than the slow threshold.
+func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connState) {
+	a.slowCount++
+	if len(a.slow) >= maxListed {
+		return
+	}
+	lat := at.Time - p.first.Time
+	frames := []int64{p.first.Frame}
+	if p.ackedAt.Frame != 0 {
+		frames = append(frames, p.ackedAt.Frame)
+	}
+	// Where the time went: before the server began its reply (the server
+	// was busy or stuck), or between its first and last byte (the reply
+	// was held up in TCP: losses, a closed window, a client not ACKing).
+	began := c.msgFirst
+	where := ""
+	if began.Frame != 0 && began.Frame != at.Frame {
+		frames = append(frames, began.Frame)
+	}
+	frames = append(frames, at.Frame)
+	toStart, inFlight := began.Time-p.last.Time, at.Time-began.Time
+	switch {
+	case began.Frame == 0:
+	case inFlight > toStart:
+		where = fmt.Sprintf(": the server began the reply at frame %d, %s after the call, and it took %s more to arrive: it was held up in TCP, not in the server",
+			began.Frame, fmtMS(ms(toStart)), fmtMS(ms(inFlight)))
+	case p.ackedAt.Frame != 0:
+		where = fmt.Sprintf(": the call had reached the server, which began the reply only %s later (frame %d): the wait was in the server",
+			fmtMS(ms(toStart)), began.Frame)
+	}
+	slices.Sort(frames)
+	frames = slices.Compact(frames)
+	a.slow = append(a.slow, Finding{
+		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
+		Frames: frames, Start: Time(p.first.Time), DurationMS: ms(lat),
+		Summary: fmt.Sprintf("%s sent at frame %d was answered after %s at frame %d%s%s",
+			p.label(k.xid), p.first.Frame, fmtMS(ms(lat)), at.Frame, p.ackNote(), where),
+	})
+}
+
+// noteRetransmitted records a call sent more than once.
+func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef, c *connState) {
+	a.retransCnt++
+	if len(a.retrans) >= maxListed {
+		return
+	}
+	frames := []int64{p.first.Frame}
+	for _, f := range p.resends {
+		frames = append(frames, f.Frame)
+	}
+	outcome := "never answered"
+	if reply.Frame != 0 {
+		frames = append(frames, reply.Frame)
+		outcome = fmt.Sprintf("answered at frame %d on connection %d, %s after the first transmission",
+			reply.Frame, c.info.ID, fmtMS(ms(reply.Time-p.first.Time)))
+	}
+	where := "on the same connection"
+	if p.lastConn != p.conn {
+		where = fmt.Sprintf("after a reconnect (connection %d, then %d)", p.conn.info.ID, p.lastConn.info.ID)
+	}
+	a.retrans = append(a.retrans, Finding{
+		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
+		Frames: frames, Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
+		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
+			p.label(k.xid), p.sends, where, joinFrames(frames[:1+len(p.resends)]), outcome),
+	})
+}
+
+// findings turns what was gathered into findings and verdicts. end is the
+// time the capture ends (the last frame, or a later pcapng end time).
+func (a *Analyzer) findings(r *Report, end int64) {
+	all := []Finding{}
+	omitted := map[string]int64{}
+
+	// Calls never answered.
+	keys := make([]callKey, 0, len(a.pending))
+	for k := range a.pending {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, func(x, y callKey) int {
+		px, py := a.pending[x], a.pending[y]
+		if px.first.Time != py.first.Time {
+			return cmpInt(px.first.Time, py.first.Time)
+		}
+		return cmpInt(int64(x.xid), int64(y.xid))
+	})
+	var unanswered int
+	for _, k := range keys {
+		p := a.pending[k]
+		if p.sends > 1 {
+			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
+		}
+		age := end - p.first.Time
+		if age < a.opts.StallAfter {
+			continue
+		}
+		unanswered++
+		if unanswered > maxListed {
+			omitted[KindUnanswered]++
+			continue
+		}
+		frames := []int64{p.first.Frame}
+		for _, f := range p.resends {
+			frames = append(frames, f.Frame)
+		}
+		if p.ackedAt.Frame != 0 {
+			frames = append(frames, p.ackedAt.Frame)
+		}
+		partial := ""
+		if p.partialLen > 0 {
+			partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
+		}
+		all = append(all, Finding{
+			Kind: KindUnanswered, Severity: SeverityStall, Connection: p.lastConn.info.ID,
+			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
+			Frames: frames, Start: Time(p.first.Time), DurationMS: ms(age),
+			Summary: fmt.Sprintf("%s sent at frame %d was never answered (outstanding %s at end of capture)%s%s",
+				p.label(k.xid), p.first.Frame, fmtMS(ms(age)), p.ackNote(), partial),
+			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
+		})
+	}
+	all = append(all, a.slow...)
+	omitted[KindSlowReply] += a.slowCount - int64(len(a.slow))
+	all = append(all, a.retrans...)
+	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
+
+	// TCP evidence, per connection.
+	for _, c := range a.conns {
+		if c.tcp == nil {
+			continue
+		}
+		for _, u := range c.tcp.Unacked {
+			all = append(all, c.unackedFinding(u, end))
+			a.sum.UnackedRetransmissions += int64(u.Resends)
+		}
+		for _, zw := range c.tcp.ZeroWins {
+			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
+		}
+		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins))
+		for d := 0; d < 2; d++ {
+			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
+		}
+	}
+
+	// Stalls first, then by time.
+	sevRank := map[Severity]int{SeverityStall: 0, SeverityWarning: 1, SeverityInfo: 2}
+	slices.SortStableFunc(all, func(x, y Finding) int {
+		if x.Severity != y.Severity {
+			return sevRank[x.Severity] - sevRank[y.Severity]
+		}
+		return cmpInt(int64(x.Start), int64(y.Start))
+	})
+	r.Findings = all
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans} {
+		if n := omitted[kind]; n > 0 {
+			r.Skipped = append(r.Skipped, Skipped{What: kind + " findings", Count: n,
+				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
+		}
+	}
+	a.diagnose(r)
+}
+
+// unackedFinding describes bytes re-sent and never ACKed.
+func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
+	sender, receiver := "client", "server"
+	if u.Dir == tcpflow.ToClient {
+		sender, receiver = "server", "client"
+	}
+	frames := make([]int64, len(u.Frames))
+	for i, f := range u.Frames {
+		frames[i] = f.Frame
+	}
+	first, last := u.Frames[0], u.Frames[len(u.Frames)-1]
+	f := Finding{
+		Kind: KindUnackedRetran, Severity: SeverityStall, Connection: c.info.ID, Capture: first.File,
+		Frames: frames, Start: Time(first.Time), DurationMS: ms(end - first.Time), side: u.Dir,
+	}
+	what := ""
+	if u.Start >= 0 {
+		if rec, ok := c.recent[u.Dir].find(u.Start); ok {
+			f.XID = xidPtr(rec.xid)
+			kind := "call"
+			if !rec.call {
+				kind = "reply"
+				if rec.known {
+					kind = "reply to"
+				}
+			}
+			if rec.known {
+				f.Procedure = decode.ProcName(rec.prog, rec.vers, rec.proc)
+				what = fmt.Sprintf("; these are bytes of the %s %s xid %s", procLabel(rec.prog, rec.vers, rec.proc), kind, XID(rec.xid))
+			} else {
+				what = fmt.Sprintf("; these are bytes of the RPC %s xid %s", kind, XID(rec.xid))
+			}
+		}
+	}
+	more := ""
+	if u.MoreSent > 0 {
+		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
+	}
+	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %d); the %s never ACKed them by the end of the capture%s",
+		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), joinFrames(frames), more, last.Frame, receiver, what)
+	return f
+}
+
+// zeroWindowFinding describes one zero-window episode.
+func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int64) Finding {
+	who := "client"
+	if zw.Dir == tcpflow.ToClient {
+		who = "server"
+	}
+	f := Finding{Kind: KindZeroWindow, Connection: c.info.ID, Capture: zw.Start.File,
+		Frames: []int64{zw.Start.Frame}, Start: Time(zw.Start.Time), side: zw.Dir}
+	if zw.Closed {
+		f.Frames = append(f.Frames, zw.End.Frame)
+		f.DurationMS = ms(zw.End.Time - zw.Start.Time)
+		f.Severity = SeverityInfo
+		if zw.End.Time-zw.Start.Time >= stallAfter {
+			f.Severity = SeverityWarning
+		}
+		f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %d and reopened it at frame %d, %s later (%d window probes meanwhile)",
+			who, zw.Start.Frame, zw.End.Frame, fmtMS(f.DurationMS), zw.Probes)
+		return f
+	}
+	f.DurationMS = ms(end - zw.Start.Time)
+	f.Severity = SeverityInfo
+	if end-zw.Start.Time >= stallAfter {
+		f.Severity = SeverityStall
+	}
+	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %d and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
+		who, zw.Start.Frame, fmtMS(f.DurationMS), zw.Probes)
+	return f
+}
+
+// diagnose gives each connection with a stall one verdict.
+func (a *Analyzer) diagnose(r *Report) {
+	byConn := map[int][]int{}
+	for i, f := range r.Findings {
+		byConn[f.Connection] = append(byConn[f.Connection], i)
+	}
+	for _, c := range a.conns {
+		idx := byConn[c.info.ID]
+		stall := false
+		for _, i := range idx {
+			if r.Findings[i].Severity == SeverityStall {
+				stall = true
+			}
+		}
+		if !stall {
+			continue
+		}
+		r.Diagnoses = append(r.Diagnoses, c.verdict(r, idx))
+	}
+	slices.SortStableFunc(r.Diagnoses, func(x, y Diagnosis) int {
+		if x.Verdict != y.Verdict {
+			return verdictRank[x.Verdict] - verdictRank[y.Verdict]
+		}
+		return x.Connection - y.Connection
+	})
+}
+
+func (c *connState) verdict(r *Report, idx []int) Diagnosis {
+	var unackedToClient, unackedToServer, unanswered, unansweredAcked, zwClient, zwServer []int
+	var resendsToClient, resendsToServer int
+	for _, i := range idx {
+		f := &r.Findings[i]
+		if f.Severity != SeverityStall {
+			continue
+		}
+		switch f.Kind {
+		case KindUnackedRetran:
+			if f.side == tcpflow.ToClient {
+				unackedToClient = append(unackedToClient, i)
+				resendsToClient += len(f.Frames) - 1
+			} else {
+				unackedToServer = append(unackedToServer, i)
+				resendsToServer += len(f.Frames) - 1
+			}
+		case KindZeroWindow:
+			if f.side == tcpflow.ToServer {
+				zwClient = append(zwClient, i)
+			} else {
+				zwServer = append(zwServer, i)
+			}
+		case KindUnanswered:
+			unanswered = append(unanswered, i)
+			if f.acked {
+				unansweredAcked = append(unansweredAcked, i)
+			}
+		}
+	}
+	d := Diagnosis{Connection: c.info.ID}
+	stuck := ""
+	if len(unanswered) > 0 {
+		f := r.Findings[unanswered[0]]
+		stuck = fmt.Sprintf(" %s xid %s (frame %d) has waited %s for its reply.", f.Procedure, *f.XID, f.Frames[0], fmtMS(f.DurationMS))
+	}
+	switch {
+	case len(unackedToClient) > 0:
+		d.Verdict = VerdictClientNotAcking
+		d.Findings = append(unackedToClient, unanswered...)
+		d.Summary = fmt.Sprintf("the server sent the reply and retransmitted it (%d transmissions in frames %s); the client never ACKed it: the client's receive path is stuck, not the server or the network.%s",
+			resendsToClient, findingFrames(r, unackedToClient), stuck)
+	case len(unackedToServer) > 0:
+		d.Verdict = VerdictServerNotAcking
+		d.Findings = append(unackedToServer, unanswered...)
+		d.Summary = fmt.Sprintf("the client sent data and retransmitted it (%d transmissions in frames %s); the server never ACKed it: the server's receive path (or the path to it) is stuck.%s",
+			resendsToServer, findingFrames(r, unackedToServer), stuck)
+	case len(zwClient) > 0:
+		d.Verdict = VerdictClientWindowClosed
+		d.Findings = append(zwClient, unanswered...)
+		d.Summary = "the client's TCP receive window is closed (zero window): the client application stopped reading its socket, so the server cannot send replies." + stuck
+	case len(zwServer) > 0:
+		d.Verdict = VerdictServerWindowClosed
+		d.Findings = append(zwServer, unanswered...)
+		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
+	case len(unansweredAcked) > 0 || (len(unanswered) > 0 && c.tcpRecovered() == 0):
+		d.Verdict = VerdictServerNotReplying
+		d.Findings = unanswered
+		n := len(unanswered)
+		acked := "its TCP ACKed them"
+		if len(unansweredAcked) < n {
+			acked = fmt.Sprintf("its TCP ACKed %d of them (the others' ACKs were not captured)", len(unansweredAcked))
+		}
+		d.Summary = fmt.Sprintf("%d %s reached the server and %s, but no RPC reply came: the server process is stuck, not the network.%s",
+			n, plural(n, "call", "calls"), acked, stuck)
+	default:
+		d.Verdict = VerdictPacketLoss
+		d.Findings = idx
+		d.Summary = fmt.Sprintf("segments were lost and retransmitted (%d retransmitted runs were eventually ACKed) and calls stalled meanwhile.%s",
+			c.tcpRecovered(), stuck)
+	}
+	return d
+}
+
+func (c *connState) tcpRecovered() int64 {
+	if c.tcp == nil {
+		return 0
+	}
+	return c.tcp.Recovered[0] + c.tcp.Recovered[1]
+}
+
+func findingFrames(r *Report, idx []int) string {
+	var fs []int64
+	for _, i := range idx {
+		fs = append(fs, r.Findings[i].Frames...)
+	}
+	slices.Sort(fs)
+	return joinFrames(slices.Compact(fs))
+}
+
+func joinFrames(fs []int64) string {
+	var b strings.Builder
+	for i, f := range fs {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		if i == 10 && len(fs) > 12 {
+			fmt.Fprintf(&b, "... %d more", len(fs)-i)
+			break
+		}
+		fmt.Fprint(&b, f)
+	}
+	return b.String()
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
+}
+
+// fmtMS formats a duration in milliseconds for people.
+func fmtMS(msec float64) string {
+	switch {
+	case msec >= 1000:
+		return fmt.Sprintf("%.2f s", msec/1000)
+	case msec >= 1:
+		return fmt.Sprintf("%.1f ms", msec)
+	}
+	return fmt.Sprintf("%.0f µs", msec*1000)
+}
