@@ -31,80 +31,181 @@ calls never got a reply, which side stopped talking, and the frames that prove i
 
 Usage:
   nfsstall [flags] CAPTURE...
+  nfsstall diff [flags] BASELINE CANDIDATE
 
 CAPTURE is a pcap or pcapng file, gzip-compressed or not (detected by content),
 or - for standard input. Several files (tcpdump -C/-W rotation) are read as one
 capture in timestamp order; frame numbers stay per file, as Wireshark shows them.
 
+The report opens with a verdict for each connection that stalled, then the
+findings with their evidence frames:
+  server_not_replying   calls reached the server's TCP (it ACKed them), no RPC reply
+                        came: the server process is stuck, not the network
+  client_not_acking     the server sent the reply and keeps re-sending it; the client
+                        never ACKs: the client's receive path is stuck
+  server_not_acking     the client re-sends data the server never ACKs
+  client_window_closed  the client advertises a zero TCP window (stopped reading)
+  server_window_closed  the server advertises a zero TCP window
+  packet_loss           retransmissions that were eventually ACKed, with stalls
+Then per procedure (like mountstats): calls, replies, errors, RPC retransmissions,
+latency min/mean/p50/p90/p99/max in ms from the call's first transmission (like
+Wireshark's rpc.time), and per connection.
+
+diff compares a healthy capture (BASELINE) with a hung one (CANDIDATE): latency
+and error rate per procedure, TCP counts, throughput, and the findings and
+verdicts only the candidate has. Give several files on one side as a
+comma-separated list: nfsstall diff good.pcap bad0.pcap,bad1.pcap
+
 Examples:
-  nfsstall hung.pcap                     # text report: diagnosis first, then tables
-  nfsstall --format json hung.pcap.gz    # JSON report for scripts
+  nfsstall hung.pcap                     # text report: diagnosis first
+  nfsstall --format json hung.pcap.gz    # JSON report (schema_version 1) for scripts
   nfsstall trace0 trace1 trace2          # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
   nfsstall --port 2049,20048 mount.pcap  # also decode MOUNT on port 20048
+  nfsstall --stall-after 30s hung.pcap   # only calls waiting 30 s or more are stalls
 
-The report lists every RPC call with no reply at the end of the capture (with the
-frame of its first transmission), and per procedure: calls, replies, errors, RPC
-retransmissions and latency (min/mean/p50/p90/p99/max, ms, from the call's first
-transmission, like Wireshark's rpc.time).
-
-Exit status: 0 no stall found, 1 a stall was found, 2 error (bad flags,
-unreadable file, not a capture). A capture file cut short is not an error: it is
-analysed up to where it ends, with a warning on stderr.
+Exit status: 0 no stall found, 1 a stall was found (a finding of severity
+stall), 2 error (bad flags, unreadable file, not a capture). A capture file cut
+short is not an error: it is analysed up to where it ends, with a warning on
+stderr.
 
 Flags:
 `
+
+// options are the flags every command shares.
+type options struct {
+	format   string
+	ports    string
+	progress string
+	stall    time.Duration
+	slow     time.Duration
+}
+
+func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
+	o := &options{}
+	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.SortFlags = false
+	fs.StringVarP(&o.format, "format", "f", "text", "report format: text or json")
+	fs.StringVarP(&o.ports, "port", "p", "2049", "server ports to analyse, comma-separated (TCP and UDP)")
+	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call still unanswered this long at the end of the capture is a stall")
+	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
+	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	return fs, o
+}
 
 func main() {
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := pflag.NewFlagSet("nfsstall", pflag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.SortFlags = false
-	format := fs.StringP("format", "f", "text", "report format: text or json")
-	ports := fs.StringP("port", "p", "2049", "server ports to analyse, comma-separated (TCP and UDP)")
-	progress := fs.String("progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
+	diff := len(args) > 0 && args[0] == "diff"
+	if diff {
+		args = args[1:]
 	}
+	fs, o := flags("nfsstall", stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
 			return exitOK
 		}
-		fmt.Fprintf(stderr, "nfsstall: %v\nRun 'nfsstall --help' for usage.\n", err)
-		return exitError
+		return fail(stderr, "%v\nRun 'nfsstall --help' for usage.", err)
 	}
-	if *format != "text" && *format != "json" {
-		fmt.Fprintf(stderr, "nfsstall: --format must be text or json, not %q\n", *format)
-		return exitError
-	}
-	opts := analyze.DefaultOptions()
-	p, err := parsePorts(*ports)
+	opts, err := o.analysis()
 	if err != nil {
-		fmt.Fprintf(stderr, "nfsstall: --port: %v\n", err)
-		return exitError
+		return fail(stderr, "%v", err)
 	}
-	opts.Ports = p
+	if diff {
+		return runDiff(fs.Args(), o, opts, stdin, stdout, stderr)
+	}
 	files := fs.Args()
 	if len(files) == 0 {
-		fmt.Fprintf(stderr, "nfsstall: no capture file given\nRun 'nfsstall --help' for usage.\n")
-		return exitError
+		return fail(stderr, "no capture file given\nRun 'nfsstall --help' for usage.")
 	}
-	if n := strings.Count(strings.Join(files, "\x00")+"\x00", "-\x00"); n > 1 {
-		fmt.Fprintf(stderr, "nfsstall: standard input (-) can be given only once\n")
-		return exitError
+	r, code := analyse(files, o, opts, stdin, stderr)
+	if r == nil {
+		return code
 	}
+	if o.format == "json" {
+		err = report.JSON(stdout, r)
+	} else {
+		err = report.Text(stdout, r)
+	}
+	if err != nil {
+		return fail(stderr, "writing report: %v", err)
+	}
+	if r.HasStall() {
+		return exitStall
+	}
+	return exitOK
+}
 
+func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) != 2 {
+		return fail(stderr, "diff takes two arguments, BASELINE and CANDIDATE (each a file or a comma-separated list)\nRun 'nfsstall --help' for usage.")
+	}
+	var sides [2]*analyze.Report
+	for i, arg := range args {
+		r, code := analyse(strings.Split(arg, ","), o, opts, stdin, stderr)
+		if r == nil {
+			return code
+		}
+		sides[i] = r
+	}
+	c := analyze.Compare(sides[0], sides[1])
+	var err error
+	if o.format == "json" {
+		err = report.DiffJSON(stdout, c)
+	} else {
+		err = report.DiffText(stdout, c)
+	}
+	if err != nil {
+		return fail(stderr, "writing report: %v", err)
+	}
+	if sides[1].HasStall() {
+		return exitStall
+	}
+	return exitOK
+}
+
+// analysis checks the flags and turns them into analysis options.
+func (o *options) analysis() (analyze.Options, error) {
+	opts := analyze.DefaultOptions()
+	if o.format != "text" && o.format != "json" {
+		return opts, fmt.Errorf("--format must be text or json, not %q", o.format)
+	}
+	p, err := parsePorts(o.ports)
+	if err != nil {
+		return opts, fmt.Errorf("--port: %v", err)
+	}
+	if o.stall <= 0 || o.slow <= 0 {
+		return opts, errors.New("--stall-after and --slow must be positive durations, e.g. 500ms or 30s")
+	}
+	opts.Ports, opts.StallAfter, opts.Slow = p, int64(o.stall), int64(o.slow)
+	return opts, nil
+}
+
+// analyse reads one set of files into a report. On error it returns nil
+// and the exit status.
+func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, stderr io.Writer) (*analyze.Report, int) {
+	stdinUses := 0
+	for _, f := range files {
+		if f == "-" {
+			stdinUses++
+		}
+	}
+	if stdinUses > 1 {
+		return nil, fail(stderr, "standard input (-) can be given only once")
+	}
 	in, err := tcpflow.OpenInputs(files, stdin)
 	if err != nil {
-		fmt.Fprintf(stderr, "nfsstall: %v\n", err)
-		return exitError
+		return nil, fail(stderr, "%v", err)
 	}
 	defer in.Close()
-	if showProgress(*progress, stderr) {
+	if showProgress(o.progress, stderr) {
 		start := time.Now()
 		last := start
 		opts.Progress = func(packets int64) {
@@ -117,27 +218,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 	r, err := analyze.Run(in, opts)
 	if err != nil {
-		fmt.Fprintf(stderr, "nfsstall: %v\n", err)
-		return exitError
+		return nil, fail(stderr, "%v", err)
 	}
 	for _, w := range r.Warnings {
 		fmt.Fprintf(stderr, "nfsstall: warning: %s\n", w)
 	}
-	if *format == "json" {
-		err = report.JSON(stdout, r)
-	} else {
-		err = report.Text(stdout, r)
-	}
-	if err != nil {
-		fmt.Fprintf(stderr, "nfsstall: writing report: %v\n", err)
-		return exitError
-	}
-	for _, f := range r.Findings {
-		if f.Severity == analyze.SeverityStall {
-			return exitStall
-		}
-	}
-	return exitOK
+	return r, exitOK
+}
+
+func fail(stderr io.Writer, format string, args ...any) int {
+	fmt.Fprintf(stderr, "nfsstall: "+format+"\n", args...)
+	return exitError
 }
 
 func parsePorts(s string) ([]uint16, error) {

@@ -1,0 +1,83 @@
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"nfsstall/analyze"
+)
+
+// DiffJSON writes a comparison as one JSON object:
+// {"schema_version":1,"baseline":REPORT,"candidate":REPORT,"changes":[...]}.
+func DiffJSON(w io.Writer, c *analyze.Comparison) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(c)
+}
+
+// DiffText writes a comparison for people: what changed first, then the
+// procedures side by side.
+func DiffText(w io.Writer, c *analyze.Comparison) error {
+	ew := &errWriter{w: w}
+	side := func(name string, r *analyze.Report) {
+		var packets int64
+		for _, cp := range r.Captures {
+			packets += cp.Packets
+		}
+		verdict := "no stall"
+		if len(r.Diagnoses) > 0 {
+			verdict = "STALL: " + r.Diagnoses[0].Verdict
+		}
+		ew.printf("%-9s %d file(s), %d packets, %s, %d calls, %d unanswered: %s\n",
+			name, len(r.Captures), packets, fmtDuration(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, verdict)
+	}
+	side("baseline", c.Baseline)
+	side("candidate", c.Candidate)
+	ew.printf("\n")
+	if len(c.Changes) == 0 {
+		ew.printf("No significant change.\n\n")
+	} else {
+		ew.printf("CHANGES (candidate against baseline)\n")
+		for _, ch := range c.Changes {
+			ew.printf("  - %s\n", ch.Summary)
+		}
+		ew.printf("\n")
+	}
+	ew.printf("PROCEDURES (baseline -> candidate; latency in ms from the first transmission)\n")
+	t := table(ew)
+	fmt.Fprintf(t, "  procedure\tcalls\terrors\tp50\tp99\tp99 ratio\n")
+	for _, pp := range analyze.PairProcedures(c.Baseline, c.Candidate) {
+		b, cd := pp.Baseline, pp.Candidate
+		num := func(p *analyze.Procedure, f func(*analyze.Procedure) string) string {
+			if p == nil {
+				return "-"
+			}
+			return f(p)
+		}
+		calls := func(p *analyze.Procedure) string { return fmt.Sprint(p.Calls) }
+		errs := func(p *analyze.Procedure) string { return fmt.Sprint(p.Errors) }
+		p50 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P50) }
+		p99 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P99) }
+		ratio := "-"
+		if b != nil && cd != nil && b.Replies > 0 && cd.Replies > 0 && b.Latency.P99 > 0 {
+			ratio = fmt.Sprintf("%.2fx", cd.Latency.P99/b.Latency.P99)
+		}
+		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\n", pp.Label,
+			num(b, calls), num(cd, calls), num(b, errs), num(cd, errs), num(b, p50), num(cd, p50), num(b, p99), num(cd, p99), ratio)
+	}
+	t.Flush()
+	s0, s1 := c.Baseline.Summary, c.Candidate.Summary
+	ew.printf("\nTCP  retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s\n",
+		s0.TCPRetransmissions, s1.TCPRetransmissions, s0.UnackedRetransmissions, s1.UnackedRetransmissions,
+		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate)))
+	return ew.err
+}
+
+func lat(p *analyze.Procedure, v float64) string {
+	if p.Replies == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
