@@ -112,7 +112,9 @@ func findKinds(r *analyze.Report) map[string][]analyze.Finding {
 
 func frameList(fs ...int64) []int64 { return fs }
 
-func sameFrames(a, b []int64) bool { return len(a) == len(b) && string(words64(a)) == string(words64(b)) }
+func sameFrames(a, b []int64) bool {
+	return len(a) == len(b) && string(words64(a)) == string(words64(b))
+}
 
 func words64(fs []int64) []byte {
 	var b []byte

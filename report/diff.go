@@ -80,4 +80,3 @@ func lat(p *analyze.Procedure, v float64) string {
 	}
 	return fmt.Sprintf("%.3f", v)
 }
-
