@@ -71,6 +71,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		a.sum.DurationMS = ms(last - first)
 	}
 
+	a.sum.TCPAnalysis = map[string]int64{}
 	for _, c := range a.conns {
 		a.sum.Undecodable += c.undecodable
 		a.sum.MissingBytes += c.missing
@@ -93,6 +94,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
 			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
 			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: garbage, Resyncs: resyncs,
+			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis),
 		})
 	}
 
@@ -195,4 +197,21 @@ func uncompressedNote(ci *tcpflow.CaptureInfo) string {
 		return " of the uncompressed data"
 	}
 	return ""
+}
+
+// tcpCounts returns the connection's tcp.analysis counts by flag name,
+// adding them to total.
+func (c *connState) tcpCounts(total map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	if c.tcp == nil {
+		return out
+	}
+	for _, flag := range tcpflow.AnalysisFlags() {
+		n := c.tcp.Counted(tcpflow.ToServer, flag) + c.tcp.Counted(tcpflow.ToClient, flag)
+		if n > 0 {
+			out[flag.Name()] = n
+			total[flag.Name()] += n
+		}
+	}
+	return out
 }

@@ -90,6 +90,10 @@ type Summary struct {
 	MissingBytes    int64   `json:"missing_bytes"`    // stream bytes sent but not captured (snaplen, capture loss)
 	DurationMS      float64 `json:"duration_ms"`      // first to last packet, all files
 	TruncatedFrames int64   `json:"truncated_frames"` // analysed segments cut by the snaplen
+	// TCPAnalysis counts segments by Wireshark's tcp.analysis flag name
+	// (retransmission, zero_window, window_full, keep_alive, ...), both
+	// directions of every connection; only non-zero counts are present.
+	TCPAnalysis map[string]int64 `json:"tcp_analysis"`
 }
 
 // Latency summarises response times in milliseconds.
@@ -142,6 +146,8 @@ type Connection struct {
 	Undecodable  int64  `json:"undecodable"`
 	GarbageBytes int64  `json:"garbage_bytes"`
 	Resyncs      int    `json:"resyncs"`
+	// TCPAnalysis: this connection's tcp.analysis flag counts (see Summary).
+	TCPAnalysis map[string]int64 `json:"tcp_analysis"`
 }
 
 // Severity ranks findings.

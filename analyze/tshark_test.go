@@ -398,3 +398,87 @@ func extraPairs(msgs []analyze.Message, theirs map[msgKey]tsharkMsg, proc uint32
 	}
 	return n
 }
+
+// TestTCPCountsAgreeWithTshark: per connection, the tcp.analysis counts in
+// the report equal tshark's count of frames carrying each flag in that TCP
+// stream.
+func TestTCPCountsAgreeWithTshark(t *testing.T) {
+	isLab := func(port string) bool {
+		for _, p := range labPorts {
+			if port == strconv.Itoa(int(p)) {
+				return true
+			}
+		}
+		return false
+	}
+	for _, name := range captures(t) {
+		t.Run(name, func(t *testing.T) {
+			rows := readTSV(t, filepath.Join(pcapDir, name+".tcp.tsv"))
+			r, _ := run(t, captureFile(t, name))
+			type stream struct {
+				client, server string
+				first          int64
+				counts         map[string]int64
+			}
+			streams := map[string]*stream{}
+			var order []string
+			for _, row := range rows {
+				id := row["tcp.stream"]
+				st := streams[id]
+				if st == nil {
+					src := endpointOf(row["ip.src"], row["ipv6.src"], row["tcp.srcport"])
+					dst := endpointOf(row["ip.dst"], row["ipv6.dst"], row["tcp.dstport"])
+					if !isLab(row["tcp.dstport"]) && !isLab(row["tcp.srcport"]) {
+						continue
+					}
+					if !isLab(row["tcp.dstport"]) {
+						src, dst = dst, src
+					}
+					st = &stream{client: src, server: dst, first: int64(parseUint(t, row["frame.number"])), counts: map[string]int64{}}
+					streams[id] = st
+					order = append(order, id)
+				}
+				for col, v := range row {
+					if v == "1" && strings.HasPrefix(col, "tcp.analysis.") {
+						st.counts[strings.TrimPrefix(col, "tcp.analysis.")]++
+					}
+				}
+			}
+			total := map[string]int64{}
+			for _, id := range order {
+				st := streams[id]
+				var conn *analyze.Connection
+				for i := range r.Connections {
+					c := &r.Connections[i]
+					if c.Client == st.client && c.Server == st.server && c.FirstFrame == st.first {
+						conn = c
+					}
+				}
+				if conn == nil {
+					t.Errorf("tshark stream %s (%s -> %s, frame %d): no such connection in the report", id, st.client, st.server, st.first)
+					continue
+				}
+				if fmt.Sprint(conn.TCPAnalysis) != fmt.Sprint(st.counts) {
+					t.Errorf("connection %d: tcp_analysis %v, tshark stream %s %v", conn.ID, conn.TCPAnalysis, id, st.counts)
+				}
+				for k, v := range st.counts {
+					total[k] += v
+				}
+			}
+			if fmt.Sprint(r.Summary.TCPAnalysis) != fmt.Sprint(total) {
+				t.Errorf("summary tcp_analysis %v, tshark %v", r.Summary.TCPAnalysis, total)
+			}
+			if r.Summary.TCPRetransmissions != total["retransmission"] || r.Summary.ZeroWindowEpisodes > total["zero_window"] {
+				t.Errorf("summary: tcp_retransmissions %d (tshark %d), zero_window_episodes %d (tshark zero-window frames %d)",
+					r.Summary.TCPRetransmissions, total["retransmission"], r.Summary.ZeroWindowEpisodes, total["zero_window"])
+			}
+		})
+	}
+}
+
+func endpointOf(v4, v6, port string) string {
+	if v4 != "" {
+		return v4 + ":" + port
+	}
+	return "[" + v6 + "]:" + port
+}
