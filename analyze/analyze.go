@@ -79,6 +79,11 @@ type call struct {
 	count       uint32
 	partialHave int64 // reply bytes seen at the end of the capture, when a reply began
 	partialLen  int64
+	hasFH       bool
+	fhHash      uint32 // Wireshark's nfs.fh.hash of the (first) file handle
+	nameLen     uint8  // bytes of name kept (a LOOKUP, CREATE, REMOVE... name)
+	nameCut     bool   // the name was longer than nameBuf
+	nameBuf     [48]byte
 	lastConn    *connState       // where it was last sent
 	ackedAt     tcpflow.FrameRef // when the server's TCP ACKed its last byte (zero: never seen)
 	resends     []tcpflow.FrameRef
@@ -214,6 +219,13 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
 		if args.Has&decode.HasOffset != 0 {
 			p.hasOffset, p.offset = true, args.Offset
+		}
+		if args.Has&decode.HasFH != 0 {
+			p.hasFH, p.fhHash = true, decode.FHHash(args.FH)
+		}
+		if args.Has&decode.HasName != 0 {
+			p.nameLen = uint8(copy(p.nameBuf[:], args.Name))
+			p.nameCut = len(args.Name) > len(p.nameBuf)
 		}
 		if args.Has&decode.HasCount != 0 {
 			p.count = args.Count

@@ -106,9 +106,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Frame: p.first.Frame, LastFrame: p.last.Frame, Sent: Time(p.first.Time),
 			AgeMS: ms(end - p.first.Time), Sends: p.sends,
 		}
-		if p.hasOffset {
-			u.Detail = fmt.Sprintf("offset %d, %d bytes", p.offset, p.count)
-		}
+		u.Detail = p.detail()
 		if p.partialLen > 0 {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}

@@ -38,13 +38,36 @@ var verdictRank = map[string]int{
 	VerdictServerWindowClosed: 3, VerdictServerNotReplying: 4, VerdictPacketLoss: 5,
 }
 
-// label names a call for people: "READ xid 0xccbc20c7 (offset 1376075776, 1048576 bytes)".
+// label names a call for people, with what it was about:
+// "READ xid 0xccbc20c7 (FH 0x633aa4f4, offset 1376075776, 1048576 bytes)".
 func (p *call) label(xid uint32) string {
 	s := fmt.Sprintf("%s xid %s", procLabel(p.prog, p.vers, p.proc), XID(xid))
-	if p.hasOffset {
-		s += fmt.Sprintf(" (offset %d, %d bytes)", p.offset, p.count)
+	if d := p.detail(); d != "" {
+		s += " (" + d + ")"
 	}
 	return s
+}
+
+// detail says what a call was about: its file handle (as Wireshark's
+// "FH: 0x..." hash), name, offset and count. A name from the wire is
+// quoted with Go escapes, so control characters and terminal escape
+// sequences are shown, never sent to the terminal.
+func (p *call) detail() string {
+	var parts []string
+	if p.hasFH {
+		parts = append(parts, fmt.Sprintf("FH 0x%08x", p.fhHash))
+	}
+	if p.nameLen > 0 || p.nameCut {
+		name := fmt.Sprintf("name %q", p.nameBuf[:p.nameLen])
+		if p.nameCut {
+			name += "..."
+		}
+		parts = append(parts, name)
+	}
+	if p.hasOffset {
+		parts = append(parts, fmt.Sprintf("offset %d, %d bytes", p.offset, p.count))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // procLabel is the procedure's name, qualified unless it is NFSv3.

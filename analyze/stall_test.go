@@ -309,3 +309,34 @@ func TestThresholds(t *testing.T) {
 		t.Errorf("tight thresholds: %+v", r.Findings)
 	}
 }
+
+// lookupCall is a record-marked NFSv3 LOOKUP call for name in an 8-byte directory handle.
+func lookupCall(xid uint32, name string) []byte {
+	msg := words(xid, 0, 2, 100003, 3, 3, 0, 0, 0, 0, 8, 0x01020304, 0x05060708, uint32(len(name)))
+	msg = append(msg, name...)
+	for len(msg)%4 != 0 {
+		msg = append(msg, 0)
+	}
+	return append(words(0x80000000|uint32(len(msg))), msg...)
+}
+
+// TestWireStringsAreEscaped: a file name carrying a terminal escape
+// sequence is shown escaped, in findings and so in the text report.
+func TestWireStringsAreEscaped(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	call := lookupCall(5, "evil\x1b[2J\x07name\n")
+	s.seg(0, true, c, sv, ackF|pshF, 501, call)
+	s.seg(2*time.Second, false, sv, c+uint32(len(call)), ackF, 501, nil)
+	r := s.run(analyze.DefaultOptions())
+	if len(r.Findings) != 1 {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+	sum := r.Findings[0].Summary
+	if strings.ContainsAny(sum, "\x1b\x07\n") {
+		t.Errorf("raw control characters in %q", sum)
+	}
+	if !strings.Contains(sum, `name "evil\x1b[2J\aname\n"`) || !strings.Contains(sum, "FH 0x") {
+		t.Errorf("summary %q does not show the escaped name and handle", sum)
+	}
+}
