@@ -52,7 +52,7 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 	}
 	if seqDiff(seq, h.next) <= 0 {
 		f.deliver(c, h, seq, payload, wireLen, at)
-		f.drain(c, h)
+		f.drain(c, h, at)
 		return
 	}
 	f.enqueue(h, seq, payload, wireLen, at)
@@ -81,11 +81,14 @@ func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen in
 }
 
 // drain delivers queued segments that the last delivery made contiguous.
-func (f *Flows) drain(c *conn, h *half) {
+// Their bytes are attributed to the frame that filled the hole (at), when it
+// is the later one: that is where the bytes became usable, and where
+// Wireshark shows a message completed by out-of-order reassembly.
+func (f *Flows) drain(c *conn, h *half, at FrameRef) {
 	n := 0
 	for n < len(h.queue) && seqDiff(h.queue[n].seq, h.next) <= 0 {
 		q := &h.queue[n]
-		f.deliver(c, h, q.seq, q.data, q.wireLen, q.at)
+		f.deliver(c, h, q.seq, q.data, q.wireLen, later(q.at, at))
 		f.unqueue(h, q)
 		n++
 	}
@@ -127,7 +130,16 @@ func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef) {
 		h.delivered += n
 		h.next = seq
 	}
-	f.drain(c, h)
+	// Nothing filled the hole: queued bytes keep their own frames.
+	f.drain(c, h, FrameRef{})
+}
+
+// later returns the later of two frames (by capture time, then frame).
+func later(a, b FrameRef) FrameRef {
+	if b.Time > a.Time || (b.Time == a.Time && b.File == a.File && b.Frame > a.Frame) {
+		return b
+	}
+	return a
 }
 
 // acked handles the peer acknowledging h's bytes up to ack. A receiver only
