@@ -69,7 +69,7 @@ func Compare(base, cand *Report) *Comparison {
 		}
 		if c.Unanswered > b.Unanswered {
 			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "unanswered", Baseline: float64(b.Unanswered), Candidate: float64(c.Unanswered),
-				Summary: fmt.Sprintf("%s: %d unanswered calls (baseline %d)", pp.Label, c.Unanswered, b.Unanswered)})
+				Summary: fmt.Sprintf("%s: %d unanswered %s (baseline %d)", pp.Label, c.Unanswered, plural(int(c.Unanswered), "call", "calls"), b.Unanswered)})
 		}
 	}
 	for _, m := range []struct {
@@ -92,29 +92,43 @@ func Compare(base, cand *Report) *Comparison {
 			Summary: fmt.Sprintf("READ/WRITE throughput %s, %.1fx lower than the baseline's %s", FormatRate(ct), bt/max(ct, 1), FormatRate(bt))})
 	}
 	// Findings and verdicts the baseline does not have.
-	seen := map[string]bool{}
-	for _, f := range base.Findings {
-		seen[f.Kind+"/"+f.Procedure] = true
+	// Findings (by kind and procedure) and verdicts only the candidate has;
+	// baseline/candidate hold how many of them each side has.
+	countFindings := func(r *Report) map[string]int {
+		n := map[string]int{}
+		for _, f := range r.Findings {
+			if f.Severity != SeverityInfo {
+				n[f.Kind+"/"+f.Procedure]++
+			}
+		}
+		return n
 	}
+	baseF, candF := countFindings(base), countFindings(cand)
 	for _, f := range cand.Findings {
 		key := f.Kind + "/" + f.Procedure
-		if seen[key] || f.Severity == SeverityInfo {
+		if baseF[key] > 0 || candF[key] == 0 {
 			continue
 		}
-		seen[key] = true
-		add(Change{Kind: "new_finding", Procedure: f.Procedure, Metric: f.Kind,
-			Summary: fmt.Sprintf("only the candidate has %s findings: %s", f.Kind, f.Summary)})
+		add(Change{Kind: "new_finding", Procedure: f.Procedure, Metric: f.Kind, Candidate: float64(candF[key]),
+			Summary: fmt.Sprintf("only the candidate has %s findings (%d): %s", f.Kind, candF[key], f.Summary)})
+		candF[key] = 0 // one change per kind and procedure, showing the first
 	}
-	verdicts := map[string]bool{}
-	for _, d := range base.Diagnoses {
-		verdicts[d.Verdict] = true
-	}
-	for _, d := range cand.Diagnoses {
-		if !verdicts[d.Verdict] {
-			verdicts[d.Verdict] = true
-			add(Change{Kind: "new_verdict", Metric: d.Verdict,
-				Summary: fmt.Sprintf("only the candidate has verdict %s (connection %d): %s", d.Verdict, d.Connection, d.Summary)})
+	countVerdicts := func(r *Report) map[string]int {
+		n := map[string]int{}
+		for _, d := range r.Diagnoses {
+			n[d.Verdict]++
 		}
+		return n
+	}
+	baseV, candV := countVerdicts(base), countVerdicts(cand)
+	for _, d := range cand.Diagnoses {
+		if baseV[d.Verdict] > 0 || candV[d.Verdict] == 0 {
+			continue
+		}
+		add(Change{Kind: "new_verdict", Metric: d.Verdict, Candidate: float64(candV[d.Verdict]),
+			Summary: fmt.Sprintf("only the candidate has verdict %s (%d %s; the first, connection %d): %s",
+				d.Verdict, candV[d.Verdict], plural(candV[d.Verdict], "connection", "connections"), d.Connection, d.Summary)})
+		candV[d.Verdict] = 0
 	}
 	return cmp
 }
@@ -130,7 +144,8 @@ func PairProcedures(base, cand *Report) []ProcedurePair {
 	}{{cand, true}, {base, false}} {
 		for i := range side.r.Procedures {
 			p := &side.r.Procedures[i]
-			label := fmt.Sprintf("%s v%d %s", p.ProgramName, p.Version, p.Name)
+			label := fmt.Sprintf("%sv%d %s", p.ProgramName, p.Version, p.Name) // as the text report
+
 			j, ok := idx[label]
 			if !ok {
 				j = len(out)

@@ -310,7 +310,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 		who = "server"
 	}
 	f := Finding{Kind: KindZeroWindow, Connection: c.info.ID, Capture: zw.Start.File,
-		Frames: []int64{zw.Start.Frame}, Start: Time(zw.Start.Time), side: zw.Dir}
+		Frames: []int64{zw.Start.Frame}, Start: Time(zw.Start.Time), Probes: zw.Probes, side: zw.Dir}
 	if zw.Closed {
 		f.Frames = append(f.Frames, zw.End.Frame)
 		f.DurationMS = ms(zw.End.Time - zw.Start.Time)
@@ -399,12 +399,12 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(unackedToClient) > 0:
 		d.Verdict = VerdictClientNotAcking
 		d.Findings = append(unackedToClient, unanswered...)
-		d.Summary = fmt.Sprintf("the server sent the reply and retransmitted it (%d transmissions in frames %s); the client never ACKed it: the client's receive path is stuck, not the server or the network.%s",
+		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server or the network.%s",
 			resendsToClient, findingFrames(r, unackedToClient), stuck)
 	case len(unackedToServer) > 0:
 		d.Verdict = VerdictServerNotAcking
 		d.Findings = append(unackedToServer, unanswered...)
-		d.Summary = fmt.Sprintf("the client sent data and retransmitted it (%d transmissions in frames %s); the server never ACKed it: the server's receive path (or the path to it) is stuck.%s",
+		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path (or the path to it) is stuck.%s",
 			resendsToServer, findingFrames(r, unackedToServer), stuck)
 	case len(zwClient) > 0:
 		d.Verdict = VerdictClientWindowClosed
@@ -418,7 +418,7 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = unanswered
 		n := len(unanswered)
-		acked := "its TCP ACKed them"
+		acked := "its TCP ACKed " + plural(n, "it", "them")
 		if len(unansweredAcked) < n {
 			acked = fmt.Sprintf("its TCP ACKed %d of them (the others' ACKs were not captured)", len(unansweredAcked))
 		}

@@ -172,6 +172,9 @@ type Finding struct {
 	Start      Time     `json:"start"`
 	DurationMS float64  `json:"duration_ms"`
 	Summary    string   `json:"summary"`
+	// Probes counts the window probes (and keep-alives) the peer sent
+	// during a zero_window episode; an extra beyond the contract.
+	Probes int `json:"probes,omitempty"`
 
 	// Facts the diagnosis reads, not rendered: which side the evidence is
 	// about (the sender of never-ACKed bytes, the advertiser of a zero

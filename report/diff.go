@@ -61,7 +61,7 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 		p99 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P99) }
 		ratio := "-"
 		if b != nil && cd != nil && b.Replies > 0 && cd.Replies > 0 && b.Latency.P99 > 0 {
-			ratio = fmt.Sprintf("%.2fx", cd.Latency.P99/b.Latency.P99)
+			ratio = fmtRatio(cd.Latency.P99 / b.Latency.P99)
 		}
 		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\n", pp.Label,
 			num(b, calls), num(cd, calls), num(b, errs), num(cd, errs), num(b, p50), num(cd, p50), num(b, p99), num(cd, p99), ratio)
@@ -79,4 +79,13 @@ func lat(p *analyze.Procedure, v float64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%.3f", v)
+}
+
+// fmtRatio keeps two significant digits for ratios far below 1, so a p99
+// that fell from seconds to milliseconds does not read "0.00x".
+func fmtRatio(r float64) string {
+	if r < 0.01 && r > 0 {
+		return fmt.Sprintf("%.2gx", r)
+	}
+	return fmt.Sprintf("%.2fx", r)
 }
