@@ -5,6 +5,7 @@ package analyze
 import (
 	"errors"
 	"io"
+	"runtime"
 
 	"nfsstall/decode"
 	"nfsstall/tcpflow"
@@ -18,10 +19,20 @@ type Options struct {
 	StallAfter int64
 	// Slow: a reply later than this (ns) after the first call is slow.
 	Slow int64
-	// Progress, when set, is called now and then with the packets read.
-	Progress func(packets int64)
+	// Progress, when set, is called now and then (every few thousand
+	// packets) with how far reading has got. It is called from the
+	// goroutine that reads the files.
+	Progress func(Progress)
 	// Limits bound reassembly memory.
 	Limits tcpflow.Limits
+	// MaxCalls and MaxCallsPerConn bound the calls waiting for a reply
+	// that are tracked, in all and per connection. Calls beyond them are
+	// counted but not paired (Report.Skipped says how many).
+	MaxCalls, MaxCallsPerConn int
+	// Sequential reads and analyses packets in one goroutine. By default,
+	// with more than one CPU, reading and decoding the files runs in a
+	// goroutine of its own; the report is the same either way.
+	Sequential bool
 	// Trace, when set, is called with every RPC message decoded (tests
 	// compare them one by one with tshark's view).
 	Trace func(*Message)
@@ -54,9 +65,26 @@ type Message struct {
 	Retransmission bool
 }
 
+// Progress says how far reading the input has got.
+type Progress struct {
+	Packets int64
+	// Read is the bytes read from the files (compressed bytes for a gzip
+	// file); Total the sum of their sizes, 0 when unknown (stdin, a pipe).
+	Read, Total int64
+}
+
+// Default bounds on the calls tracked while they wait for a reply. A call
+// costs about 300 bytes; 65,536 of them fit the 64 MB the whole analysis
+// aims for, and a Linux client keeps far fewer in flight per connection.
+const (
+	DefaultMaxCalls        = 65536
+	DefaultMaxCallsPerConn = 16384
+)
+
 // DefaultOptions are the command line's defaults.
 func DefaultOptions() Options {
-	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits}
+	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits,
+		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn}
 }
 
 // callKey identifies one RPC: a client (by address: a reconnect may come
@@ -69,6 +97,7 @@ type callKey struct {
 
 // call is an RPC waiting for its reply.
 type call struct {
+	id          uint64     // unique while it waits for its reply; 0 after
 	conn        *connState // where it was first sent
 	prog, vers  uint32
 	proc        uint32
@@ -114,6 +143,17 @@ type Analyzer struct {
 	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
+	// calls not tracked for their reply (Options.MaxCalls and
+	// MaxCallsPerConn), and of those, the ones the per-connection limit
+	// stopped
+	untracked, untrackedConn int64
+	pendingSorted            []callKey // set at the end: see pendingByAge
+	callID                   uint64    // the last call.id given
+	// record head buffers, lent to the connections' framers
+	heads decode.HeadPool
+	// decode scratch, kept here so decoding does not allocate
+	callMsg  decode.Call
+	replyMsg decode.Reply
 }
 
 // New returns an Analyzer.
@@ -124,6 +164,12 @@ func New(opts Options) *Analyzer {
 	if opts.Limits == (tcpflow.Limits{}) {
 		opts.Limits = tcpflow.DefaultLimits
 	}
+	if opts.MaxCalls <= 0 {
+		opts.MaxCalls = DefaultMaxCalls
+	}
+	if opts.MaxCallsPerConn <= 0 {
+		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
+	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
 	return a
@@ -132,22 +178,52 @@ func New(opts Options) *Analyzer {
 // Run reads every packet of in and returns the report.
 func Run(in *tcpflow.Input, opts Options) (*Report, error) {
 	a := New(opts)
+	var err error
+	if opts.Sequential || runtime.GOMAXPROCS(0) < 2 {
+		err = a.readAll(in)
+	} else {
+		err = a.readPipelined(in)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a.Finish(in.Captures()), nil
+}
+
+// progressEvery is how many packets pass between calls of Options.Progress.
+const progressEvery = 4096
+
+func (a *Analyzer) progress(in *tcpflow.Input, packets int64) {
+	read, total := in.Position()
+	a.opts.Progress(Progress{Packets: packets, Read: read, Total: total})
+}
+
+// readAll reads and analyses every packet in this goroutine.
+func (a *Analyzer) readAll(in *tcpflow.Input) error {
 	var p tcpflow.Packet
 	for {
 		err := in.Next(&p)
 		if errors.Is(err, io.EOF) {
-			break
+			return nil
 		}
 		if err != nil {
-			return nil, err
+			return err
 		}
 		a.flows.Packet(&p)
-		if opts.Progress != nil && a.flows.Stats.Packets&0xffff == 0 {
-			opts.Progress(a.flows.Stats.Packets)
+		if a.opts.Progress != nil && a.flows.Stats.Packets%progressEvery == 0 {
+			a.progress(in, a.flows.Stats.Packets)
 		}
 	}
+}
+
+// Packet analyses one packet. p.Data is not kept.
+func (a *Analyzer) Packet(p *tcpflow.Packet) { a.flows.Packet(p) }
+
+// Finish ends the analysis (every connection is closed) and returns the
+// report; caps describes the input files.
+func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 	a.flows.Finish()
-	return a.report(in.Captures()), nil
+	return a.report(caps)
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
@@ -155,6 +231,7 @@ func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
+		c.framers[d].SetHeadPool(&a.heads)
 	}
 	a.conns = append(a.conns, c)
 	return c
@@ -201,7 +278,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		ps.retrans++
 		a.sum.RPCRetransmissions++
 		retrans = true
-		c.watchAck(k)
+		c.watchAck(p)
 	}
 	if a.opts.Trace != nil {
 		a.opts.Trace(&Message{Conn: c.info.ID, Call: true, XID: m.XID, Prog: m.Prog, Vers: m.Vers, Proc: m.Proc,
@@ -211,7 +288,18 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	if retrans {
 		return
 	}
+	if len(a.pending) >= a.opts.MaxCalls || c.tracked >= a.opts.MaxCallsPerConn {
+		// Bounded memory: a call beyond the limits is counted, not paired.
+		a.untracked++
+		if c.tracked >= a.opts.MaxCallsPerConn {
+			a.untrackedConn++
+		}
+		return
+	}
+	c.tracked++
 	p := a.newCall()
+	a.callID++
+	p.id = a.callID
 	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
@@ -235,7 +323,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		}
 	}
 	a.pending[k] = p
-	c.watchAck(k)
+	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
 }
 
@@ -267,6 +355,8 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		return
 	}
 	delete(a.pending, k)
+	p.id = 0 // no longer the call an inflight watch refers to
+	p.conn.tracked--
 	lat := at.Time - p.first.Time
 	if p.sends > 1 {
 		a.noteRetransmitted(p, k, at, c)

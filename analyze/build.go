@@ -31,7 +31,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		}
 		if ci.Truncated {
 			c.TruncatedAt = ci.TruncatedAt
-			msg := fmt.Sprintf("%s: file ends inside a packet record at byte offset %d%s; analysed the %d packets before it",
+			msg := fmt.Sprintf("%s: file ends inside the packet record that starts at byte offset %d%s; analysed the %d packets before it",
 				ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.Packets)
 			if ci.ReadErr != nil {
 				msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
@@ -98,8 +98,19 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		})
 	}
 
-	// Calls still pending are unanswered.
-	for k, p := range a.pending {
+	// Calls still pending are unanswered; the oldest maxListedUnanswered
+	// are listed.
+	keys := a.pendingByAge()
+	unansweredByProc := map[procKey]int64{}
+	for i, k := range keys {
+		p := a.pending[k]
+		a.proc(p.prog, p.vers, p.proc)
+		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
+		a.sum.Unanswered++
+		r.Connections[p.conn.info.ID-1].Unanswered++
+		if i >= maxListedUnanswered {
+			continue
+		}
 		u := Unanswered{
 			Connection: p.conn.info.ID, XID: XID(k.xid), Program: p.prog, Version: p.vers,
 			Procedure: decode.ProcName(p.prog, p.vers, p.proc), ProgramName: decode.ProgramName(p.prog), Capture: p.first.File,
@@ -111,16 +122,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}
 		r.Unanswered = append(r.Unanswered, u)
-		a.proc(p.prog, p.vers, p.proc)
-		a.sum.Unanswered++
-		r.Connections[p.conn.info.ID-1].Unanswered++
 	}
-	slices.SortFunc(r.Unanswered, func(x, y Unanswered) int {
-		if x.Sent != y.Sent {
-			return cmpInt(int64(x.Sent), int64(y.Sent))
-		}
-		return cmpInt(int64(x.XID), int64(y.XID))
-	})
 
 	a.findings(r, end)
 
@@ -130,15 +132,8 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			ProgramName: decode.ProgramName(k.prog),
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
+			Unanswered: unansweredByProc[k],
 		})
-	}
-	for _, u := range r.Unanswered {
-		for i := range r.Procedures {
-			p := &r.Procedures[i]
-			if p.Program == u.Program && p.Version == u.Version && p.Name == u.Procedure {
-				p.Unanswered++
-			}
-		}
 	}
 	slices.SortFunc(r.Procedures, func(x, y Procedure) int {
 		if x.Program != y.Program {
@@ -166,9 +161,21 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{What: "stream bytes", Count: a.sum.GarbageBytes,
 			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
 	}
+	if n := int64(len(keys)) - int64(len(r.Unanswered)); n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "unanswered calls listed", Count: n,
+			Reason: fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered)})
+	}
+	if a.untracked > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.untracked,
+			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
+				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
+		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
+			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
+	}
 	if a.sum.OrphanReplies > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.sum.OrphanReplies, Reason: "their call is not in the capture (sent before it started)"})
 	}
+	a.boundsHit(r)
 	return r
 }
 

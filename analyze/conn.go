@@ -32,12 +32,12 @@ type connState struct {
 	msgStart, msgEnd int64 // stream offsets of the record being decoded (-1 for UDP)
 	// inflight: calls whose last byte the server's TCP has not ACKed yet,
 	// in stream order.
-	inflight []inflightCall
-	recent   [2]recordRing
+	inflight     []inflightCall
+	inflightHead int   // inflight[:inflightHead] are done
+	ackUnwatched int64 // calls forgotten from inflight because it was full (maxInflight)
+	recent       [2]recordLog
 
-	// decode scratch, kept here so decoding does not allocate
-	callMsg  decode.Call
-	replyMsg decode.Reply
+	tracked int // calls first sent here that are waiting for their reply
 }
 
 // dirSink receives the records of one direction.
@@ -86,23 +86,29 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 // Acked notes when the server's TCP acknowledged each call: the evidence
 // that a call reached the server even though no reply came.
 func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
+	c.recent[dir].acked(upTo)
 	if dir != tcpflow.ToServer {
 		return
 	}
-	n := 0
-	for n < len(c.inflight) && c.inflight[n].end <= upTo {
-		if p := c.a.pending[c.inflight[n].key]; p != nil && p.lastConn == c && p.ackedAt.Frame == 0 {
+	for c.inflightHead < len(c.inflight) && c.inflight[c.inflightHead].end <= upTo {
+		w := &c.inflight[c.inflightHead]
+		if p := w.p; p.id == w.id && p.lastConn == c && p.ackedAt.Frame == 0 {
 			p.ackedAt = at
 		}
-		n++
+		*w = inflightCall{}
+		c.inflightHead++
 	}
-	if n > 0 {
-		c.inflight = c.inflight[:copy(c.inflight, c.inflight[n:])]
+	if c.inflightHead == len(c.inflight) {
+		c.inflight, c.inflightHead = c.inflight[:0], 0
 	}
 }
 
+// inflightCall is a call waiting for the server's TCP to ACK its last
+// byte. id tells whether p is still that call: calls are recycled once
+// answered.
 type inflightCall struct {
-	key callKey
+	p   *call
+	id  uint64
 	end int64
 }
 
@@ -110,30 +116,73 @@ type inflightCall struct {
 const maxInflight = 4096
 
 // watchAck starts watching for the server's ACK of the call just decoded.
-func (c *connState) watchAck(k callKey) {
+// The watch list is a queue: ACKs take from its head.
+func (c *connState) watchAck(p *call) {
 	if c.msgEnd < 0 || c.info.Proto != tcpflow.ProtoTCP {
 		return
 	}
-	if len(c.inflight) >= maxInflight {
-		c.inflight = c.inflight[:copy(c.inflight, c.inflight[1:])]
+	if len(c.inflight)-c.inflightHead >= maxInflight {
+		c.inflight[c.inflightHead] = inflightCall{} // forget the oldest
+		c.inflightHead++
+		c.ackUnwatched++
 	}
-	c.inflight = append(c.inflight, inflightCall{key: k, end: c.msgEnd})
+	if c.inflightHead > 0 && c.inflightHead >= len(c.inflight)/2 {
+		n := copy(c.inflight, c.inflight[c.inflightHead:])
+		clear(c.inflight[n:])
+		c.inflight, c.inflightHead = c.inflight[:n], 0
+	}
+	c.inflight = append(c.inflight, inflightCall{p: p, id: p.id, end: c.msgEnd})
 }
 
-// recordRing remembers the last records of one direction, so never-ACKed
-// bytes can be named as part of a message ("the READ reply to xid ...").
-type recordRing struct {
-	recs [64]recentRecord
-	n    int
+// recordLog remembers records of one direction, so never-ACKed bytes can
+// be named as part of a message ("the READ reply to xid ..."): the records
+// the peer has not ACKed yet and the last few it has, at most maxRecords
+// (the newest). What it holds follows the bytes in flight, not the age of
+// the connection, so ten thousand idle connections cost little.
+type recordLog struct {
+	recs []recentRecord // oldest first; recs[:head] are forgotten
+	head int
 }
+
+const (
+	maxRecords = 64
+	keepAcked  = 4
+)
 
 type recentRecord struct {
 	start, end int64
 	xid        uint32
-	call       bool
 	prog, vers uint32
 	proc       uint32
+	call       bool
 	known      bool // prog/vers/proc known (a reply whose call was seen)
+}
+
+func (l *recordLog) add(r recentRecord) {
+	if len(l.recs)-l.head >= maxRecords {
+		l.recs[l.head] = recentRecord{}
+		l.head++
+	}
+	if l.head > 0 && l.head >= len(l.recs)/2 {
+		n := copy(l.recs, l.recs[l.head:])
+		l.recs, l.head = l.recs[:n], 0
+	}
+	l.recs = append(l.recs, r)
+}
+
+// acked forgets the records the peer has ACKed up to offset upTo, but
+// for the last keepAcked of them.
+func (l *recordLog) acked(upTo int64) {
+	n := l.head
+	for n < len(l.recs) && l.recs[n].end <= upTo {
+		n++
+	}
+	if drop := n - l.head - keepAcked; drop > 0 {
+		l.head += drop
+	}
+	if l.head == len(l.recs) {
+		l.recs, l.head = l.recs[:0], 0
+	}
 }
 
 func (c *connState) remember(dir tcpflow.Dir, xid uint32, isCall bool, p *call) {
@@ -144,16 +193,13 @@ func (c *connState) remember(dir tcpflow.Dir, xid uint32, isCall bool, p *call) 
 	if p != nil {
 		r.prog, r.vers, r.proc, r.known = p.prog, p.vers, p.proc, true
 	}
-	ring := &c.recent[dir]
-	ring.recs[ring.n%len(ring.recs)] = r
-	ring.n++
+	c.recent[dir].add(r)
 }
 
-// find returns the remembered record holding stream offset off.
-func (r *recordRing) find(off int64) (recentRecord, bool) {
-	for i := 0; i < min(r.n, len(r.recs)); i++ {
-		rec := r.recs[(r.n-1-i)%len(r.recs)]
-		if off >= rec.start && off < rec.end {
+// find returns the newest remembered record holding stream offset off.
+func (l *recordLog) find(off int64) (recentRecord, bool) {
+	for i := len(l.recs) - 1; i >= l.head; i-- {
+		if rec := l.recs[i]; off >= rec.start && off < rec.end {
 			return rec, true
 		}
 	}
@@ -196,11 +242,14 @@ func (s *dirSink) Record(r *decode.Record) {
 }
 
 // Plausible reports whether b could start an RPC message in this direction.
+// A b shorter than the framer's window is a whole short record, or a
+// message whose rest was not captured: then the fixed header is judged.
 func (s *dirSink) Plausible(b []byte) bool {
+	short := len(b) < 40
 	if s.dir == tcpflow.ToServer {
-		return decode.LooksLikeCall(b)
+		return decode.LooksLikeCall(b) || (short && decode.LooksLikeCallHeader(b))
 	}
-	if !decode.LooksLikeReply(b) {
+	if !decode.LooksLikeReply(b) && !(short && decode.LooksLikeReplyHeader(b)) {
 		return false
 	}
 	xid, _, _ := decode.Header(b)
@@ -216,13 +265,13 @@ func (c *connState) message(dir tcpflow.Dir, b []byte) bool {
 	}
 	switch {
 	case typ == decode.MsgCall && dir == tcpflow.ToServer:
-		m := &c.callMsg
+		m := &c.a.callMsg
 		if err := decode.ParseCall(b, m); err != nil && !cutShort(err, b, 24) {
 			return false
 		}
 		c.a.onCall(c, m, c.at)
 	case typ == decode.MsgReply && dir == tcpflow.ToClient:
-		m := &c.replyMsg
+		m := &c.a.replyMsg
 		if err := decode.ParseReply(b, m); err != nil && !cutShort(err, b, 12) {
 			return false
 		}

@@ -81,6 +81,38 @@ func procLabel(prog, vers, proc uint32) string {
 
 func xidPtr(x uint32) *XID { v := XID(x); return &v }
 
+// maxListedUnanswered bounds the calls listed in Report.Unanswered: the
+// oldest are listed, all are counted.
+const maxListedUnanswered = 10000
+
+// pendingByAge returns the calls still waiting for a reply, oldest first
+// (by first transmission, then XID). It is computed once.
+func (a *Analyzer) pendingByAge() []callKey {
+	if a.pendingSorted != nil {
+		return a.pendingSorted
+	}
+	type entry struct {
+		k    callKey
+		time int64
+	}
+	all := make([]entry, 0, len(a.pending))
+	for k, p := range a.pending {
+		all = append(all, entry{k, p.first.Time})
+	}
+	slices.SortFunc(all, func(x, y entry) int {
+		if x.time != y.time {
+			return cmpInt(x.time, y.time)
+		}
+		return cmpInt(int64(x.k.xid), int64(y.k.xid))
+	})
+	keys := make([]callKey, len(all))
+	for i, e := range all {
+		keys[i] = e.k
+	}
+	a.pendingSorted = keys
+	return keys
+}
+
 // ackNote says whether, and when, the server's TCP acknowledged the call.
 func (p *call) ackNote() string {
 	if p.ackedAt.Frame == 0 {
@@ -171,21 +203,11 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 func (a *Analyzer) findings(r *Report, end int64) {
 	all := []Finding{}
 	omitted := map[string]int64{}
+	built := map[string]int{}
 
 	// Calls never answered.
-	keys := make([]callKey, 0, len(a.pending))
-	for k := range a.pending {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, func(x, y callKey) int {
-		px, py := a.pending[x], a.pending[y]
-		if px.first.Time != py.first.Time {
-			return cmpInt(px.first.Time, py.first.Time)
-		}
-		return cmpInt(int64(x.xid), int64(y.xid))
-	})
 	var unanswered int
-	for _, k := range keys {
+	for _, k := range a.pendingByAge() {
 		p := a.pending[k]
 		if p.sends > 1 {
 			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
@@ -229,11 +251,24 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if c.tcp == nil {
 			continue
 		}
+		// At most maxListed of each kind are built (of zero windows, any
+		// still closed at the end besides: they may be stalls); the rest
+		// are counted.
 		for _, u := range c.tcp.Unacked {
-			all = append(all, c.unackedFinding(u, end))
 			a.sum.UnackedRetransmissions += int64(u.Resends)
+			if built[KindUnackedRetran] >= maxListed {
+				omitted[KindUnackedRetran]++
+				continue
+			}
+			built[KindUnackedRetran]++
+			all = append(all, c.unackedFinding(u, end))
 		}
 		for _, zw := range c.tcp.ZeroWins {
+			if zw.Closed && built[KindZeroWindow] >= maxListed {
+				omitted[KindZeroWindow]++
+				continue
+			}
+			built[KindZeroWindow]++
 			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
 		}
 		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins))
@@ -250,8 +285,24 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		}
 		return cmpInt(int64(x.Start), int64(y.Start))
 	})
+	// Zero windows open at the end were all built: keep the first
+	// maxListed, stalls first.
+	if built[KindZeroWindow] > maxListed {
+		n := 0
+		all = slices.DeleteFunc(all, func(f Finding) bool {
+			if f.Kind != KindZeroWindow {
+				return false
+			}
+			n++
+			if n > maxListed {
+				omitted[KindZeroWindow]++
+				return true
+			}
+			return false
+		})
+	}
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})

@@ -12,9 +12,11 @@ import "encoding/binary"
 // never buffered, so memory does not depend on record sizes.
 const HeadMax = 512
 
-// DefaultMaxFragment is the largest fragment the Framer accepts by default.
-// Linux and common servers send at most a little over 1 MiB; a marker
-// beyond this is taken as a sign of lost sync, not buffered or trusted.
+// DefaultMaxFragment is the largest fragment, and the largest record (the
+// sum of its fragments), the Framer accepts by default. Linux and common
+// servers send at most a little over 1 MiB; a marker beyond this is taken
+// as a sign of lost sync (counted in Framer.TooLong), never buffered or
+// trusted.
 const DefaultMaxFragment = 16 << 20
 
 // searchWindow is how many bytes after a candidate marker the Framer shows
@@ -48,8 +50,8 @@ type RecordSink interface {
 	// Record is called when the last byte of a record has passed.
 	Record(r *Record)
 	// Plausible reports whether b, the bytes after a candidate record
-	// marker (searchWindow of them), could start an RPC message on this
-	// stream. The Framer asks when it must find a record boundary: after
+	// marker (searchWindow of them, or fewer: the whole record when it is
+	// shorter), could start an RPC message on this stream. The Framer asks when it must find a record boundary: after
 	// joining a stream mid-way or losing the marker in a gap.
 	Plausible(b []byte) bool
 }
@@ -73,9 +75,13 @@ type Framer struct {
 	fragLeft int64 // bytes of the current fragment still to come
 	last     bool  // the current fragment is its record's last
 
-	rec         Record
-	firstMark   Mark // Mark when the current record's first marker byte came
-	head        [HeadMax]byte
+	rec       Record
+	firstMark Mark // Mark when the current record's first marker byte came
+	// head holds the first bytes of the record in progress. With a
+	// HeadPool it is borrowed when a record begins and given back when it
+	// ends, so an idle stream holds none.
+	head        *[HeadMax]byte
+	pool        *HeadPool
 	headN       int
 	headStopped bool // a gap came: later bytes are not contiguous with head
 
@@ -86,6 +92,9 @@ type Framer struct {
 	Garbage int64
 	// Resyncs counts how many times the Framer lost and looked for sync.
 	Resyncs int
+	// TooLong counts record markers rejected because their fragment, or
+	// the record so far, was longer than the largest accepted.
+	TooLong int
 }
 
 // NewFramer returns a Framer delivering to sink. synced says whether the
@@ -99,7 +108,8 @@ func NewFramer(sink RecordSink, synced bool) *Framer {
 
 // Reset makes f a new Framer for sink, reusing its memory.
 func (f *Framer) Reset(sink RecordSink, synced bool) {
-	*f = Framer{sink: sink, maxFragment: DefaultMaxFragment, synced: synced}
+	f.releaseHead()
+	*f = Framer{sink: sink, maxFragment: DefaultMaxFragment, synced: synced, head: f.head, pool: f.pool}
 }
 
 // SetMaxFragment changes the largest fragment length accepted.
@@ -135,6 +145,9 @@ func (f *Framer) Feed(b []byte) {
 		}
 		n := int(min(f.fragLeft, int64(len(b))))
 		if !f.headStopped && f.headN < HeadMax {
+			if f.head == nil {
+				f.head = f.pool.get()
+			}
 			f.headN += copy(f.head[f.headN:], b[:n])
 		}
 		f.fragLeft -= int64(n)
@@ -151,7 +164,8 @@ func (f *Framer) Feed(b []byte) {
 func (f *Framer) marker() {
 	v := binary.BigEndian.Uint32(f.mk[:])
 	length := v & 0x7fffffff
-	if length > f.maxFragment {
+	if length > f.maxFragment || f.rec.Len+int64(length) > int64(f.maxFragment) {
+		f.TooLong++
 		f.lose(4)
 		return
 	}
@@ -174,11 +188,45 @@ func (f *Framer) endFragment() {
 	if !f.last {
 		return
 	}
-	f.rec.Head = f.head[:f.headN]
+	f.rec.Head = f.headBytes()
 	f.sink.Record(&f.rec)
 	f.rec = Record{}
 	f.headN = 0
 	f.headStopped = false
+	f.releaseHead()
+}
+
+// HeadPool lends head buffers to Framers, so that a Framer holds one only
+// while a record is in progress: ten thousand idle connections then cost
+// little. A Framer without a pool keeps the buffer it first allocates. It
+// is not safe for concurrent use.
+type HeadPool struct{ free []*[HeadMax]byte }
+
+func (p *HeadPool) get() *[HeadMax]byte {
+	if p == nil || len(p.free) == 0 {
+		return new([HeadMax]byte)
+	}
+	h := p.free[len(p.free)-1]
+	p.free = p.free[:len(p.free)-1]
+	return h
+}
+
+// SetHeadPool makes f borrow its head buffers from p.
+func (f *Framer) SetHeadPool(p *HeadPool) { f.pool = p }
+
+func (f *Framer) headBytes() []byte {
+	if f.head == nil {
+		return nil
+	}
+	return f.head[:f.headN]
+}
+
+// releaseHead gives the head buffer back to the pool, if there is one.
+func (f *Framer) releaseHead() {
+	if f.pool != nil && f.head != nil {
+		f.pool.free = append(f.pool.free, f.head)
+		f.head = nil
+	}
 }
 
 // Skip says the next n bytes of the stream were sent but not captured.
@@ -186,12 +234,13 @@ func (f *Framer) Skip(n int64) {
 	if n <= 0 {
 		return
 	}
-	f.off += n
-	if !f.synced {
+	if !f.synced && !f.syncAtGap() {
+		f.off += n
 		f.Garbage += int64(f.carryN)
 		f.carryN = 0 // what follows is not contiguous with the carry
 		return
 	}
+	f.off += n
 	if f.inBody {
 		take := min(n, f.fragLeft)
 		f.fragLeft -= take
@@ -223,6 +272,7 @@ func (f *Framer) lose(garbage int) {
 	f.rec = Record{}
 	f.headN = 0
 	f.headStopped = false
+	f.releaseHead()
 }
 
 // search looks for a record boundary: a marker with a plausible length
@@ -236,8 +286,20 @@ func (f *Framer) search(b []byte) []byte {
 		f.carryN += take
 		f.off += int64(take)
 		b = b[take:]
-		for p := 0; p+w <= f.carryN; p++ {
-			if !f.candidate(f.carry[p : p+w]) {
+		// Test each position whose bytes are all here: a full window, or a
+		// record shorter than the window that ends within the carry (a short
+		// reply at a stream's end). Stop at the first that must wait.
+		p := 0
+		for ; p+4+minRecord <= f.carryN; p++ {
+			var ok bool
+			if p+w <= f.carryN {
+				ok = f.candidate(f.carry[p : p+w])
+			} else if n := binary.BigEndian.Uint32(f.carry[p:]); n&0x80000000 != 0 && int(n&0x7fffffff) <= f.carryN-p-4 {
+				ok = f.candidate(f.carry[p : p+4+int(n&0x7fffffff)])
+			} else {
+				break
+			}
+			if !ok {
 				continue
 			}
 			f.Garbage += int64(p)
@@ -249,9 +311,10 @@ func (f *Framer) search(b []byte) []byte {
 			f.Feed(rest)
 			return b
 		}
-		if drop := f.carryN - (w - 1); drop > 0 {
-			f.Garbage += int64(drop)
-			f.carryN = copy(f.carry[:], f.carry[drop:f.carryN])
+		// Positions before p are not boundaries: drop them.
+		if p > 0 {
+			f.Garbage += int64(p)
+			f.carryN = copy(f.carry[:], f.carry[p:f.carryN])
 		}
 		if len(b) == 0 {
 			return nil
@@ -259,11 +322,46 @@ func (f *Framer) search(b []byte) []byte {
 	}
 }
 
+// minRecord is the shortest RPC message: an accepted reply with an empty
+// verifier and no results.
+const minRecord = 24
+
+// candidate reports whether w, a marker and the bytes after it (a search
+// window, or a whole record shorter than that), could start a record.
+// minHeader is the fewest bytes after a marker that Plausible is asked to
+// judge when the rest of a record was not captured: a reply's xid,
+// msg_type and reply_stat.
+const minHeader = 12
+
+// syncAtGap looks, when a gap comes while searching, for a record that
+// begins in the bytes held and runs on into the gap: with a snaplen cut,
+// the few bytes captured at the start of a segment are all there is to
+// find a record by. The sink judges the bytes there are. On success the
+// Framer is synced, at the end of the bytes held, inside that record.
+func (f *Framer) syncAtGap() bool {
+	for p := 0; p+4+minHeader <= f.carryN; p++ {
+		length := binary.BigEndian.Uint32(f.carry[p:]) & 0x7fffffff
+		if length < minRecord || length > f.maxFragment || int(length) <= f.carryN-p-4 {
+			continue // not a marker, or the record ends here: search judged it
+		}
+		if !f.sink.Plausible(f.carry[p+4 : f.carryN]) {
+			continue
+		}
+		f.Garbage += int64(p)
+		var tmp [len(f.carry)]byte
+		rest := tmp[:copy(tmp[:], f.carry[p:f.carryN])]
+		f.carryN = 0
+		f.synced = true
+		f.off -= int64(len(rest))
+		f.Feed(rest)
+		return true
+	}
+	return false
+}
+
 func (f *Framer) candidate(w []byte) bool {
 	length := binary.BigEndian.Uint32(w) & 0x7fffffff
-	// 24 bytes is the shortest RPC message (an accepted reply with an empty
-	// verifier and no results).
-	if length < 24 || length > f.maxFragment {
+	if length < minRecord || length > f.maxFragment {
 		return false
 	}
 	return f.sink.Plausible(w[4:])
@@ -275,7 +373,7 @@ func (f *Framer) Partial() (*Record, bool) {
 	if !f.synced || f.rec.Fragments == 0 {
 		return nil, false
 	}
-	f.rec.Head = f.head[:f.headN]
+	f.rec.Head = f.headBytes()
 	return &f.rec, true
 }
 

@@ -356,6 +356,38 @@ func LooksLikeCall(b []byte) bool {
 	return x.err == nil && knownFlavor(verfFlavor) && verfLen <= maxAuthBody
 }
 
+// LooksLikeCallHeader is LooksLikeCall for a call whose bytes were cut
+// short (by the snaplen, or a gap in the capture): it needs only the fixed
+// header, 24 bytes (msg_type 0, rpcvers 2, a known program, a version
+// below 10), and checks the credential's flavor and length when they are
+// there too.
+func LooksLikeCallHeader(b []byte) bool {
+	x := NewXDR(b)
+	x.Skip(4) // xid
+	msgType := x.Uint32()
+	rpcVers := x.Uint32()
+	prog := x.Uint32()
+	vers := x.Uint32()
+	x.Skip(4) // proc
+	if x.err != nil || msgType != MsgCall || rpcVers != 2 || !KnownProgram(prog) || vers >= 10 {
+		return false
+	}
+	credFlavor := x.Uint32()
+	credLen := x.Uint32()
+	return x.err != nil || (knownFlavor(credFlavor) && credLen <= maxAuthBody)
+}
+
+// LooksLikeReplyHeader is LooksLikeReply for a reply whose bytes were cut
+// short: it needs only 12 bytes (msg_type 1, reply_stat 0 or 1). The XID
+// check the caller makes matters all the more.
+func LooksLikeReplyHeader(b []byte) bool {
+	x := NewXDR(b)
+	x.Skip(4) // xid
+	msgType := x.Uint32()
+	replyStat := x.Uint32()
+	return x.err == nil && msgType == MsgReply && replyStat <= MsgDenied
+}
+
 // LooksLikeReply reports whether b plausibly starts an RPC reply: msg_type
 // 1 and reply_stat 0 or 1; if accepted, a known verifier flavor with a body
 // of at most 400 bytes followed by an accept_stat of at most 5; if denied,

@@ -109,6 +109,12 @@ type TCPSummary struct {
 	ZeroWins   []ZeroWindow
 	Recovered  [2]int64 // retransmitted runs eventually ACKed, per direction
 	MaxStuckNS [2]int64 // longest time a retransmitted run waited for its ACK, per direction
+	// Bounds hit (see maxSentLog and maxRetrans): unACKed transmissions
+	// forgotten because the log was full (a later re-send of their bytes
+	// cannot name its original frame), and re-sends not followed because
+	// maxRetrans runs were already followed (they cannot become findings).
+	SentForgotten    int64
+	RetransUntracked int64
 }
 
 // Counted returns how many segments of direction d carried flag a.
@@ -128,6 +134,12 @@ const (
 	maxSentLog = 4096
 	maxRetrans = 256
 	maxFrames  = 32
+)
+
+// MaxSentLog and MaxRetransRuns are maxSentLog and maxRetrans, for reports.
+const (
+	MaxSentLog     = maxSentLog
+	MaxRetransRuns = maxRetrans
 )
 
 type sentSeg struct {
@@ -297,12 +309,19 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 
 	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 {
 		if flags&RetransmissionFamily != 0 {
-			fwd.noteRetrans(seq, seq+seglen, at)
-		} else if len(fwd.sent) < maxSentLog {
-			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+			if !fwd.noteRetrans(seq, seq+seglen, at) {
+				c.sum.RetransUntracked++
+			}
 		} else {
-			copy(fwd.sent, fwd.sent[1:])
-			fwd.sent[len(fwd.sent)-1] = sentSeg{seq: seq, end: seq + seglen, at: at}
+			if len(fwd.sent) >= maxSentLog {
+				// Full (the peer's ACKs are not in the capture, or it
+				// stopped ACKing): forget the older half at once, so a
+				// long one-way capture costs a constant per segment.
+				n := len(fwd.sent) / 2
+				fwd.sent = fwd.sent[:copy(fwd.sent, fwd.sent[n:])]
+				c.sum.SentForgotten += int64(n)
+			}
+			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
 		}
 	}
 	if s.Flags&FlagACK != 0 && !syn {
@@ -326,8 +345,10 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 }
 
 // noteRetrans records a re-send of [seq, end): one run per starting
-// sequence number, with the original transmission's frame when known.
-func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
+// sequence number, with the original transmission's frame when known. It
+// returns false when the re-send starts a new run and maxRetrans runs are
+// already followed.
+func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) bool {
 	for i := range t.retrans {
 		r := &t.retrans[i]
 		if r.seq == seq {
@@ -340,11 +361,11 @@ func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
 			} else {
 				r.more++
 			}
-			return
+			return true
 		}
 	}
 	if len(t.retrans) >= maxRetrans {
-		return
+		return false
 	}
 	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
 	for i := len(t.sent) - 1; i >= 0; i-- {
@@ -355,6 +376,7 @@ func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) {
 	}
 	r.frames = append(r.frames, at)
 	t.retrans = append(t.retrans, r)
+	return true
 }
 
 // acked drops what the peer has now acknowledged up to ack.

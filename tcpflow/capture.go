@@ -51,10 +51,11 @@ type packetReader interface {
 	ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
 }
 
-// countingReader counts bytes handed to pcapgo, so a read error can name
-// the offset of the record it happened in.
+// countingReader counts the bytes of the (uncompressed) capture stream
+// read into the buffer pcapgo reads from, so a read error can name the
+// offset of the record it happened in (see File.offset).
 type countingReader struct {
-	r *bufio.Reader
+	r io.Reader
 	n int64
 }
 
@@ -69,16 +70,40 @@ type File struct {
 	Info   CaptureInfo
 	closer io.Closer
 	cr     *countingReader
+	buf    *bufio.Reader // over cr; what pcapgo reads (pcapgo adds no buffer of its own to a *bufio.Reader)
+	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
+	buf2   *bufio.Reader
 	pr     packetReader
 	ng     *pcapgo.NgReader
 	link   layers.LinkType // pcap: the file's link type
 	recOff int64           // offset where the current record started
+	raw    *rawCounter     // bytes read from the file itself, for progress
+	size   int64           // the file's size; 0 when unknown (stdin, a pipe)
 }
+
+// rawCounter counts the bytes read from the file itself (compressed bytes
+// for a gzip file), for a progress line.
+type rawCounter struct {
+	io.ReadCloser
+	n int64
+}
+
+func (r *rawCounter) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.n += int64(n)
+	return n, err
+}
+
+// Position returns the bytes read from the file so far (compressed bytes
+// for a gzip file, read ahead of the packets by at most a buffer) and the
+// file's size, 0 when unknown.
+func (f *File) Position() (read, size int64) { return f.raw.n, f.size }
 
 // Open opens a capture file ("-" reads stdin), detecting gzip and the
 // capture format by their magic numbers, never by the file name.
 func Open(path string, stdin io.Reader) (*File, error) {
 	var rc io.ReadCloser
+	var size int64
 	if path == "-" {
 		rc = io.NopCloser(stdin)
 	} else {
@@ -86,38 +111,52 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		if err != nil {
 			return nil, err
 		}
+		if st, err := f.Stat(); err == nil && st.Mode().IsRegular() {
+			size = st.Size()
+		}
 		rc = f
 	}
-	f, err := newFile(path, rc)
+	raw := &rawCounter{ReadCloser: rc}
+	f, err := newFile(path, raw)
 	if err != nil {
 		rc.Close()
 		return nil, err
 	}
+	f.raw, f.size = raw, size
 	return f, nil
 }
 
 func newFile(path string, rc io.ReadCloser) (*File, error) {
-	br := bufio.NewReaderSize(rc, readBufSize)
 	cf := &File{Info: CaptureInfo{Path: path}, closer: rc}
+	cf.cr = &countingReader{r: rc}
+	br := bufio.NewReaderSize(cf.cr, readBufSize)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", path, err)
 		}
-		br = bufio.NewReaderSize(zr, readBufSize)
+		cf.cr = &countingReader{r: zr} // offsets are in the uncompressed stream
+		br = bufio.NewReaderSize(cf.cr, readBufSize)
 		cf.Info.Compressed = true
 	}
+	cf.buf = br
 	magic, err := br.Peek(8)
 	if len(magic) < 4 {
 		if err == nil || err == io.EOF {
 			return nil, fmt.Errorf("%s: %w (file has only %d bytes)", path, ErrNotCapture, len(magic))
 		}
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: reading the capture header: %w", path, err)
 	}
-	cf.cr = &countingReader{r: br}
 	switch m := binary.BigEndian.Uint32(magic); m {
 	case 0xa1b2c3d4, 0xd4c3b2a1, 0xa1b23c4d, 0x4d3cb2a1:
-		r, err := pcapgo.NewReader(cf.cr)
+		src := br
+		if hdr, _ := br.Peek(24); len(hdr) == 24 {
+			if cf.old = newOldPcap(br, hdr); cf.old != nil {
+				cf.buf2 = bufio.NewReaderSize(cf.old, 64<<10)
+				src = cf.buf2
+			}
+		}
+		r, err := pcapgo.NewReader(src)
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcap header: %w", path, err)
 		}
@@ -126,8 +165,11 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		cf.Info.LinkTypes = []layers.LinkType{cf.link}
 		cf.Info.Snaplen = r.Snaplen()
 		cf.pr = r
+		if cf.old == nil {
+			cf.pr = newPcapFast(br, r, m)
+		}
 	case 0x0a0d0d0a:
-		r, err := pcapgo.NewNgReader(cf.cr, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng header: %w", path, err)
 		}
@@ -183,13 +225,16 @@ func (f *File) Close() error { return f.closer.Close() }
 // It returns io.EOF at the end of the file; a file that ends inside a record
 // also ends with io.EOF, with Info.Truncated set.
 func (f *File) Next(p *Packet) error {
-	f.recOff = f.cr.n
+	f.recOff = f.offset()
 	data, ci, err := f.pr.ZeroCopyReadPacketData()
 	if err != nil {
 		if f.ng != nil {
 			f.refreshInterfaces()
 		}
-		if err == io.EOF {
+		// A clean end is one at a record boundary: in pcap, a record
+		// header whose data is all missing reads as io.EOF too. (pcapng
+		// may read whole blocks of other kinds before its clean end.)
+		if err == io.EOF && (f.ng != nil || f.offset() == f.recOff) {
 			return io.EOF
 		}
 		// pcapgo reports a record cut short as io.ErrUnexpectedEOF; any other
@@ -227,4 +272,90 @@ func (f *File) Next(p *Packet) error {
 		p.LinkType = f.link
 	}
 	return nil
+}
+
+// offset returns the offset in the (uncompressed) capture stream of the
+// next byte pcapgo will read: the bytes read from the stream less those
+// still buffered on the way.
+func (f *File) offset() int64 {
+	n := f.cr.n - int64(f.buf.Buffered())
+	if f.old != nil {
+		n -= int64(f.old.hdrLen) + int64(f.buf2.Buffered())
+	}
+	return n
+}
+
+// oldPcap lets pcapgo, which takes only pcap version 2.4, read files of
+// versions 2.0 to 2.3 (SunOS and 1990s tcpdump; libpcap and Wireshark
+// read them). It rewrites the header's minor version to 4 and, as libpcap
+// does, swaps each record's captured and original lengths, which those
+// versions wrote the other way round: always before 2.3, and in 2.3 when
+// the captured length is the larger. Byte counts do not change, so record
+// offsets stay those of the file.
+type oldPcap struct {
+	r      io.Reader
+	order  binary.ByteOrder
+	minor  uint16
+	hdr    [24]byte // the file header, then each record header in turn
+	hdrLen int      // bytes of hdr still to hand out
+	hdrOff int
+	body   int64 // bytes of the current record's data still to pass
+	first  bool  // the file header has not been read yet
+}
+
+// newOldPcap returns nil when the header (its first 24 bytes) needs no
+// rewriting: any version but 2.0 to 2.3.
+func newOldPcap(r io.Reader, hdr []byte) *oldPcap {
+	var order binary.ByteOrder = binary.BigEndian
+	if m := binary.LittleEndian.Uint32(hdr); m == 0xa1b2c3d4 || m == 0xa1b23c4d {
+		order = binary.LittleEndian
+	}
+	if order.Uint16(hdr[4:]) != 2 || order.Uint16(hdr[6:]) >= 4 {
+		return nil
+	}
+	return &oldPcap{r: r, order: order, minor: order.Uint16(hdr[6:]), first: true}
+}
+
+func (o *oldPcap) Read(p []byte) (int, error) {
+	if o.hdrLen == 0 && o.body == 0 {
+		// At a header: read it whole, so it can be rewritten before any
+		// of it is handed out.
+		n := 16
+		if o.first {
+			n = 24
+		}
+		got, err := io.ReadFull(o.r, o.hdr[:n])
+		if got < n {
+			if got == 0 {
+				return 0, err
+			}
+			n = copy(p, o.hdr[:got]) // a cut header: pass on what is there
+			return n, io.ErrUnexpectedEOF
+		}
+		if o.first {
+			o.order.PutUint16(o.hdr[6:], 4)
+			o.first = false
+		} else {
+			caplen, length := o.order.Uint32(o.hdr[8:]), o.order.Uint32(o.hdr[12:])
+			if o.minor < 3 || caplen > length {
+				caplen, length = length, caplen
+				o.order.PutUint32(o.hdr[8:], caplen)
+				o.order.PutUint32(o.hdr[12:], length)
+			}
+			o.body = int64(caplen)
+		}
+		o.hdrLen, o.hdrOff = n, 0
+	}
+	if o.hdrLen > 0 {
+		n := copy(p, o.hdr[o.hdrOff:o.hdrOff+o.hdrLen])
+		o.hdrOff += n
+		o.hdrLen -= n
+		return n, nil
+	}
+	if int64(len(p)) > o.body {
+		p = p[:o.body]
+	}
+	n, err := o.r.Read(p)
+	o.body -= int64(n)
+	return n, err
 }

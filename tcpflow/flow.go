@@ -76,6 +76,17 @@ type Limits struct {
 	QueuePerDirection int
 	// QueueTotal caps the out-of-order bytes held for all connections.
 	QueueTotal int
+	// QueueSegments and QueueSegmentsTotal cap the out-of-order segments
+	// held, per direction and in all: segments whose payload the snaplen
+	// cut away hold few bytes each but still cost a buffer and a place in
+	// the sorted queue.
+	QueueSegments      int
+	QueueSegmentsTotal int
+	// MaxConnections caps the connections tracked at once. When the table
+	// is full, connections that ended or have been idle for CloseIdle are
+	// released early; if none can go, the new connection is not analysed
+	// (its packets are counted as SkipConnLimit).
+	MaxConnections int
 	// CloseIdle is how long (capture time, ns) a connection that has ended
 	// with FIN or RST is kept for late packets before it is released.
 	CloseIdle int64
@@ -84,9 +95,12 @@ type Limits struct {
 // DefaultLimits fit a 1 MiB NFS READ reply reordered on a busy link, while
 // bounding memory for captures with thousands of connections.
 var DefaultLimits = Limits{
-	QueuePerDirection: 4 << 20,
-	QueueTotal:        24 << 20,
-	CloseIdle:         30e9,
+	QueuePerDirection:  4 << 20,
+	QueueTotal:         24 << 20,
+	QueueSegments:      2048,
+	QueueSegmentsTotal: 12288,
+	MaxConnections:     10000,
+	CloseIdle:          30e9,
 }
 
 // Stats counts what happened to packets, so the report can say what was
@@ -97,6 +111,11 @@ type Stats struct {
 	ForcedGaps    int64 // holes declared lost because a queue limit was hit
 	ForcedGapByte int64
 	Connections   int
+	// Evicted counts connections released before their end (or before
+	// CloseIdle after it) because the connection table was full.
+	Evicted int64
+	// TableScans counts scans of the full connection table for room.
+	TableScans int64
 }
 
 // SkipCount returns how many packets were skipped for reason r.
@@ -119,12 +138,14 @@ type connKey struct {
 }
 
 type conn struct {
+	key     connKey
 	info    ConnInfo
 	h       ConnHandler
 	halves  [2]half
 	last    int64 // capture time of the last packet
 	rst     bool
 	closed  bool // ended; kept only for late packets
+	gone    bool // released: no longer in the table
 	closeAt FrameRef
 
 	tcp      [2]seqState // Wireshark-style sequence analysis, per sender
@@ -145,9 +166,16 @@ type Flows struct {
 	seg      Segment
 	Stats    Stats
 	queued   int // out-of-order bytes held, all connections
+	queuedN  int // out-of-order segments held, all connections
 	freeBufs [][]byte
-	lastTime int64
+	lastTime int64 // the latest capture time seen: the clock of sweeps
 	sweepAt  int64
+	// closing lists connections that ended (FIN/RST), for sweep: scanning
+	// only them keeps a sweep's cost independent of the open connections.
+	closing []*conn
+	// scanCredit: new connections to refuse before the full connection
+	// table is scanned again (see makeRoom).
+	scanCredit int
 }
 
 // NewFlows returns a Flows that follows TCP and UDP traffic to or from the
@@ -193,6 +221,10 @@ func (f *Flows) Packet(p *Packet) {
 		c = nil
 	}
 	if c == nil {
+		if limit := f.limits.MaxConnections; limit > 0 && len(f.conns) >= limit && !f.makeRoom(at) {
+			f.Stats.Skipped[SkipConnLimit]++
+			return
+		}
 		c = f.open(key, s, dir, at)
 	}
 	c.last = p.Time
@@ -201,15 +233,47 @@ func (f *Flows) Packet(p *Packet) {
 	} else {
 		f.tcp(c, dir, s, at)
 	}
-	if p.Time >= f.sweepAt {
+	if f.lastTime >= f.sweepAt {
 		f.sweep(at)
 	}
+}
+
+// makeRoom frees a place in the full connection table by releasing the
+// connections that ended or have been idle for CloseIdle, and reports
+// whether it did. A scan costs the table's size, so after a scan that
+// frees nothing the next waits for MaxConnections/16 refused connections:
+// a flood of new connections costs a constant per packet.
+func (f *Flows) makeRoom(at FrameRef) bool {
+	if f.scanCredit > 0 {
+		f.scanCredit--
+		return false
+	}
+	f.Stats.TableScans++
+	var idle []*conn
+	for _, c := range f.conns {
+		if c.closed || f.lastTime-c.last >= f.limits.CloseIdle {
+			idle = append(idle, c)
+		}
+	}
+	// Release in connection order so the output does not depend on map order.
+	slices.SortFunc(idle, func(a, b *conn) int { return a.info.ID - b.info.ID })
+	for _, c := range idle {
+		if !c.closed || f.lastTime-c.last <= f.limits.CloseIdle {
+			f.Stats.Evicted++ // released before sweep would have
+		}
+		f.release(c.key, c, at)
+	}
+	if len(f.conns) < f.limits.MaxConnections {
+		return true
+	}
+	f.scanCredit = f.limits.MaxConnections / 16
+	return false
 }
 
 func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {
 	f.nextID++
 	f.Stats.Connections++
-	c := &conn{info: ConnInfo{ID: f.nextID, Proto: s.Proto, Client: key.client, Server: key.server, First: at}}
+	c := &conn{key: key, info: ConnInfo{ID: f.nextID, Proto: s.Proto, Client: key.client, Server: key.server, First: at}}
 	c.info.SawSYN = s.Proto == ProtoTCP && s.Flags&FlagSYN != 0
 	c.halves[ToServer].dir = ToServer
 	c.halves[ToClient].dir = ToClient
@@ -232,6 +296,19 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	if s.Flags&FlagRST != 0 {
 		c.rst = true
 	}
+	// The ACK first: it acknowledges bytes the peer sent before this
+	// segment, so what it releases (holes the capture missed, and the
+	// queued bytes behind them) comes before this segment's data. A reply
+	// must not be decoded before the call its ACK releases.
+	if s.Flags&FlagACK != 0 {
+		f.acked(c, peer, s.Ack, at)
+		if peer.synced {
+			if off := min(peer.offsetOf(s.Ack), peer.delivered); off > peer.ackedOff {
+				peer.ackedOff = off
+				c.h.Acked(1-dir, off, at)
+			}
+		}
+	}
 	if s.Flags&FlagSYN != 0 {
 		if !h.sawSYN || h.isn != s.Seq {
 			h.sawSYN, h.isn = true, s.Seq
@@ -243,32 +320,34 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	if s.Flags&FlagFIN != 0 {
 		h.fin, h.finSeq = true, s.Seq+uint32(s.WireLen)
 	}
-	if s.Flags&FlagACK != 0 {
-		f.acked(c, peer, s.Ack, at)
-		if peer.synced {
-			if off := min(peer.offsetOf(s.Ack), peer.delivered); off > peer.ackedOff {
-				peer.ackedOff = off
-				c.h.Acked(1-dir, off, at)
-			}
-		}
-	}
 	if c.rst || (h.fin && peer.fin) {
 		if !c.closed {
 			c.closed, c.closeAt = true, at
+			f.closing = append(f.closing, c)
 		}
 	}
 }
 
 // sweep releases connections that ended and have been quiet for CloseIdle.
-// It runs about once a second of capture time, so its cost does not grow
-// with the packet rate.
+// It runs about once a second of capture time and looks only at the
+// connections that ended, so its cost does not grow with the packet rate
+// or the open connections. Its clock is the latest time seen, which never
+// goes back: a connection stays on the list for at most CloseIdle seconds
+// of sweeps after its last packet, even when timestamps jump around.
 func (f *Flows) sweep(at FrameRef) {
-	f.sweepAt = at.Time + 1e9
-	for k, c := range f.conns {
-		if c.closed && at.Time-c.last > f.limits.CloseIdle {
-			f.release(k, c, at)
+	f.sweepAt = f.lastTime + 1e9
+	keep := f.closing[:0]
+	for _, c := range f.closing {
+		switch {
+		case c.gone:
+		case f.lastTime-c.last > f.limits.CloseIdle:
+			f.release(c.key, c, at)
+		default:
+			keep = append(keep, c)
 		}
 	}
+	clear(f.closing[len(keep):])
+	f.closing = keep
 }
 
 func (f *Flows) release(k connKey, c *conn, at FrameRef) {
@@ -284,6 +363,7 @@ func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 		sum = c.finishAnalysis()
 	}
 	c.h.Close(end, sum)
+	c.gone = true
 	delete(f.conns, k)
 }
 

@@ -80,6 +80,20 @@ func (in *Input) Captures() []*CaptureInfo {
 	return out
 }
 
+// Position returns the bytes read from all files so far and the sum of
+// their sizes (0 when some size is unknown: stdin, a pipe).
+func (in *Input) Position() (read, total int64) {
+	for _, f := range in.files {
+		r, size := f.Position()
+		read += r
+		if size == 0 {
+			total = -1 << 62
+		}
+		total += size
+	}
+	return read, max(total, 0)
+}
+
 // Close closes every file.
 func (in *Input) Close() {
 	for _, f := range in.files {

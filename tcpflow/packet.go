@@ -99,6 +99,7 @@ const (
 	SkipNotTCPUDP            // ICMP and other protocols
 	SkipMalformed            // headers cut short or invalid
 	SkipOtherPort            // TCP/UDP not to or from an analysed port
+	SkipConnLimit            // a new connection while the connection table was full
 	numSkipReasons
 )
 
@@ -110,6 +111,7 @@ var skipReasonNames = [...]string{
 	SkipNotTCPUDP: "not TCP or UDP",
 	SkipMalformed: "malformed or truncated headers",
 	SkipOtherPort: "not on an analysed port",
+	SkipConnLimit: "new connection while the connection table was full",
 }
 
 func (r SkipReason) String() string { return skipReasonNames[r] }
@@ -188,6 +190,15 @@ func firstLayer(lt layers.LinkType) (int, bool) {
 // Decode fills s from p. It returns SkipNone when s holds a TCP or UDP
 // segment, and otherwise why the packet carries none.
 func (d *Decoder) Decode(p *Packet, s *Segment) SkipReason {
+	if decodeFast(p, s) {
+		return SkipNone
+	}
+	return d.decodeLayers(p, s)
+}
+
+// decodeLayers is Decode through gopacket's layer parser: every link type,
+// VLAN tags, IPv6, IP options, fragments, UDP, TCP options.
+func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	first, ok := firstLayer(p.LinkType)
 	if !ok {
 		return SkipLinkType

@@ -56,7 +56,8 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		return
 	}
 	f.enqueue(h, seq, payload, wireLen, at)
-	for h.qbytes > f.limits.QueuePerDirection || (f.queued > f.limits.QueueTotal && len(h.queue) > 0) {
+	for h.qbytes > f.limits.QueuePerDirection || (f.queued > f.limits.QueueTotal && len(h.queue) > 0) ||
+		f.overSegments(h) {
 		f.Stats.ForcedGaps++
 		f.Stats.ForcedGapByte += seqDiff(h.queue[0].seq, h.next)
 		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at)
@@ -99,25 +100,49 @@ func (f *Flows) drain(c *conn, h *half, at FrameRef) {
 	}
 }
 
+// overSegments reports whether h's queue holds more segments than the
+// limits allow (a zero limit is no limit).
+func (f *Flows) overSegments(h *half) bool {
+	if len(h.queue) == 0 {
+		return false
+	}
+	l := &f.limits
+	return (l.QueueSegments > 0 && len(h.queue) > l.QueueSegments) ||
+		(l.QueueSegmentsTotal > 0 && f.queuedN > l.QueueSegmentsTotal)
+}
+
 func (f *Flows) enqueue(h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
 	buf := f.getBuf(len(payload))
 	copy(buf, payload)
 	q := queued{seq: seq, data: buf, wireLen: wireLen, at: at}
-	// Insert sorted; the queue is short and segments mostly arrive in order.
+	// Insert sorted. Segments mostly arrive in order, so look at the end
+	// first; otherwise a binary search keeps a hostile order from costing
+	// a scan of the queue per segment.
 	i := len(h.queue)
-	for i > 0 && seqDiff(h.queue[i-1].seq, seq) > 0 {
-		i--
+	if i > 0 && seqDiff(h.queue[i-1].seq, seq) > 0 {
+		lo, hi := 0, i-1
+		for lo < hi {
+			m := int(uint(lo+hi) >> 1)
+			if seqDiff(h.queue[m].seq, seq) > 0 {
+				hi = m
+			} else {
+				lo = m + 1
+			}
+		}
+		i = lo
 	}
 	h.queue = append(h.queue, queued{})
 	copy(h.queue[i+1:], h.queue[i:])
 	h.queue[i] = q
 	h.qbytes += len(buf)
 	f.queued += len(buf)
+	f.queuedN++
 }
 
 func (f *Flows) unqueue(h *half, q *queued) {
 	h.qbytes -= len(q.data)
 	f.queued -= len(q.data)
+	f.queuedN--
 	f.putBuf(q.data)
 	q.data = nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"time"
@@ -98,7 +99,17 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	return fs, o
 }
 
+// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
+// otherwise: the analysis keeps its state bounded (see README, Bounds),
+// and near this limit the garbage collector runs often enough that the
+// process stays under 64 MB, where by default it would let the heap grow
+// to twice what is live.
+const memoryLimit = 48 << 20
+
 func main() {
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(memoryLimit)
+	}
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -205,18 +216,21 @@ func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, 
 		return nil, fail(stderr, "%v", err)
 	}
 	defer in.Close()
+	shown := false
 	if showProgress(o.progress, stderr) {
 		start := time.Now()
 		last := start
-		opts.Progress = func(packets int64) {
-			if now := time.Now(); now.Sub(last) >= 500*time.Millisecond {
-				last = now
-				fmt.Fprintf(stderr, "\rnfsstall: %d packets read (%.1f s)", packets, now.Sub(start).Seconds())
+		opts.Progress = func(p analyze.Progress) {
+			if now := time.Now(); now.Sub(last) >= 250*time.Millisecond {
+				last, shown = now, true
+				fmt.Fprintf(stderr, "\r\033[K%s", progressLine(p, now.Sub(start)))
 			}
 		}
-		defer fmt.Fprintf(stderr, "\r\033[K")
 	}
 	r, err := analyze.Run(in, opts)
+	if shown {
+		fmt.Fprintf(stderr, "\r\033[K") // clear the progress line before any message
+	}
 	if err != nil {
 		return nil, fail(stderr, "%v", err)
 	}
@@ -248,6 +262,41 @@ func parsePorts(s string) ([]uint16, error) {
 		return nil, errors.New("no port given")
 	}
 	return out, nil
+}
+
+// progressLine says how far reading has got: bytes read of the total (of
+// the compressed file for gzip), the rate, the time left and the packets.
+func progressLine(p analyze.Progress, elapsed time.Duration) string {
+	rate := float64(p.Read) / max(elapsed.Seconds(), 1e-3)
+	if p.Total <= 0 {
+		return fmt.Sprintf("nfsstall: %s read, %s/s, %d packets", byteSize(float64(p.Read)), byteSize(rate), p.Packets)
+	}
+	left := ""
+	if rate > 0 && p.Read < p.Total {
+		eta := time.Duration(float64(p.Total-p.Read) / rate * 1e9)
+		if eta < 10*time.Second {
+			eta = eta.Round(100 * time.Millisecond)
+		} else {
+			eta = eta.Round(time.Second)
+		}
+		left = fmt.Sprintf(", %s left", eta)
+	}
+	return fmt.Sprintf("nfsstall: %s of %s (%d%%), %s/s%s, %d packets",
+		byteSize(float64(p.Read)), byteSize(float64(p.Total)), p.Read*100/p.Total, byteSize(rate), left, p.Packets)
+}
+
+// byteSize formats n bytes with a decimal unit: "512.0 MB".
+func byteSize(n float64) string {
+	units := []string{"B", "kB", "MB", "GB", "TB"}
+	i := 0
+	for n >= 1000 && i < len(units)-1 {
+		n /= 1000
+		i++
+	}
+	if i == 0 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
 }
 
 func showProgress(mode string, stderr io.Writer) bool {

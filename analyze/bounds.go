@@ -1,0 +1,61 @@
+package analyze
+
+import (
+	"fmt"
+	"time"
+
+	"nfsstall/decode"
+	"nfsstall/tcpflow"
+)
+
+// boundsHit adds to the report's skipped list every bound on the
+// analysis' state that the capture reached, with its value: a capture
+// (hostile or just huge) never costs more than the bounds allow, and the
+// report says what that left out. The bounds on reassembly queues (stream
+// holes), calls tracked, and findings and unanswered calls listed are
+// reported where they are counted.
+func (a *Analyzer) boundsHit(r *Report) {
+	l := a.opts.Limits
+	st := &a.flows.Stats
+	for i := range r.Skipped {
+		s := &r.Skipped[i]
+		switch {
+		case s.What == "packets" && s.Reason == tcpflow.SkipConnLimit.String():
+			s.Reason += fmt.Sprintf(" (%d connections tracked at once)", l.MaxConnections)
+		case s.What == "stream holes":
+			s.Reason += fmt.Sprintf(" (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
+				l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)
+		}
+	}
+	if st.Evicted > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.Evicted,
+			Reason: fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections)})
+	}
+	var tooLong, unwatched, forgotten, untracked int64
+	for _, c := range a.conns {
+		for d := range c.framers {
+			tooLong += int64(c.framers[d].TooLong)
+		}
+		unwatched += c.ackUnwatched
+		if c.tcp != nil {
+			forgotten += c.tcp.SentForgotten
+			untracked += c.tcp.RetransUntracked
+		}
+	}
+	if tooLong > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC record markers", Count: tooLong,
+			Reason: fmt.Sprintf("declared a fragment or record longer than %d bytes, the largest accepted: taken as lost sync, never buffered", decode.DefaultMaxFragment)})
+	}
+	if unwatched > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "calls watched for their TCP ACK", Count: unwatched,
+			Reason: fmt.Sprintf("forgotten before the server's ACK: %d were waiting on one connection (the most watched); their findings cannot say whether the server's TCP got them", maxInflight)})
+	}
+	if forgotten > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "TCP transmissions", Count: forgotten,
+			Reason: fmt.Sprintf("forgotten while waiting for the peer's ACK: more than %d were waiting in one direction (the most remembered); a re-send of their bytes cannot name the original frame", tcpflow.MaxSentLog)})
+	}
+	if untracked > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "TCP re-sends", Count: untracked,
+			Reason: fmt.Sprintf("not followed: %d re-sent runs were already followed in one direction (the most at once); they cannot become unacked_retransmission findings", tcpflow.MaxRetransRuns)})
+	}
+}
