@@ -1,0 +1,246 @@
+package tcpflow
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Hostile input for the reader and the reassembler: the state they keep
+// is bounded, and the work per packet does not grow with what came before.
+
+// quietHandler ignores everything it is handed.
+type quietHandler struct{}
+
+func (quietHandler) Segment(Dir, *Segment, Analysis, FrameRef) {}
+func (quietHandler) Acked(Dir, int64, FrameRef)                {}
+func (quietHandler) Data(Dir, []byte, FrameRef)                {}
+func (quietHandler) Gap(Dir, int, FrameRef, GapReason)         {}
+func (quietHandler) Datagram(Dir, []byte, int, FrameRef)       {}
+func (quietHandler) Close(FrameRef, *TCPSummary)               {}
+
+// TestQueueSegmentsBound: out-of-order segments with next to no captured
+// bytes (a snaplen cut away their payload) still cost a buffer and a place
+// in the queue, so they are bounded in number, not only in bytes.
+func TestQueueSegmentsBound(t *testing.T) {
+	limits := DefaultLimits
+	limits.QueueSegments = 16
+	// A hole at 10..12, then 100 one-byte segments behind it, each with a
+	// hole of its own, in descending order: the worst order for a sorted
+	// queue.
+	pkts := []pkt{{seq: 10, ack: 1, flags: ack, data: "aa"}}
+	for i := 100; i > 0; i-- {
+		pkts = append(pkts, pkt{seq: uint32(100 + 2*i), ack: 1, flags: ack, data: "x"})
+	}
+	_, f := replay(t, limits, pkts...)
+	if f.Stats.ForcedGaps == 0 {
+		t.Fatal("no hole declared lost")
+	}
+	if f.queuedN != 0 || f.queued != 0 {
+		t.Errorf("%d segments, %d bytes still counted as queued", f.queuedN, f.queued)
+	}
+	longest := 0
+	f2 := NewFlows([]uint16{serverPort}, limits, func(*ConnInfo) ConnHandler { return quietHandler{} })
+	for i, p := range pkts {
+		f2.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+		for _, c := range f2.conns {
+			longest = max(longest, len(c.halves[ToClient].queue))
+		}
+	}
+	if longest > limits.QueueSegments {
+		t.Errorf("queue held %d segments, limit %d", longest, limits.QueueSegments)
+	}
+}
+
+// TestSweepCostBounded: connections that end are swept once a second of
+// capture time, and a sweep looks only at the connections that ended and
+// are not yet released: with one connection reset per second, the list a
+// sweep walks stays at CloseIdle's worth, however many came before, even
+// when timestamps jump back and forth.
+func TestSweepCostBounded(t *testing.T) {
+	f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return quietHandler{} })
+	longest := 0
+	for i := range 2000 {
+		ts := int64(i) * 1e9
+		if i%7 == 3 {
+			ts -= 500e9 // a packet from the past
+		}
+		p := build(t, pkt{toServer: true, seq: 1, flags: FlagRST, srcPort: uint16(1024 + i)})
+		f.Packet(&Packet{Frame: int64(i + 1), Time: ts, Data: p, LinkType: layers.LinkTypeEthernet})
+		longest = max(longest, len(f.closing))
+	}
+	if bound := int(DefaultLimits.CloseIdle/1e9) + 3; longest > bound {
+		t.Errorf("a sweep walked %d connections, want at most %d", longest, bound)
+	}
+	if len(f.conns) > 40 {
+		t.Errorf("%d connections still tracked", len(f.conns))
+	}
+}
+
+// TestConnectionTableBound: a flood of new connections that never end
+// fills the table; then new ones are refused and counted, and the table is
+// scanned for room once per MaxConnections/16 refusals, not per packet.
+func TestConnectionTableBound(t *testing.T) {
+	limits := DefaultLimits
+	limits.MaxConnections = 160
+	opened := 0
+	f := NewFlows([]uint16{serverPort}, limits, func(*ConnInfo) ConnHandler { opened++; return quietHandler{} })
+	const n = 5000
+	for i := range n {
+		p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: uint16(1024 + i)})
+		f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i) * 1e6, Data: p, LinkType: layers.LinkTypeEthernet})
+	}
+	if opened != limits.MaxConnections || len(f.conns) != limits.MaxConnections {
+		t.Errorf("%d connections opened, %d tracked, want %d", opened, len(f.conns), limits.MaxConnections)
+	}
+	if got := f.Stats.Skipped[SkipConnLimit]; got != n-int64(limits.MaxConnections) {
+		t.Errorf("%d packets refused, want %d", got, n-limits.MaxConnections)
+	}
+	// One scan, then one per 11 refusals (10 refused without a scan).
+	if want := (n - limits.MaxConnections + 10) / 11; f.Stats.TableScans > int64(want)+1 {
+		t.Errorf("%d scans of the table for %d refusals", f.Stats.TableScans, n-limits.MaxConnections)
+	}
+	// Idle long enough, they make room.
+	p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: 9999})
+	f.scanCredit = 0
+	f.Packet(&Packet{Frame: n + 1, Time: 3600e9, Data: p, LinkType: layers.LinkTypeEthernet})
+	if opened != limits.MaxConnections+1 || f.Stats.Evicted != int64(limits.MaxConnections) || len(f.conns) != 1 {
+		t.Errorf("after an hour: %d opened, %d evicted, %d tracked", opened, f.Stats.Evicted, len(f.conns))
+	}
+}
+
+// TestOneWaySentLogBounded: a one-way capture (the peer's ACKs are never
+// seen) keeps at most maxSentLog transmissions per direction and counts
+// those it forgets.
+func TestOneWaySentLogBounded(t *testing.T) {
+	var sum *TCPSummary
+	f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return &sumKeeper{sum: &sum} })
+	const n = 20000
+	for i := range n {
+		p := build(t, pkt{toServer: true, seq: uint32(1 + 10*i), ack: 1, flags: ack, data: "0123456789"})
+		f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i) * 1e3, Data: p, LinkType: layers.LinkTypeEthernet})
+		for _, c := range f.conns {
+			if l := len(c.trk[ToServer].sent); l > maxSentLog {
+				t.Fatalf("%d transmissions remembered", l)
+			}
+		}
+	}
+	f.Finish()
+	if sum == nil || sum.SentForgotten < n-maxSentLog {
+		t.Errorf("forgotten: %+v", sum)
+	}
+}
+
+type sumKeeper struct {
+	quietHandler
+	sum **TCPSummary
+}
+
+func (s *sumKeeper) Close(_ FrameRef, sum *TCPSummary) { *s.sum = sum }
+
+// oldPcapFile builds a pcap file of version 2.minor whose records carry
+// the captured and original lengths the way that version wrote them.
+func oldPcapFile(minor uint16, order binary.ByteOrder, swapped bool, pkts [][]byte, wire []int) []byte {
+	var b bytes.Buffer
+	h := make([]byte, 24)
+	order.PutUint32(h, 0xa1b2c3d4)
+	order.PutUint16(h[4:], 2)
+	order.PutUint16(h[6:], minor)
+	order.PutUint32(h[16:], 65535)
+	order.PutUint32(h[20:], uint32(layers.LinkTypeEthernet))
+	b.Write(h)
+	for i, p := range pkts {
+		r := make([]byte, 16)
+		order.PutUint32(r, uint32(1000+i))
+		caplen, length := uint32(len(p)), uint32(wire[i])
+		if swapped {
+			caplen, length = length, caplen
+		}
+		order.PutUint32(r[8:], caplen)
+		order.PutUint32(r[12:], length)
+		b.Write(r)
+		b.Write(p)
+	}
+	return b.Bytes()
+}
+
+// TestOldPcapVersions: pcap files of versions 2.0 to 2.3 (1990s tcpdump)
+// are read as libpcap reads them, lengths swapped where those versions
+// wrote them swapped, in both byte orders and through gzip.
+func TestOldPcapVersions(t *testing.T) {
+	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
+	cut := full[:len(full)-4] // snaplen cut: captured < original
+	pkts, wire := [][]byte{full, cut, full}, []int{len(full), len(full), len(full)}
+	for _, tt := range []struct {
+		minor   uint16
+		swapped bool
+	}{{0, true}, {1, true}, {2, true}, {3, true}, {3, false}, {4, false}} {
+		for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
+			file := oldPcapFile(tt.minor, order, tt.swapped, pkts, wire)
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(file)
+			zw.Close()
+			for _, data := range [][]byte{file, z.Bytes()} {
+				name := fmt.Sprintf("2.%d %v swapped=%v gzip=%v", tt.minor, order, tt.swapped, data[0] == 0x1f)
+				f, err := Open("-", bytes.NewReader(data))
+				if err != nil {
+					t.Fatalf("%s: %v", name, err)
+				}
+				var p Packet
+				for i := range pkts {
+					if err := f.Next(&p); err != nil {
+						t.Fatalf("%s: packet %d: %v", name, i+1, err)
+					}
+					if !bytes.Equal(p.Data, pkts[i]) || p.Length != wire[i] {
+						t.Errorf("%s: packet %d: %d bytes of %d, want %d of %d", name, i+1, len(p.Data), p.Length, len(pkts[i]), wire[i])
+					}
+				}
+				if err := f.Next(&p); err == nil || f.Info.Truncated {
+					t.Errorf("%s: not a clean end: %v %+v", name, err, f.Info)
+				}
+			}
+		}
+	}
+}
+
+// TestTruncatedAtRecordStart: a file cut inside a record names the
+// offset where that record starts, whatever the buffering above and below
+// the reader, for every format.
+func TestTruncatedAtRecordStart(t *testing.T) {
+	pkt1 := build(t, pkt{toServer: true, seq: 1, flags: ack, data: strings.Repeat("x", 1000)})
+	var pkts [][]byte
+	var wire []int
+	for range 40 { // more than pcapgo's own 4 KiB buffer
+		pkts = append(pkts, pkt1)
+		wire = append(wire, len(pkt1))
+	}
+	for _, minor := range []uint16{4, 1} {
+		file := oldPcapFile(minor, binary.LittleEndian, minor < 3, pkts, wire)
+		rec := 24 + 30*(16+len(pkt1)) // the 31st record
+		for _, at := range []int{rec + 1, rec + 15, rec + 16, rec + 500} {
+			var z bytes.Buffer
+			zw := gzip.NewWriter(&z)
+			zw.Write(file[:at])
+			zw.Close()
+			for _, data := range [][]byte{file[:at], z.Bytes()} {
+				f, err := Open("-", bytes.NewReader(data))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p Packet
+				for f.Next(&p) == nil {
+				}
+				if !f.Info.Truncated || f.Info.TruncatedAt != int64(rec) || f.Info.Packets != 30 {
+					t.Errorf("2.%d cut at %d (gzip %v): truncated %v at %d after %d packets, want at %d after 30",
+						minor, at, data[0] == 0x1f, f.Info.Truncated, f.Info.TruncatedAt, f.Info.Packets, rec)
+				}
+			}
+		}
+	}
+}
