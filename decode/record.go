@@ -302,13 +302,7 @@ func (f *Framer) search(b []byte) []byte {
 			if !ok {
 				continue
 			}
-			f.Garbage += int64(p)
-			var tmp [len(f.carry)]byte
-			rest := tmp[:copy(tmp[:], f.carry[p:f.carryN])]
-			f.carryN = 0
-			f.synced = true
-			f.off -= int64(len(rest))
-			f.Feed(rest)
+			f.syncAt(p)
 			return b
 		}
 		// Positions before p are not boundaries: drop them.
@@ -347,16 +341,22 @@ func (f *Framer) syncAtGap() bool {
 		if !f.sink.Plausible(f.carry[p+4 : f.carryN]) {
 			continue
 		}
-		f.Garbage += int64(p)
-		var tmp [len(f.carry)]byte
-		rest := tmp[:copy(tmp[:], f.carry[p:f.carryN])]
-		f.carryN = 0
-		f.synced = true
-		f.off -= int64(len(rest))
-		f.Feed(rest)
+		f.syncAt(p)
 		return true
 	}
 	return false
+}
+
+// syncAt takes the record boundary at carry[p]: the bytes before it are
+// garbage, the held bytes from it on are fed again as a synced stream.
+func (f *Framer) syncAt(p int) {
+	f.Garbage += int64(p)
+	var tmp [len(f.carry)]byte
+	rest := tmp[:copy(tmp[:], f.carry[p:f.carryN])]
+	f.carryN = 0
+	f.synced = true
+	f.off -= int64(len(rest))
+	f.Feed(rest)
 }
 
 func (f *Framer) candidate(w []byte) bool {

@@ -327,24 +327,13 @@ func knownFlavor(f uint32) bool { return f <= AuthTLS }
 // verifier header also lies within 40 bytes and is checked as well (known
 // flavor, body of at most 400 bytes), so then it needs 40 bytes.
 func LooksLikeCall(b []byte) bool {
+	if len(b) < 32 || !LooksLikeCallHeader(b) {
+		return false
+	}
 	x := NewXDR(b)
-	x.Skip(4) // xid
-	msgType := x.Uint32()
-	rpcVers := x.Uint32()
-	prog := x.Uint32()
-	vers := x.Uint32()
-	x.Skip(4) // proc
+	x.Skip(24) // through proc: checked above, with the credential
 	credFlavor := x.Uint32()
 	credLen := x.Uint32()
-	if x.err != nil || msgType != MsgCall || rpcVers != 2 {
-		return false
-	}
-	if !KnownProgram(prog) || vers >= 10 {
-		return false
-	}
-	if !knownFlavor(credFlavor) || credLen > maxAuthBody {
-		return false
-	}
 	if credFlavor == AuthSys && credLen < 20 {
 		return false
 	}
