@@ -147,6 +147,9 @@ type Analyzer struct {
 	// MaxCallsPerConn), and of those, the ones the per-connection limit
 	// stopped
 	untracked, untrackedConn int64
+	// orphansAfterSYN counts orphan replies on connections captured from
+	// their SYN: their calls were sent during the capture but not decoded.
+	orphansAfterSYN int64
 	pendingSorted            []callKey // set at the end: see pendingByAge
 	callID                   uint64    // the last call.id given
 	// record head buffers, lent to the connections' framers
@@ -352,6 +355,9 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	c.remember(tcpflow.ToClient, m.XID, false, p)
 	if p == nil {
 		a.sum.OrphanReplies++
+		if c.info.SawSYN {
+			a.orphansAfterSYN++ // the call was on the wire while capturing
+		}
 		return
 	}
 	delete(a.pending, k)

@@ -172,8 +172,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
-	if a.sum.OrphanReplies > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.sum.OrphanReplies, Reason: "their call is not in the capture (sent before it started)"})
+	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
+			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments)"})
+	}
+	if a.orphansAfterSYN > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
+			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
 	}
 	a.boundsHit(r)
 	return r
