@@ -150,8 +150,8 @@ type Analyzer struct {
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
-	pendingSorted            []callKey // set at the end: see pendingByAge
-	callID                   uint64    // the last call.id given
+	pendingSorted   []callKey // set at the end: see pendingByAge
+	callID          uint64    // the last call.id given
 	// record head buffers, lent to the connections' framers
 	heads decode.HeadPool
 	// decode scratch, kept here so decoding does not allocate
