@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -88,7 +90,8 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 		w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
 		for _, i := range d.Findings {
 			f := r.Findings[i]
-			w.printf("    - [%s] %s (frames %s)\n", f.Kind, f.Summary, frames(f.Frames))
+			// Each summary names its evidence frames; JSON lists them all.
+			w.printf("    - [%s] %s\n", f.Kind, f.Summary)
 		}
 	}
 	w.printf("\n")
@@ -122,8 +125,9 @@ func findings(w *errWriter, r *analyze.Report) {
 		}
 		w.printf("  %-7s [%s] connection %d: %s\n", f.Severity, f.Kind, f.Connection, f.Summary)
 	}
-	for kind, n := range perKind {
-		if n > textPerKind {
+	kinds := slices.Sorted(maps.Keys(perKind)) // a stable report
+	for _, kind := range kinds {
+		if n := perKind[kind]; n > textPerKind {
 			w.printf("  ... and %d more %s findings (all are in --format json)\n", n-textPerKind, kind)
 		}
 	}
@@ -215,21 +219,6 @@ func skipped(w *errWriter, r *analyze.Report) {
 
 func progProc(prog string, vers uint32, name string) string {
 	return fmt.Sprintf("%sv%d %s", prog, vers, name)
-}
-
-func frames(fs []int64) string {
-	var b strings.Builder
-	for i, f := range fs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		if i == 8 && len(fs) > 10 {
-			fmt.Fprintf(&b, "... %d more", len(fs)-i)
-			break
-		}
-		fmt.Fprint(&b, f)
-	}
-	return b.String()
 }
 
 func fmtDuration(msec float64) string {
