@@ -232,12 +232,19 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if p.partialLen > 0 {
 			partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}
+		sev, silent := SeverityStall, ""
+		if p.prog == decode.ProgPortmap && p.proc == pmapCallit {
+			// RFC 1833: CALLIT (rpcbind's BCAST) answers only when the
+			// called procedure succeeds, and broadcasts are answered by
+			// whoever has it: silence is no stall.
+			sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
+		}
 		all = append(all, Finding{
-			Kind: KindUnanswered, Severity: SeverityStall, Connection: p.lastConn.info.ID,
+			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
 			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
 			Frames: frames, Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s sent at frame %d was never answered (outstanding %s at end of capture)%s%s",
-				p.label(k.xid), p.first.Frame, fmtMS(ms(age)), p.ackNote(), partial),
+			Summary: fmt.Sprintf("%s sent at frame %d was never answered (outstanding %s at end of capture)%s%s%s",
+				p.label(k.xid), p.first.Frame, fmtMS(ms(age)), p.ackNote(), partial, silent),
 			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
 		})
 	}
@@ -310,6 +317,10 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.diagnose(r)
 }
+
+// pmapCallit is PMAPPROC_CALLIT (portmap v2) and RPCBPROC_BCAST (rpcbind
+// v3 and v4), procedure 5 of program 100000.
+const pmapCallit = 5
 
 // unackedFinding describes bytes re-sent and never ACKed.
 func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
@@ -469,12 +480,21 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = unanswered
 		n := len(unanswered)
-		acked := "its TCP ACKed " + plural(n, "it", "them")
-		if len(unansweredAcked) < n {
-			acked = fmt.Sprintf("its TCP ACKed %d of them (the others' ACKs were not captured)", len(unansweredAcked))
+		calls := plural(n, "call", "calls")
+		switch {
+		case c.info.Proto == tcpflow.ProtoUDP:
+			d.Summary = fmt.Sprintf("%d %s over UDP got no reply: UDP has no acknowledgment, so the capture cannot show whether %s reached the server; if %s did, the server process is not answering.%s",
+				n, calls, plural(n, "it", "they"), plural(n, "it", "they"), stuck)
+		case len(unansweredAcked) == n:
+			d.Summary = fmt.Sprintf("%d %s reached the server and its TCP ACKed %s, but no RPC reply came: the server process is stuck, not the network.%s",
+				n, calls, plural(n, "it", "them"), stuck)
+		case len(unansweredAcked) > 0:
+			d.Summary = fmt.Sprintf("%d %s got no RPC reply; the server's TCP ACKed %d of them (the capture shows no ACK of the others): the server process is stuck, not the network.%s",
+				n, calls, len(unansweredAcked), stuck)
+		default:
+			d.Summary = fmt.Sprintf("%d %s got no RPC reply, and the capture shows no TCP ACK of %s from the server: either %s did not reach it, or its ACKs were not captured.%s",
+				n, calls, plural(n, "it", "them"), plural(n, "it", "they"), stuck)
 		}
-		d.Summary = fmt.Sprintf("%d %s reached the server and %s, but no RPC reply came: the server process is stuck, not the network.%s",
-			n, plural(n, "call", "calls"), acked, stuck)
 	default:
 		d.Verdict = VerdictPacketLoss
 		d.Findings = idx

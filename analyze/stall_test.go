@@ -340,3 +340,67 @@ func TestWireStringsAreEscaped(t *testing.T) {
 		t.Errorf("summary %q does not show the escaped name and handle", sum)
 	}
 }
+
+// udp writes one UDP datagram dt after the previous one, from the client
+// port to dport or back, and returns its frame.
+func (s *scenario) udp(dt time.Duration, toServer bool, dport uint16, payload []byte) int64 {
+	s.t.Helper()
+	s.now = s.now.Add(dt)
+	cip, sip := net.IP{198, 18, 0, 1}, net.IP{198, 18, 0, 2}
+	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: cip, DstIP: sip}
+	udp := &layers.UDP{SrcPort: layers.UDPPort(s.cport), DstPort: layers.UDPPort(dport)}
+	if !toServer {
+		ip.SrcIP, ip.DstIP = sip, cip
+		udp.SrcPort, udp.DstPort = udp.DstPort, udp.SrcPort
+	}
+	udp.SetNetworkLayerForChecksum(ip)
+	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
+	b := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
+		s.t.Fatal(err)
+	}
+	data := b.Bytes()
+	if err := s.w.WritePacket(gopacket.CaptureInfo{Timestamp: s.now, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+		s.t.Fatal(err)
+	}
+	s.frame++
+	return s.frame
+}
+
+// Over UDP nothing acknowledges a call: an unanswered one is still
+// server_not_replying, but the verdict must not claim the call arrived.
+func TestUDPCallNotAnswered(t *testing.T) {
+	s := newScenario(t)
+	call := readCall(0x1001, 0, 4096)[4:] // no record marker over UDP
+	s.udp(0, true, 2049, call)
+	s.udp(2*time.Second, true, 2049, readCall(0x1002, 4096, 4096)[4:])
+	s.udp(time.Millisecond, false, 2049, readReply(0x1002, 4096)[4:])
+	r := s.run(analyze.DefaultOptions())
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != "server_not_replying" {
+		t.Fatalf("diagnoses %+v", r.Diagnoses)
+	}
+	sum := r.Diagnoses[0].Summary
+	if !strings.Contains(sum, "over UDP") || strings.Contains(sum, "is stuck") || strings.Contains(sum, "TCP") {
+		t.Errorf("summary: %s", sum)
+	}
+}
+
+// PORTMAP CALLIT (rpcbind BCAST) is silent when the called procedure
+// fails (RFC 1833): unanswered, it is information, not a stall.
+func TestCallitSilenceIsNoStall(t *testing.T) {
+	s := newScenario(t)
+	callit := words(0x2001, 0, 2, 100000, 2, 5, 0, 0, 0, 0, 100003, 3, 0, 0)
+	s.udp(0, true, 111, callit)
+	s.udp(3*time.Second, true, 111, words(0x2002, 0, 2, 100000, 2, 0, 0, 0, 0, 0)) // NULL, answered
+	s.udp(time.Millisecond, false, 111, words(0x2002, 1, 0, 0, 0, 0))
+	opts := analyze.DefaultOptions()
+	opts.Ports = []uint16{111}
+	r := s.run(opts)
+	if len(r.Diagnoses) != 0 || r.Summary.Unanswered != 1 {
+		t.Fatalf("diagnoses %+v, unanswered %d", r.Diagnoses, r.Summary.Unanswered)
+	}
+	fs := findKinds(r)[analyze.KindUnanswered]
+	if len(fs) != 1 || fs[0].Severity != analyze.SeverityInfo || !strings.Contains(fs[0].Summary, "RFC 1833") {
+		t.Errorf("findings %+v", fs)
+	}
+}
