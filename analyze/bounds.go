@@ -22,6 +22,8 @@ func (a *Analyzer) boundsHit(r *Report) {
 		switch {
 		case s.What == "packets" && s.Reason == tcpflow.SkipConnLimit.String():
 			s.Reason += fmt.Sprintf(" (%d connections tracked at once)", l.MaxConnections)
+		case s.What == "packets" && fragReason(s.Reason) != tcpflow.SkipNone:
+			s.Reason += fragBound(fragReason(s.Reason), st, a.flows.Limits())
 		case s.What == "stream holes":
 			s.Reason += fmt.Sprintf(" (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
 				l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)
@@ -58,4 +60,38 @@ func (a *Analyzer) boundsHit(r *Report) {
 		r.Skipped = append(r.Skipped, Skipped{What: "TCP re-sends", Count: untracked,
 			Reason: fmt.Sprintf("not followed: %d re-sent runs were already followed in one direction (the most at once); they cannot become unacked_retransmission findings", tcpflow.MaxRetransRuns)})
 	}
+}
+
+// fragReason returns the IP fragment skip reason whose text is reason, or
+// SkipNone.
+func fragReason(reason string) tcpflow.SkipReason {
+	for r := tcpflow.SkipFragDuplicate; r.IsFragmentReason(); r++ {
+		if reason == r.String() {
+			return r
+		}
+	}
+	return tcpflow.SkipNone
+}
+
+// fragBound says, for the fragments skipped for r, the bound reached and
+// how many datagrams were dropped.
+func fragBound(r tcpflow.SkipReason, st *tcpflow.Stats, l tcpflow.Limits) string {
+	n := st.FragDroppedCount(r)
+	dg := fmt.Sprintf("%d datagrams", n)
+	if n == 1 {
+		dg = "1 datagram"
+	}
+	switch r {
+	case tcpflow.SkipFragDuplicate:
+		return ""
+	case tcpflow.SkipFragTooLong:
+		return fmt.Sprintf(" (65535 bytes with the IPv4 header, or 65535 bytes of IPv6 payload; %s)", dg)
+	case tcpflow.SkipFragTimeout:
+		return fmt.Sprintf(" (%s of capture time after its first fragment, as Linux; %s)", time.Duration(l.FragTimeout), dg)
+	case tcpflow.SkipFragTableFull:
+		return fmt.Sprintf(" (%d datagrams in reassembly at once; %s dropped, the oldest first)", l.FragDatagrams, dg)
+	case tcpflow.SkipFragBytesFull:
+		return fmt.Sprintf(" (%d bytes of reassembly buffers at once; %s dropped, the oldest first)", l.FragBytes, dg)
+	}
+	return fmt.Sprintf(" (%s)", dg)
 }

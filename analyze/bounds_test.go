@@ -1,12 +1,17 @@
 package analyze_test
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
 	"nfsstall/analyze"
+	"nfsstall/tcpflow"
 )
 
 // Every bound on the analysis' state, when a capture reaches it, is
@@ -222,5 +227,171 @@ func TestBoundCallsTracked(t *testing.T) {
 	}
 	if sk := skipped(t, r, "RPC calls"); sk.Count != 5 || !strings.Contains(sk.Reason, fmt.Sprint(10)) {
 		t.Errorf("skipped %+v", sk)
+	}
+}
+
+// skippedPackets returns the report's "packets" entry whose reason
+// contains reason.
+func skippedPackets(t *testing.T, r *analyze.Report, reason string) analyze.Skipped {
+	t.Helper()
+	for _, s := range r.Skipped {
+		if s.What == "packets" && strings.Contains(s.Reason, reason) {
+			return s
+		}
+	}
+	t.Fatalf("no skipped packets %q in %+v", reason, r.Skipped)
+	return analyze.Skipped{}
+}
+
+// fragPiece is one IP fragment to write: bytes off..off+n of a datagram's
+// IP payload, more fragments following or not.
+type fragPiece struct {
+	off, n int
+	more   bool
+}
+
+// pieces cuts an IP payload of n bytes into fragments of 1480 bytes.
+func pieces(n int) []fragPiece {
+	var out []fragPiece
+	for off := 0; off < n; off += 1480 {
+		out = append(out, fragPiece{off, min(1480, n-off), off+1480 < n})
+	}
+	return out
+}
+
+// udpDatagram is the IP payload of a UDP datagram from the client's port
+// to 2049, or back (checksum 0: none, as IPv4 allows).
+func (s *scenario) udpDatagram(toServer bool, payload []byte) []byte {
+	b := make([]byte, 8, 8+len(payload))
+	sp, dp := s.cport, uint16(2049)
+	if !toServer {
+		sp, dp = dp, sp
+	}
+	binary.BigEndian.PutUint16(b[0:], sp)
+	binary.BigEndian.PutUint16(b[2:], dp)
+	binary.BigEndian.PutUint16(b[4:], uint16(8+len(payload)))
+	return append(b, payload...)
+}
+
+// frag writes one Ethernet/IPv4 fragment of datagram id (ip is its whole
+// IP payload, UDP) dt after the previous packet and returns its frame.
+func (s *scenario) frag(dt time.Duration, toServer bool, id uint16, ip []byte, pc fragPiece) int64 {
+	s.t.Helper()
+	s.now = s.now.Add(dt)
+	cip, sip := []byte{198, 18, 0, 1}, []byte{198, 18, 0, 2}
+	if !toServer {
+		cip, sip = sip, cip
+	}
+	b := make([]byte, 14+20, 14+20+pc.n)
+	copy(b, []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00})
+	h := b[14:]
+	h[0], h[8], h[9] = 0x45, 64, byte(layers.IPProtocolUDP)
+	binary.BigEndian.PutUint16(h[2:], uint16(20+pc.n))
+	binary.BigEndian.PutUint16(h[4:], id)
+	fl := uint16(pc.off / 8)
+	if pc.more {
+		fl |= 0x2000
+	}
+	binary.BigEndian.PutUint16(h[6:], fl)
+	copy(h[12:], cip)
+	copy(h[16:], sip)
+	data := append(b, ip[pc.off:pc.off+pc.n]...)
+	if err := s.w.WritePacket(gopacket.CaptureInfo{Timestamp: s.now, CaptureLength: len(data), Length: len(data)}, data); err != nil {
+		s.t.Fatal(err)
+	}
+	s.frame++
+	return s.frame
+}
+
+// TestFragmentedUDP: NFS over UDP with datagrams larger than the MTU: a
+// READ reply of 8 KiB in six IP fragments, in reverse order, and a call in
+// three, are analysed at the frame of the fragment that completed them.
+func TestFragmentedUDP(t *testing.T) {
+	s := newScenario(t)
+	s.udp(0, true, 2049, readCall(0x3001, 0, 8192)[4:])
+	reply := s.udpDatagram(false, readReply(0x3001, 8192)[4:])
+	pcs := pieces(len(reply))
+	var last int64
+	for i := len(pcs) - 1; i >= 0; i-- {
+		last = s.frag(time.Millisecond, false, 7, reply, pcs[i])
+	}
+	// A call with 3000 bytes of padding behind its arguments, never answered.
+	call := s.udpDatagram(true, append(readCall(0x3002, 8192, 8192)[4:], make([]byte, 3000)...))
+	for _, pc := range pieces(len(call)) {
+		last = s.frag(time.Millisecond, true, 8, call, pc)
+	}
+	r := s.run(analyze.DefaultOptions())
+	if r.Summary.Calls != 2 || r.Summary.Replies != 1 || r.Summary.OrphanReplies != 0 {
+		t.Fatalf("calls %d, replies %d, orphans %d", r.Summary.Calls, r.Summary.Replies, r.Summary.OrphanReplies)
+	}
+	if len(r.Procedures) != 1 || r.Procedures[0].Latency.Max != float64(len(pcs)) {
+		t.Errorf("procedures %+v, want the reply timed at its last fragment, %d ms after the call", r.Procedures, len(pcs))
+	}
+	if len(r.Unanswered) != 1 || r.Unanswered[0].Frame != last {
+		t.Errorf("unanswered %+v, want the call at frame %d", r.Unanswered, last)
+	}
+	noSkipped(t, r, "packets")
+}
+
+// TestBoundFragments: each bound on IP fragment reassembly, when a capture
+// reaches it, is reported with its value and the datagrams it dropped.
+func TestBoundFragments(t *testing.T) {
+	dg := func(s *scenario) []byte { return s.udpDatagram(true, make([]byte, 5992)) }
+	type step func(s *scenario, ip []byte)
+	first := func(id uint16) step {
+		return func(s *scenario, ip []byte) { s.frag(time.Millisecond, true, id, ip, pieces(len(ip))[0]) }
+	}
+	whole := func(id uint16, dt time.Duration) step {
+		return func(s *scenario, ip []byte) {
+			for i, pc := range pieces(len(ip)) {
+				s.frag(dt*time.Duration(1-min(i, 1)), true, id, ip, pc)
+			}
+		}
+	}
+	at := func(id uint16, pc fragPiece) step {
+		return func(s *scenario, ip []byte) {
+			if len(ip) < pc.off+pc.n {
+				ip = append(ip, make([]byte, pc.off+pc.n-len(ip))...)
+			}
+			s.frag(time.Millisecond, true, id, ip, pc)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		limits func(*tcpflow.Limits)
+		steps  []step
+		count  int64
+		reason string
+	}{
+		{"datagrams", func(l *tcpflow.Limits) { l.FragDatagrams = 2 }, []step{first(1), first(2), first(3)}, 1,
+			"as many datagrams were in reassembly as allowed (2 datagrams in reassembly at once; 1 datagram dropped, the oldest first)"},
+		{"bytes", func(l *tcpflow.Limits) { l.FragBytes = 4096 }, []step{at(1, fragPiece{4440, 1480, true})}, 1,
+			"held as many bytes as allowed (4096 bytes of reassembly buffers at once; 1 datagram dropped, the oldest first)"},
+		{"timeout", nil, []step{first(1), whole(2, 31*time.Second)}, 1,
+			"not completed in time: dropped incomplete (30s of capture time after its first fragment, as Linux; 1 datagram)"},
+		{"length", nil, []step{first(1), at(1, fragPiece{64480, 1480, false})}, 2,
+			"beyond the largest IP datagram: the datagram is dropped (65535 bytes with the IPv4 header, or 65535 bytes of IPv6 payload; 1 datagram)"},
+		{"overlap", nil, []step{first(1), at(1, fragPiece{8, 1480, true})}, 2,
+			"the datagram is dropped whole, as the receiving host drops it (RFC 5722, Linux) (1 datagram)"},
+		{"duplicate", nil, []step{first(1), first(1), whole(1, 0)}, 2, // the first fragment, sent thrice
+			"duplicate IP fragment (the same offset and length as one already held; the first copy is used)"},
+		{"end", nil, []step{first(1), first(2)}, 2,
+			"still incomplete at the end of the capture (2 datagrams)"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := analyze.DefaultOptions()
+			if tt.limits != nil {
+				tt.limits(&opts.Limits)
+			}
+			s := newScenario(t)
+			ip := dg(s)
+			for _, st := range tt.steps {
+				st(s, ip)
+			}
+			r := s.run(opts)
+			if sk := skippedPackets(t, r, "IP fragment"); sk.Count != tt.count || !strings.HasSuffix(sk.Reason, tt.reason) {
+				t.Errorf("skipped %+v, want %d: ...%s", sk, tt.count, tt.reason)
+			}
+		})
 	}
 }

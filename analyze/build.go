@@ -174,7 +174,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
-			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments)"})
+			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})
 	}
 	if a.orphansAfterSYN > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,

@@ -90,6 +90,14 @@ type Limits struct {
 	// CloseIdle is how long (capture time, ns) a connection that has ended
 	// with FIN or RST is kept for late packets before it is released.
 	CloseIdle int64
+	// IP fragment reassembly (see defrag.go): FragDatagrams caps the
+	// datagrams in reassembly at once and FragBytes the bytes of buffers
+	// they hold (past either the oldest is dropped); FragTimeout is how
+	// long (capture time, ns) after its first fragment an incomplete
+	// datagram is dropped. Zero takes the default.
+	FragDatagrams int
+	FragBytes     int
+	FragTimeout   int64
 }
 
 // DefaultLimits fit a 1 MiB NFS READ reply reordered on a busy link, while
@@ -101,6 +109,9 @@ var DefaultLimits = Limits{
 	QueueSegmentsTotal: 12288,
 	MaxConnections:     10000,
 	CloseIdle:          30e9,
+	FragDatagrams:      1024,
+	FragBytes:          8 << 20,
+	FragTimeout:        30e9,
 }
 
 // Stats counts what happened to packets, so the report can say what was
@@ -116,7 +127,19 @@ type Stats struct {
 	Evicted int64
 	// TableScans counts scans of the full connection table for room.
 	TableScans int64
+	// Fragments counts the TCP and UDP IP fragments taken for reassembly,
+	// Reassembled the datagrams they completed, and FragDropped the
+	// datagrams dropped incomplete (not those shown by their first
+	// fragment to be on other ports), by the reason their fragments are
+	// counted under in Skipped.
+	Fragments   int64
+	Reassembled int64
+	FragDropped [numSkipReasons]int64
 }
+
+// FragDroppedCount returns how many datagrams in reassembly were dropped
+// for reason r.
+func (s *Stats) FragDroppedCount(r SkipReason) int64 { return s.FragDropped[r] }
 
 // SkipCount returns how many packets were skipped for reason r.
 func (s *Stats) SkipCount(r SkipReason) int64 { return s.Skipped[r] }
@@ -164,6 +187,7 @@ type Flows struct {
 	nextID   int
 	dec      *Decoder
 	seg      Segment
+	frags    *defrag
 	Stats    Stats
 	queued   int // out-of-order bytes held, all connections
 	queuedN  int // out-of-order segments held, all connections
@@ -181,12 +205,27 @@ type Flows struct {
 // NewFlows returns a Flows that follows TCP and UDP traffic to or from the
 // given server ports and hands each new connection to newConn.
 func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler) *Flows {
+	if limits.FragDatagrams <= 0 {
+		limits.FragDatagrams = DefaultLimits.FragDatagrams
+	}
+	if limits.FragBytes <= 0 {
+		limits.FragBytes = DefaultLimits.FragBytes
+	}
+	if limits.FragTimeout <= 0 {
+		limits.FragTimeout = DefaultLimits.FragTimeout
+	}
 	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
 	for _, p := range ports {
 		f.ports[p/64] |= 1 << (p % 64)
 	}
+	f.frags = newDefrag(limits, &f.Stats, func(_ Proto, b []byte) bool {
+		return f.isServerPort(uint16(b[0])<<8|uint16(b[1])) || f.isServerPort(uint16(b[2])<<8|uint16(b[3]))
+	})
 	return f
 }
+
+// Limits returns the limits in force (zero fields given their default).
+func (f *Flows) Limits() Limits { return f.limits }
 
 func (f *Flows) isServerPort(p uint16) bool { return f.ports[p/64]&(1<<(p%64)) != 0 }
 
@@ -195,9 +234,57 @@ func (f *Flows) Packet(p *Packet) {
 	f.Stats.Packets++
 	s := &f.seg
 	if r := f.dec.Decode(p, s); r != SkipNone {
+		if r == SkipFragment {
+			f.fragment(p)
+			return
+		}
 		f.Stats.Skipped[r]++
 		return
 	}
+	f.segment(p, s, 1)
+}
+
+// fragment takes an IP fragment to reassembly. The datagram it completes,
+// if any, is analysed as if it had come whole in this packet: Wireshark
+// too shows a reassembled datagram in the frame of the fragment that
+// completed it, at that frame's time.
+func (f *Flows) fragment(p *Packet) {
+	fr := &f.dec.frag
+	if fr.key.proto != ProtoTCP && fr.key.proto != ProtoUDP {
+		f.Stats.Skipped[SkipNotTCPUDP]++ // the protocol is in every fragment
+		return
+	}
+	if fr.off == 0 && !fr.more {
+		// An IPv6 atomic fragment (RFC 6946): a whole datagram.
+		f.reassembled(p, fr.key.proto, fr.data, fr.wireLen, 1)
+		return
+	}
+	d := f.frags.add(fr, p.Time)
+	if d == nil {
+		return
+	}
+	if d.ignore {
+		f.Stats.Skipped[SkipOtherPort] += d.nfrag
+	} else {
+		f.reassembled(p, d.key.proto, d.payload(), d.total, d.nfrag)
+	}
+	f.frags.done(d)
+}
+
+// reassembled analyses a whole datagram: data is the captured part of its
+// IP payload, wireLen its length, n the packets it came in.
+func (f *Flows) reassembled(p *Packet, proto Proto, data []byte, wireLen int, n int64) {
+	s := &f.seg
+	if r := f.dec.decodeTransport(proto, data, wireLen, s); r != SkipNone {
+		f.Stats.Skipped[r] += n
+		return
+	}
+	f.segment(p, s, n)
+}
+
+// segment feeds a decoded segment that came in p to its connection; n is
+// the packets it stands for in the skipped counts (its IP fragments).
+func (f *Flows) segment(p *Packet, s *Segment, n int64) {
 	var key connKey
 	var dir Dir
 	switch {
@@ -206,7 +293,7 @@ func (f *Flows) Packet(p *Packet) {
 	case f.isServerPort(s.Src.Port):
 		key, dir = connKey{server: s.Src, client: s.Dst, proto: s.Proto}, ToClient
 	default:
-		f.Stats.Skipped[SkipOtherPort]++
+		f.Stats.Skipped[SkipOtherPort] += n
 		return
 	}
 	at := FrameRef{File: p.File, Frame: p.Frame, Time: p.Time}
@@ -222,7 +309,7 @@ func (f *Flows) Packet(p *Packet) {
 	}
 	if c == nil {
 		if limit := f.limits.MaxConnections; limit > 0 && len(f.conns) >= limit && !f.makeRoom(at) {
-			f.Stats.Skipped[SkipConnLimit]++
+			f.Stats.Skipped[SkipConnLimit] += n
 			return
 		}
 		c = f.open(key, s, dir, at)
@@ -336,6 +423,7 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 // of sweeps after its last packet, even when timestamps jump around.
 func (f *Flows) sweep(at FrameRef) {
 	f.sweepAt = f.lastTime + 1e9
+	f.frags.advance(f.lastTime) // IP datagrams left incomplete too long
 	keep := f.closing[:0]
 	for _, c := range f.closing {
 		switch {
@@ -370,6 +458,7 @@ func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 // Finish flushes every connection at the end of the capture: holes still
 // open are declared lost and the bytes queued behind them delivered.
 func (f *Flows) Finish() {
+	f.frags.finish(f.lastTime)
 	at := FrameRef{Time: f.lastTime}
 	type entry struct {
 		k connKey

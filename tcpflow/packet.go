@@ -1,6 +1,7 @@
 package tcpflow
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 
@@ -95,11 +96,21 @@ const (
 	SkipNone      SkipReason = iota
 	SkipLinkType             // link type nfsstall does not decode
 	SkipNotIP                // ARP, STP, ... : not an IP packet
-	SkipFragment             // an IP fragment (not reassembled)
+	SkipFragment             // an IP fragment: Decode leaves it to the reassembly (Flows), never counted
 	SkipNotTCPUDP            // ICMP and other protocols
 	SkipMalformed            // headers cut short or invalid
 	SkipOtherPort            // TCP/UDP not to or from an analysed port
 	SkipConnLimit            // a new connection while the connection table was full
+	// IP fragments that did not become part of an analysed datagram (see
+	// defrag.go); the fragments of a datagram whose first fragment shows it
+	// is not to or from an analysed port count as SkipOtherPort instead.
+	SkipFragDuplicate // the same offset and length as a fragment held
+	SkipFragOverlap   // its datagram's fragments overlap or disagree on its end
+	SkipFragTooLong   // its datagram would exceed the largest IP datagram
+	SkipFragTimeout   // its datagram was not completed within FragTimeout
+	SkipFragTableFull // its datagram was dropped for a newer one: FragDatagrams reached
+	SkipFragBytesFull // its datagram was dropped for a newer one: FragBytes reached
+	SkipFragEnd       // its datagram was still incomplete at the end of the capture
 	numSkipReasons
 )
 
@@ -107,12 +118,24 @@ var skipReasonNames = [...]string{
 	SkipNone:      "",
 	SkipLinkType:  "unsupported link type",
 	SkipNotIP:     "not IP",
-	SkipFragment:  "IP fragment (not reassembled)",
+	SkipFragment:  "IP fragment",
 	SkipNotTCPUDP: "not TCP or UDP",
 	SkipMalformed: "malformed or truncated headers",
 	SkipOtherPort: "not on an analysed port",
 	SkipConnLimit: "new connection while the connection table was full",
+
+	SkipFragDuplicate: "duplicate IP fragment (the same offset and length as one already held; the first copy is used)",
+	SkipFragOverlap:   "IP fragment of a datagram whose fragments overlap or disagree on where it ends: the datagram is dropped whole, as the receiving host drops it (RFC 5722, Linux)",
+	SkipFragTooLong:   "IP fragment reaching beyond the largest IP datagram: the datagram is dropped",
+	SkipFragTimeout:   "IP fragment of a datagram not completed in time: dropped incomplete",
+	SkipFragTableFull: "IP fragment of a datagram dropped incomplete to make room for newer ones: as many datagrams were in reassembly as allowed",
+	SkipFragBytesFull: "IP fragment of a datagram dropped incomplete to make room for newer ones: the reassembly buffers held as many bytes as allowed",
+	SkipFragEnd:       "IP fragment of a datagram still incomplete at the end of the capture",
 }
+
+// IsFragmentReason reports whether r counts IP fragments dropped by the
+// reassembly (the drops of Stats.FragDropped).
+func (r SkipReason) IsFragmentReason() bool { return r >= SkipFragDuplicate && r <= SkipFragEnd }
 
 func (r SkipReason) String() string { return skipReasonNames[r] }
 
@@ -133,6 +156,36 @@ type Decoder struct {
 	udp     layers.UDP
 	parsers [6]*gopacket.DecodingLayerParser // by first layer
 	decoded []gopacket.LayerType
+	// frag is the IP fragment of the last packet Decode reported as
+	// SkipFragment; its data points into the packet.
+	frag fragment
+}
+
+// fragment is one IP fragment as decoded: which datagram it belongs to,
+// where its bytes go in it, and the IP header fields reassembly checks.
+type fragment struct {
+	key  fragKey
+	off  int  // offset of its bytes in the datagram's payload (after the IP header, or the IPv6 Fragment header)
+	more bool // more fragments follow (IPv4 MF, IPv6 M)
+	// data is the captured part of its bytes; wireLen their length on the
+	// wire (more when the snaplen cut the packet).
+	data    []byte
+	wireLen int
+	// maxLen is the longest payload the datagram may have: 65535 bytes
+	// less the IPv4 header, or less the IPv6 extension headers up to and
+	// including the Fragment header (the IPv6 payload length is 16 bits).
+	maxLen int
+}
+
+// fragKey names the datagram a fragment belongs to (RFC 791: source,
+// destination, protocol and identification; RFC 8200: source,
+// destination and identification, with the next header after the
+// Fragment header).
+type fragKey struct {
+	src, dst [16]byte
+	id       uint32
+	proto    Proto
+	v6       bool
 }
 
 const (
@@ -240,15 +293,23 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	// len(p.Data) when the snaplen cut the packet.
 	var ipEnd int
 	if sawIP4 {
+		v4in6(&s.Src.Addr, d.ip4.SrcIP)
+		v4in6(&s.Dst.Addr, d.ip4.DstIP)
 		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
+			ip := &d.ip4
+			fr := &d.frag
+			fr.key = fragKey{src: s.Src.Addr, dst: s.Dst.Addr, id: uint32(ip.Id), proto: Proto(ip.Protocol)}
+			fr.off = int(ip.FragOffset) * 8
+			fr.more = ip.Flags&layers.IPv4MoreFragments != 0
+			fr.data = ip.Payload
+			fr.wireLen = max(int(ip.Length)-len(ip.Contents), len(ip.Payload))
+			fr.maxLen = 65535 - len(ip.Contents)
 			return SkipFragment
 		}
 		ipEnd = offsetIn(p.Data, d.ip4.Contents) + int(d.ip4.Length)
 		if d.ip4.Length == 0 { // TSO super-frame: the length field is not filled in
 			ipEnd = len(p.Data)
 		}
-		v4in6(&s.Src.Addr, d.ip4.SrcIP)
-		v4in6(&s.Dst.Addr, d.ip4.DstIP)
 	} else {
 		ipEnd = offsetIn(p.Data, d.ip6.Contents) + 40 + int(d.ip6.Length)
 		if d.ip6.Length == 0 { // jumbogram or offload
@@ -256,52 +317,134 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		}
 		copy(s.Src.Addr[:], d.ip6.SrcIP)
 		copy(s.Dst.Addr[:], d.ip6.DstIP)
-		if d.ip6.NextHeader == layers.IPProtocolIPv6Fragment {
-			return SkipFragment
+		if !sawTCP && !sawUDP {
+			if r := d.fragment6(p, s); r != SkipNone {
+				return r
+			}
 		}
 	}
 	switch {
 	case sawTCP:
-		t := &d.tcp
-		s.Proto = ProtoTCP
-		s.Src.Port, s.Dst.Port = uint16(t.SrcPort), uint16(t.DstPort)
-		s.Seq, s.Ack, s.Window = t.Seq, t.Ack, t.Window
-		s.Flags = t.Contents[13]
-		s.WScale = -1
-		if t.SYN {
-			for _, o := range t.Options {
-				if o.OptionType == layers.TCPOptionKindWindowScale && len(o.OptionData) == 1 {
-					s.WScale = int8(o.OptionData[0])
-				}
-			}
-		}
-		s.Payload = t.Payload
-		s.WireLen = ipEnd - offsetIn(p.Data, t.Contents) - len(t.Contents)
-		if s.WireLen < len(s.Payload) {
-			// Ethernet padding was trimmed by IP already; anything else here
-			// means inconsistent lengths: trust what was captured.
-			s.WireLen = len(s.Payload)
-		}
+		d.fillTCP(s, ipEnd-offsetIn(p.Data, d.tcp.Contents)-len(d.tcp.Contents))
 		return SkipNone
 	case sawUDP:
-		u := &d.udp
-		s.Proto = ProtoUDP
-		s.Src.Port, s.Dst.Port = uint16(u.SrcPort), uint16(u.DstPort)
-		s.Flags, s.Seq, s.Ack, s.Window, s.WScale = 0, 0, 0, 0, -1
-		s.Payload = u.Payload
-		s.WireLen = int(u.Length) - 8
-		if s.WireLen < len(s.Payload) {
-			s.WireLen = len(s.Payload)
-		}
-		if len(s.Payload) > s.WireLen {
-			s.Payload = s.Payload[:s.WireLen]
-		}
+		d.fillUDP(s)
 		return SkipNone
 	}
 	if err != nil {
 		return SkipMalformed
 	}
 	return SkipNotTCPUDP
+}
+
+// fillTCP fills s from the decoded TCP layer; wireLen is the length of
+// its payload on the wire.
+func (d *Decoder) fillTCP(s *Segment, wireLen int) {
+	t := &d.tcp
+	s.Proto = ProtoTCP
+	s.Src.Port, s.Dst.Port = uint16(t.SrcPort), uint16(t.DstPort)
+	s.Seq, s.Ack, s.Window = t.Seq, t.Ack, t.Window
+	s.Flags = t.Contents[13]
+	s.WScale = -1
+	if t.SYN {
+		for _, o := range t.Options {
+			if o.OptionType == layers.TCPOptionKindWindowScale && len(o.OptionData) == 1 {
+				s.WScale = int8(o.OptionData[0])
+			}
+		}
+	}
+	s.Payload = t.Payload
+	s.WireLen = wireLen
+	if s.WireLen < len(s.Payload) {
+		// Ethernet padding was trimmed by IP already; anything else here
+		// means inconsistent lengths: trust what was captured.
+		s.WireLen = len(s.Payload)
+	}
+}
+
+// fillUDP fills s from the decoded UDP layer.
+func (d *Decoder) fillUDP(s *Segment) {
+	u := &d.udp
+	s.Proto = ProtoUDP
+	s.Src.Port, s.Dst.Port = uint16(u.SrcPort), uint16(u.DstPort)
+	s.Flags, s.Seq, s.Ack, s.Window, s.WScale = 0, 0, 0, 0, -1
+	s.Payload = u.Payload
+	s.WireLen = int(u.Length) - 8
+	if s.WireLen < len(s.Payload) {
+		s.WireLen = len(s.Payload)
+	}
+	if len(s.Payload) > s.WireLen {
+		s.Payload = s.Payload[:s.WireLen]
+	}
+}
+
+// IPv6 extension headers that may come before a Fragment header (RFC 8200
+// section 4.1; Hop-by-Hop is taken off by gopacket's IPv6 layer).
+const (
+	ip6Routing  = 43
+	ip6Fragment = 44
+	ip6DestOpts = 60
+)
+
+// fragment6 looks behind the IPv6 header (and its extension headers) of a
+// packet that carried no TCP or UDP for a Fragment header. It returns
+// SkipFragment with d.frag filled when there is one, SkipMalformed when
+// the headers are cut short, and SkipNone when there is none.
+func (d *Decoder) fragment6(p *Packet, s *Segment) SkipReason {
+	ip := &d.ip6
+	nh := uint8(ip.NextHeader)
+	if ip.HopByHop != nil {
+		nh = uint8(ip.HopByHop.NextHeader)
+	}
+	b := ip.Payload
+	for range 8 { // a bounded chain: more is not a packet anyone sends
+		if nh != ip6Routing && nh != ip6DestOpts {
+			break
+		}
+		if len(b) < 8 || len(b) < (int(b[1])+1)*8 {
+			return SkipNone // cut short: left to the general rule (not TCP or UDP)
+		}
+		nh, b = b[0], b[(int(b[1])+1)*8:]
+	}
+	if nh != ip6Fragment {
+		return SkipNone
+	}
+	if len(b) < 8 || ip.Length == 0 { // cut short, or a jumbogram (which cannot be fragmented)
+		return SkipMalformed
+	}
+	// pos: where the fragment's bytes start in the IPv6 payload, which is
+	// at most 65535 bytes long.
+	pos := offsetIn(p.Data, b) + 8 - offsetIn(p.Data, ip.Contents) - 40
+	offField := binary.BigEndian.Uint16(b[2:4])
+	fr := &d.frag
+	fr.key = fragKey{src: s.Src.Addr, dst: s.Dst.Addr, id: binary.BigEndian.Uint32(b[4:8]), proto: Proto(b[0]), v6: true}
+	fr.off = int(offField &^ 7)
+	fr.more = offField&1 != 0
+	fr.data = b[8:]
+	fr.wireLen = max(int(ip.Length)-pos, len(fr.data))
+	fr.maxLen = 65535 - pos
+	return SkipFragment
+}
+
+// decodeTransport decodes the TCP or UDP header at the start of a
+// reassembled IP payload (data, of which wireLen bytes were on the wire)
+// into s, whose addresses are set.
+func (d *Decoder) decodeTransport(proto Proto, data []byte, wireLen int, s *Segment) SkipReason {
+	switch proto {
+	case ProtoTCP:
+		if d.tcp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return SkipMalformed
+		}
+		d.fillTCP(s, wireLen-len(d.tcp.Contents))
+	case ProtoUDP:
+		if d.udp.DecodeFromBytes(data, gopacket.NilDecodeFeedback) != nil {
+			return SkipMalformed
+		}
+		d.fillUDP(s)
+	default:
+		return SkipNotTCPUDP
+	}
+	return SkipNone
 }
 
 // offsetIn returns where sub starts inside data. Layers slice their
