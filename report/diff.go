@@ -46,7 +46,7 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 	}
 	ew.printf("PROCEDURES (baseline -> candidate; latency in ms from the first transmission)\n")
 	t := table(ew)
-	fmt.Fprintf(t, "  procedure\tcalls\terrors\tp50\tp99\tp99 ratio\n")
+	fmt.Fprintf(t, "  procedure\tcalls\terror rate\tp50\tp50 ratio\tp99\tp99 ratio\n")
 	for _, pp := range analyze.PairProcedures(c.Baseline, c.Candidate) {
 		b, cd := pp.Baseline, pp.Candidate
 		num := func(p *analyze.Procedure, f func(*analyze.Procedure) string) string {
@@ -56,15 +56,24 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 			return f(p)
 		}
 		calls := func(p *analyze.Procedure) string { return fmt.Sprint(p.Calls) }
-		errs := func(p *analyze.Procedure) string { return fmt.Sprint(p.Errors) }
+		errRate := func(p *analyze.Procedure) string {
+			if p.Replies == 0 {
+				return "-"
+			}
+			return fmt.Sprintf("%.1f%%", 100*float64(p.Errors)/float64(p.Replies))
+		}
 		p50 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P50) }
 		p99 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P99) }
-		ratio := "-"
-		if b != nil && cd != nil && b.Replies > 0 && cd.Replies > 0 && b.Latency.P99 > 0 {
-			ratio = fmtRatio(cd.Latency.P99 / b.Latency.P99)
+		ratio := func(q func(*analyze.Procedure) float64) string {
+			if b == nil || cd == nil || b.Replies == 0 || cd.Replies == 0 || q(b) <= 0 {
+				return "-"
+			}
+			return fmtRatio(q(cd) / q(b))
 		}
-		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\n", pp.Label,
-			num(b, calls), num(cd, calls), num(b, errs), num(cd, errs), num(b, p50), num(cd, p50), num(b, p99), num(cd, p99), ratio)
+		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\t%s -> %s\t%s\n", pp.Label,
+			num(b, calls), num(cd, calls), num(b, errRate), num(cd, errRate),
+			num(b, p50), num(cd, p50), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P50 }),
+			num(b, p99), num(cd, p99), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P99 }))
 	}
 	t.Flush()
 	s0, s1 := c.Baseline.Summary, c.Candidate.Summary

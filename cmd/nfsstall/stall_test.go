@@ -103,5 +103,21 @@ func TestDiff(t *testing.T) {
 		if code != exitOK || strings.Contains(out, "only the candidate") {
 			t.Errorf("exit %d:\n%s", code, out)
 		}
+		// Side by side, every latency ratio of a capture with itself is 1.
+		_, table, _ := strings.Cut(out, "PROCEDURES")
+		rows := 0
+		for _, line := range strings.Split(table, "\n") {
+			if f := strings.Fields(line); len(f) > 2 && f[0] == "NFSv3" {
+				rows++
+				for _, x := range f {
+					if strings.HasSuffix(x, "x") && x != "1.00x" {
+						t.Errorf("ratio %s in %q", x, line)
+					}
+				}
+			}
+		}
+		if rows == 0 {
+			t.Errorf("no procedure rows in:\n%s", out)
+		}
 	})
 }
