@@ -150,8 +150,11 @@ type Analyzer struct {
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
-	pendingSorted   []callKey // set at the end: see pendingByAge
-	callID          uint64    // the last call.id given
+	// multiFile: the input has several files, so frames are written
+	// FILE:FRAME in summaries.
+	multiFile     bool
+	pendingSorted []callKey // set at the end: see pendingByAge
+	callID        uint64    // the last call.id given
 	// record head buffers, lent to the connections' framers
 	heads decode.HeadPool
 	// decode scratch, kept here so decoding does not allocate
@@ -181,6 +184,7 @@ func New(opts Options) *Analyzer {
 // Run reads every packet of in and returns the report.
 func Run(in *tcpflow.Input, opts Options) (*Report, error) {
 	a := New(opts)
+	a.multiFile = len(in.Captures()) > 1
 	var err error
 	if opts.Sequential || runtime.GOMAXPROCS(0) < 2 {
 		err = a.readAll(in)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 
 	"nfsstall/decode"
@@ -114,7 +115,7 @@ func (a *Analyzer) pendingByAge() []callKey {
 }
 
 // ackNote says whether, and when, the server's TCP acknowledged the call.
-func (p *call) ackNote() string {
+func (p *call) ackNote(a *Analyzer) string {
 	if p.ackedAt.Frame == 0 {
 		if p.lastConn != nil && p.lastConn.info.Proto == tcpflow.ProtoUDP {
 			return ""
@@ -125,7 +126,7 @@ func (p *call) ackNote() string {
 	if p.sends > 1 {
 		sent = "it was last sent"
 	}
-	return fmt.Sprintf("; the server's TCP ACKed it at frame %d, %s after %s", p.ackedAt.Frame, fmtMS(ms(p.ackedAt.Time-p.last.Time)), sent)
+	return fmt.Sprintf("; the server's TCP ACKed it at frame %s, %s after %s", a.frame(p.ackedAt), fmtMS(ms(p.ackedAt.Time-p.last.Time)), sent)
 }
 
 // noteSlow records a reply that came later than the slow threshold.
@@ -135,38 +136,38 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 		return
 	}
 	lat := at.Time - p.first.Time
-	frames := []int64{p.first.Frame}
+	refs := []tcpflow.FrameRef{p.first}
 	if p.ackedAt.Frame != 0 {
-		frames = append(frames, p.ackedAt.Frame)
+		refs = append(refs, p.ackedAt)
 	}
 	// Where the time went: before the server began its reply (the server
 	// was busy or stuck), or between its first and last byte (the reply
 	// was held up in TCP: losses, a closed window, a client not ACKing).
 	began := c.msgFirst
 	where := ""
-	if began.Frame != 0 && began.Frame != at.Frame {
-		frames = append(frames, began.Frame)
+	if began.Frame != 0 {
+		refs = append(refs, began)
 	}
-	frames = append(frames, at.Frame)
+	refs = append(refs, at)
 	toStart, inFlight := began.Time-p.last.Time, at.Time-began.Time
 	switch {
 	case began.Frame == 0:
 	case inFlight > toStart:
-		where = fmt.Sprintf(": the server began the reply at frame %d, %s after the call, and it took %s more to arrive: it was held up in TCP, not in the server",
-			began.Frame, fmtMS(ms(toStart)), fmtMS(ms(inFlight)))
+		where = fmt.Sprintf(": the server began the reply at frame %s, %s after the call, and it took %s more to arrive: it was held up in TCP, not in the server",
+			a.frame(began), fmtMS(ms(toStart)), fmtMS(ms(inFlight)))
 	case p.ackedAt.Frame != 0:
-		where = fmt.Sprintf(": the call had reached the server, which began the reply only %s later (frame %d): the wait was in the server",
-			fmtMS(ms(toStart)), began.Frame)
+		where = fmt.Sprintf(": the call had reached the server, which began the reply only %s later (frame %s): the wait was in the server",
+			fmtMS(ms(toStart)), a.frame(began))
 	}
-	slices.Sort(frames)
-	frames = slices.Compact(frames)
-	a.slow = append(a.slow, Finding{
+	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
-		Frames: frames, Start: Time(p.first.Time), DurationMS: ms(lat),
-		Summary: fmt.Sprintf("%s sent at frame %d was answered after %s at frame %d%s%s",
-			p.label(k.xid), p.first.Frame, fmtMS(ms(lat)), at.Frame, p.ackNote(), where),
-	})
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		Start: Time(p.first.Time), DurationMS: ms(lat),
+		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
+			p.label(k.xid), a.frame(p.first), fmtMS(ms(lat)), a.frame(at), p.ackNote(a), where),
+	}
+	f.setFrames(refs)
+	a.slow = append(a.slow, f)
 }
 
 // noteRetransmitted records a call sent more than once.
@@ -175,27 +176,27 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	if len(a.retrans) >= maxListed {
 		return
 	}
-	frames := []int64{p.first.Frame}
-	for _, f := range p.resends {
-		frames = append(frames, f.Frame)
-	}
+	sends := append([]tcpflow.FrameRef{p.first}, p.resends...)
+	refs := sends
 	outcome := "never answered"
 	if reply.Frame != 0 {
-		frames = append(frames, reply.Frame)
-		outcome = fmt.Sprintf("answered at frame %d on connection %d, %s after the first transmission",
-			reply.Frame, c.info.ID, fmtMS(ms(reply.Time-p.first.Time)))
+		refs = append(slices.Clip(sends), reply)
+		outcome = fmt.Sprintf("answered at frame %s on connection %d, %s after the first transmission",
+			a.frame(reply), c.info.ID, fmtMS(ms(reply.Time-p.first.Time)))
 	}
 	where := "on the same connection"
 	if p.lastConn != p.conn {
 		where = fmt.Sprintf("after a reconnect (connection %d, then %d)", p.conn.info.ID, p.lastConn.info.ID)
 	}
-	a.retrans = append(a.retrans, Finding{
+	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
-		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
-		Frames: frames, Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
-			p.label(k.xid), p.sends, where, joinFrames(frames[:1+len(p.resends)]), outcome),
-	})
+			p.label(k.xid), p.sends, where, a.frames(sends), outcome),
+	}
+	f.setFrames(refs)
+	a.retrans = append(a.retrans, f)
 }
 
 // findings turns what was gathered into findings and verdicts. end is the
@@ -221,12 +222,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			omitted[KindUnanswered]++
 			continue
 		}
-		frames := []int64{p.first.Frame}
-		for _, f := range p.resends {
-			frames = append(frames, f.Frame)
-		}
+		refs := append([]tcpflow.FrameRef{p.first}, p.resends...)
 		if p.ackedAt.Frame != 0 {
-			frames = append(frames, p.ackedAt.Frame)
+			refs = append(refs, p.ackedAt)
 		}
 		partial := ""
 		if p.partialLen > 0 {
@@ -239,14 +237,16 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			// whoever has it: silence is no stall.
 			sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
 		}
-		all = append(all, Finding{
+		f := Finding{
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc), Capture: p.first.File,
-			Frames: frames, Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s sent at frame %d was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), p.first.Frame, fmtMS(ms(age)), p.ackNote(), partial, silent),
+			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+			Start: Time(p.first.Time), DurationMS: ms(age),
+			Summary: fmt.Sprintf("%s sent at frame %s was never answered (outstanding %s at end of capture)%s%s%s",
+				p.label(k.xid), a.frame(p.first), fmtMS(ms(age)), p.ackNote(a), partial, silent),
 			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
-		})
+		}
+		f.setFrames(refs)
+		all = append(all, f)
 	}
 	all = append(all, a.slow...)
 	omitted[KindSlowReply] += a.slowCount - int64(len(a.slow))
@@ -328,15 +328,12 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	if u.Dir == tcpflow.ToClient {
 		sender, receiver = "server", "client"
 	}
-	frames := make([]int64, len(u.Frames))
-	for i, f := range u.Frames {
-		frames[i] = f.Frame
-	}
 	first, last := u.Frames[0], u.Frames[len(u.Frames)-1]
 	f := Finding{
-		Kind: KindUnackedRetran, Severity: SeverityStall, Connection: c.info.ID, Capture: first.File,
-		Frames: frames, Start: Time(first.Time), DurationMS: ms(end - first.Time), side: u.Dir,
+		Kind: KindUnackedRetran, Severity: SeverityStall, Connection: c.info.ID,
+		Start: Time(first.Time), DurationMS: ms(end - first.Time), side: u.Dir,
 	}
+	f.setFrames(u.Frames)
 	what := ""
 	if u.Start >= 0 {
 		if rec, ok := c.recent[u.Dir].find(u.Start); ok {
@@ -360,8 +357,8 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	if u.MoreSent > 0 {
 		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
 	}
-	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %d); the %s never ACKed them by the end of the capture%s",
-		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), joinFrames(frames), more, last.Frame, receiver, what)
+	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
+		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	return f
 }
 
@@ -371,17 +368,17 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 	if zw.Dir == tcpflow.ToClient {
 		who = "server"
 	}
-	f := Finding{Kind: KindZeroWindow, Connection: c.info.ID, Capture: zw.Start.File,
-		Frames: []int64{zw.Start.Frame}, Start: Time(zw.Start.Time), Probes: zw.Probes, side: zw.Dir}
+	f := Finding{Kind: KindZeroWindow, Connection: c.info.ID, Start: Time(zw.Start.Time), Probes: zw.Probes, side: zw.Dir}
+	f.setFrames([]tcpflow.FrameRef{zw.Start})
 	if zw.Closed {
-		f.Frames = append(f.Frames, zw.End.Frame)
+		f.setFrames([]tcpflow.FrameRef{zw.Start, zw.End})
 		f.DurationMS = ms(zw.End.Time - zw.Start.Time)
 		f.Severity = SeverityInfo
 		if zw.End.Time-zw.Start.Time >= stallAfter {
 			f.Severity = SeverityWarning
 		}
-		f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %d and reopened it at frame %d, %s later (%d window probes meanwhile)",
-			who, zw.Start.Frame, zw.End.Frame, fmtMS(f.DurationMS), zw.Probes)
+		f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and reopened it at frame %s, %s later (%d window probes meanwhile)",
+			who, c.a.frame(zw.Start), c.a.frame(zw.End), fmtMS(f.DurationMS), zw.Probes)
 		return f
 	}
 	f.DurationMS = ms(end - zw.Start.Time)
@@ -389,8 +386,8 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 	if end-zw.Start.Time >= stallAfter {
 		f.Severity = SeverityStall
 	}
-	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %d and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
-		who, zw.Start.Frame, fmtMS(f.DurationMS), zw.Probes)
+	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
+		who, c.a.frame(zw.Start), fmtMS(f.DurationMS), zw.Probes)
 	return f
 }
 
@@ -455,19 +452,19 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	stuck := ""
 	if len(unanswered) > 0 {
 		f := r.Findings[unanswered[0]]
-		stuck = fmt.Sprintf(" %s xid %s (frame %d) has waited %s for its reply.", f.Procedure, *f.XID, f.Frames[0], fmtMS(f.DurationMS))
+		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.Procedure, *f.XID, c.a.frame(f.refs[0]), fmtMS(f.DurationMS))
 	}
 	switch {
 	case len(unackedToClient) > 0:
 		d.Verdict = VerdictClientNotAcking
 		d.Findings = append(unackedToClient, unanswered...)
 		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server or the network.%s",
-			resendsToClient, findingFrames(r, unackedToClient), stuck)
+			resendsToClient, c.a.findingFrames(r, unackedToClient), stuck)
 	case len(unackedToServer) > 0:
 		d.Verdict = VerdictServerNotAcking
 		d.Findings = append(unackedToServer, unanswered...)
 		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path (or the path to it) is stuck.%s",
-			resendsToServer, findingFrames(r, unackedToServer), stuck)
+			resendsToServer, c.a.findingFrames(r, unackedToServer), stuck)
 	case len(zwClient) > 0:
 		d.Verdict = VerdictClientWindowClosed
 		d.Findings = append(zwClient, unanswered...)
@@ -511,16 +508,26 @@ func (c *connState) tcpRecovered() int64 {
 	return c.tcp.Recovered[0] + c.tcp.Recovered[1]
 }
 
-func findingFrames(r *Report, idx []int) string {
-	var fs []int64
+// findingFrames lists the evidence frames of some findings, in time order.
+func (a *Analyzer) findingFrames(r *Report, idx []int) string {
+	var refs []tcpflow.FrameRef
 	for _, i := range idx {
-		fs = append(fs, r.Findings[i].Frames...)
+		refs = append(refs, r.Findings[i].refs...)
 	}
-	slices.Sort(fs)
-	return joinFrames(slices.Compact(fs))
+	return a.frames(sortFrames(refs))
 }
 
-func joinFrames(fs []int64) string {
+// frame formats a frame as Wireshark numbers it; when the report spans
+// several files, as FILE:FRAME, FILE being the index in captures.
+func (a *Analyzer) frame(f tcpflow.FrameRef) string {
+	if a.multiFile {
+		return strconv.Itoa(f.File) + ":" + strconv.FormatInt(f.Frame, 10)
+	}
+	return strconv.FormatInt(f.Frame, 10)
+}
+
+// frames formats a list of frames, the middle of a long one elided.
+func (a *Analyzer) frames(fs []tcpflow.FrameRef) string {
 	var b strings.Builder
 	for i, f := range fs {
 		if i > 0 {
@@ -530,9 +537,47 @@ func joinFrames(fs []int64) string {
 			fmt.Fprintf(&b, "... %d more", len(fs)-i)
 			break
 		}
-		fmt.Fprint(&b, f)
+		b.WriteString(a.frame(f))
 	}
 	return b.String()
+}
+
+// sortFrames orders frames by capture time (files are read merged in time
+// order), then by file and frame number, without repeats.
+func sortFrames(fs []tcpflow.FrameRef) []tcpflow.FrameRef {
+	slices.SortStableFunc(fs, func(x, y tcpflow.FrameRef) int {
+		if x.Time != y.Time {
+			return cmpInt(x.Time, y.Time)
+		}
+		if x.File != y.File {
+			return x.File - y.File
+		}
+		return cmpInt(x.Frame, y.Frame)
+	})
+	return slices.Compact(fs)
+}
+
+// setFrames sets a finding's evidence: Frames in time order, Capture the
+// file of the first, and FrameCaptures only when they are not all in it.
+func (f *Finding) setFrames(refs []tcpflow.FrameRef) {
+	refs = sortFrames(slices.Clone(refs))
+	f.refs = refs
+	f.Frames = make([]int64, len(refs))
+	f.FrameCaptures = nil
+	for i, r := range refs {
+		f.Frames[i] = r.Frame
+		if r.File != refs[0].File {
+			f.FrameCaptures = make([]int, len(refs))
+		}
+	}
+	if len(refs) > 0 {
+		f.Capture = refs[0].File
+	}
+	if f.FrameCaptures != nil {
+		for i, r := range refs {
+			f.FrameCaptures[i] = r.File
+		}
+	}
 }
 
 func plural(n int, one, many string) string {

@@ -171,6 +171,10 @@ type Finding struct {
 	Start      Time     `json:"start"`
 	DurationMS float64  `json:"duration_ms"`
 	Summary    string   `json:"summary"`
+	// FrameCaptures gives the file of each of Frames when they are not all
+	// in Capture's (a stall that spans a file rotation); an extra beyond
+	// the contract.
+	FrameCaptures []int `json:"frame_captures,omitempty"`
 	// Probes counts the window probes (and keep-alives) the peer sent
 	// during a zero_window episode; an extra beyond the contract.
 	Probes int `json:"probes,omitempty"`
@@ -180,6 +184,7 @@ type Finding struct {
 	// window), and whether an unanswered call was ACKed by the server.
 	side  tcpflow.Dir
 	acked bool
+	refs  []tcpflow.FrameRef // Frames with their files and times
 }
 
 // Diagnosis is the verdict on one connection with a stall.

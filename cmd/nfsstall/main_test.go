@@ -262,37 +262,13 @@ func TestRotatedFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	parts := []string{filepath.Join(dir, "rot0"), filepath.Join(dir, "rot1")}
-	var ws []*pcapgo.Writer
-	for _, p := range parts {
-		out, err := os.Create(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer out.Close()
-		w := pcapgo.NewWriterNanos(out)
-		w.WriteFileHeader(262144, layers.LinkTypeEthernet)
-		ws = append(ws, w)
-	}
 	var p tcpflow.Packet
-	var n, total int64
+	var total int64
 	for f.Next(&p) == nil {
 		total++
 	}
 	f.Close()
-	f, _ = tcpflow.Open(src, nil)
-	defer f.Close()
-	for f.Next(&p) == nil {
-		n++
-		w := ws[0]
-		if n > total/2 {
-			w = ws[1]
-		}
-		if err := w.WritePacket(ciOf(p), p.Data); err != nil {
-			t.Fatal(err)
-		}
-	}
+	parts := splitCapture(t, src, total/2+1)
 	whole, _, _ := nfsstall(t, nil, "--format", "json", src)
 	// Given in reverse order: the reader must order them by time.
 	split, _, code := nfsstall(t, nil, "--format", "json", parts[1], parts[0])
@@ -322,6 +298,42 @@ func TestRotatedFiles(t *testing.T) {
 	if !strings.Contains(string(sb), `"calls":`) || a.Summary["calls"] != b.Summary["calls"] || a.Summary["unanswered"] != b.Summary["unanswered"] {
 		t.Errorf("summary differs:\n%s\n%s", sa, sb)
 	}
+}
+
+// splitCapture writes src into two pcap files, the second starting at
+// frame first, as tcpdump -C rotation would, and returns their paths.
+func splitCapture(t *testing.T, src string, first int64) [2]string {
+	t.Helper()
+	f, err := tcpflow.Open(src, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dir := t.TempDir()
+	parts := [2]string{filepath.Join(dir, "rot0"), filepath.Join(dir, "rot1")}
+	var ws [2]*pcapgo.Writer
+	for i, path := range parts {
+		out, err := os.Create(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer out.Close()
+		ws[i] = pcapgo.NewWriterNanos(out)
+		if err := ws[i].WriteFileHeader(262144, layers.LinkTypeEthernet); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var p tcpflow.Packet
+	for f.Next(&p) == nil {
+		w := ws[0]
+		if p.Frame >= first {
+			w = ws[1]
+		}
+		if err := w.WritePacket(ciOf(p), p.Data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return parts
 }
 
 func ciOf(p tcpflow.Packet) gopacket.CaptureInfo {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -120,4 +121,66 @@ func TestDiff(t *testing.T) {
 			t.Errorf("no procedure rows in:\n%s", out)
 		}
 	})
+}
+
+// TestStallAcrossRotation splits the client-not-ACKing capture in the
+// middle of the server's re-sends, as tcpdump -C rotation would: the
+// evidence spans both files, each frame numbered in its own file, and
+// maps back to the frames of the unsplit capture.
+func TestStallAcrossRotation(t *testing.T) {
+	src := filepath.Join(pcapDir, "stall-client-noack.pcap.gz")
+	type finding struct {
+		Kind          string  `json:"kind"`
+		Capture       int     `json:"capture"`
+		Frames        []int64 `json:"frames"`
+		FrameCaptures []int   `json:"frame_captures"`
+	}
+	var whole, split struct {
+		Findings []finding `json:"findings"`
+	}
+	out, _, _ := nfsstall(t, nil, "--format", "json", src)
+	if err := json.Unmarshal([]byte(out), &whole); err != nil {
+		t.Fatal(err)
+	}
+	var unacked finding
+	for _, f := range whole.Findings {
+		if f.Kind == "unacked_retransmission" {
+			unacked = f
+		}
+	}
+	if len(unacked.Frames) < 3 || unacked.FrameCaptures != nil {
+		t.Fatalf("unsplit finding %+v", unacked)
+	}
+	cut := unacked.Frames[len(unacked.Frames)/2] // the first frame of the second file
+	parts := splitCapture(t, src, cut)
+	out, _, code := nfsstall(t, nil, "--format", "json", parts[0], parts[1])
+	if code != exitStall {
+		t.Fatalf("exit %d", code)
+	}
+	if err := json.Unmarshal([]byte(out), &split); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range split.Findings {
+		if f.Kind != "unacked_retransmission" {
+			continue
+		}
+		if len(f.FrameCaptures) != len(f.Frames) || f.Capture != 0 {
+			t.Fatalf("frames %v in files %v, capture %d", f.Frames, f.FrameCaptures, f.Capture)
+		}
+		for i, fr := range f.Frames {
+			if f.FrameCaptures[i] == 1 {
+				fr += cut - 1
+			}
+			if fr != unacked.Frames[i] {
+				t.Errorf("frame %d: file %d frame %d, unsplit frame %d", i, f.FrameCaptures[i], f.Frames[i], unacked.Frames[i])
+			}
+		}
+		text, _, _ := nfsstall(t, nil, parts[0], parts[1])
+		if !strings.Contains(text, "frames 0:"+strconv.FormatInt(unacked.Frames[0], 10)+", ") ||
+			!strings.Contains(text, ", 1:"+strconv.FormatInt(unacked.Frames[len(unacked.Frames)-1]-cut+1, 10)) {
+			t.Errorf("text does not number frames FILE:FRAME:\n%s", text)
+		}
+		return
+	}
+	t.Errorf("no unacked_retransmission in the split capture")
 }
