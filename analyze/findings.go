@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -353,6 +354,9 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 			}
 		}
 	}
+	if what == "" {
+		what = c.headNote(&f, u)
+	}
 	more := ""
 	if u.MoreSent > 0 {
 		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
@@ -360,6 +364,38 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
 		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	return f
+}
+
+// headNote names the message that never-ACKed bytes begin, from the bytes
+// themselves, when the stream could not place them: the capture joined
+// after their first transmission, as in a capture started once a client
+// was already stuck. It asks for a record marker followed by an RPC
+// header, the framer's own test for a record boundary.
+func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
+	if len(u.Head) < 4+12 {
+		return ""
+	}
+	n := binary.BigEndian.Uint32(u.Head) & 0x7fffffff
+	body := u.Head[4:]
+	if n < 24 || n > decode.DefaultMaxFragment {
+		return ""
+	}
+	xid := binary.BigEndian.Uint32(body)
+	switch {
+	case u.Dir == tcpflow.ToClient && decode.LooksLikeReplyHeader(body):
+		f.XID = xidPtr(xid)
+		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}]; p != nil {
+			f.Procedure = decode.ProcName(p.prog, p.vers, p.proc)
+			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
+				procLabel(p.prog, p.vers, p.proc), XID(xid), c.a.frame(p.first))
+		}
+		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(xid))
+	case u.Dir == tcpflow.ToServer && decode.LooksLikeCallHeader(body) && len(body) >= 24:
+		prog, vers, proc := binary.BigEndian.Uint32(body[12:]), binary.BigEndian.Uint32(body[16:]), binary.BigEndian.Uint32(body[20:])
+		f.XID, f.Procedure = xidPtr(xid), decode.ProcName(prog, vers, proc)
+		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(prog, vers, proc), XID(xid))
+	}
+	return ""
 }
 
 // zeroWindowFinding describes one zero-window episode.

@@ -404,3 +404,68 @@ func TestCallitSilenceIsNoStall(t *testing.T) {
 		t.Errorf("findings %+v", fs)
 	}
 }
+
+// TestSeedExactFrames replays frames 17786-17791 of the incident exactly
+// as the write-up quotes them (sequence numbers, lengths, times). The
+// server's first transmissions of the bytes it re-sends are not in the
+// capture: its pure ACK (17787) already has seq 20323137, 5888 bytes past
+// what the client ever ACKed (20317249). What the re-sent head segment
+// carries is not quoted: either the start of an earlier READ reply (whose
+// call is not in the capture) or of the reply to the stuck call.
+func TestSeedExactFrames(t *testing.T) {
+	const xid = 0xccbc20c7
+	for _, tc := range []struct {
+		name    string
+		headXID uint32
+		says    string
+	}{
+		{"earlier reply", 0xccbc20c6, "these bytes begin an RPC reply, xid 0xccbc20c6, whose call is not in the capture"},
+		{"reply to the stuck call", xid, "these bytes begin the READ reply to xid 0xccbc20c7 (call at frame 1)"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t)
+			at := func(sec float64) time.Duration { return time.Duration(sec * 1e9) }
+			head := readReply(tc.headXID, 1048576)[:1448]
+			// The write-up's call is 160 bytes (AUTH_SYS); only its length
+			// in sequence space matters, so the AUTH_NONE call is padded
+			// inside its record.
+			call := readCall(xid, 1376075776, 1048576)
+			call = append(call, make([]byte, 160-len(call))...)
+			binary.BigEndian.PutUint32(call, 0x80000000|156)
+			callFrame := s.seg(0, true, 13417, 20317249, ackF|pshF, 5623, call)
+			ackFrame := s.seg(at(0.494499755-0.494431937), false, 20323137, 13577, ackF, 5623, nil)
+			tailFrame := s.seg(at(0.503423525-0.494499755), false, 20323041, 13577, ackF, 5623, make([]byte, 96))
+			var heads []int64
+			prev := 0.503423525
+			for _, ts := range []float64{0.711405976, 1.139363629, 1.971276412} {
+				heads = append(heads, s.seg(at(ts-prev), false, 20317249, 13577, ackF, 5623, head))
+				prev = ts
+			}
+			r := s.run(analyze.DefaultOptions())
+			if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictClientNotAcking {
+				t.Fatalf("diagnoses %+v\nfindings %+v", r.Diagnoses, r.Findings)
+			}
+			k := findKinds(r)
+			u := k[analyze.KindUnanswered]
+			if len(u) != 1 || *u[0].XID != xid || !sameFrames(u[0].Frames, frameList(callFrame, ackFrame)) {
+				t.Errorf("unanswered_call: %+v", u)
+			}
+			var sawTail, sawHead bool
+			for _, f := range k[analyze.KindUnackedRetran] {
+				switch {
+				case sameFrames(f.Frames, frameList(tailFrame)):
+					sawTail = true
+				case sameFrames(f.Frames, heads):
+					sawHead = true
+					if f.XID == nil || *f.XID != analyze.XID(tc.headXID) || !strings.Contains(f.Summary, tc.says) {
+						t.Errorf("head bytes: %s\nwant %q", f.Summary, tc.says)
+					}
+				}
+			}
+			if !sawTail || !sawHead {
+				t.Errorf("want the 96-byte tail (frame %d) and the 1448-byte head (frames %v) as never-ACKed re-sends: %+v",
+					tailFrame, heads, k[analyze.KindUnackedRetran])
+			}
+		})
+	}
+}

@@ -91,6 +91,7 @@ type Unacked struct {
 	Frames   []FrameRef // the original transmission when captured, then every re-send
 	Resends  int        // how many times the bytes were re-sent
 	MoreSent int        // re-sends beyond those listed in Frames
+	Head     []byte     // the first RunHead bytes of the re-sent payload (as captured)
 }
 
 // ZeroWindow is one episode of a receiver advertising a zero window.
@@ -153,7 +154,16 @@ type retransRun struct {
 	resends  int
 	more     int
 	first    int64 // time of the first re-send
+	// head holds the first bytes the first re-send carried: when the
+	// capture joined after the bytes' first transmission, the stream never
+	// delivered them, and these are all there is to say what they are.
+	head  [RunHead]byte
+	headN uint8
 }
+
+// RunHead is how many bytes of a re-sent run's payload are kept: a record
+// marker and an RPC call or reply header.
+const RunHead = 32
 
 // tracker holds one direction's analysis and stall evidence.
 type tracker struct {
@@ -309,7 +319,7 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 
 	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 {
 		if flags&RetransmissionFamily != 0 {
-			if !fwd.noteRetrans(seq, seq+seglen, at) {
+			if !fwd.noteRetrans(seq, seq+seglen, s.Payload, at) {
 				c.sum.RetransUntracked++
 			}
 		} else {
@@ -348,7 +358,7 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 // sequence number, with the original transmission's frame when known. It
 // returns false when the re-send starts a new run and maxRetrans runs are
 // already followed.
-func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) bool {
+func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool {
 	for i := range t.retrans {
 		r := &t.retrans[i]
 		if r.seq == seq {
@@ -368,6 +378,7 @@ func (t *tracker) noteRetrans(seq, end uint32, at FrameRef) bool {
 		return false
 	}
 	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
+	r.headN = uint8(copy(r.head[:], payload))
 	for i := len(t.sent) - 1; i >= 0; i-- {
 		if sg := t.sent[i]; seqDiff(seq, sg.seq) >= 0 && seqDiff(seq, sg.end) < 0 {
 			r.frames = append(r.frames, sg.at)
@@ -411,7 +422,8 @@ func (c *conn) finishAnalysis() *TCPSummary {
 		}
 		h := &c.halves[d]
 		for _, r := range t.retrans {
-			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more}
+			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more,
+				Head: append([]byte(nil), r.head[:r.headN]...)}
 			if h.synced {
 				u.Start = h.offsetOf(r.seq)
 			}
