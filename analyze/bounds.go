@@ -13,22 +13,10 @@ import (
 // (hostile or just huge) never costs more than the bounds allow, and the
 // report says what that left out. The bounds on reassembly queues (stream
 // holes), calls tracked, and findings and unanswered calls listed are
-// reported where they are counted.
+// reported where they are counted, with their values.
 func (a *Analyzer) boundsHit(r *Report) {
 	l := a.opts.Limits
 	st := &a.flows.Stats
-	for i := range r.Skipped {
-		s := &r.Skipped[i]
-		switch {
-		case s.What == "packets" && s.Reason == tcpflow.SkipConnLimit.String():
-			s.Reason += fmt.Sprintf(" (%d connections tracked at once)", l.MaxConnections)
-		case s.What == "packets" && fragReason(s.Reason) != tcpflow.SkipNone:
-			s.Reason += fragBound(fragReason(s.Reason), st, a.flows.Limits())
-		case s.What == "stream holes":
-			s.Reason += fmt.Sprintf(" (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
-				l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)
-		}
-	}
 	if st.Evicted > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.Evicted,
 			Reason: fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections)})
@@ -62,15 +50,16 @@ func (a *Analyzer) boundsHit(r *Report) {
 	}
 }
 
-// fragReason returns the IP fragment skip reason whose text is reason, or
-// SkipNone.
-func fragReason(reason string) tcpflow.SkipReason {
-	for r := tcpflow.SkipFragDuplicate; r.IsFragmentReason(); r++ {
-		if reason == r.String() {
-			return r
-		}
+// skipBound is the bound behind a packet skip reason, said with its value,
+// or "" for reasons that are not bounds.
+func (a *Analyzer) skipBound(r tcpflow.SkipReason) string {
+	switch {
+	case r == tcpflow.SkipConnLimit:
+		return fmt.Sprintf(" (%d connections tracked at once)", a.opts.Limits.MaxConnections)
+	case r.IsFragmentReason():
+		return fragBound(r, &a.flows.Stats, a.flows.Limits())
 	}
-	return tcpflow.SkipNone
+	return ""
 }
 
 // fragBound says, for the fragments skipped for r, the bound reached and

@@ -148,11 +148,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 
 	st := &a.flows.Stats
 	for _, reason := range st.SkipReasons() {
-		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String()})
+		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
 	if st.ForcedGaps > 0 {
+		l := a.opts.Limits
 		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,
-			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost", st.ForcedGapByte)})
+			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
+				st.ForcedGapByte, l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)})
 	}
 	if a.sum.Undecodable > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC records", Count: a.sum.Undecodable, Reason: "did not decode as an RPC call or reply"})
