@@ -3,6 +3,7 @@ package analyze
 import (
 	"encoding/binary"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -444,7 +445,9 @@ func (a *Analyzer) diagnose(r *Report) {
 		if !stall {
 			continue
 		}
-		r.Diagnoses = append(r.Diagnoses, c.verdict(r, idx))
+		d := c.verdict(r, idx)
+		d.WiresharkFilters = wiresharkFilters(r, d.Findings)
+		r.Diagnoses = append(r.Diagnoses, d)
 	}
 	slices.SortStableFunc(r.Diagnoses, func(x, y Diagnosis) int {
 		if x.Verdict != y.Verdict {
@@ -542,6 +545,36 @@ func (c *connState) tcpRecovered() int64 {
 		return 0
 	}
 	return c.tcp.Recovered[0] + c.tcp.Recovered[1]
+}
+
+// wiresharkFilters gives, per capture file, a Wireshark display filter
+// that shows exactly the evidence frames of some findings: what a user
+// would otherwise assemble by hand from tcp.seq and tcp.ack filters.
+func wiresharkFilters(r *Report, idx []int) []WiresharkFilter {
+	byFile := map[int][]int64{}
+	for _, i := range idx {
+		for _, f := range r.Findings[i].refs {
+			byFile[f.File] = append(byFile[f.File], f.Frame)
+		}
+	}
+	out := []WiresharkFilter{}
+	for _, file := range slices.Sorted(maps.Keys(byFile)) {
+		fs := byFile[file]
+		slices.Sort(fs)
+		fs = slices.Compact(fs)
+		// "frame.number in {...}" wants commas in Wireshark 4 and spaces
+		// before it; a chain of == reads the same in every version.
+		var b strings.Builder
+		for i, f := range fs {
+			if i > 0 {
+				b.WriteString(" || ")
+			}
+			b.WriteString("frame.number == ")
+			b.WriteString(strconv.FormatInt(f, 10))
+		}
+		out = append(out, WiresharkFilter{Capture: file, Filter: b.String()})
+	}
+	return out
 }
 
 // findingFrames lists the evidence frames of some findings, in time order.

@@ -193,6 +193,16 @@ type Diagnosis struct {
 	Verdict    string `json:"verdict"`
 	Summary    string `json:"summary"`
 	Findings   []int  `json:"findings"`
+	// WiresharkFilters show the evidence frames in Wireshark, one display
+	// filter per capture file (-Y or the filter bar); an extra beyond the
+	// contract.
+	WiresharkFilters []WiresharkFilter `json:"wireshark_filters"`
+}
+
+// WiresharkFilter is a display filter for the frames of one capture file.
+type WiresharkFilter struct {
+	Capture int    `json:"capture"`
+	Filter  string `json:"filter"`
 }
 
 // Unanswered is a call with no reply by the end of the capture.

@@ -93,6 +93,13 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 			// Each summary names its evidence frames; JSON lists them all.
 			w.printf("    - [%s] %s\n", f.Kind, f.Summary)
 		}
+		for _, wf := range d.WiresharkFilters {
+			if len(r.Captures) > 1 {
+				w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
+			} else {
+				w.printf("    Wireshark: %s\n", wf.Filter)
+			}
+		}
 	}
 	w.printf("\n")
 }

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -46,6 +47,37 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 			}
 			if !strings.Contains(out, "connection 1: "+tt.verdict) {
 				t.Errorf("no verdict %s in:\n%s", tt.verdict, out)
+			}
+			// The Wireshark filter shows exactly the evidence frames.
+			js, _, _ := nfsstall(t, nil, "--format", "json", filepath.Join(pcapDir, tt.capture))
+			var r struct {
+				Findings []struct {
+					Frames []int64 `json:"frames"`
+				} `json:"findings"`
+				Diagnoses []struct {
+					Findings         []int `json:"findings"`
+					WiresharkFilters []struct {
+						Capture int    `json:"capture"`
+						Filter  string `json:"filter"`
+					} `json:"wireshark_filters"`
+				} `json:"diagnoses"`
+			}
+			if err := json.Unmarshal([]byte(js), &r); err != nil || len(r.Diagnoses) != 1 {
+				t.Fatalf("JSON: %v, %d diagnoses", err, len(r.Diagnoses))
+			}
+			var frames []int64
+			for _, i := range r.Diagnoses[0].Findings {
+				frames = append(frames, r.Findings[i].Frames...)
+			}
+			slices.Sort(frames)
+			var terms []string
+			for _, f := range slices.Compact(frames) {
+				terms = append(terms, "frame.number == "+strconv.FormatInt(f, 10))
+			}
+			want := strings.Join(terms, " || ")
+			wf := r.Diagnoses[0].WiresharkFilters
+			if len(wf) != 1 || wf[0].Filter != want || !strings.Contains(out, "    Wireshark: "+want+"\n") {
+				t.Errorf("wireshark filter %+v, want %q", wf, want)
 			}
 		})
 	}
