@@ -48,6 +48,7 @@ findings with their evidence frames:
   client_window_closed  the client advertises a zero TCP window (stopped reading)
   server_window_closed  the server advertises a zero TCP window
   packet_loss           retransmissions that were eventually ACKed, with stalls
+Each verdict ends with a Wireshark display filter that shows its evidence frames.
 Then per procedure (like mountstats): calls, replies, errors, RPC retransmissions,
 latency min/mean/p50/p90/p99/max in ms from the call's first transmission (like
 Wireshark's rpc.time), and per connection.
