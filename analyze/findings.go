@@ -534,8 +534,9 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	default:
 		d.Verdict = VerdictPacketLoss
 		d.Findings = idx
-		d.Summary = fmt.Sprintf("segments were lost and retransmitted (%d retransmitted runs were eventually ACKed) and calls stalled meanwhile.%s",
-			c.tcpRecovered(), stuck)
+		n := int(c.tcpRecovered())
+		d.Summary = fmt.Sprintf("segments were lost and retransmitted (%d %s eventually ACKed) and calls stalled meanwhile.%s",
+			n, plural(n, "re-sent run was", "re-sent runs were"), stuck)
 	}
 	return d
 }

@@ -469,3 +469,65 @@ func TestSeedExactFrames(t *testing.T) {
 		})
 	}
 }
+
+// writeCall is a record-marked NFSv3 WRITE call (AUTH_NONE, 8-byte handle)
+// carrying n data bytes.
+func writeCall(xid uint32, n uint32) []byte {
+	msg := words(xid, 0, 2, 100003, 3, 7, 0, 0, 0, 0, 8, 0xdeadbeef, 0xcafef00d, 0, 0, n, 2, n)
+	msg = append(msg, make([]byte, n)...)
+	return append(words(0x80000000|uint32(len(msg))), msg...)
+}
+
+// The server stops reading its socket in the middle of a WRITE: it
+// advertises a zero window, the client probes, the window never reopens.
+func TestServerWindowClosed(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	call := writeCall(9, 4096)
+	s.seg(0, true, c, sv, ackF, 501, call[:1448])
+	c += 1448
+	zw := s.seg(time.Millisecond, false, sv, c, ackF, 0, nil)
+	for _, d := range []time.Duration{200, 400, 800, 1600} {
+		s.seg(d*time.Millisecond, true, c-1, sv, ackF, 501, nil) // probe: seq = snd_una - 1
+		s.seg(50*time.Microsecond, false, sv, c, ackF, 0, nil)
+	}
+	r := s.run(analyze.DefaultOptions())
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictServerWindowClosed {
+		t.Fatalf("diagnoses %+v\nfindings %+v", r.Diagnoses, r.Findings)
+	}
+	z := findKinds(r)[analyze.KindZeroWindow]
+	if len(z) != 1 || z[0].Frames[0] != zw || z[0].Severity != analyze.SeverityStall || z[0].Probes != 4 ||
+		!strings.Contains(z[0].Summary, "the server advertised a zero window") {
+		t.Errorf("zero_window %+v", z)
+	}
+}
+
+// Loss that TCP recovered from (a reply segment re-sent, then ACKed),
+// while a later call gets neither an ACK nor a reply: the evidence points
+// at the path, not at either process.
+func TestPacketLoss(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	call := readCall(11, 0, 1000)
+	s.seg(0, true, c, sv, ackF|pshF, 501, call)
+	c += uint32(len(call))
+	rep := readReply(11, 1000)
+	s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, rep)
+	s.seg(200*time.Millisecond, false, sv, c, ackF|pshF, 501, rep) // re-sent: the ACK was lost
+	sv += uint32(len(rep))
+	s.seg(100*time.Microsecond, true, c, sv, ackF, 501, nil) // recovered
+	lost := readCall(12, 1000, 1000)
+	callFrame := s.seg(10*time.Millisecond, true, c, sv, ackF|pshF, 501, lost)
+	s.udp(3*time.Second, true, 53, []byte("later traffic on another port"))
+	r := s.run(analyze.DefaultOptions())
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictPacketLoss {
+		t.Fatalf("diagnoses %+v\nfindings %+v", r.Diagnoses, r.Findings)
+	}
+	u := findKinds(r)[analyze.KindUnanswered]
+	if len(u) != 1 || *u[0].XID != 12 || u[0].Frames[0] != callFrame || !strings.Contains(u[0].Summary, "no TCP ACK of it from the server was captured") {
+		t.Errorf("unanswered %+v", u)
+	}
+	if !strings.Contains(r.Diagnoses[0].Summary, "1 re-sent run was eventually ACKed") {
+		t.Errorf("summary: %s", r.Diagnoses[0].Summary)
+	}
+}
