@@ -51,9 +51,15 @@ func (s *scenario) seg(dt time.Duration, toServer bool, seq, ack uint32, flags u
 		tcp.SrcPort, tcp.DstPort = 2049, layers.TCPPort(s.cport)
 	}
 	tcp.SetNetworkLayerForChecksum(ip)
+	return s.write(ip, tcp, gopacket.Payload(payload))
+}
+
+// write adds one Ethernet frame carrying ls at s.now and returns its frame.
+func (s *scenario) write(ls ...gopacket.SerializableLayer) int64 {
+	s.t.Helper()
 	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
 	b := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, tcp, gopacket.Payload(payload)); err != nil {
+	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, append([]gopacket.SerializableLayer{eth}, ls...)...); err != nil {
 		s.t.Fatal(err)
 	}
 	data := b.Bytes()
@@ -354,17 +360,7 @@ func (s *scenario) udp(dt time.Duration, toServer bool, dport uint16, payload []
 		udp.SrcPort, udp.DstPort = udp.DstPort, udp.SrcPort
 	}
 	udp.SetNetworkLayerForChecksum(ip)
-	eth := &layers.Ethernet{SrcMAC: net.HardwareAddr{2, 0, 0, 0, 0, 1}, DstMAC: net.HardwareAddr{2, 0, 0, 0, 0, 2}, EthernetType: layers.EthernetTypeIPv4}
-	b := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, eth, ip, udp, gopacket.Payload(payload)); err != nil {
-		s.t.Fatal(err)
-	}
-	data := b.Bytes()
-	if err := s.w.WritePacket(gopacket.CaptureInfo{Timestamp: s.now, CaptureLength: len(data), Length: len(data)}, data); err != nil {
-		s.t.Fatal(err)
-	}
-	s.frame++
-	return s.frame
+	return s.write(ip, udp, gopacket.Payload(payload))
 }
 
 // Over UDP nothing acknowledges a call: an unanswered one is still
