@@ -25,12 +25,8 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 		for _, cp := range r.Captures {
 			packets += cp.Packets
 		}
-		verdict := "no stall"
-		if len(r.Diagnoses) > 0 {
-			verdict = "STALL: " + r.Diagnoses[0].Verdict
-		}
 		ew.printf("%-9s %d file(s), %d packets, %s, %d calls, %d unanswered: %s\n",
-			name, len(r.Captures), packets, fmtDuration(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, verdict)
+			name, len(r.Captures), packets, fmtDuration(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, stallLine(r))
 	}
 	side("baseline", c.Baseline)
 	side("candidate", c.Candidate)

@@ -75,6 +75,7 @@ func header(w *errWriter, r *analyze.Report) {
 	}
 	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
 		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+	w.printf("  %s\n", stallLine(r))
 	for _, m := range r.Warnings {
 		w.printf("  warning: %s\n", m)
 	}
@@ -244,4 +245,24 @@ func plural(n int, one, many string) string {
 		return one
 	}
 	return many
+}
+
+// stallLine is the one-line answer: which verdicts, on how many
+// connections, or that there is no stall.
+func stallLine(r *analyze.Report) string {
+	if len(r.Diagnoses) == 0 {
+		return "no stall found"
+	}
+	var parts []string
+	count := map[string]int{}
+	for _, d := range r.Diagnoses {
+		if count[d.Verdict] == 0 {
+			parts = append(parts, d.Verdict)
+		}
+		count[d.Verdict]++
+	}
+	for i, v := range parts {
+		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], plural(count[v], "connection", "connections"))
+	}
+	return "STALL: " + strings.Join(parts, ", ")
 }

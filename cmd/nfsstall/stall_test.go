@@ -36,6 +36,12 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 				t.Fatalf("exit %d, want %d (stderr %q)", code, tt.code, errOut)
 			}
 			sections := regexpSections.FindAllString(out, -1)
+			// The header answers first, in one line.
+			head, _, _ := strings.Cut(out, "\n\n")
+			if want := "\n  STALL: " + tt.verdict + " (1 connection)"; tt.verdict != "" && !strings.HasSuffix(head, want) ||
+				tt.verdict == "" && !strings.HasSuffix(head, "\n  no stall found") {
+				t.Errorf("header does not end with the answer:\n%s", head)
+			}
 			if tt.verdict == "" {
 				if strings.Contains(out, "DIAGNOSIS") {
 					t.Errorf("a report without a stall has a DIAGNOSIS section:\n%s", out)
