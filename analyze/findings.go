@@ -497,12 +497,12 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(unackedToClient) > 0:
 		d.Verdict = VerdictClientNotAcking
 		d.Findings = append(unackedToClient, unanswered...)
-		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server or the network.%s",
+		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server (captured at the client, the data arrived and no ACK left; captured at the server, the client's ACKs could also be lost on the way).%s",
 			resendsToClient, c.a.findingFrames(r, unackedToClient), stuck)
 	case len(unackedToServer) > 0:
 		d.Verdict = VerdictServerNotAcking
 		d.Findings = append(unackedToServer, unanswered...)
-		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path (or the path to it) is stuck.%s",
+		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path is stuck (captured at the server, the data arrived and no ACK left; captured at the client, the data or the ACKs could also be lost on the way).%s",
 			resendsToServer, c.a.findingFrames(r, unackedToServer), stuck)
 	case len(zwClient) > 0:
 		d.Verdict = VerdictClientWindowClosed
