@@ -497,13 +497,27 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(unackedToClient) > 0:
 		d.Verdict = VerdictClientNotAcking
 		d.Findings = append(unackedToClient, unanswered...)
-		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server (captured at the client, the data arrived and no ACK left; captured at the server, the client's ACKs could also be lost on the way).%s",
-			resendsToClient, c.a.findingFrames(r, unackedToClient), stuck)
+		where := "captured at the client, the data arrived and no ACK left; captured at the server, the client's ACKs could also be lost on the way"
+		switch side, why := c.capturedAt(); side {
+		case "client":
+			where = why + ": the data reached the client's side and no ACK left it"
+		case "server":
+			where = why + ": the client's ACKs may be lost on the way; a capture at the client tells"
+		}
+		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server (%s).%s",
+			resendsToClient, c.a.findingFrames(r, unackedToClient), where, stuck)
 	case len(unackedToServer) > 0:
 		d.Verdict = VerdictServerNotAcking
 		d.Findings = append(unackedToServer, unanswered...)
-		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path is stuck (captured at the server, the data arrived and no ACK left; captured at the client, the data or the ACKs could also be lost on the way).%s",
-			resendsToServer, c.a.findingFrames(r, unackedToServer), stuck)
+		where := "captured at the server, the data arrived and no ACK left; captured at the client, the data or the ACKs could also be lost on the way"
+		switch side, why := c.capturedAt(); side {
+		case "server":
+			where = why + ": the data reached the server's side and no ACK left it"
+		case "client":
+			where = why + ": the data or the server's ACKs may be lost on the way; a capture at the server tells"
+		}
+		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path is stuck (%s).%s",
+			resendsToServer, c.a.findingFrames(r, unackedToServer), where, stuck)
 	case len(zwClient) > 0:
 		d.Verdict = VerdictClientWindowClosed
 		d.Findings = append(zwClient, unanswered...)

@@ -25,6 +25,19 @@ type scenario struct {
 	now   time.Time
 	frame int64
 	cport uint16
+	// IP TTLs of the client's and the server's packets (64 if zero).
+	cliTTL, srvTTL uint8
+}
+
+func (s *scenario) ttl(toServer bool) uint8 {
+	t := s.srvTTL
+	if toServer {
+		t = s.cliTTL
+	}
+	if t == 0 {
+		return 64
+	}
+	return t
 }
 
 func newScenario(t *testing.T) *scenario {
@@ -43,7 +56,7 @@ func (s *scenario) seg(dt time.Duration, toServer bool, seq, ack uint32, flags u
 	s.t.Helper()
 	s.now = s.now.Add(dt)
 	cip, sip := net.IP{198, 18, 0, 1}, net.IP{198, 18, 0, 2}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolTCP, SrcIP: cip, DstIP: sip}
+	ip := &layers.IPv4{Version: 4, TTL: s.ttl(toServer), Protocol: layers.IPProtocolTCP, SrcIP: cip, DstIP: sip}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(s.cport), DstPort: 2049, Seq: seq, Ack: ack, Window: win,
 		ACK: flags&ackF != 0, PSH: flags&pshF != 0, SYN: flags&0x02 != 0, FIN: flags&0x01 != 0, RST: flags&0x04 != 0}
 	if !toServer {
@@ -353,7 +366,7 @@ func (s *scenario) udp(dt time.Duration, toServer bool, dport uint16, payload []
 	s.t.Helper()
 	s.now = s.now.Add(dt)
 	cip, sip := net.IP{198, 18, 0, 1}, net.IP{198, 18, 0, 2}
-	ip := &layers.IPv4{Version: 4, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: cip, DstIP: sip}
+	ip := &layers.IPv4{Version: 4, TTL: s.ttl(toServer), Protocol: layers.IPProtocolUDP, SrcIP: cip, DstIP: sip}
 	udp := &layers.UDP{SrcPort: layers.UDPPort(s.cport), DstPort: layers.UDPPort(dport)}
 	if !toServer {
 		ip.SrcIP, ip.DstIP = sip, cip
@@ -525,5 +538,39 @@ func TestPacketLoss(t *testing.T) {
 	}
 	if !strings.Contains(r.Diagnoses[0].Summary, "1 re-sent run was eventually ACKed") {
 		t.Errorf("summary: %s", r.Diagnoses[0].Summary)
+	}
+}
+
+// Where the capture was taken decides what missing ACKs prove; the TTLs
+// tell it when routers lie between client and server.
+func TestCapturePointFromTTL(t *testing.T) {
+	for _, tc := range []struct {
+		name           string
+		cliTTL, srvTTL uint8
+		says           string
+	}{
+		{"same segment", 64, 64, "captured at the client, the data arrived and no ACK left; captured at the server, the client's ACKs could also be lost"},
+		{"at the client", 64, 61, "the client's packets have TTL 64, the server's 61: the capture was taken on the client's side of the routers between them: the data reached the client's side and no ACK left it"},
+		{"at the server", 125, 255, "the server's packets have TTL 255, the client's 125: the capture was taken on the server's side of the routers between them: the client's ACKs may be lost on the way; a capture at the client tells"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newScenario(t)
+			s.cliTTL, s.srvTTL = tc.cliTTL, tc.srvTTL
+			c, sv := uint32(5000), uint32(20317249)
+			call := readCall(1, 0, 65536)
+			s.seg(0, true, c, sv, ackF|pshF, 501, call)
+			c += uint32(len(call))
+			reply := readReply(1, 65536)
+			for _, d := range []time.Duration{1, 200, 400, 800} {
+				s.seg(d*time.Millisecond, false, sv, c, ackF, 501, reply[:1448])
+			}
+			r := s.run(analyze.DefaultOptions())
+			if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictClientNotAcking {
+				t.Fatalf("diagnoses %+v", r.Diagnoses)
+			}
+			if !strings.Contains(r.Diagnoses[0].Summary, tc.says) {
+				t.Errorf("summary: %s\nwant %q", r.Diagnoses[0].Summary, tc.says)
+			}
+		})
 	}
 }

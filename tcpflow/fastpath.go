@@ -38,6 +38,7 @@ func decodeFast(p *Packet, s *Segment) bool {
 		return false
 	}
 	s.Proto = ProtoTCP
+	s.TTL = ip[8]
 	v4in6(&s.Src.Addr, ip[12:16])
 	v4in6(&s.Dst.Addr, ip[16:20])
 	s.Src.Port = binary.BigEndian.Uint16(t[0:2])

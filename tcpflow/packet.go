@@ -83,6 +83,9 @@ type Segment struct {
 	// length on the wire, larger when the snaplen cut the packet.
 	Payload []byte
 	WireLen int
+	// TTL is the IPv4 TTL or IPv6 hop limit: left at its initial value
+	// (64, 128, 255) by a sender on the capture's own network segment.
+	TTL uint8
 }
 
 // Truncated reports whether the capture cut part of the payload.
@@ -295,6 +298,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	if sawIP4 {
 		v4in6(&s.Src.Addr, d.ip4.SrcIP)
 		v4in6(&s.Dst.Addr, d.ip4.DstIP)
+		s.TTL = d.ip4.TTL
 		if d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0 {
 			ip := &d.ip4
 			fr := &d.frag
@@ -317,6 +321,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		}
 		copy(s.Src.Addr[:], d.ip6.SrcIP)
 		copy(s.Dst.Addr[:], d.ip6.DstIP)
+		s.TTL = d.ip6.HopLimit
 		if !sawTCP && !sawUDP {
 			if r := d.fragment6(p, s); r != SkipNone {
 				return r
