@@ -497,25 +497,13 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(unackedToClient) > 0:
 		d.Verdict = VerdictClientNotAcking
 		d.Findings = append(unackedToClient, unanswered...)
-		where := "captured at the client, the data arrived and no ACK left; captured at the server, the client's ACKs could also be lost on the way"
-		switch side, why := c.capturedAt(); side {
-		case "client":
-			where = why + ": the data reached the client's side and no ACK left it"
-		case "server":
-			where = why + ": the client's ACKs may be lost on the way; a capture at the client tells"
-		}
+		where := c.capturePointNote("client", "server", "the client's ACKs")
 		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server (%s).%s",
 			resendsToClient, c.a.findingFrames(r, unackedToClient), where, stuck)
 	case len(unackedToServer) > 0:
 		d.Verdict = VerdictServerNotAcking
 		d.Findings = append(unackedToServer, unanswered...)
-		where := "captured at the server, the data arrived and no ACK left; captured at the client, the data or the ACKs could also be lost on the way"
-		switch side, why := c.capturedAt(); side {
-		case "server":
-			where = why + ": the data reached the server's side and no ACK left it"
-		case "client":
-			where = why + ": the data or the server's ACKs may be lost on the way; a capture at the server tells"
-		}
+		where := c.capturePointNote("server", "client", "the data or the server's ACKs")
 		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path is stuck (%s).%s",
 			resendsToServer, c.a.findingFrames(r, unackedToServer), where, stuck)
 	case len(zwClient) > 0:
@@ -553,6 +541,20 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 			n, plural(n, "re-sent run was", "re-sent runs were"), stuck)
 	}
 	return d
+}
+
+// capturePointNote says what the capture point proves about bytes the
+// receiver never ACKed: taken on the receiver's side, that the data
+// arrived and no ACK left; on the sender's, that lost (the data, or the
+// ACKs) may also be lost on the way. The TTLs tell the side when they can.
+func (c *connState) capturePointNote(receiver, sender, lost string) string {
+	switch side, why := c.capturedAt(); side {
+	case receiver:
+		return fmt.Sprintf("%s: the data reached the %s's side and no ACK left it", why, receiver)
+	case sender:
+		return fmt.Sprintf("%s: %s may be lost on the way; a capture at the %s tells", why, lost, receiver)
+	}
+	return fmt.Sprintf("captured at the %s, the data arrived and no ACK left; captured at the %s, %s could also be lost on the way", receiver, sender, lost)
 }
 
 func (c *connState) tcpRecovered() int64 {

@@ -36,9 +36,8 @@ func sameAsLayers(t testing.TB, d *Decoder, p *Packet) bool {
 // the real captures, of generated ones, and of those packets cut short.
 func TestDecodeFastSameAsLayers(t *testing.T) {
 	type capture struct {
-		name  string
-		open  func() (*Input, error)
-		taken int
+		name string
+		open func() (*Input, error)
 	}
 	var caps []capture
 	names, err := tsharkview.Captures(pcapDir)
