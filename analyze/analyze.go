@@ -116,6 +116,9 @@ type call struct {
 	lastConn    *connState       // where it was last sent
 	ackedAt     tcpflow.FrameRef // when the server's TCP ACKed its last byte (zero: never seen)
 	resends     []tcpflow.FrameRef
+	// endInHole: the call's last byte fell where the capture has a hole,
+	// so when it was sent is unknown and its latency is not measured.
+	endInHole bool
 }
 
 // maxResends bounds the re-send frames kept per call.
@@ -125,6 +128,7 @@ type procKey struct{ prog, vers, proc uint32 }
 
 type procStats struct {
 	calls, replies, errors, retrans, bytes int64
+	unmeasured                             int64 // replies whose latency the capture cannot tell
 	first, last                            latencies
 }
 
@@ -147,6 +151,13 @@ type Analyzer struct {
 	// MaxCallsPerConn), and of those, the ones the per-connection limit
 	// stopped
 	untracked, untrackedConn int64
+	// unmeasured counts replies whose latency was not measured: their call
+	// or themselves ended in a capture hole.
+	unmeasured int64
+	// lossUnanswered counts unanswered calls whose reply may be in bytes
+	// the capture missed.
+	lossUnanswered int64
+	pairs          map[pairKey][]*connState // see byPair
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -309,6 +320,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p.id = a.callID
 	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
+	p.endInHole = c.msgInHole
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
@@ -357,6 +369,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		a.opts.Trace(&msg)
 	}
 	c.remember(tcpflow.ToClient, m.XID, false, p)
+	c.lastReply = at
 	if p == nil {
 		a.sum.OrphanReplies++
 		if c.info.SawSYN {
@@ -368,16 +381,26 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	p.id = 0 // no longer the call an inflight watch refers to
 	p.conn.tracked--
 	lat := at.Time - p.first.Time
+	// Time only what the capture shows: a call or reply whose last byte
+	// fell in a capture hole is known only by the frame that declared the
+	// hole (often the reply's own frame, whose ACK covers the call: a
+	// latency of 0), not by when it was on the wire.
+	measured := !p.endInHole && !c.msgInHole
 	if p.sends > 1 {
 		a.noteRetransmitted(p, k, at, c)
 	}
-	if lat > a.opts.Slow {
+	if measured && lat > a.opts.Slow {
 		a.noteSlow(p, k, at, c)
 	}
 	ps := a.proc(p.prog, p.vers, p.proc)
 	ps.replies++
-	ps.first.add(lat)
-	ps.last.add(at.Time - p.last.Time)
+	if measured {
+		ps.first.add(lat)
+		ps.last.add(at.Time - p.last.Time)
+	} else {
+		ps.unmeasured++
+		a.unmeasured++
+	}
 	failed := m.ReplyStat != 0 || m.AcceptStat != 0
 	if !failed && p.prog == decode.ProgNFS && p.vers == 3 {
 		var res decode.NFS3Result

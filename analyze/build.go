@@ -21,6 +21,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		Unanswered:    []Unanswered{},
 		Skipped:       []Skipped{},
 		Warnings:      []string{},
+		Completeness:  []string{},
 	}
 	var first, last, end int64
 	for i, ci := range caps {
@@ -94,8 +95,9 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
 			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
 			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: garbage, Resyncs: resyncs,
-			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis),
+			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis), CaptureLoss: c.captureLoss(),
 		})
+		a.sum.CaptureLossBytes += c.loss[0].bytes + c.loss[1].bytes
 	}
 
 	// Calls still pending are unanswered; the oldest maxListedUnanswered
@@ -125,6 +127,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	a.findings(r, end)
+	if note := a.lossNote(r); note != "" {
+		r.Completeness = append(r.Completeness, note)
+	}
+	if a.unmeasured > 0 {
+		r.Completeness = append(r.Completeness, fmt.Sprintf("%d %s not timed: the call or the reply ended where the capture has a hole, so when it was on the wire is unknown (latencies cover only what the capture shows)",
+			a.unmeasured, plural(int(a.unmeasured), "reply was", "replies were")))
+	}
 
 	for k, ps := range a.procs {
 		r.Procedures = append(r.Procedures, Procedure{

@@ -40,6 +40,16 @@ type connState struct {
 	recent       [2]recordLog
 
 	tracked int // calls first sent here that are waiting for their reply
+
+	segs [2]int64 // TCP segments captured, per direction
+	// loss: bytes the peer ACKed that the capture never saw; holes: bytes
+	// missing that nothing showed arrived (see tcpflow.GapLost)
+	loss, holes [2]lossLog
+	// inHole: the framer is passing over missing bytes, so a record that
+	// ends now ended where the capture has a hole (its time is unknown)
+	inHole    [2]bool
+	msgInHole bool             // the message being decoded ended in a hole
+	lastReply tcpflow.FrameRef // the latest reply decoded here
 }
 
 // dirSink receives the records of one direction.
@@ -51,6 +61,7 @@ type dirSink struct {
 func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
 	c.last = at
 	c.ttl[dir].see(s.TTL)
+	c.segs[dir]++
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}
@@ -67,8 +78,19 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	c.at = at
 	c.bytes[dir] += int64(n)
 	c.missing += int64(n)
+	switch why {
+	case tcpflow.GapAcked:
+		c.loss[dir].add(int64(n), at)
+	case tcpflow.GapLost:
+		c.holes[dir].add(int64(n), at)
+	}
 	c.framers[dir].Mark = mark(at)
+	// Bytes cut by the snaplen were on the wire in a captured frame, at
+	// its time; bytes the capture missed were not: a record ending among
+	// them ended at an unknown time.
+	c.inHole[dir] = why != tcpflow.GapSnaplen
 	c.framers[dir].Skip(int64(n))
+	c.inHole[dir] = false
 }
 
 func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tcpflow.FrameRef) {
@@ -80,7 +102,7 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 	}
 	// Over UDP a datagram is one RPC message, without record marking.
 	c.msgFirst, c.msgMissing = at, wireLen > len(payload)
-	c.msgStart, c.msgEnd = -1, -1
+	c.msgStart, c.msgEnd, c.msgInHole = -1, -1, false
 	if !c.message(dir, payload) {
 		c.undecodable++
 	}
@@ -236,6 +258,7 @@ func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
 	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
 	c.msgStart, c.msgEnd = r.Start, c.framers[s.dir].Offset()
+	c.msgInHole = c.inHole[s.dir]
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place

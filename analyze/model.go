@@ -54,6 +54,10 @@ type Report struct {
 	Skipped []Skipped `json:"skipped"`
 	// Warnings are problems with the input that did not stop the analysis.
 	Warnings []string `json:"warnings"`
+	// Completeness says what the capture missed and what that means for
+	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
+	// An extra beyond the contract.
+	Completeness []string `json:"completeness"`
 }
 
 // Capture describes one input file.
@@ -82,6 +86,9 @@ type Summary struct {
 	TCPRetransmissions     int64 `json:"tcp_retransmissions"`
 	UnackedRetransmissions int64 `json:"unacked_retransmissions"`
 	ZeroWindowEpisodes     int64 `json:"zero_window_episodes"`
+	// CaptureLossBytes: bytes the peers ACKed that the capture never saw,
+	// all connections, both directions.
+	CaptureLossBytes int64 `json:"capture_loss_bytes"`
 	// Extras beyond the contract.
 	OrphanReplies   int64   `json:"orphan_replies"`   // replies whose call is not in the capture
 	Undecodable     int64   `json:"undecodable"`      // records that did not parse as RPC
@@ -147,6 +154,26 @@ type Connection struct {
 	Resyncs      int    `json:"resyncs"`
 	// TCPAnalysis: this connection's tcp.analysis flag counts (see Summary).
 	TCPAnalysis map[string]int64 `json:"tcp_analysis"`
+	// CaptureLoss: what the peers ACKed that the capture never saw.
+	CaptureLoss *CaptureLoss `json:"capture_loss"`
+}
+
+// CaptureLoss is, per direction of a connection, the bytes the receiver
+// ACKed that the capture never saw.
+type CaptureLoss struct {
+	ClientToServer LossSide `json:"client_to_server"`
+	ServerToClient LossSide `json:"server_to_client"`
+	// MissingDirection names a direction of which the capture holds no
+	// packet although the peer's ACKs show it carried bytes.
+	MissingDirection *string `json:"missing_direction"`
+}
+
+// LossSide is the capture loss of one direction.
+type LossSide struct {
+	Bytes int64 `json:"bytes"`
+	// Frames whose ACK first covered the missing bytes (the first 32 and
+	// the last).
+	Frames []int64 `json:"frames"`
 }
 
 // Severity ranks findings.

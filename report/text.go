@@ -76,6 +76,9 @@ func header(w *errWriter, r *analyze.Report) {
 	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
 		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
 	w.printf("  %s\n", stallLine(r))
+	for _, m := range r.Completeness {
+		w.printf("  capture: %s\n", m)
+	}
 	for _, m := range r.Warnings {
 		w.printf("  warning: %s\n", m)
 	}

@@ -32,10 +32,15 @@ const (
 	// GapSnaplen: the segment was captured but cut by the snaplen; its TCP
 	// length shows the bytes were sent.
 	GapSnaplen GapReason = iota
-	// GapLost: the bytes were never captured (capture drops, or the stream
-	// was joined after a hole). Later sequence numbers or the peer's ACK
-	// show they were sent.
+	// GapLost: the bytes were never captured, and nothing shows they
+	// arrived: later sequence numbers show they were sent, but the hole was
+	// declared at a reassembly limit or at the end of the capture. Lost by
+	// the network or by the capture: the capture cannot tell.
 	GapLost
+	// GapAcked: the peer ACKed the bytes, so they were sent and arrived,
+	// but the capture never saw them: capture loss (tcpdump drops, a
+	// one-way capture, an asymmetric route), not network loss.
+	GapAcked
 )
 
 // ConnInfo identifies one connection (or UDP flow) to an analysed port.

@@ -16,7 +16,10 @@ type half struct {
 	dir    Dir
 	sawSYN bool
 	isn    uint32
-	synced bool   // next is valid: set by the SYN, or by the first data seen
+	synced bool   // next is valid: set by the SYN, the first data seen, or the peer's first ACK
+	// ackOnly: synced by the peer's ACK alone; no byte of this direction
+	// has been captured yet. The first data re-anchors the stream (see data).
+	ackOnly bool
 	next   uint32 // sequence number of the next byte to deliver
 	fin    bool
 	finSeq uint32   // sequence number the FIN occupies
@@ -50,6 +53,18 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		// finds the first record boundary.
 		h.synced, h.next = true, seq
 	}
+	if h.ackOnly {
+		// Synced by the peer's ACK before any byte of this direction was
+		// captured: bytes between that ACK and this segment may have been
+		// in flight when the capture began, so start at the first byte
+		// seen, as a mid-stream join does. Bytes the peer ACKed since are
+		// already gaps; a segment far from the ACK (a stale or bogus ACK)
+		// re-anchors the stream.
+		h.ackOnly = false
+		if d := seqDiff(seq, h.next); d > 0 || d < -(1<<30) {
+			h.next = seq
+		}
+	}
 	if seqDiff(seq, h.next) <= 0 {
 		f.deliver(c, h, seq, payload, wireLen, at)
 		f.drain(c, h, at)
@@ -60,7 +75,7 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		f.overSegments(h) {
 		f.Stats.ForcedGaps++
 		f.Stats.ForcedGapByte += seqDiff(h.queue[0].seq, h.next)
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at)
+		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
 	}
 }
 
@@ -147,11 +162,11 @@ func (f *Flows) unqueue(h *half, q *queued) {
 	q.data = nil
 }
 
-// skipTo declares the bytes up to seq lost, then delivers what queued
-// segments became contiguous.
-func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef) {
+// skipTo declares the bytes up to seq missing (why says how we know they
+// were sent), then delivers what queued segments became contiguous.
+func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef, why GapReason) {
 	if n := seqDiff(seq, h.next); n > 0 {
-		c.h.Gap(h.dir, int(n), at, GapLost)
+		c.h.Gap(h.dir, int(n), at, why)
 		h.delivered += n
 		h.next = seq
 	}
@@ -172,6 +187,11 @@ func later(a, b FrameRef) FrameRef {
 // missed them: waiting longer cannot fill the hole.
 func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 	if !h.synced {
+		// Nothing of this direction captured yet: the ACK says where its
+		// stream stands, so that bytes ACKed later and never captured (a
+		// one-way capture, a capture that drops one side) are known to be
+		// missing, not absent.
+		h.synced, h.ackOnly, h.next = true, true, ack
 		return
 	}
 	if h.fin && ack == h.finSeq+1 {
@@ -183,10 +203,10 @@ func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 			return
 		}
 		if len(h.queue) > 0 && seqDiff(h.queue[0].seq, ack) < 0 {
-			f.skipTo(c, h, h.queue[0].seq, at)
+			f.skipTo(c, h, h.queue[0].seq, at, GapAcked)
 			continue
 		}
-		f.skipTo(c, h, ack, at)
+		f.skipTo(c, h, ack, at, GapAcked)
 		return
 	}
 }
@@ -194,7 +214,7 @@ func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 // flushHalf declares every remaining hole lost and delivers the queue.
 func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
 	for len(h.queue) > 0 {
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at)
+		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
 	}
 }
 
