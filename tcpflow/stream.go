@@ -16,15 +16,15 @@ type half struct {
 	dir    Dir
 	sawSYN bool
 	isn    uint32
-	synced bool   // next is valid: set by the SYN, the first data seen, or the peer's first ACK
+	synced bool // next is valid: set by the SYN, the first data seen, or the peer's first ACK
 	// ackOnly: synced by the peer's ACK alone; no byte of this direction
 	// has been captured yet. The first data re-anchors the stream (see data).
 	ackOnly bool
-	next   uint32 // sequence number of the next byte to deliver
-	fin    bool
-	finSeq uint32   // sequence number the FIN occupies
-	queue  []queued // out-of-order segments, sorted by seq
-	qbytes int
+	next    uint32 // sequence number of the next byte to deliver
+	fin     bool
+	finSeq  uint32   // sequence number the FIN occupies
+	queue   []queued // out-of-order segments, sorted by seq
+	qbytes  int
 	// delivered counts the bytes handed on (data and gaps): the stream
 	// offset of next.
 	delivered int64
