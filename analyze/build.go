@@ -141,7 +141,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			ProgramName: decode.ProgramName(k.prog),
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
-			Unanswered: unansweredByProc[k],
+			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
 		})
 	}
 	slices.SortFunc(r.Procedures, func(x, y Procedure) int {

@@ -14,7 +14,9 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"nfsstall/analyze"
 	"nfsstall/tcpflow"
@@ -217,4 +219,164 @@ func verdicts(r *analyze.Report) []string {
 		out = append(out, fmt.Sprintf("%d:%s", d.Connection, d.Verdict))
 	}
 	return out
+}
+
+// A reply the capture dropped, which the client's ACK shows arrived: the
+// call is counted unanswered, its finding is a warning naming the ACK, and
+// no verdict rests on it. The same capture with the client's ACK not
+// advancing (the reply never came) is a stall.
+func TestDroppedReplyIsNotAStall(t *testing.T) {
+	for _, dropped := range []bool{true, false} {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		call := readCall(7, 0, 4096)
+		callFrame := s.seg(0, true, c, sv, ackF|pshF, 501, call)
+		c += uint32(len(call))
+		s.seg(50*time.Microsecond, false, sv, c, ackF, 501, nil)
+		if dropped {
+			sv += uint32(len(readReply(7, 4096))) // the reply: not in the capture
+		}
+		ackFrame := s.seg(10*time.Millisecond, true, c, sv, ackF, 501, nil)
+		for i := 0; i < 3; i++ {
+			s.seg(time.Second, true, c-1, sv, ackF, 501, nil)
+			s.seg(50*time.Microsecond, false, sv, c, ackF, 501, nil)
+		}
+		r := s.run(analyze.DefaultOptions())
+		u := findKinds(r)["unanswered_call"]
+		if len(u) != 1 || r.Summary.Unanswered != 1 {
+			t.Fatalf("dropped=%v: unanswered findings %+v", dropped, u)
+		}
+		if !dropped {
+			if u[0].Severity != analyze.SeverityStall || len(r.Diagnoses) != 1 || r.Summary.CaptureLossBytes != 0 {
+				t.Errorf("reply never sent: finding %+v, diagnoses %+v", u[0], r.Diagnoses)
+			}
+			continue
+		}
+		if u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 {
+			t.Errorf("reply dropped by the capture: finding %+v, diagnoses %+v", u[0], r.Diagnoses)
+		}
+		want := fmt.Sprintf("the client ACKed at frame %d 4144 bytes from the server that the capture did not see", ackFrame)
+		if !strings.Contains(u[0].Summary, want) {
+			t.Errorf("summary %q lacks %q", u[0].Summary, want)
+		}
+		cl := r.Connections[0].CaptureLoss
+		if r.Summary.CaptureLossBytes != 4144 || cl.ServerToClient.Bytes != 4144 || !slices.Equal(cl.ServerToClient.Frames, []int64{ackFrame}) ||
+			cl.ClientToServer.Bytes != 0 || cl.MissingDirection != nil {
+			t.Errorf("capture loss %+v, summary %d", cl, r.Summary.CaptureLossBytes)
+		}
+		if len(r.Completeness) == 0 || !strings.Contains(r.Completeness[0], "1 unanswered call may have its reply in them") {
+			t.Errorf("completeness %q", r.Completeness)
+		}
+		_ = callFrame
+	}
+}
+
+// A call whose last byte the capture missed is known only by the frame
+// that declared the hole: here the server's reply, whose ACK covers it.
+// Its latency is not measured (it would read 0), and the report says so.
+func TestCallEndingInAHoleIsNotTimed(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	s.seg(0, true, c-1, 0, 0x02, 501, nil)
+	s.seg(100*time.Microsecond, false, sv-1, c, 0x02|ackF, 501, nil)
+	s.seg(100*time.Microsecond, true, c, sv, ackF, 501, nil)
+	call := readCall(9, 0, 4096)
+	s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call[:44]) // the rest of the call: not captured
+	c += uint32(len(call))
+	s.seg(3*time.Millisecond, false, sv, c, ackF|pshF, 501, readReply(9, 4096))
+	r := s.run(analyze.DefaultOptions())
+	if r.Summary.Replies != 1 || r.Summary.Unanswered != 0 {
+		t.Fatalf("summary %+v", r.Summary)
+	}
+	if len(r.Procedures) != 1 {
+		t.Fatalf("procedures %+v, summary %+v", r.Procedures, r.Summary)
+	}
+	if p := r.Procedures[0]; p.Replies != 1 || p.Untimed != 1 || p.Latency.Max != 0 {
+		t.Errorf("READ row %+v: its only reply must not be timed", p)
+	}
+	if len(r.Completeness) != 2 || !strings.Contains(r.Completeness[1], "1 reply was not timed") {
+		t.Errorf("completeness %q", r.Completeness)
+	}
+}
+
+// The server's data re-sent and never ACKed in a capture that holds no
+// client packet at all (a one-way capture at the server): the client's
+// silence is the capture's, so it is a warning, not client_not_acking.
+func TestOneWayCaptureNeverBlamesTheMissingSide(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	s.seg(0, false, sv, c, ackF, 501, nil)
+	c += uint32(len(readCall(5, 0, 4096))) // the client's call, not captured
+	s.seg(time.Millisecond, false, sv, c, ackF, 501, nil)
+	reply := readReply(5, 4096)
+	s.seg(100*time.Microsecond, false, sv, c, ackF|pshF, 501, reply[:1448])
+	for _, d := range []time.Duration{200, 400, 800} {
+		s.seg(d*time.Millisecond, false, sv, c, ackF|pshF, 501, reply[:1448])
+	}
+	r := s.run(analyze.DefaultOptions())
+	u := findKinds(r)["unacked_retransmission"]
+	if len(u) != 1 || u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 {
+		t.Fatalf("unacked %+v, diagnoses %+v", u, r.Diagnoses)
+	}
+	if !strings.Contains(u[0].Summary, "holds no client->server packet") {
+		t.Errorf("summary %q", u[0].Summary)
+	}
+	if m := r.Connections[0].CaptureLoss.MissingDirection; m == nil || *m != "client_to_server" {
+		t.Errorf("missing_direction %v", m)
+	}
+}
+
+// A stall that ended is not a stall at the end: the client gave up a
+// connection whose reply data it never ACKed and re-sent its call on a new
+// connection, where it was answered. The old connection's evidence is a
+// warning with its frames; no verdict. Without the new connection it is
+// client_not_acking.
+func TestEpisodeOverOnANewConnection(t *testing.T) {
+	for _, healed := range []bool{false, true} {
+		s := newScenario(t)
+		c, sv := uint32(5000), uint32(70000)
+		call := readCall(0x51, 0, 65536)
+		s.seg(0, true, c, sv, ackF|pshF, 501, call)
+		c += uint32(len(call))
+		s.seg(40*time.Microsecond, false, sv, c, ackF, 501, nil)
+		reply := readReply(0x51, 65536)
+		s.seg(200*time.Microsecond, false, sv, c, ackF, 501, reply[:1448])
+		var last int64
+		for _, d := range []time.Duration{200, 400, 800, 1600, 3200} {
+			last = s.seg(d*time.Millisecond, false, sv, c, ackF, 501, reply[:1448])
+		}
+		if healed {
+			s.cport = 767
+			c2, sv2 := uint32(1000), uint32(2000)
+			s.seg(time.Second, true, c2, 0, 0x02, 501, nil)
+			s.seg(100*time.Microsecond, false, sv2, c2+1, 0x02|ackF, 501, nil)
+			c2, sv2 = c2+1, sv2+1
+			s.seg(100*time.Microsecond, true, c2, sv2, ackF, 501, nil)
+			s.seg(100*time.Microsecond, true, c2, sv2, ackF|pshF, 501, call)
+			c2 += uint32(len(call))
+			s.seg(300*time.Microsecond, false, sv2, c2, ackF|pshF, 501, reply)
+			s.seg(100*time.Microsecond, true, c2, sv2+uint32(len(reply)), ackF, 501, nil)
+		}
+		r := s.run(analyze.DefaultOptions())
+		u := findKinds(r)["unacked_retransmission"]
+		if len(u) != 1 || u[0].Connection != 1 || u[0].Frames[len(u[0].Frames)-1] != last {
+			t.Fatalf("healed=%v: unacked findings %+v", healed, u)
+		}
+		if !healed {
+			if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictClientNotAcking {
+				t.Errorf("diagnoses %+v", r.Diagnoses)
+			}
+			continue
+		}
+		if u[0].Severity != analyze.SeverityWarning || !strings.Contains(u[0].Summary, "the episode is over: the client went on on connection 2") ||
+			u[0].DurationMS < 6000 {
+			t.Errorf("healed: finding %+v", u[0])
+		}
+		if len(r.Diagnoses) != 0 || stalls(r) != nil {
+			t.Errorf("healed: diagnoses %+v, stalls %q", r.Diagnoses, stalls(r))
+		}
+		if r.Summary.RPCRetransmissions != 1 || r.Summary.Unanswered != 0 {
+			t.Errorf("healed: summary %+v", r.Summary)
+		}
+	}
 }

@@ -125,8 +125,11 @@ type Procedure struct {
 	// rpc.time); LatencyLast from its last one.
 	Latency     Latency `json:"latency_ms"`
 	LatencyLast Latency `json:"latency_last_ms"`
-	Retransmits int64   `json:"retransmissions"`
-	Bytes       int64   `json:"bytes"` // READ/WRITE data bytes (reply count for READ, call count for WRITE)
+	// Untimed counts replies whose latency the capture cannot tell (the
+	// call or the reply ended in a capture hole); they are not in Latency.
+	Untimed     int64 `json:"untimed,omitempty"`
+	Retransmits int64 `json:"retransmissions"`
+	Bytes       int64 `json:"bytes"` // READ/WRITE data bytes (reply count for READ, call count for WRITE)
 	// ProgramName is the program's name, e.g. "NFS".
 	ProgramName string `json:"program_name"`
 }
