@@ -174,7 +174,7 @@ func dirKey(d tcpflow.Dir) string {
 func (a *Analyzer) lossNote(r *Report) string {
 	var bytes [2]int64
 	var conns int
-	var missing []string
+	var missing [2][]int // connection IDs, per missing direction
 	for _, c := range a.conns {
 		if c.loss[0].bytes+c.loss[1].bytes == 0 {
 			continue
@@ -183,8 +183,8 @@ func (a *Analyzer) lossNote(r *Report) string {
 		for d := range bytes {
 			bytes[d] += c.loss[d].bytes
 		}
-		if d, ok := c.missingDirection(); ok && len(missing) < 3 {
-			missing = append(missing, fmt.Sprintf("connection %d has no %s packet", c.info.ID, tcpflow.Dir(d)))
+		if d, ok := c.missingDirection(); ok {
+			missing[d] = append(missing[d], c.info.ID)
 		}
 	}
 	if conns == 0 {
@@ -197,8 +197,16 @@ func (a *Analyzer) lossNote(r *Report) string {
 		}
 	}
 	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s, on %d %s)", strings.Join(parts, " and "), conns, plural(conns, "connection", "connections"))
-	if len(missing) > 0 {
-		note += "; " + strings.Join(missing, ", ") + " (a one-way capture?)"
+	for d, ids := range missing {
+		switch n := len(ids); {
+		case n == 0:
+			continue
+		case n == len(a.conns):
+			note += fmt.Sprintf("; the capture holds no %s packet at all although the ACKs show that side sent data: a one-way capture (an asymmetric route, a SPAN port, a filter), so nothing can rest on that side's silence", tcpflow.Dir(d))
+		default:
+			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, plural(n, "connection", "connections"),
+				connList(ids), plural(n, "has", "have"), tcpflow.Dir(d))
+		}
 	}
 	if a.lossUnanswered > 0 {
 		note += fmt.Sprintf("; %d unanswered %s may have %s reply in them, so no verdict rests on %s", a.lossUnanswered,
@@ -255,4 +263,20 @@ func sideName(d tcpflow.Dir) string {
 		return "client"
 	}
 	return "server"
+}
+
+// connList names a few connections: "1, 2, 3 and 7 more".
+func connList(ids []int) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(ids)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, id)
+	}
+	return b.String()
 }

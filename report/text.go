@@ -172,6 +172,12 @@ func unanswered(w *errWriter, r *analyze.Report) {
 
 func procedures(w *errWriter, r *analyze.Report) {
 	if len(r.Procedures) == 0 {
+		if r.Summary.Replies > 0 {
+			// Replies whose calls are not in the capture have no procedure.
+			w.printf("No RPC calls found on the analysed ports (%d %s whose calls are not in the capture).\n\n",
+				r.Summary.Replies, plural(int(r.Summary.Replies), "reply", "replies"))
+			return
+		}
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
