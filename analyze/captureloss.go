@@ -173,6 +173,7 @@ func dirKey(d tcpflow.Dir) string {
 // far as the ACKs show, missed nothing.
 func (a *Analyzer) lossNote(r *Report) string {
 	var bytes [2]int64
+	var firstAt [2]tcpflow.FrameRef // the earliest frame that showed missing bytes
 	var conns int
 	var missing [2][]int // connection IDs, per missing direction
 	for _, c := range a.conns {
@@ -182,6 +183,9 @@ func (a *Analyzer) lossNote(r *Report) string {
 		conns++
 		for d := range bytes {
 			bytes[d] += c.loss[d].bytes
+			if e := c.loss[d].events; len(e) > 0 && (firstAt[d].Frame == 0 || e[0].at.Time < firstAt[d].Time) {
+				firstAt[d] = e[0].at
+			}
 		}
 		if d, ok := c.missingDirection(); ok {
 			missing[d] = append(missing[d], c.info.ID)
@@ -193,10 +197,10 @@ func (a *Analyzer) lossNote(r *Report) string {
 	var parts []string
 	for d, n := range bytes {
 		if n > 0 {
-			parts = append(parts, fmt.Sprintf("%d bytes %s", n, tcpflow.Dir(d)))
+			parts = append(parts, fmt.Sprintf("%d bytes %s, the first ACKed at frame %s", n, tcpflow.Dir(d), a.frame(firstAt[d])))
 		}
 	}
-	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s, on %d %s)", strings.Join(parts, " and "), conns, plural(conns, "connection", "connections"))
+	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s; on %d %s)", strings.Join(parts, "; "), conns, plural(conns, "connection", "connections"))
 	for d, ids := range missing {
 		switch n := len(ids); {
 		case n == 0:
