@@ -245,14 +245,13 @@ func (s *dirSink) Record(r *decode.Record) {
 }
 
 // Plausible reports whether b could start an RPC message in this direction.
-// A b shorter than the framer's window is a whole short record, or a
-// message whose rest was not captured: then the fixed header is judged.
-func (s *dirSink) Plausible(b []byte) bool {
-	short := len(b) < 40
+// A whole header is judged whole (the framer's window holds the longest);
+// of a message whose rest was not captured (cut), the fixed header is.
+func (s *dirSink) Plausible(b []byte, cut bool) bool {
 	if s.dir == tcpflow.ToServer {
-		return decode.LooksLikeCall(b) || (short && decode.LooksLikeCallHeader(b))
+		return decode.LooksLikeCall(b) || (cut && decode.LooksLikeCallHeader(b))
 	}
-	if !decode.LooksLikeReply(b) && !(short && decode.LooksLikeReplyHeader(b)) {
+	if !decode.LooksLikeReply(b) && !(cut && decode.LooksLikeReplyHeader(b)) {
 		return false
 	}
 	xid, _, _ := decode.Header(b)

@@ -25,7 +25,7 @@ func (s *countSink) Record(r *Record) {
 	s.fragments, s.len, s.head = r.Fragments, r.Len, len(r.Head)
 }
 
-func (s *countSink) Plausible(b []byte) bool {
+func (s *countSink) Plausible(b []byte, _ bool) bool {
 	s.plausible++
 	return LooksLikeCall(b)
 }
