@@ -174,6 +174,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
+	if a.superseded > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
+			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
+	}
 	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
 			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})

@@ -2,6 +2,9 @@ package analyze_test
 
 import (
 	"bytes"
+	"fmt"
+	"net"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,4 +68,149 @@ func TestMidStreamRPCSECGSS(t *testing.T) {
 			t.Errorf("replies of %d bytes: %d garbage bytes, %d undecodable; want %d and 0", n, r.Summary.GarbageBytes, r.Summary.Undecodable, 2*len(tail))
 		}
 	}
+}
+
+// exchange writes a call and its reply on the scenario's connection,
+// whose next sequence numbers are *c and *sv, and returns their frames.
+func (s *scenario) exchange(c, sv *uint32, call, reply []byte) (callFrame, replyFrame int64) {
+	callFrame = s.seg(time.Millisecond, true, *c, *sv, ackF|pshF, 501, call)
+	*c += uint32(len(call))
+	if reply != nil {
+		replyFrame = s.seg(time.Millisecond, false, *sv, *c, ackF|pshF, 501, reply)
+		*sv += uint32(len(reply))
+	}
+	return callFrame, replyFrame
+}
+
+// handshake opens a connection from the scenario's client port.
+func (s *scenario) handshake(c, sv uint32) {
+	s.seg(time.Millisecond, true, c-1, 0, 0x02, 501, nil)
+	s.seg(time.Millisecond, false, sv-1, c, 0x12, 501, nil)
+	s.seg(time.Millisecond, true, c, sv, ackF, 501, nil)
+}
+
+func skippedWith(r *analyze.Report, what, reason string) (analyze.Skipped, bool) {
+	for _, s := range r.Skipped {
+		if s.What == what && strings.Contains(s.Reason, reason) {
+			return s, true
+		}
+	}
+	return analyze.Skipped{}, false
+}
+
+func procRetrans(r *analyze.Report, name string) int64 {
+	for _, p := range r.Procedures {
+		if p.Name == name {
+			return p.Retransmits
+		}
+	}
+	return -1
+}
+
+// A call re-sent with its XID after its reply (a replay: the client did
+// not get the reply) is an RPC retransmission, on the same connection or
+// after a reconnect, and then waits for a reply of its own. The same XID
+// from another client, or for another procedure, is a new call.
+func TestReplayAfterReply(t *testing.T) {
+	const xid = 0x7701
+	t.Run("same connection", func(t *testing.T) {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		call1, reply1 := s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		call2, _ := s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		r := s.run(analyze.DefaultOptions())
+		if r.Summary.RPCRetransmissions != 1 || procRetrans(r, "READ") != 1 || r.Summary.Calls != 2 || r.Summary.Replies != 2 ||
+			r.Summary.Unanswered != 0 || r.Summary.OrphanReplies != 0 {
+			t.Errorf("summary %+v, READ retransmissions %d; want 1 retransmission, 2 calls paired", r.Summary, procRetrans(r, "READ"))
+		}
+		k := findKinds(r)["rpc_retransmission"]
+		if len(k) != 1 || !sameFrames(k[0].Frames, frameList(call1, reply1, call2)) || k[0].XID == nil || *k[0].XID != xid ||
+			!strings.Contains(k[0].Summary, fmt.Sprintf("was re-sent on the same connection at frame %d, 1.0 ms after its reply at frame %d", call2, reply1)) {
+			t.Errorf("rpc_retransmission findings %+v", k)
+		}
+	})
+	t.Run("after a reconnect", func(t *testing.T) {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		call1, reply1 := s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil) // RST before the client read the reply
+		s.cport++
+		c, sv = 5000, 70000
+		s.handshake(c, sv)
+		call2, _ := s.exchange(&c, &sv, readCall(xid, 0, 512), nil)
+		s.seg(time.Millisecond, false, sv, c, ackF, 501, nil) // the server's TCP ACKs it, no reply comes
+		s.seg(5*time.Second, true, c, sv, ackF, 501, nil)
+		r := s.run(analyze.DefaultOptions())
+		if r.Summary.RPCRetransmissions != 1 || r.Summary.Unanswered != 1 || len(r.Unanswered) != 1 || r.Unanswered[0].Frame != call2 {
+			t.Errorf("summary %+v, unanswered %+v; want 1 retransmission, the replay unanswered", r.Summary, r.Unanswered)
+		}
+		k := findKinds(r)["rpc_retransmission"]
+		if len(k) != 1 || k[0].Connection != 2 || !sameFrames(k[0].Frames, frameList(call1, reply1, call2)) ||
+			!strings.Contains(k[0].Summary, fmt.Sprintf("re-sent after a reconnect (connection 1, then 2) at frame %d", call2)) ||
+			!strings.Contains(k[0].Summary, fmt.Sprintf("after its reply at frame %d", reply1)) {
+			t.Errorf("rpc_retransmission findings %+v", k)
+		}
+		if len(r.Diagnoses) != 1 || r.Diagnoses[0].Connection != 2 || r.Diagnoses[0].Verdict != analyze.VerdictServerNotReplying {
+			t.Errorf("diagnoses %+v", r.Diagnoses)
+		}
+	})
+	t.Run("two clients, one XID", func(t *testing.T) {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		s.cli = net.IP{198, 18, 0, 9} // another client, same port and XID
+		c, sv = 100, 900
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		r := s.run(analyze.DefaultOptions())
+		if r.Summary.Connections != 2 || r.Summary.RPCRetransmissions != 0 || r.Summary.Replies != 2 || r.Summary.Unanswered != 0 ||
+			len(findKinds(r)["rpc_retransmission"]) != 0 {
+			t.Errorf("summary %+v, findings %+v; want 2 connections, no retransmission", r.Summary, r.Findings)
+		}
+	})
+	t.Run("two clients, one XID, both waiting", func(t *testing.T) {
+		s := newScenario(t)
+		c1, sv1 := uint32(100), uint32(900)
+		s.handshake(c1, sv1)
+		s.exchange(&c1, &sv1, readCall(xid, 0, 512), nil)
+		s.cli = net.IP{198, 18, 0, 9}
+		c2, sv2 := uint32(100), uint32(900)
+		s.handshake(c2, sv2)
+		s.exchange(&c2, &sv2, readCall(xid, 0, 512), readReply(xid, 512))
+		s.cli = nil
+		s.seg(time.Millisecond, false, sv1, c1, ackF|pshF, 501, readReply(xid, 512))
+		r := s.run(analyze.DefaultOptions())
+		if r.Summary.RPCRetransmissions != 0 || r.Summary.Replies != 2 || r.Summary.Unanswered != 0 || r.Summary.OrphanReplies != 0 {
+			t.Errorf("summary %+v; want each client's call paired with its own reply", r.Summary)
+		}
+	})
+	t.Run("XID reused for another procedure", func(t *testing.T) {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(xid, 0, 512), readReply(xid, 512))
+		s.exchange(&c, &sv, lookupCall(xid, "a"), readReply(xid, 0)) // answered READ, then LOOKUP: a new call
+		s.exchange(&c, &sv, readCall(xid+1, 0, 512), nil)
+		s.exchange(&c, &sv, lookupCall(xid+1, "b"), readReply(xid+1, 0)) // waiting READ, then LOOKUP
+		r := s.run(analyze.DefaultOptions())
+		if r.Summary.RPCRetransmissions != 0 || procRetrans(r, "READ") != 0 || procRetrans(r, "LOOKUP") != 0 ||
+			r.Summary.Calls != 4 || r.Summary.Replies != 3 || r.Summary.Unanswered != 0 || len(findKinds(r)["rpc_retransmission"]) != 0 {
+			t.Errorf("summary %+v, findings %+v; want no retransmission", r.Summary, r.Findings)
+		}
+		if sk, ok := skippedWith(r, "RPC calls", "for another procedure"); !ok || sk.Count != 1 {
+			t.Errorf("skipped %+v: want the waiting READ counted as superseded", r.Skipped)
+		}
+		var lookups int64
+		for _, p := range r.Procedures {
+			if p.Name == "LOOKUP" {
+				lookups = p.Replies
+			}
+		}
+		if lookups != 2 {
+			t.Errorf("%d LOOKUP replies, want 2", lookups)
+		}
+	})
 }
