@@ -147,6 +147,8 @@ type Analyzer struct {
 	// answered remembers the latest answered calls, to count a call
 	// re-sent after its reply (a replay) as a retransmission.
 	answered answeredLog
+	// open counts the RPC records left open at the end, per direction.
+	open [2]openRecords
 	// superseded counts pending calls dropped because the same client
 	// sent their XID again for another procedure before a reply came.
 	superseded int64

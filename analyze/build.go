@@ -186,6 +186,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
 			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
 	}
+	a.openSkipped(r)
 	a.boundsHit(r)
 	return r
 }

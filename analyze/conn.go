@@ -216,17 +216,25 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 		c.framers[d].Finish()
 	}
 	// A reply that began but whose last byte never came: remember how much
-	// of it was sent, for the unanswered call's report.
+	// of it was sent, for the unanswered call's report. Any other record
+	// left open is counted apart (openrec.go).
+	if r, ok := c.framers[tcpflow.ToServer].Partial(); ok {
+		c.noteOpen(tcpflow.ToServer, r)
+	}
 	if r, ok := c.framers[tcpflow.ToClient].Partial(); ok {
+		var p *call
 		if xid, typ, err := decode.Header(r.Head); err == nil && typ == decode.MsgReply {
 			k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}
-			p := c.a.pending[k]
+			p = c.a.pending[k]
 			if p != nil {
 				p.partialHave, p.partialLen = r.Have, r.Len
 			}
 			// The record's end is where its declared length puts it.
 			c.msgStart, c.msgEnd = r.Start, r.Start+4*int64(r.Fragments)+r.Len
 			c.remember(tcpflow.ToClient, xid, false, p)
+		}
+		if p == nil {
+			c.noteOpen(tcpflow.ToClient, r)
 		}
 	}
 }

@@ -214,3 +214,46 @@ func TestReplayAfterReply(t *testing.T) {
 		}
 	})
 }
+
+// An RPC record still open at the end of the capture (its declared length
+// runs past the last byte captured) is counted in skipped, per direction,
+// with what its header says; a reply begun to a call still waiting is told
+// on that call instead.
+func TestOpenRecordAtEnd(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	s.handshake(c, sv)
+	s.exchange(&c, &sv, readCall(0xa2, 0, 4000), nil)
+	s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, append(readReplyHead(0xa2, 4000), make([]byte, 100)...))
+	writeFrame, _ := s.exchange(&c, &sv, writeCall(0xa1, 4000)[:600], nil)
+	s.cport++
+	c, sv = 100, 900
+	s.handshake(c, sv)
+	replyFrame := s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, append(readReplyHead(0xb1, 4000), make([]byte, 100)...))
+	r := s.run(analyze.DefaultOptions())
+
+	if len(r.Unanswered) != 1 || r.Unanswered[0].XID != 0xa2 || !strings.Contains(r.Unanswered[0].ReplyPartial, "reply incomplete") {
+		t.Errorf("unanswered %+v: want READ 0xa2 with its incomplete reply", r.Unanswered)
+	}
+	for _, tt := range []struct {
+		what string
+		want []string
+	}{
+		{"RPC records client->server", []string{fmt.Sprintf("connection 1 at frame %d: WRITE call xid 0x000000a1, 596 of ", writeFrame)}},
+		{"RPC records server->client", []string{fmt.Sprintf("connection 2 at frame %d: reply xid 0x000000b1, 144 of 4044 bytes", replyFrame)}},
+	} {
+		sk, ok := skippedWith(r, tt.what, "still open when their connection or the capture ended")
+		if !ok || sk.Count != 1 {
+			t.Errorf("%s: skipped %+v", tt.what, r.Skipped)
+			continue
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(sk.Reason, w) {
+				t.Errorf("%s: %q lacks %q", tt.what, sk.Reason, w)
+			}
+		}
+		if strings.Contains(sk.Reason, "0x000000a2") {
+			t.Errorf("%s: the incomplete reply to a waiting call is counted: %q", tt.what, sk.Reason)
+		}
+	}
+}
