@@ -243,7 +243,7 @@ func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info}
+	c := &connState{a: a, info: *info, live: info}
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)

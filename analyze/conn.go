@@ -11,9 +11,12 @@ import (
 // connState follows one connection: it frames both byte streams into RPC
 // records and hands decoded calls and replies to the Analyzer.
 type connState struct {
-	a       *Analyzer
-	ttl     [2]ttlRange // per sender: where the capture was taken
-	info    tcpflow.ConnInfo
+	a    *Analyzer
+	ttl  [2]ttlRange // per sender: where the capture was taken
+	info tcpflow.ConnInfo
+	// live is tcpflow's ConnInfo, until Close: it is told when the
+	// connection carries RPC, so a full table keeps it.
+	live    *tcpflow.ConnInfo
 	framers [2]decode.Framer
 	sinks   [2]dirSink
 	at      tcpflow.FrameRef // frame of the bytes being fed
@@ -211,6 +214,7 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
+	c.live = nil
 	c.tcp = tcp
 	for d := range c.framers {
 		c.framers[d].Finish()
@@ -288,6 +292,9 @@ func (c *connState) message(dir tcpflow.Dir, b []byte) bool {
 		c.a.onReply(c, m, c.at)
 	default:
 		return false
+	}
+	if c.live != nil {
+		c.live.CarriedRPC = true
 	}
 	return true
 }
