@@ -186,6 +186,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
 			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
 	}
+	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
+		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
+			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
 	a.openSkipped(r)
 	a.boundsHit(r)
 	return r

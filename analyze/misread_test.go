@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"nfsstall/analyze"
+	"nfsstall/report"
 )
 
 // gssCallMsg is a record-marked NFSv3 GETATTR call with an RPCSEC_GSS
@@ -70,11 +71,14 @@ func TestMidStreamRPCSECGSS(t *testing.T) {
 	}
 }
 
-// exchange writes a call and its reply on the scenario's connection,
-// whose next sequence numbers are *c and *sv, and returns their frames.
+// exchange writes a call and its reply (either may be nil) on the
+// scenario's connection, whose next sequence numbers are *c and *sv, and
+// returns their frames.
 func (s *scenario) exchange(c, sv *uint32, call, reply []byte) (callFrame, replyFrame int64) {
-	callFrame = s.seg(time.Millisecond, true, *c, *sv, ackF|pshF, 501, call)
-	*c += uint32(len(call))
+	if call != nil {
+		callFrame = s.seg(time.Millisecond, true, *c, *sv, ackF|pshF, 501, call)
+		*c += uint32(len(call))
+	}
 	if reply != nil {
 		replyFrame = s.seg(time.Millisecond, false, *sv, *c, ackF|pshF, 501, reply)
 		*sv += uint32(len(reply))
@@ -255,5 +259,72 @@ func TestOpenRecordAtEnd(t *testing.T) {
 		if strings.Contains(sk.Reason, "0x000000a2") {
 			t.Errorf("%s: the incomplete reply to a waiting call is counted: %q", tt.what, sk.Reason)
 		}
+	}
+}
+
+// answerLine is the text report's one-line answer, in its header.
+func answerLine(t *testing.T, r *analyze.Report) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := report.Text(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(b.String(), "\n\n")
+	for _, l := range strings.Split(head, "\n") {
+		if l = strings.TrimSpace(l); strings.HasPrefix(l, "no stall found") || strings.HasPrefix(l, "STALL:") {
+			return l
+		}
+	}
+	t.Fatalf("no answer in the header:\n%s", head)
+	return ""
+}
+
+// When tracking had to stop at a bound (connections refused because the
+// table was full of connections carrying RPC, calls not tracked for a
+// reply), no stall found is said of what was tracked, with what was not:
+// never a bare "no stall found".
+func TestAnswerSaysWhatWasNotTracked(t *testing.T) {
+	// Six connections that stay open, each a call and its reply, with room
+	// for four: the last two are refused.
+	s := newScenario(t)
+	for i := range 6 {
+		s.cport = uint16(700 + i)
+		c, sv := uint32(100), uint32(900)
+		s.exchange(&c, &sv, readCall(uint32(i+1), 0, 512), readReply(uint32(i+1), 512))
+	}
+	opts := analyze.DefaultOptions()
+	opts.Limits.MaxConnections = 4
+	r := s.run(opts)
+	want := "no stall found among the tracked connections and calls; not analysed: 4 packets of new connections refused while the connection table was full (4 connections at once, the most tracked)"
+	if got := answerLine(t, r); got != want {
+		t.Errorf("answer\n%s\nwant\n%s", got, want)
+	}
+	if u := r.Untracked; u == nil || u.RefusedPackets != 4 || u.MaxConnections != 4 || u.Calls != 0 {
+		t.Errorf("untracked %+v", u)
+	}
+
+	// Three calls waiting at once, two tracked; all answered.
+	s = newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	for i := range 3 {
+		s.exchange(&c, &sv, readCall(uint32(i+1), 0, 512), nil)
+	}
+	for i := range 3 {
+		s.exchange(&c, &sv, nil, readReply(uint32(i+1), 512))
+	}
+	opts = analyze.DefaultOptions()
+	opts.MaxCalls = 2
+	r = s.run(opts)
+	want = "no stall found among the tracked connections and calls; not analysed: 1 RPC call not tracked for a reply (2 waiting at once in all, 16384 per connection)"
+	if got := answerLine(t, r); got != want {
+		t.Errorf("answer\n%s\nwant\n%s", got, want)
+	}
+
+	// Nothing left out: the bare answer.
+	s = newScenario(t)
+	c, sv = 100, 900
+	s.exchange(&c, &sv, readCall(1, 0, 512), readReply(1, 512))
+	if r := s.run(analyze.DefaultOptions()); answerLine(t, r) != "no stall found" || r.Untracked != nil {
+		t.Errorf("answer %q, untracked %+v", answerLine(t, r), r.Untracked)
 	}
 }
