@@ -39,7 +39,7 @@ func gssReplyMsg(xid uint32, n int) []byte {
 // the tail of earlier messages, and the calls are paired with their
 // replies, none left unanswered.
 func TestMidStreamRPCSECGSS(t *testing.T) {
-	for _, n := range []int{100, 3000} { // replies shorter and longer than the search window
+	for _, n := range []int{100, 3000} { // calls and replies shorter and longer than the search window
 		s := newScenario(t)
 		c, sv := uint32(7000), uint32(90000)
 		tail := bytes.Repeat([]byte{0x5a, 0, 0, 1}, 30) // the end of earlier messages
@@ -49,7 +49,7 @@ func TestMidStreamRPCSECGSS(t *testing.T) {
 		s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, tail)
 		sv += uint32(len(tail))
 		for i, xid := range []uint32{0x5001, 0x5002} {
-			call := gssCallMsg(xid, uint32(10+i), 8)
+			call := gssCallMsg(xid, uint32(10+i), n)
 			s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call)
 			c += uint32(len(call))
 			reply := gssReplyMsg(xid, n)

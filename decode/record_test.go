@@ -289,6 +289,8 @@ func TestFramerResyncRPCSECGSS(t *testing.T) {
 	}{
 		{"reply longer than the window", true, [][]byte{gssReply(0x101, 4000), gssReply(0x102, 100)}},
 		{"short reply", true, [][]byte{gssReply(0x101, 8), gssReply(0x102, 8)}},
+		// RPCSEC_GSS_CREDPROBLEM: a 20-byte denied reply, the shortest message.
+		{"AUTH_ERROR reply", true, [][]byte{wire{}.u32(0x101, MsgReply, MsgDenied, AuthError, 13), gssReply(0x102, 8)}},
 		{"call longer than the window", false, [][]byte{gssCall(0x201, 4000), gssCall(0x202, 100)}},
 		{"short call", false, [][]byte{gssCall(0x201, 8), gssCall(0x202, 8)}},
 	}
