@@ -147,6 +147,11 @@ type Analyzer struct {
 	// answered remembers the latest answered calls, to count a call
 	// re-sent after its reply (a replay) as a retransmission.
 	answered answeredLog
+	// connections that carried nothing: listed, and dropped beyond
+	// maxEmptyListed (their places in conns are nil until compacted)
+	emptyKept    int
+	emptyDropped int64
+	connHoles    int
 	// open counts the RPC records left open at the end, per direction.
 	open [2]openRecords
 	// superseded counts pending calls dropped because the same client
@@ -243,7 +248,7 @@ func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info, live: info}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)

@@ -25,6 +25,10 @@ func (a *Analyzer) boundsHit(r *Report) {
 		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.EvictedQuiet,
 			Reason: fmt.Sprintf("released early to make room though still active, the least recently active first: they had carried no RPC message, and %d connections were open at once, the most tracked (connections that carried RPC are kept); a later packet of one starts a new connection", l.MaxConnections)})
 	}
+	if a.emptyDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: a.emptyDropped,
+			Reason: fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed)})
+	}
 	var tooLong, unwatched, forgotten, untracked int64
 	for _, c := range a.conns {
 		for d := range c.framers {

@@ -66,6 +66,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Captures = append(r.Captures, c)
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
+	a.compactConns()
 	a.sum.Connections = len(a.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
@@ -87,6 +88,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		if c.info.Proto == tcpflow.ProtoUDP {
 			transport = "udp"
 		}
+		c.row = len(r.Connections)
 		r.Connections = append(r.Connections, Connection{
 			ID: c.info.ID, Client: c.info.Client.String(), Server: c.info.Server.String(),
 			Calls: c.calls, Replies: c.replies,
@@ -107,7 +109,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		a.proc(p.prog, p.vers, p.proc)
 		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
 		a.sum.Unanswered++
-		r.Connections[p.conn.info.ID-1].Unanswered++
+		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
 			continue
 		}

@@ -43,6 +43,8 @@ type connState struct {
 	recent       [2]recordLog
 
 	tracked int // calls first sent here that are waiting for their reply
+	idx     int // index in Analyzer.conns
+	row     int // index in Report.Connections
 }
 
 // dirSink receives the records of one direction.
@@ -215,6 +217,7 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
 	c.live = nil
+	defer c.a.dropIfEmpty(c)
 	c.tcp = tcp
 	for d := range c.framers {
 		c.framers[d].Finish()
@@ -365,4 +368,46 @@ func (r ttlRange) String() string {
 		return fmt.Sprint(r.min)
 	}
 	return fmt.Sprintf("%d to %d", r.min, r.max)
+}
+
+// maxEmptyListed bounds the connections listed that carried nothing: no
+// payload byte either way, no TCP evidence (SYNs and ACKs only, as in a
+// SYN flood or a port scan, released to make room for others). Beyond it
+// they are counted in Report.Skipped, not kept: a flood of millions costs
+// no memory.
+const maxEmptyListed = 1000
+
+// dropIfEmpty forgets c, just closed, when it carried nothing and
+// maxEmptyListed such connections are already kept.
+func (a *Analyzer) dropIfEmpty(c *connState) {
+	if c.bytes != [2]int64{} || c.calls+c.replies+c.undecodable != 0 {
+		return
+	}
+	if t := c.tcp; t != nil && (t.Count != (tcpflow.TCPSummary{}).Count || len(t.Unacked)+len(t.ZeroWins) != 0) {
+		return
+	}
+	if a.emptyKept < maxEmptyListed {
+		a.emptyKept++
+		return
+	}
+	a.emptyDropped++
+	a.conns[c.idx] = nil
+	a.connHoles++
+	if a.connHoles > len(a.conns)/2 {
+		a.compactConns()
+	}
+}
+
+// compactConns removes the connections dropped from a.conns.
+func (a *Analyzer) compactConns() {
+	n := 0
+	for _, c := range a.conns {
+		if c != nil {
+			c.idx = n
+			a.conns[n] = c
+			n++
+		}
+	}
+	clear(a.conns[n:])
+	a.conns, a.connHoles = a.conns[:n], 0
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -71,7 +72,8 @@ func synFlood(t *testing.T, n int) string {
 // TestSYNFloodDoesNotHideStall: 10,000 SYNs that carry nothing fill the
 // connection table (10,000 connections); the stalled connection after
 // them is still analysed: a full table releases connections that never
-// carried RPC first. STALL, exit 1, and the release is reported.
+// carried RPC first. STALL, exit 1, and the release is reported. Beyond
+// 1,000, connections that carried nothing are counted, not listed.
 func TestSYNFloodDoesNotHideStall(t *testing.T) {
 	for _, n := range []int{9999, 10000, 25000} {
 		out, errOut, code := nfsstall(t, nil, synFlood(t, n))
@@ -81,6 +83,14 @@ func TestSYNFloodDoesNotHideStall(t *testing.T) {
 		head, _, _ := strings.Cut(out, "\n\n")
 		if !strings.HasSuffix(head, "\n  STALL: server_not_replying (1 connection)") {
 			t.Errorf("%d SYNs: header does not end with the stall:\n%s", n, head)
+		}
+		// Connections that carried nothing are listed up to 1,000; the
+		// rest are counted, not kept.
+		if !strings.Contains(head, "\n  1001 connections, 1 calls") {
+			t.Errorf("%d SYNs: want 1001 connections listed:\n%s", n, head)
+		}
+		if !strings.Contains(out, fmt.Sprintf("\n  %d connections: not listed: they carried nothing", n-1000)) {
+			t.Errorf("%d SYNs: %d connections not listed is not said", n, n-1000)
 		}
 		released := strings.Contains(out, "connections: released early to make room though still active, the least recently active first: they had carried no RPC message")
 		if released != (n >= 10000) || strings.Contains(out, "connection table was full") {
