@@ -367,14 +367,9 @@ func (f *Flows) makeRoom(at FrameRef) bool {
 		}
 		f.release(c.key, c, at)
 	}
-	if n := batch - len(idle); n > 0 && len(quiet) > 0 {
-		slices.SortFunc(quiet, func(a, b *conn) int {
-			if a.last != b.last {
-				return cmpTime(a.last, b.last)
-			}
-			return a.info.ID - b.info.ID
-		})
-		for _, c := range quiet[:min(n, len(quiet))] {
+	if n := min(batch-len(idle), len(quiet)); n > 0 {
+		leastRecent(quiet, n)
+		for _, c := range quiet[:n] {
 			f.Stats.Evicted++
 			f.Stats.EvictedQuiet++
 			f.release(c.key, c, at)
@@ -387,11 +382,39 @@ func (f *Flows) makeRoom(at FrameRef) bool {
 	return len(f.conns) < f.limits.MaxConnections
 }
 
-func cmpTime(a, b int64) int {
-	if a < b {
-		return -1
+// leastRecent puts the n least recently active connections of cs first,
+// in that order (then by ID): a selection, then a sort of those n only,
+// so a scan costs about the table's size, not its size times its log.
+func leastRecent(cs []*conn, n int) {
+	before := func(a, b *conn) bool { return a.last < b.last || a.last == b.last && a.info.ID < b.info.ID }
+	lo, hi := 0, len(cs)
+	for hi-lo > 1 {
+		// Partition cs[lo:hi] around its middle element (Lomuto).
+		m := lo + (hi-lo)/2
+		cs[m], cs[hi-1] = cs[hi-1], cs[m]
+		pivot, i := cs[hi-1], lo
+		for j := lo; j < hi-1; j++ {
+			if before(cs[j], pivot) {
+				cs[i], cs[j] = cs[j], cs[i]
+				i++
+			}
+		}
+		cs[i], cs[hi-1] = cs[hi-1], cs[i]
+		switch {
+		case i == n || i == n-1:
+			lo = hi // cs[:n] holds the n least
+		case i < n:
+			lo = i + 1
+		default:
+			hi = i
+		}
 	}
-	return 1
+	slices.SortFunc(cs[:n], func(a, b *conn) int {
+		if before(a, b) {
+			return -1
+		}
+		return 1
+	})
 }
 
 func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {

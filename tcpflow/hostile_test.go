@@ -5,6 +5,7 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -313,6 +314,33 @@ func TestTruncatedAtRecordStart(t *testing.T) {
 					t.Errorf("2.%d cut at %d (gzip %v): truncated %v at %d after %d packets, want at %d after 30",
 						minor, at, data[0] == 0x1f, f.Info.Truncated, f.Info.TruncatedAt, f.Info.Packets, rec)
 				}
+			}
+		}
+	}
+}
+
+// TestLeastRecent: the selection finds the n least recently active
+// connections, in order, as a full sort would, ties broken by ID.
+func TestLeastRecent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		cs := make([]*conn, 1+rng.IntN(300))
+		for i := range cs {
+			cs[i] = &conn{last: int64(rng.IntN(50)), info: ConnInfo{ID: i + 1}}
+		}
+		rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+		want := slices.Clone(cs)
+		slices.SortFunc(want, func(a, b *conn) int {
+			if a.last != b.last {
+				return int(a.last - b.last)
+			}
+			return a.info.ID - b.info.ID
+		})
+		n := 1 + rng.IntN(len(cs))
+		leastRecent(cs, n)
+		for i := range n {
+			if cs[i] != want[i] {
+				t.Fatalf("trial %d: %d of %d: position %d is connection %d, want %d", trial, n, len(cs), i, cs[i].info.ID, want[i].info.ID)
 			}
 		}
 	}
