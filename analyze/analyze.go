@@ -61,7 +61,8 @@ type Message struct {
 	// time from it to the reply.
 	LastCallFrame int64
 	LatencyLast   int64
-	// Retransmission: a call whose XID was already pending.
+	// Retransmission: a call whose XID was already pending, or answered
+	// (a replay: see replay.go).
 	Retransmission bool
 }
 
@@ -147,6 +148,19 @@ type Analyzer struct {
 	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
+	// answered remembers the latest answered calls, to count a call
+	// re-sent after its reply (a replay) as a retransmission.
+	answered answeredLog
+	// connections that carried nothing: listed, and dropped beyond
+	// maxEmptyListed (their places in conns are nil until compacted)
+	emptyKept    int
+	emptyDropped int64
+	connHoles    int
+	// open counts the RPC records left open at the end, per direction.
+	open [2]openRecords
+	// superseded counts pending calls dropped because the same client
+	// sent their XID again for another procedure before a reply came.
+	superseded int64
 	// calls not tracked for their reply (Options.MaxCalls and
 	// MaxCallsPerConn), and of those, the ones the per-connection limit
 	// stopped
@@ -245,7 +259,7 @@ func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
@@ -283,7 +297,8 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	ps.calls++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
 	retrans := false
-	if p := a.pending[k]; p != nil && p.prog == m.Prog && p.proc == m.Proc {
+	old := a.pending[k]
+	if p := old; p != nil && p.prog == m.Prog && p.proc == m.Proc {
 		// The same XID again from the same client: an RPC retransmission,
 		// on this connection or after a reconnect.
 		p.sends++
@@ -298,19 +313,38 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		retrans = true
 		c.watchAck(p)
 	}
+	var replayOf answeredCall
+	replay := false
+	if !retrans && old == nil {
+		replayOf, replay = a.answered.take(k, m.Prog, m.Vers, m.Proc)
+		if replay {
+			ps.retrans++
+			a.sum.RPCRetransmissions++
+		}
+	}
 	if a.opts.Trace != nil {
 		a.opts.Trace(&Message{Conn: c.info.ID, Call: true, XID: m.XID, Prog: m.Prog, Vers: m.Vers, Proc: m.Proc,
 			Capture: at.File, Frame: at.Frame, Time: at.Time, FirstFrame: c.msgFirst.Frame, FirstTime: c.msgFirst.Time,
-			Missing: c.msgMissing, Retransmission: retrans})
+			Missing: c.msgMissing, Retransmission: retrans || replay})
 	}
 	if retrans {
 		return
+	}
+	if old != nil {
+		// The XID of a pending call, reused by the same client for another
+		// procedure: a new call; the earlier one can no longer be told
+		// from it and is dropped (counted in Report.Skipped).
+		a.superseded++
+		a.dropPending(k, old)
 	}
 	if len(a.pending) >= a.opts.MaxCalls || c.tracked >= a.opts.MaxCallsPerConn {
 		// Bounded memory: a call beyond the limits is counted, not paired.
 		a.untracked++
 		if c.tracked >= a.opts.MaxCallsPerConn {
 			a.untrackedConn++
+		}
+		if replay {
+			a.noteReplay(replayOf, nil, at, c)
 		}
 		return
 	}
@@ -344,6 +378,18 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
+	if replay {
+		a.noteReplay(replayOf, p, at, c)
+	}
+}
+
+// dropPending stops waiting for the reply of p, the call k, and recycles it.
+func (a *Analyzer) dropPending(k callKey, p *call) {
+	delete(a.pending, k)
+	p.id = 0 // no longer the call an inflight watch refers to
+	p.conn.tracked--
+	p.resends = p.resends[:0]
+	a.freeCalls = append(a.freeCalls, p)
 }
 
 // NFSv3 procedure numbers the analysis treats specially.
@@ -380,6 +426,8 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
 	p.conn.tracked--
+	a.answered.add(answeredCall{k: k, prog: p.prog, vers: p.vers, proc: p.proc, first: p.first, reply: at,
+		conn: p.conn.info.ID, replyConn: c.info.ID})
 	lat := at.Time - p.first.Time
 	// Time only what the capture shows: a call or reply whose last byte
 	// fell in a capture hole is known only by the frame that declared the

@@ -67,6 +67,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Captures = append(r.Captures, c)
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
+	a.compactConns()
 	a.sum.Connections = len(a.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
@@ -88,6 +89,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		if c.info.Proto == tcpflow.ProtoUDP {
 			transport = "udp"
 		}
+		c.row = len(r.Connections)
 		r.Connections = append(r.Connections, Connection{
 			ID: c.info.ID, Client: c.info.Client.String(), Server: c.info.Server.String(),
 			Calls: c.calls, Replies: c.replies,
@@ -109,7 +111,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		a.proc(p.prog, p.vers, p.proc)
 		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
 		a.sum.Unanswered++
-		r.Connections[p.conn.info.ID-1].Unanswered++
+		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
 			continue
 		}
@@ -183,6 +185,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
+	if a.superseded > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
+			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
+	}
 	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
 			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})
@@ -191,6 +197,11 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
 			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
 	}
+	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
+		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
+			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
+	a.openSkipped(r)
 	a.boundsHit(r)
 	return r
 }

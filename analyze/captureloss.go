@@ -205,7 +205,7 @@ func (a *Analyzer) lossNote(r *Report) string {
 		switch n := len(ids); {
 		case n == 0:
 			continue
-		case n == len(a.conns):
+		case n == conns:
 			note += fmt.Sprintf("; the capture holds no %s packet at all although the ACKs show that side sent data: a one-way capture (an asymmetric route, a SPAN port, a filter), so nothing can rest on that side's silence", tcpflow.Dir(d))
 		default:
 			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, plural(n, "connection", "connections"),
@@ -229,12 +229,19 @@ func (a *Analyzer) lossNote(r *Report) string {
 //     after the episode's last frame (a partition that healed, a
 //     reconnect): the evidence describes the past, not the end.
 func (a *Analyzer) discount(all []Finding) {
+	byID := map[int]*connState{}
+	for _, c := range a.conns {
+		byID[c.info.ID] = c
+	}
 	for i := range all {
 		f := &all[i]
 		if f.Severity != SeverityStall || (f.Kind != KindUnackedRetran && f.Kind != KindZeroWindow) {
 			continue
 		}
-		c := a.conns[f.Connection-1]
+		c := byID[f.Connection]
+		if c == nil {
+			continue
+		}
 		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
 			f.Severity = SeverityWarning
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",

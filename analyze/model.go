@@ -58,6 +58,24 @@ type Report struct {
 	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
 	// An extra beyond the contract.
 	Completeness []string `json:"completeness"`
+	// Untracked says what the analysis stopped tracking at a bound on its
+	// state (nil when nothing): a stall there cannot be seen, so the text
+	// report's answer never says a bare "no stall found".
+	Untracked *Untracked `json:"untracked,omitempty"`
+}
+
+// Untracked counts what the analysis left out at its bounds.
+type Untracked struct {
+	// RefusedPackets are the packets of new connections refused because
+	// the connection table was full of connections that carried RPC
+	// (MaxConnections of them at once).
+	RefusedPackets int64 `json:"refused_packets"`
+	MaxConnections int   `json:"max_connections"`
+	// Calls were not tracked for a reply: as many were already waiting as
+	// allowed, MaxCalls in all or MaxCallsPerConn on one connection.
+	Calls           int64 `json:"calls"`
+	MaxCalls        int   `json:"max_calls"`
+	MaxCallsPerConn int   `json:"max_calls_per_connection"`
 }
 
 // Capture describes one input file.

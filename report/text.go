@@ -260,6 +260,9 @@ func plural(n int, one, many string) string {
 // connections, or that there is no stall.
 func stallLine(r *analyze.Report) string {
 	if len(r.Diagnoses) == 0 {
+		if u := r.Untracked; u != nil {
+			return "no stall found among the tracked connections and calls; not analysed: " + untrackedNote(u)
+		}
 		return "no stall found"
 	}
 	var parts []string
@@ -274,4 +277,18 @@ func stallLine(r *analyze.Report) string {
 		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], plural(count[v], "connection", "connections"))
 	}
 	return "STALL: " + strings.Join(parts, ", ")
+}
+
+// untrackedNote says what the analysis stopped tracking at its bounds.
+func untrackedNote(u *analyze.Untracked) string {
+	var parts []string
+	if u.RefusedPackets > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s of new connections refused while the connection table was full (%d connections at once, the most tracked)",
+			u.RefusedPackets, plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
+	}
+	if u.Calls > 0 {
+		parts = append(parts, fmt.Sprintf("%d RPC %s not tracked for a reply (%d waiting at once in all, %d per connection)",
+			u.Calls, plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
+	}
+	return strings.Join(parts, "; ")
 }
