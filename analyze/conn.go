@@ -53,8 +53,8 @@ type connState struct {
 	inHole    [2]bool
 	msgInHole bool             // the message being decoded ended in a hole
 	lastReply tcpflow.FrameRef // the latest reply decoded here
-	idx     int // index in Analyzer.conns
-	row     int // index in Report.Connections
+	idx       int              // index in Analyzer.conns
+	row       int              // index in Report.Connections
 }
 
 // dirSink receives the records of one direction.
