@@ -168,6 +168,16 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		if cf.old == nil {
 			cf.pr = newPcapFast(br, r, m)
 		}
+	case magicModified, magicModifiedSwapped:
+		r, link, err := newModifiedPcap(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: modified pcap header: %w", path, err)
+		}
+		cf.Info.Format = "pcap"
+		cf.link = link
+		cf.Info.LinkTypes = []layers.LinkType{link}
+		cf.Info.Snaplen = r.snaplen
+		cf.pr = r
 	case 0x0a0d0d0a:
 		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
 		if err != nil {

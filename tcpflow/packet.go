@@ -342,6 +342,9 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	return SkipNotTCPUDP
 }
 
+// maxWScale is the largest window scale shift (RFC 7323 section 2.3).
+const maxWScale = 14
+
 // fillTCP fills s from the decoded TCP layer; wireLen is the length of
 // its payload on the wire.
 func (d *Decoder) fillTCP(s *Segment, wireLen int) {
@@ -354,7 +357,10 @@ func (d *Decoder) fillTCP(s *Segment, wireLen int) {
 	if t.SYN {
 		for _, o := range t.Options {
 			if o.OptionType == layers.TCPOptionKindWindowScale && len(o.OptionData) == 1 {
-				s.WScale = int8(o.OptionData[0])
+				// RFC 7323 section 2.3: a shift above 14 is taken as 14
+				// (as Linux and tshark take it); a larger one would
+				// overflow the scaled window to a closed window.
+				s.WScale = int8(min(o.OptionData[0], maxWScale))
 			}
 		}
 	}

@@ -1,0 +1,155 @@
+package tcpflow
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"testing"
+
+	"github.com/gopacket/gopacket/layers"
+)
+
+// pcapRecords builds a pcap 2.4 file (µs, Ethernet) in the given byte
+// order with the given magic; each record's captured length is its data's
+// length, its original length wire[i], and extra bytes of per-record
+// fields follow the standard 16-byte header.
+func pcapRecords(magic uint32, order binary.ByteOrder, extra int, pkts [][]byte, wire []int) []byte {
+	var b bytes.Buffer
+	h := make([]byte, 24)
+	order.PutUint32(h, magic)
+	order.PutUint16(h[4:], 2)
+	order.PutUint16(h[6:], 4)
+	order.PutUint32(h[16:], 65535)
+	order.PutUint32(h[20:], uint32(layers.LinkTypeEthernet))
+	b.Write(h)
+	for i, p := range pkts {
+		r := make([]byte, 16+extra)
+		order.PutUint32(r, uint32(1000+i))
+		order.PutUint32(r[4:], 7)
+		order.PutUint32(r[8:], uint32(len(p)))
+		order.PutUint32(r[12:], uint32(wire[i]))
+		for j := 16; j < len(r); j++ {
+			r[j] = 0xee // ifindex, protocol, packet type, padding: ignored
+		}
+		b.Write(r)
+		b.Write(p)
+	}
+	return b.Bytes()
+}
+
+func readAll(t *testing.T, name string, file []byte) (*File, []Packet) {
+	t.Helper()
+	f, err := Open("-", bytes.NewReader(file))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	var out []Packet
+	for {
+		var p Packet
+		if err := f.Next(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		p.Data = bytes.Clone(p.Data)
+		out = append(out, p)
+	}
+	return f, out
+}
+
+// TestCaplenAboveLen: a record whose captured length exceeds its original
+// length (caplen = len+1) is read as Wireshark reads it, the captured
+// bytes whole, and every record after it is read too.
+func TestCaplenAboveLen(t *testing.T) {
+	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
+	var pkts [][]byte
+	var wire []int
+	for i := range 200 {
+		pkts = append(pkts, full)
+		wire = append(wire, len(full))
+		if i == 100 {
+			wire[i] = len(full) - 1
+		}
+	}
+	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
+		file := pcapRecords(0xa1b2c3d4, order, 0, pkts, wire)
+		f, got := readAll(t, order.String(), file)
+		if len(got) != len(pkts) || f.Info.Truncated || f.Info.ReadErr != nil {
+			t.Fatalf("%v: read %d of %d packets, truncated %v, %v", order, len(got), len(pkts), f.Info.Truncated, f.Info.ReadErr)
+		}
+		if !bytes.Equal(got[100].Data, full) || got[100].Length != len(full)-1 {
+			t.Errorf("%v: record 101: %d bytes, length %d", order, len(got[100].Data), got[100].Length)
+		}
+		var s Segment
+		if r := NewDecoder().Decode(&got[100], &s); r != SkipNone || string(s.Payload) != "0123456789" {
+			t.Errorf("%v: record 101 decodes as %v, payload %q", order, r, s.Payload)
+		}
+	}
+}
+
+// TestModifiedPcapMagic: the modified pcap format (magic 0xa1b2cd34,
+// 8 more bytes per record header) is read in both byte orders, as
+// Wireshark reads it.
+func TestModifiedPcapMagic(t *testing.T) {
+	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
+	cut := full[:len(full)-4]
+	pkts, wire := [][]byte{full, cut, full}, []int{len(full), len(full), len(full)}
+	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
+		file := pcapRecords(0xa1b2cd34, order, 8, pkts, wire)
+		name := fmt.Sprintf("modified %v", order)
+		f, got := readAll(t, name, file)
+		if len(got) != len(pkts) || f.Info.Truncated || f.Info.Format != "pcap" {
+			t.Fatalf("%s: read %d of %d packets, truncated %v, format %q", name, len(got), len(pkts), f.Info.Truncated, f.Info.Format)
+		}
+		for i, p := range got {
+			if !bytes.Equal(p.Data, pkts[i]) || p.Length != wire[i] || p.Time != int64(1000+i)*1e9+7000 || p.LinkType != layers.LinkTypeEthernet {
+				t.Errorf("%s: packet %d: %d bytes, length %d, time %d, link %v", name, i+1, len(p.Data), p.Length, p.Time, p.LinkType)
+			}
+		}
+		// Cut inside the last record's extra fields: truncated there.
+		f, got = readAll(t, name+" cut", file[:len(file)-len(full)-3])
+		if len(got) != 2 || !f.Info.Truncated || f.Info.TruncatedAt != int64(len(file)-len(full)-24) {
+			t.Errorf("%s cut: %d packets, truncated %v at %d", name, len(got), f.Info.Truncated, f.Info.TruncatedAt)
+		}
+	}
+}
+
+// ipv4TCP hand-builds an IPv4 header (no options) and a TCP header
+// carrying opts (padded to 4 bytes) and payload.
+func ipv4TCP(flags uint8, opts []byte, payload string) []byte {
+	for len(opts)%4 != 0 {
+		opts = append(opts, 1) // NOP
+	}
+	thl := 20 + len(opts)
+	b := make([]byte, 20+thl+len(payload))
+	b[0], b[8], b[9] = 0x45, 64, 6
+	binary.BigEndian.PutUint16(b[2:], uint16(len(b)))
+	copy(b[12:], []byte{198, 18, 0, 1, 198, 18, 0, 2})
+	t := b[20:]
+	binary.BigEndian.PutUint16(t[0:], clientPort)
+	binary.BigEndian.PutUint16(t[2:], serverPort)
+	binary.BigEndian.PutUint32(t[4:], 1000)
+	t[12], t[13] = byte(thl/4)<<4, flags
+	binary.BigEndian.PutUint16(t[14:], 512)
+	copy(t[20:], opts)
+	copy(t[thl:], payload)
+	return b
+}
+
+// TestWindowScaleCapped: a window scale option above 14 is taken as 14
+// (RFC 7323 section 2.3), as tshark takes it.
+func TestWindowScaleCapped(t *testing.T) {
+	eth := []byte{2, 0, 0, 0, 0, 2, 2, 0, 0, 0, 0, 1, 0x08, 0x00}
+	for _, tt := range []struct {
+		shift uint8
+		want  int8
+	}{{0, 0}, {7, 7}, {14, 14}, {15, 14}, {127, 14}, {128, 14}, {255, 14}} {
+		p := Packet{Data: append(bytes.Clone(eth), ipv4TCP(FlagSYN, []byte{3, 3, tt.shift}, "")...), LinkType: layers.LinkTypeEthernet}
+		p.Length = len(p.Data)
+		var s Segment
+		if r := NewDecoder().Decode(&p, &s); r != SkipNone || s.WScale != tt.want {
+			t.Errorf("shift %d: %v, WScale %d, want %d", tt.shift, r, s.WScale, tt.want)
+		}
+	}
+}
