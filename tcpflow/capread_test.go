@@ -153,3 +153,54 @@ func TestWindowScaleCapped(t *testing.T) {
 		}
 	}
 }
+
+// TestCookedByProtocol: what follows a Linux cooked header (tcpdump -i
+// any) is decided by its protocol field, not by the device type: a GRE
+// device (ARPHRD_IPGRE, 778) with protocol 0x0800 carries IPv4.
+func TestCookedByProtocol(t *testing.T) {
+	ip := ipv4TCP(FlagACK|FlagPSH, nil, "hello")
+	sll2 := func(proto, hatype uint16) []byte {
+		h := make([]byte, 20)
+		binary.BigEndian.PutUint16(h[0:], proto)
+		binary.BigEndian.PutUint32(h[4:], 7) // ifindex
+		binary.BigEndian.PutUint16(h[8:], hatype)
+		h[10], h[11] = 4, 0 // outgoing, no address
+		return h
+	}
+	sll := func(proto, hatype uint16) []byte {
+		h := make([]byte, 16)
+		binary.BigEndian.PutUint16(h[0:], 4)
+		binary.BigEndian.PutUint16(h[2:], hatype)
+		binary.BigEndian.PutUint16(h[14:], proto)
+		return h
+	}
+	cat := func(bs ...[]byte) []byte { return bytes.Join(bs, nil) }
+	vlan := []byte{0, 5, 0x08, 0x00} // VLAN 5, then IPv4
+	for _, tt := range []struct {
+		name string
+		link layers.LinkType
+		data []byte
+		want SkipReason
+	}{
+		{"SLL2 GRE IPv4", layers.LinkTypeLinuxSLL2, cat(sll2(0x0800, 778), ip), SkipNone},
+		{"SLL2 Ethernet IPv4", layers.LinkTypeLinuxSLL2, cat(sll2(0x0800, 1), ip), SkipNone},
+		{"SLL2 tunnel (ARPHRD_NONE) IPv4", layers.LinkTypeLinuxSLL2, cat(sll2(0x0800, 0xfffe), ip), SkipNone},
+		{"SLL2 VLAN IPv4", layers.LinkTypeLinuxSLL2, cat(sll2(0x8100, 1), vlan, ip), SkipNone},
+		{"SLL GRE IPv4", layers.LinkTypeLinuxSLL, cat(sll(0x0800, 778), ip), SkipNone},
+		{"SLL2 ARP", layers.LinkTypeLinuxSLL2, cat(sll2(0x0806, 1), make([]byte, 28)), SkipNotIP},
+		{"SLL2 netlink", layers.LinkTypeLinuxSLL2, cat(sll2(0x0800, 824), ip), SkipNotIP},
+		{"SLL2 cut", layers.LinkTypeLinuxSLL2, sll2(0x0800, 778)[:19], SkipMalformed},
+		{"SLL cut", layers.LinkTypeLinuxSLL, sll(0x0800, 778)[:15], SkipMalformed},
+	} {
+		p := Packet{Data: tt.data, Length: len(tt.data), LinkType: tt.link}
+		var s Segment
+		r := NewDecoder().Decode(&p, &s)
+		if r != tt.want {
+			t.Errorf("%s: %v, want %v", tt.name, r, tt.want)
+			continue
+		}
+		if r == SkipNone && (string(s.Payload) != "hello" || s.Src.IP() != "198.18.0.1" || s.Dst.Port != serverPort) {
+			t.Errorf("%s: %s > %s payload %q", tt.name, s.Src, s.Dst, s.Payload)
+		}
+	}
+}
