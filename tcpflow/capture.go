@@ -35,7 +35,13 @@ type CaptureInfo struct {
 	First      int64  // ns since the Unix epoch of the first packet (0 if none)
 	Last       int64  // ns of the last packet
 	End        int64  // pcapng interface statistics end time, when later than Last
-	Dropped    uint64 // packets the capturing interface said it dropped (pcapng)
+	Dropped    uint64 // packets the capturing interface said it dropped (pcapng); IfDrop when HasIfDrop
+	// The pcapng interface statistics counters, summed over interfaces
+	// (the latest block of each): isb_ifdrop, packets the interface
+	// dropped, and isb_osdrop, packets the OS (the capture buffer) dropped.
+	// Has* say whether any block carried them.
+	IfDrop, OsDrop       uint64
+	HasIfDrop, HasOsDrop bool
 	// Truncated is set when the file ends inside a record (tcpdump killed,
 	// file cut); TruncatedAt is the offset of that record in the
 	// (uncompressed) capture stream.
@@ -74,7 +80,7 @@ type File struct {
 	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
 	buf2   *bufio.Reader
 	pr     packetReader
-	ng     *pcapgo.NgReader
+	ng     *pcapngReader
 	link   layers.LinkType // pcap: the file's link type
 	recOff int64           // offset where the current record started
 	raw    *rawCounter     // bytes read from the file itself, for progress
@@ -179,14 +185,13 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		cf.Info.Snaplen = r.snaplen
 		cf.pr = r
 	case 0x0a0d0d0a:
-		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		cf.Info.Format = "pcapng"
+		r, err := newPcapngReader(br, &cf.Info)
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng header: %w", path, err)
 		}
-		cf.Info.Format = "pcapng"
 		cf.ng = r
 		cf.pr = r
-		cf.refreshInterfaces()
 	default:
 		if len(magic) == 8 && string(magic) == "snoop\x00\x00\x00" {
 			return nil, fmt.Errorf("%s: Sun snoop capture: not read by nfsstall; convert it with `editcap -F pcap %s out.pcap`", path, path)
@@ -194,38 +199,6 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		return nil, fmt.Errorf("%s: %w (starts with 0x%x)", path, ErrNotCapture, magic[:4])
 	}
 	return cf, nil
-}
-
-// refreshInterfaces copies the pcapng interface list (it can grow while
-// reading: an interface description block may come after packets) and the
-// latest end time and drop count their statistics blocks report.
-func (f *File) refreshInterfaces() {
-	n := f.ng.NInterfaces()
-	var dropped uint64
-	for i := 0; i < n; i++ {
-		intf, err := f.ng.Interface(i)
-		if err != nil {
-			break
-		}
-		if i >= len(f.Info.LinkTypes) {
-			f.Info.LinkTypes = append(f.Info.LinkTypes, intf.LinkType)
-			if intf.SnapLength > f.Info.Snaplen {
-				f.Info.Snaplen = intf.SnapLength
-			}
-		}
-		st := intf.Statistics
-		end := st.EndTime
-		if end.IsZero() {
-			end = st.LastUpdate
-		}
-		if !end.IsZero() && end.UnixNano() > f.Info.End {
-			f.Info.End = end.UnixNano()
-		}
-		if st.PacketsDropped != pcapgo.NgNoValue64 {
-			dropped += st.PacketsDropped
-		}
-	}
-	f.Info.Dropped = dropped
 }
 
 // Close closes the underlying file.
@@ -238,9 +211,6 @@ func (f *File) Next(p *Packet) error {
 	f.recOff = f.offset()
 	data, ci, err := f.pr.ZeroCopyReadPacketData()
 	if err != nil {
-		if f.ng != nil {
-			f.refreshInterfaces()
-		}
 		// A clean end is one at a record boundary: in pcap, a record
 		// header whose data is all missing reads as io.EOF too. (pcapng
 		// may read whole blocks of other kinds before its clean end.)
@@ -252,6 +222,9 @@ func (f *File) Next(p *Packet) error {
 		// kept so the report can say what it was.
 		f.Info.Truncated = true
 		f.Info.TruncatedAt = f.recOff
+		if f.ng != nil {
+			f.Info.TruncatedAt = f.ng.blockOff // the block that failed, not the first one read in this call
+		}
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			f.Info.ReadErr = err
 		}
@@ -270,14 +243,7 @@ func (f *File) Next(p *Packet) error {
 	p.Data = data
 	p.Length = ci.Length
 	if f.ng != nil {
-		if ci.InterfaceIndex >= len(f.Info.LinkTypes) {
-			f.refreshInterfaces()
-		}
-		if ci.InterfaceIndex < len(f.Info.LinkTypes) {
-			p.LinkType = f.Info.LinkTypes[ci.InterfaceIndex]
-		} else {
-			p.LinkType = layers.LinkTypeNull
-		}
+		p.LinkType = f.ng.link(ci.InterfaceIndex) // of the current section
 	} else {
 		p.LinkType = f.link
 	}
