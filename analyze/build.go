@@ -156,6 +156,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for _, reason := range st.SkipReasons() {
 		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
+	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {
 		l := a.opts.Limits
 		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,

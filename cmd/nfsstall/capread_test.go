@@ -102,3 +102,60 @@ func TestCaptureToolDrops(t *testing.T) {
 		}
 	}
 }
+
+// TestOverlappingInputs: the same file twice is an error naming it; a
+// capture given with its parts gives the analysis of the capture alone,
+// and skipped says how many copies were dropped.
+func TestOverlappingInputs(t *testing.T) {
+	src := filepath.Join(pcapDir, "mixed.pcap.gz")
+	_, errOut, code := nfsstall(t, nil, src, src)
+	if code != exitError || !strings.Contains(errOut, src+": given twice") {
+		t.Errorf("same file twice: exit %d, %q", code, errOut)
+	}
+	link := filepath.Join(t.TempDir(), "link.pcap.gz")
+	abs, _ := filepath.Abs(src)
+	if err := os.Symlink(abs, link); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, code = nfsstall(t, nil, src, link)
+	if code != exitError || !strings.Contains(errOut, link+": the same file as "+src) {
+		t.Errorf("same file through a link: exit %d, %q", code, errOut)
+	}
+
+	whole, _, _ := nfsstall(t, nil, "--format", "json", src)
+	var n struct {
+		Captures []struct {
+			Packets int64 `json:"packets"`
+		} `json:"captures"`
+	}
+	json.Unmarshal([]byte(whole), &n)
+	parts := splitCapture(t, src, n.Captures[0].Packets/2)
+	both, _, code := nfsstall(t, nil, "--format", "json", src, parts[0], parts[1])
+	if code == exitError {
+		t.Fatalf("exit %d", code)
+	}
+	var a, b struct {
+		Summary map[string]any `json:"summary"`
+		Skipped []struct {
+			What   string `json:"what"`
+			Count  int64  `json:"count"`
+			Reason string `json:"reason"`
+		} `json:"skipped"`
+	}
+	json.Unmarshal([]byte(whole), &a)
+	json.Unmarshal([]byte(both), &b)
+	for _, k := range []string{"calls", "replies", "unanswered", "rpc_retransmissions", "tcp_retransmissions"} {
+		if a.Summary[k] != b.Summary[k] {
+			t.Errorf("%s: %v alone, %v with its parts", k, a.Summary[k], b.Summary[k])
+		}
+	}
+	var dups int64
+	for _, s := range b.Skipped {
+		if s.What == "duplicate packets" {
+			dups = s.Count
+		}
+	}
+	if dups != n.Captures[0].Packets {
+		t.Errorf("duplicate packets skipped: %d, want %d: %+v", dups, n.Captures[0].Packets, b.Skipped)
+	}
+}
