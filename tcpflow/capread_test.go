@@ -33,8 +33,12 @@ func pcapRecords(magic uint32, order binary.ByteOrder, extra int, pkts [][]byte,
 		order.PutUint32(r[4:], 7)
 		order.PutUint32(r[8:], uint32(len(p)))
 		order.PutUint32(r[12:], uint32(wire[i]))
-		for j := 16; j < len(r); j++ {
-			r[j] = 0xee // ifindex, protocol, packet type, padding: ignored
+		if extra >= 8 { // ifindex, protocol, packet type, then padding not guaranteed zero
+			order.PutUint32(r[16:], 2)
+			order.PutUint16(r[20:], 0x0800)
+			for j := 23; j < len(r); j++ {
+				r[j] = 0xee
+			}
 		}
 		b.Write(r)
 		b.Write(p)
@@ -93,15 +97,20 @@ func TestCaplenAboveLen(t *testing.T) {
 }
 
 // TestModifiedPcapMagic: the modified pcap format (magic 0xa1b2cd34,
-// 8 more bytes per record header) is read in both byte orders, as
-// Wireshark reads it.
+// 8 more bytes per record header, or 12 in the ss990915 variant, told
+// apart by their first records as Wireshark does) is read in both byte
+// orders, as Wireshark reads it.
 func TestModifiedPcapMagic(t *testing.T) {
 	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
 	cut := full[:len(full)-4]
-	pkts, wire := [][]byte{full, cut, full}, []int{len(full), len(full), len(full)}
-	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
-		file := pcapRecords(0xa1b2cd34, order, 8, pkts, wire)
-		name := fmt.Sprintf("modified %v", order)
+	pkts, wire := [][]byte{full, cut, full, full}, []int{len(full), len(full), len(full), len(full)}
+	for _, tt := range []struct {
+		order binary.ByteOrder
+		extra int
+	}{{binary.BigEndian, 8}, {binary.LittleEndian, 8}, {binary.BigEndian, 12}, {binary.LittleEndian, 12}} {
+		order := tt.order
+		file := pcapRecords(0xa1b2cd34, order, tt.extra, pkts, wire)
+		name := fmt.Sprintf("modified %v +%d", order, tt.extra)
 		f, got := readAll(t, name, file)
 		if len(got) != len(pkts) || f.Info.Truncated || f.Info.Format != "pcap" {
 			t.Fatalf("%s: read %d of %d packets, truncated %v, format %q", name, len(got), len(pkts), f.Info.Truncated, f.Info.Format)
@@ -111,9 +120,10 @@ func TestModifiedPcapMagic(t *testing.T) {
 				t.Errorf("%s: packet %d: %d bytes, length %d, time %d, link %v", name, i+1, len(p.Data), p.Length, p.Time, p.LinkType)
 			}
 		}
-		// Cut inside the last record's extra fields: truncated there.
+		// Cut inside the last record's extra fields: truncated there (the
+		// first three records, whole, still tell the variant).
 		f, got = readAll(t, name+" cut", file[:len(file)-len(full)-3])
-		if len(got) != 2 || !f.Info.Truncated || f.Info.TruncatedAt != int64(len(file)-len(full)-24) {
+		if len(got) != 3 || !f.Info.Truncated || f.Info.TruncatedAt != int64(len(file)-len(full)-16-tt.extra) {
 			t.Errorf("%s cut: %d packets, truncated %v at %d", name, len(got), f.Info.Truncated, f.Info.TruncatedAt)
 		}
 	}

@@ -60,6 +60,11 @@ const (
 // newModifiedPcap reads the 24-byte file header of a modified pcap file
 // (pcapgo refuses its magic) from br and returns a reader for its records
 // and the file's link type. Wireshark reads these files; so does nfsstall.
+// Two patches wrote this magic with different record headers: 8 more
+// bytes (ss991029: ifindex, protocol, packet type, padding) or 12
+// (ss990915, SuSE 6.3: 5 more bytes of SMP debugging and padding). As
+// Wireshark does, the first records are tried as each and the one whose
+// headers make the more sense is taken, ss991029 on a tie.
 func newModifiedPcap(br *bufio.Reader) (*pcapFast, layers.LinkType, error) {
 	hdr := make([]byte, 24)
 	if _, err := io.ReadFull(br, hdr); err != nil {
@@ -73,7 +78,65 @@ func newModifiedPcap(br *bufio.Reader) (*pcapFast, layers.LinkType, error) {
 		return nil, 0, fmt.Errorf("unknown major version %d", major)
 	}
 	f.snaplen = f.order.Uint32(hdr[16:])
+	head, err := br.Peek(min(64<<10, br.Size()))
+	ended := err != nil // the file ends within head
+	if f.demerits(head, 12, ended) < f.demerits(head, 8, ended) {
+		f.extra = 12
+	}
 	return f, layers.LinkType(f.order.Uint32(hdr[20:])), nil
+}
+
+// demerits counts what makes no sense in the first records of b read
+// with extra bytes of per-record fields, as Wireshark's libpcap_try_record
+// counts it: the fewer, the likelier the variant.
+func (r *pcapFast) demerits(b []byte, extra int, ended bool) int {
+	n := 0
+	for range 3 { // Wireshark's MAX_RECORDS_TO_TRY
+		if len(b) == 0 {
+			return n
+		}
+		if len(b) < 16+extra {
+			if ended {
+				n++
+			}
+			return n
+		}
+		usec, caplen, length := r.order.Uint32(b[4:]), r.order.Uint32(b[8:]), r.order.Uint32(b[12:])
+		ifindex, proto, pktType := r.order.Uint32(b[16:]), r.order.Uint16(b[20:]), b[22]
+		if usec >= 1e6 {
+			n++
+		}
+		if caplen > r.snaplen {
+			n++
+		}
+		if length > 128<<20 {
+			n++
+		}
+		if caplen > length {
+			n++
+		}
+		if ifindex > 10000 {
+			n++
+		}
+		if !(proto >= 0x0600 || proto == 0x0060 || proto == 0x0200 || proto == 0x0400 || proto <= 0x0017) {
+			n++
+		}
+		if pktType > 4 {
+			n++
+		}
+		if caplen > eagerReadMax {
+			return n + 1
+		}
+		if rec := 16 + extra + int(caplen); rec <= len(b) {
+			b = b[rec:]
+		} else {
+			if ended {
+				n++
+			}
+			return n
+		}
+	}
+	return n
 }
 
 // ZeroCopyReadPacketData returns the next record. data is valid until the
