@@ -28,9 +28,9 @@ const readBufSize = 1 << 20
 // CaptureInfo describes one input file as read so far.
 type CaptureInfo struct {
 	Path       string
-	Format     string // "pcap" or "pcapng"
-	Compressed bool   // gzip
-	LinkTypes  []layers.LinkType
+	Format     string            // "pcap" or "pcapng"
+	Compressed bool              // gzip
+	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections)
 	Snaplen    uint32
 	Packets    int64
 	First      int64  // ns since the Unix epoch of the first packet (0 if none)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -66,6 +67,11 @@ const (
 	optISBIfDrop = 5
 	optISBOsDrop = 7
 )
+
+// maxInterfaces bounds the interfaces of one section (a hostile file
+// could describe millions); an interface id is 32 bits, but no capture
+// tool writes more than a few hundred.
+const maxInterfaces = 1 << 16
 
 var (
 	errNgBlockLength = errors.New("block total length is not a multiple of 4 of at least 12 bytes")
@@ -264,8 +270,13 @@ func (r *pcapngReader) interfaceBlock(body []byte) error {
 	if err != nil {
 		return r.ngError("interface description block", err)
 	}
+	if len(r.ifaces) >= maxInterfaces {
+		return r.ngError("interface description block", fmt.Errorf("more than %d interfaces in one section", maxInterfaces))
+	}
 	r.ifaces = append(r.ifaces, i)
-	r.info.LinkTypes = append(r.info.LinkTypes, i.link)
+	if !slices.Contains(r.info.LinkTypes, i.link) {
+		r.info.LinkTypes = append(r.info.LinkTypes, i.link)
+	}
 	r.info.Snaplen = max(r.info.Snaplen, i.snaplen)
 	return nil
 }
