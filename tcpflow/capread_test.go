@@ -217,6 +217,13 @@ func TestCookedByProtocol(t *testing.T) {
 			t.Errorf("%s: %s > %s payload %q", tt.name, s.Src, s.Dst, s.Payload)
 		}
 	}
+	// The cooked path allocates nothing per packet.
+	d := NewDecoder()
+	p := Packet{Data: cat(sll2(0x0800, 778), ip), LinkType: layers.LinkTypeLinuxSLL2}
+	var s Segment
+	if n := testing.AllocsPerRun(100, func() { d.Decode(&p, &s) }); n != 0 {
+		t.Errorf("%v allocations per packet", n)
+	}
 }
 
 // pcapAt builds a nanosecond pcap file of copies of frame at the given

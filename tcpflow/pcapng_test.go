@@ -299,3 +299,27 @@ func FuzzOpen(f *testing.F) {
 		}
 	})
 }
+
+// TestPcapngNoAllocs: reading a pcapng packet allocates nothing.
+func TestPcapngNoAllocs(t *testing.T) {
+	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
+	var w ngWriter
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeEthernet)
+	for i := range 500 {
+		w.packet(0, uint64(i), eth)
+	}
+	f, err := Open("-", bytes.NewReader(w.b.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var p Packet
+	f.Next(&p) // the first frame reads ahead, once
+	if n := testing.AllocsPerRun(400, func() {
+		if err := f.Next(&p); err != nil {
+			t.Fatal(err)
+		}
+	}); n != 0 {
+		t.Errorf("%v allocations per packet", n)
+	}
+}
