@@ -216,6 +216,10 @@ func TestCookedByProtocol(t *testing.T) {
 		if r == SkipNone && (string(s.Payload) != "hello" || s.Src.IP() != "198.18.0.1" || s.Dst.Port != serverPort) {
 			t.Errorf("%s: %s > %s payload %q", tt.name, s.Src, s.Dst, s.Payload)
 		}
+		// The fast path takes cooked IPv4 too, and decodes it the same.
+		if fast := sameAsLayers(t, NewDecoder(), &p); fast != (r == SkipNone && !strings.Contains(tt.name, "VLAN")) {
+			t.Errorf("%s: fast path took it: %v", tt.name, fast)
+		}
 	}
 	// The cooked path allocates nothing per packet.
 	d := NewDecoder()

@@ -365,6 +365,12 @@ const (
 	ethTypeDot1Q9100 = 0x9100
 )
 
+// cookedNotByProtocol reports whether, after a cooked header of device
+// type hatype, the protocol field does not say what follows.
+func cookedNotByProtocol(hatype uint16) bool {
+	return hatype == arphrdFRAD || hatype == arphrdRadiotap || hatype == arphrdNetlink
+}
+
 // cooked takes the Linux cooked header (LINUX_SLL, 16 bytes, or
 // LINUX_SLL2, 20 bytes; tcpdump -i any) off data and says which layer
 // follows, from the header's protocol field: 0x0800 IPv4, 0x86DD IPv6,
@@ -385,8 +391,7 @@ func cooked(v2 bool, data []byte) (int, []byte, SkipReason) {
 		}
 		proto, hatype, data = binary.BigEndian.Uint16(data[14:16]), binary.BigEndian.Uint16(data[2:4]), data[16:]
 	}
-	switch hatype {
-	case arphrdFRAD, arphrdRadiotap, arphrdNetlink:
+	if cookedNotByProtocol(hatype) {
 		return 0, nil, SkipNotIP
 	}
 	switch proto {
