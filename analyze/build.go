@@ -30,6 +30,12 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Packets: ci.Packets, FirstTime: Time(ci.First), LastTime: Time(ci.Last),
 			Snaplen: ci.Snaplen, Truncated: ci.Truncated, Dropped: ci.Dropped,
 		}
+		if ci.HasIfDrop {
+			c.IfDrop = &ci.IfDrop
+		}
+		if ci.HasOsDrop {
+			c.OsDrop = &ci.OsDrop
+		}
 		if ci.Truncated {
 			c.TruncatedAt = ci.TruncatedAt
 			msg := fmt.Sprintf("%s: file ends inside the packet record that starts at byte offset %d%s; analysed the %d packets before it",
@@ -53,8 +59,8 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: link type %s is not decoded (supported: %s); its packets were skipped",
 				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
 		}
-		if ci.Dropped > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capturing interface dropped %d packets: gaps in the streams are expected", ci.Path, ci.Dropped))
+		if n := c.ToolDropped(); n > 0 {
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): a verdict may rest on what it missed", ci.Path, n))
 		}
 		if ci.Packets > 0 {
 			if first == 0 || ci.First < first {
@@ -161,6 +167,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for _, reason := range st.SkipReasons() {
 		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
+	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {
 		l := a.opts.Limits
 		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,

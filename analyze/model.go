@@ -92,6 +92,24 @@ type Capture struct {
 	Truncated   bool     `json:"truncated"`
 	TruncatedAt int64    `json:"truncated_at_offset,omitempty"`
 	Dropped     uint64   `json:"dropped_by_interface,omitempty"`
+	// The pcapng interface statistics counters isb_ifdrop and isb_osdrop,
+	// summed over interfaces, when the capture has them (see "Capture
+	// loss" in the JSON contract).
+	IfDrop *uint64 `json:"if_drop,omitempty"`
+	OsDrop *uint64 `json:"os_drop,omitempty"`
+}
+
+// ToolDropped is the number of packets the capture tool said it dropped:
+// the interface's and the OS's counts together.
+func (c *Capture) ToolDropped() uint64 {
+	var n uint64
+	if c.IfDrop != nil {
+		n += *c.IfDrop
+	}
+	if c.OsDrop != nil {
+		n += *c.OsDrop
+	}
+	return max(n, c.Dropped)
 }
 
 // Summary holds the headline counts.

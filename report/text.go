@@ -64,8 +64,8 @@ func header(w *errWriter, r *analyze.Report) {
 		if c.Truncated {
 			extra = fmt.Sprintf(", TRUNCATED at byte %d", c.TruncatedAt)
 		}
-		if c.Dropped > 0 {
-			extra += fmt.Sprintf(", %d dropped by the interface", c.Dropped)
+		if n := c.ToolDropped(); n > 0 {
+			extra += fmt.Sprintf(", %d dropped by the capture tool", n)
 		}
 		span := ""
 		if c.Packets > 0 {
