@@ -102,7 +102,7 @@ var publicCaptures = []struct {
 	{file: "nfstrace--lo-ipv4-tcp-nfsv3-nfsacl.pcap", ports: "2049,111,20048,58776", calls: 15, replies: 15, tsharkCalls: 15, tsharkReplies: 15,
 		check: func(t *testing.T, r *publicReport) { r.wantProc(t, "NSM", 1) }},
 	{file: "nfstrace--tcp-seq-overlap-in-fragment-12721.pcap.gz", ports: "2049", calls: 6171, replies: 6171, tsharkCalls: 3, tsharkReplies: 3,
-		why:   "after ~6000 segments lost from the capture tshark loses the record boundaries; nfsstall finds them again and pairs every WRITE",
+		why: "after ~6000 segments lost from the capture tshark loses the record boundaries; nfsstall finds them again and pairs every WRITE",
 		check: func(t *testing.T, r *publicReport) {
 			r.want(t, "unanswered", r.Summary.Unanswered, 0)
 			// 270 MB of WRITE data the server ACKed were not captured.
