@@ -60,7 +60,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
 		}
 		if n := c.ToolDropped(); n > 0 {
-			r.Completeness = append(r.Completeness, fmt.Sprintf("the capture tool dropped %d packets in %s (pcapng interface statistics): a verdict may rest on what it missed", n, ci.Path))
+			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): a verdict may rest on what it missed", ci.Path, n))
 		}
 		if ci.Packets > 0 {
 			if first == 0 || ci.First < first {

@@ -55,8 +55,7 @@ type Report struct {
 	// Warnings are problems with the input that did not stop the analysis.
 	Warnings []string `json:"warnings"`
 	// Completeness says what the capture missed and what that means for
-	// the verdicts; empty when, as far as the ACKs and the capture tool's
-	// drop counters show, it missed nothing.
+	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
 	// An extra beyond the contract.
 	Completeness []string `json:"completeness"`
 	// Untracked says what the analysis stopped tracking at a bound on its
