@@ -171,7 +171,10 @@ type Analyzer struct {
 	// lossUnanswered counts unanswered calls whose reply may be in bytes
 	// the capture missed.
 	lossUnanswered int64
-	pairs          map[pairKey][]*connState // see byPair
+	// toolDropped: packets the capture tool said it dropped (pcapng
+	// interface statistics), all files
+	toolDropped int64
+	pairs       map[pairKey][]*connState // see byPair
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64

@@ -60,7 +60,8 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
 		}
 		if n := c.ToolDropped(); n > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): a verdict may rest on what it missed", ci.Path, n))
+			a.toolDropped += int64(n)
+			r.Completeness = append(r.Completeness, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): over TCP the peers' ACKs show what it missed; over UDP nothing does, so no unanswered UDP call is a stall", ci.Path, n))
 		}
 		if ci.Packets > 0 {
 			if first == 0 || ci.First < first {

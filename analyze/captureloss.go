@@ -113,6 +113,11 @@ func (a *Analyzer) byPair() map[pairKey][]*connState {
 // evidence.
 func (a *Analyzer) replyMissed(p *call) string {
 	if p.conn.info.Proto != tcpflow.ProtoTCP {
+		// Over UDP no ACK shows what the capture missed: only the capture
+		// tool's own count of its drops does.
+		if a.toolDropped > 0 {
+			return fmt.Sprintf("; the capture tool dropped %d packets, and over UDP nothing shows whether the reply was among them, so this is not evidence of a stall", a.toolDropped)
+		}
 		return ""
 	}
 	var best lossEvent

@@ -8,6 +8,8 @@ package analyze_test
 // evidence go.
 
 import (
+	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -406,6 +408,89 @@ func TestEpisodeOverOnANewConnection(t *testing.T) {
 		}
 		if r.Summary.RPCRetransmissions != 1 || r.Summary.Unanswered != 0 {
 			t.Errorf("healed: summary %+v", r.Summary)
+		}
+	}
+}
+
+// toPcapng rewrites the scenario's pcap (nanosecond, Ethernet) as pcapng
+// with one interface and an interface statistics block that says the
+// capture tool dropped ifDrop packets.
+func toPcapng(t *testing.T, pcap []byte, ifDrop uint64) []byte {
+	t.Helper()
+	le := binary.LittleEndian
+	var out []byte
+	block := func(typ uint32, body []byte) {
+		for len(body)%4 != 0 {
+			body = append(body, 0)
+		}
+		n := uint32(12 + len(body))
+		out = le.AppendUint32(out, typ)
+		out = le.AppendUint32(out, n)
+		out = append(out, body...)
+		out = le.AppendUint32(out, n)
+	}
+	shb := le.AppendUint32(nil, 0x1a2b3c4d)
+	shb = le.AppendUint16(shb, 1)
+	shb = le.AppendUint16(shb, 0)
+	shb = le.AppendUint64(shb, ^uint64(0))
+	block(0x0a0d0d0a, shb)
+	idb := le.AppendUint16(nil, 1) // Ethernet
+	idb = le.AppendUint16(idb, 0)
+	idb = le.AppendUint32(idb, 262144)
+	idb = append(idb, 9, 0, 1, 0, 9, 0, 0, 0) // if_tsresol: ns
+	idb = append(idb, 0, 0, 0, 0)             // opt_endofopt
+	block(1, idb)
+	var last uint64
+	for off := 24; off+16 <= len(pcap); {
+		sec, nsec := uint64(le.Uint32(pcap[off:])), uint64(le.Uint32(pcap[off+4:]))
+		caplen, length := le.Uint32(pcap[off+8:]), le.Uint32(pcap[off+12:])
+		ts := sec*1e9 + nsec
+		last = ts
+		epb := le.AppendUint32(nil, 0)
+		epb = le.AppendUint32(epb, uint32(ts>>32))
+		epb = le.AppendUint32(epb, uint32(ts))
+		epb = le.AppendUint32(epb, caplen)
+		epb = le.AppendUint32(epb, length)
+		epb = append(epb, pcap[off+16:off+16+int(caplen)]...)
+		block(6, epb)
+		off += 16 + int(caplen)
+	}
+	isb := le.AppendUint32(nil, 0)
+	isb = le.AppendUint32(isb, uint32(last>>32))
+	isb = le.AppendUint32(isb, uint32(last))
+	isb = append(isb, 5, 0, 8, 0) // isb_ifdrop
+	isb = le.AppendUint64(isb, ifDrop)
+	isb = append(isb, 0, 0, 0, 0)
+	block(5, isb)
+	return out
+}
+
+// Over UDP no ACK shows what the capture missed: when the capture tool
+// says it dropped packets, an unanswered UDP call is a warning, not
+// server_not_replying; with no drops reported it stays a stall.
+func TestUDPSilenceWithCaptureDrops(t *testing.T) {
+	for _, drops := range []uint64{0, 3} {
+		s := newScenario(t)
+		s.udp(0, true, 2049, readCall(0x1001, 0, 4096)[4:])
+		s.udp(2*time.Second, true, 2049, readCall(0x1002, 4096, 4096)[4:])
+		s.udp(time.Millisecond, false, 2049, readReply(0x1002, 4096)[4:])
+		s.buf = *bytes.NewBuffer(toPcapng(t, s.buf.Bytes(), drops))
+		r := s.run(analyze.DefaultOptions())
+		u := findKinds(r)["unanswered_call"]
+		if len(u) != 1 {
+			t.Fatalf("drops %d: unanswered %+v", drops, u)
+		}
+		if drops == 0 {
+			if u[0].Severity != analyze.SeverityStall || len(r.Diagnoses) != 1 {
+				t.Errorf("no drops: %+v, diagnoses %+v", u[0], r.Diagnoses)
+			}
+			continue
+		}
+		if u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 || !strings.Contains(u[0].Summary, "the capture tool dropped 3 packets") {
+			t.Errorf("3 drops: %+v, diagnoses %+v", u[0], r.Diagnoses)
+		}
+		if len(r.Completeness) != 1 || !strings.Contains(r.Completeness[0], "dropped 3 packets") || *r.Captures[0].IfDrop != 3 {
+			t.Errorf("completeness %q", r.Completeness)
 		}
 	}
 }
