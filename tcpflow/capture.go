@@ -25,6 +25,14 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 // big buffer turns them into memcpy (measured 3x over the 4 KiB default).
 const readBufSize = 1 << 20
 
+// MaxRecordData is the most bytes kept of one packet record: tcpdump's
+// largest snaplen (MAXIMUM_SNAPLEN), more than any frame analysis needs.
+// A record that claims more (a pcap snaplen of 0xffffffff, a pcapng
+// interface with snaplen 0) is cut to it as a snaplen would cut it: the
+// rest is passed over unread, never held, and the packet keeps its
+// original length; CaptureInfo.CutRecords counts such records.
+const MaxRecordData = 256 << 10
+
 // CaptureInfo describes one input file as read so far.
 type CaptureInfo struct {
 	Path       string
@@ -58,6 +66,9 @@ type CaptureInfo struct {
 	// Duplicates counts this file's packets dropped as copies of another
 	// file's (see Input.Next).
 	Duplicates int64
+	// CutRecords counts the records longer than MaxRecordData, cut to it
+	// (their bytes past it read as cut by a snaplen).
+	CutRecords int64
 }
 
 // packetReader is what pcapgo's two readers have in common.
@@ -187,10 +198,9 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		cf.link = r.LinkType()
 		cf.Info.LinkTypes = []layers.LinkType{cf.link}
 		cf.Info.Snaplen = r.Snaplen()
-		cf.pr = r
-		if cf.old == nil {
-			cf.pr = newPcapFast(br, r, m)
-		}
+		fast := newPcapFast(src, r, m)
+		fast.cuts = &cf.Info.CutRecords
+		cf.pr = fast
 	case magicModified, magicModifiedSwapped:
 		r, link, err := newModifiedPcap(br)
 		if err != nil {
@@ -200,6 +210,7 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		cf.link = link
 		cf.Info.LinkTypes = []layers.LinkType{link}
 		cf.Info.Snaplen = r.snaplen
+		r.cuts = &cf.Info.CutRecords
 		cf.pr = r
 	case 0x0a0d0d0a:
 		cf.Info.Format = "pcapng"

@@ -2,7 +2,6 @@ package tcpflow
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -34,8 +33,14 @@ type pcapngReader struct {
 	// Interface statistics of the sections already ended.
 	ifDrop, osDrop       uint64
 	hasIfDrop, hasOsDrop bool
-	large                bytes.Buffer // a block larger than br's buffer
+	// large holds the head of a block larger than br's buffer (allocated
+	// at the first such block, ngHeadMax bytes): the rest is passed over.
+	large []byte
 }
+
+// ngHeadMax is the most bytes kept of a block's body: a packet block's
+// fields and MaxRecordData bytes of packet, with room for its options.
+const ngHeadMax = 20 + MaxRecordData + 1024
 
 // ngIface is one interface of the current section.
 type ngIface struct {
@@ -88,7 +93,7 @@ func newPcapngReader(br *bufio.Reader, info *CaptureInfo) (*pcapngReader, error)
 	r := &pcapngReader{br: br, info: info}
 	// The first block must be a section header: read it now, so that a
 	// file that is not pcapng after all is refused at Open.
-	typ, body, err := r.block()
+	typ, body, _, err := r.block()
 	if err != nil {
 		return nil, err
 	}
@@ -122,22 +127,25 @@ func (r *pcapngReader) u64(b []byte) uint64 {
 	return binary.LittleEndian.Uint64(b)
 }
 
-// block reads the next block whole and returns its type and body (what
-// lies between the block length fields). The body is valid until the
-// next call. A file that ends cleanly between blocks returns io.EOF; one
-// that ends inside a block, io.ErrUnexpectedEOF.
-func (r *pcapngReader) block() (uint32, []byte, error) {
+// block reads the next block and returns its type, its body (what lies
+// between the block length fields) and the body's length. A block longer
+// than br's buffer is read in pieces: the first ngHeadMax bytes of its
+// body are returned (body may then be shorter than bodyLen), the rest is
+// passed over unread. The body is valid until the next call. A file that
+// ends cleanly between blocks returns io.EOF; one that ends inside a block,
+// io.ErrUnexpectedEOF.
+func (r *pcapngReader) block() (typ uint32, body []byte, bodyLen int, err error) {
 	r.blockOff = r.off
 	h, err := r.br.Peek(12)
 	if len(h) < 8 {
 		if len(h) == 0 && err == io.EOF {
-			return 0, nil, io.EOF
+			return 0, nil, 0, io.EOF
 		}
-		return 0, nil, r.short(len(h), err)
+		return 0, nil, 0, r.short(len(h), err)
 	}
 	if binary.BigEndian.Uint32(h) == ngSHB { // a palindrome: the same in either byte order
 		if len(h) < 12 {
-			return 0, nil, r.short(len(h), err)
+			return 0, nil, 0, r.short(len(h), err)
 		}
 		switch ngByteOrderMagic {
 		case binary.BigEndian.Uint32(h[8:]):
@@ -145,39 +153,53 @@ func (r *pcapngReader) block() (uint32, []byte, error) {
 		case binary.LittleEndian.Uint32(h[8:]):
 			r.big = false
 		default:
-			return 0, nil, r.ngError("block", errNgByteOrder)
+			return 0, nil, 0, r.ngError("block", errNgByteOrder)
 		}
 	}
-	typ, n := r.u32(h), int64(r.u32(h[4:]))
+	typ, n := r.u32(h), int(r.u32(h[4:]))
 	if n < 12 || n%4 != 0 {
-		return 0, nil, r.ngError("block", errNgBlockLength)
+		return 0, nil, 0, r.ngError("block", errNgBlockLength)
 	}
-	var b []byte
-	if n <= int64(r.br.Size()) {
-		b, err = r.br.Peek(int(n))
-		if int64(len(b)) < n {
-			return 0, nil, r.short(len(b), err)
+	var trailer []byte
+	if n <= r.br.Size() {
+		b, err := r.br.Peek(n)
+		if len(b) < n {
+			return 0, nil, 0, r.short(len(b), err)
 		}
-		r.br.Discard(int(n))
+		r.br.Discard(n)
+		body, trailer = b[8:n-4], b[n-4:]
 	} else {
-		// Grows with the bytes read: a short file cannot make it allocate
-		// what its block header claims.
-		r.large.Reset()
-		got, err := io.CopyN(&r.large, r.br, n)
+		// A short file cannot make it allocate what its block header
+		// claims, nor a long one hold it.
+		if r.large == nil {
+			r.large = make([]byte, 8+ngHeadMax+4)
+		}
+		keep := 8 + min(n-12, ngHeadMax)
+		got, err := io.ReadFull(r.br, r.large[:keep])
+		if err == nil {
+			var m int
+			m, err = r.br.Discard(n - 4 - keep)
+			got += m
+		}
+		if err == nil {
+			var m int
+			m, err = io.ReadFull(r.br, r.large[keep:keep+4])
+			got += m
+		}
 		if err != nil {
-			r.off += got
+			r.off += int64(got)
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, nil, err
+			return 0, nil, 0, err
 		}
-		b = r.large.Bytes()
+		body, trailer = r.large[8:keep], r.large[keep:keep+4]
 	}
-	r.off += n
-	if int64(r.u32(b[n-4:])) != n {
-		return 0, nil, r.ngError("block", errNgTrailer)
+	r.off += int64(n)
+	if int(r.u32(trailer)) != n {
+		return 0, nil, 0, r.ngError("block", errNgTrailer)
 	}
-	return typ, b[8 : n-4], nil
+	return typ, body, n - 12, nil
 }
 
 // short consumes the n bytes there are of a read that wanted more.
@@ -334,7 +356,7 @@ func (r *pcapngReader) statsBlock(body []byte) {
 // the next call.
 func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInfo, err error) {
 	for {
-		typ, body, err := r.block()
+		typ, body, bodyLen, err := r.block()
 		if err != nil {
 			return nil, ci, err
 		}
@@ -360,15 +382,16 @@ func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 			if id >= uint32(len(r.ifaces)) {
 				return nil, ci, r.ngError("packet block", fmt.Errorf("interface %d not described in its section (%d interfaces)", id, len(r.ifaces)))
 			}
-			caplen, length := r.u32(body[12:]), r.u32(body[16:])
-			if caplen > uint32(len(body)-20) {
+			caplen, length := int(r.u32(body[12:])), int(r.u32(body[16:]))
+			if caplen > bodyLen-20 {
 				return nil, ci, r.ngError("packet block", fmt.Errorf("captured length %d exceeds the block", caplen))
 			}
 			t := r.ifaces[id].time(uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:])))
 			r.lastTime = t
 			ci.Timestamp = time.Unix(0, t).UTC()
-			ci.CaptureLength, ci.Length, ci.InterfaceIndex = int(caplen), int(length), int(id)
-			return body[20 : 20+caplen : 20+caplen], ci, nil
+			ci.InterfaceIndex = int(id)
+			data := r.packet(body[20:], caplen, length, &ci)
+			return data, ci, nil
 		case ngSPB:
 			if len(body) < 4 {
 				return nil, ci, r.ngError("simple packet block", errNgBlockLength)
@@ -376,18 +399,30 @@ func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 			if len(r.ifaces) == 0 {
 				return nil, ci, r.ngError("simple packet block", errors.New("no interface described in its section"))
 			}
-			length := r.u32(body)
-			caplen := min(length, uint32(len(body)-4))
+			length := int(r.u32(body))
+			caplen := min(length, bodyLen-4)
 			if s := r.ifaces[0].snaplen; s != 0 {
-				caplen = min(caplen, s)
+				caplen = min(caplen, int(s))
 			}
 			// It carries no timestamp: the previous packet's is the best
 			// guess, where a zero would read as a wild jump to 1970.
 			ci.Timestamp = time.Unix(0, r.lastTime).UTC()
-			ci.CaptureLength, ci.Length = int(caplen), int(length)
-			return body[4 : 4+caplen : 4+caplen], ci, nil
+			data := r.packet(body[4:], caplen, length, &ci)
+			return data, ci, nil
 		}
 	}
+}
+
+// packet returns a packet's captured bytes, which start b, cut to
+// MaxRecordData (see File.read), and sets its lengths in ci.
+func (r *pcapngReader) packet(b []byte, caplen, length int, ci *gopacket.CaptureInfo) []byte {
+	keep := min(caplen, MaxRecordData)
+	ci.CaptureLength, ci.Length = keep, length
+	if keep < caplen {
+		r.info.CutRecords++
+		ci.Length = max(length, caplen)
+	}
+	return b[:keep:keep]
 }
 
 // link returns the link type of interface i of the current section.

@@ -1,0 +1,118 @@
+package tcpflow
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"io"
+	"runtime"
+	"testing"
+
+	"nfsstall/internal/advcap"
+)
+
+// streamed returns a reader of what write writes, produced as it is read:
+// a capture of any size that is never held in memory.
+func streamed(write func(w io.Writer) error) io.Reader {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	return pr
+}
+
+// allocated returns the bytes f allocated (all of them, freed or not).
+func allocated(f func()) uint64 {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	return after.TotalAlloc - before.TotalAlloc
+}
+
+// TestRecordsReadInBoundedPieces reads records far longer than any frame,
+// which the file's snaplen allows (0xffffffff; pcapng 0, no limit): each
+// is cut to MaxRecordData as a snaplen would cut it, keeps its original
+// length, is counted, and costs no memory beyond the fixed buffers,
+// whether it fits the read buffer or not; the record after it is read as
+// it should be.
+func TestRecordsReadInBoundedPieces(t *testing.T) {
+	const huge = 100 << 20 // far beyond the read buffer
+	const mid = 600 << 10  // within the read buffer, beyond MaxRecordData
+	pcap := func(minor uint16, size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			var h bytes.Buffer
+			advcap.PcapHeader(&h, 0xffffffff)
+			binary.LittleEndian.PutUint16(h.Bytes()[6:], minor)
+			w.Write(h.Bytes())
+			if err := advcap.PcapRecord(w, 1e15, size); err != nil {
+				return err
+			}
+			return advcap.PcapRecord(w, 1e15+1, 100)
+		}
+	}
+	pcapng := func(size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			n := &advcap.NgWriter{W: w}
+			n.Section()
+			n.Interface(0)
+			n.Packet(0, 1e15, size)
+			n.Packet(0, 1e15+1, 100)
+			return n.Err
+		}
+	}
+	gzipped := func(write func(io.Writer) error) func(io.Writer) error {
+		return func(w io.Writer) error {
+			zw := gzip.NewWriter(w)
+			if err := write(zw); err != nil {
+				return err
+			}
+			return zw.Close()
+		}
+	}
+	tests := []struct {
+		name  string
+		size  int
+		write func(io.Writer) error
+	}{
+		{"pcap huge", huge, pcap(4, huge)},
+		{"pcap within the buffer", mid, pcap(4, mid)},
+		{"pcap 2.3 huge", huge, pcap(3, huge)},
+		{"pcap huge gzipped", huge, gzipped(pcap(4, huge))},
+		{"pcapng huge", huge, pcapng(huge)},
+		{"pcapng within the buffer", mid, pcapng(mid)},
+		{"pcapng huge gzipped", huge, gzipped(pcapng(huge))},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f *File
+			var got []Packet
+			var lens []int
+			alloc := allocated(func() {
+				var err error
+				f, err = Open("-", streamed(tt.write))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p Packet
+				for f.Next(&p) == nil {
+					got = append(got, p)
+					lens = append(lens, len(p.Data))
+				}
+			})
+			if f.Info.Truncated || f.Info.ReadErr != nil {
+				t.Fatalf("truncated at %d: %v", f.Info.TruncatedAt, f.Info.ReadErr)
+			}
+			if len(got) != 2 || lens[0] != MaxRecordData || got[0].Length != tt.size || lens[1] != 100 || got[1].Length != 100 {
+				t.Fatalf("read %d packets, lengths %v captured, first %d on the wire; want 2, [%d 100], %d", len(got), lens, got[0].Length, MaxRecordData, tt.size)
+			}
+			if f.Info.CutRecords != 1 {
+				t.Errorf("CutRecords = %d, want 1", f.Info.CutRecords)
+			}
+			// The read buffers (1 MiB each, two for gzip), gzip's
+			// window and MaxRecordData bytes for the cut record.
+			if alloc > 4<<20 {
+				t.Errorf("reading a %d-byte record allocated %d bytes", tt.size, alloc)
+			}
+		})
+	}
+}
