@@ -11,6 +11,8 @@
 #   ifaces-125k     125,000 pcapng interface blocks (gzipped)
 #   ifaces-1m       1,000,000 pcapng interface blocks (gzipped)
 #   interleaved-10k, -20k, -40k  interface and packet blocks interleaved, each packet a new interface
+#   stats-64k       65,536 pcapng interfaces, then a statistics block for each
+#   linktypes-64k   65,536 pcapng interfaces, each of a link type of its own, then a packet on each
 #   rotated-400     400 rotated pcap files, 1,000 packets each, one after another
 #   overlapped-400  400 pcap files, 1,000 packets each, all spanning the same second
 #
@@ -27,7 +29,7 @@ while getopts "b:ko:h" opt; do
     b) bin=$OPTARG ;;
     k) keep=1 ;;
     o) dir=$OPTARG keep=1 ;;
-    *) sed -n '2,22p' "$0"; exit 2 ;;
+    *) sed -n '2,24p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -55,7 +57,7 @@ fi
 go build -o "$dir/advgen" ./bench/advgen
 
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k rotated-400 overlapped-400)
+[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k stats-64k linktypes-64k rotated-400 overlapped-400)
 
 gen() { # shape -> the input paths, one a line
   local s=$1 g=$dir/advgen
@@ -66,6 +68,8 @@ gen() { # shape -> the input paths, one a line
     ifaces-1m) "$g" ifaces 1000000 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
     interleaved-*) local n=${s#interleaved-}; n=${n%k}000
       "$g" interleaved "$n" "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
+    stats-64k) "$g" stats 65536 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
+    linktypes-64k) "$g" linktypes 65536 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
     rotated-400) mkdir -p "$dir/$s"; "$g" rotated 400 1000 "$dir/$s" ;;
     overlapped-400) mkdir -p "$dir/$s"; "$g" overlapped 400 1000 "$dir/$s" ;;
     *) echo "unknown shape $s" >&2; return 1 ;;

@@ -5,8 +5,11 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"io"
+	"math"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"nfsstall/internal/advcap"
 )
@@ -114,5 +117,110 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 				t.Errorf("reading a %d-byte record allocated %d bytes", tt.size, alloc)
 			}
 		})
+	}
+}
+
+// readTimed reads a whole capture and returns the File and the shortest
+// of three readings' time.
+func readTimed(t *testing.T, file []byte) (*File, time.Duration) {
+	t.Helper()
+	var f *File
+	best := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		var err error
+		f, err = Open("-", bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		for f.Next(&p) == nil {
+		}
+		best = min(best, time.Since(start))
+	}
+	return f, best
+}
+
+// TestPcapngLinear reads pcapng files whose every block refers to the
+// interfaces before it: interface and packet blocks interleaved, a
+// statistics block for each of 65,536 interfaces, 65,536 link types. Each
+// block costs the same however many interfaces came before (reading 16
+// times the blocks takes about 16 times as long, where it took 256 times
+// when each block walked the interfaces), the interfaces held are what
+// they weigh, and the lists of link types stay short.
+func TestPcapngLinear(t *testing.T) {
+	const small, large = 1 << 12, 1 << 16
+	shapes := []struct {
+		name  string
+		write func(io.Writer, int) error
+		check func(t *testing.T, f *File, n int)
+	}{
+		{"interleaved", advcap.Interleaved, func(t *testing.T, f *File, n int) {
+			if f.Info.Packets != int64(n) {
+				t.Errorf("%d packets, want %d", f.Info.Packets, n)
+			}
+		}},
+		{"statistics", advcap.Stats, func(t *testing.T, f *File, n int) {
+			if !f.Info.HasIfDrop || f.Info.IfDrop != uint64(n) {
+				t.Errorf("ifdrop %d (%v), want %d", f.Info.IfDrop, f.Info.HasIfDrop, n)
+			}
+		}},
+		{"link types", advcap.LinkTypes, func(t *testing.T, f *File, n int) {
+			if len(f.Info.LinkTypes) != MaxLinkTypesListed || f.Info.Packets != int64(n) {
+				t.Errorf("%d link types listed, %d packets; want %d, %d", len(f.Info.LinkTypes), f.Info.Packets, MaxLinkTypesListed, n)
+			}
+		}},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			var took [2]time.Duration
+			for k, n := range []int{small, large} {
+				var buf bytes.Buffer
+				if err := sh.write(&buf, n); err != nil {
+					t.Fatal(err)
+				}
+				var f *File
+				f, took[k] = readTimed(t, buf.Bytes())
+				if f.Info.Truncated {
+					t.Fatalf("%d: truncated: %v", n, f.Info.ReadErr)
+				}
+				sh.check(t, f, n)
+			}
+			if r := float64(took[1]) / float64(max(took[0], time.Millisecond)); r > 64 {
+				t.Errorf("%d blocks took %v, %d took %v: %.0f times as long", large, took[1], small, took[0], r)
+			}
+		})
+	}
+}
+
+// TestPcapngInterfaceCap: the interfaces of a section are capped at
+// maxInterfaces, held in what they weigh (the file's own read buffer
+// aside); the block beyond the cap ends the file as an unreadable record
+// that names the cap.
+func TestPcapngInterfaceCap(t *testing.T) {
+	for _, n := range []int{maxInterfaces, maxInterfaces + 1} {
+		var buf bytes.Buffer
+		if err := advcap.Interfaces(&buf, n); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f, _ := readTimed(t, buf.Bytes())
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if held := int64(after.HeapInuse) - int64(before.HeapInuse); held > 8<<20 {
+			t.Errorf("%d interfaces: %d bytes held", n, held)
+		}
+		runtime.KeepAlive(f)
+		if n <= maxInterfaces {
+			if f.Info.Truncated || f.Info.Packets != 1 {
+				t.Errorf("%d interfaces: truncated %v (%v), %d packets", n, f.Info.Truncated, f.Info.ReadErr, f.Info.Packets)
+			}
+			continue
+		}
+		if !f.Info.Truncated || f.Info.ReadErr == nil || !strings.Contains(f.Info.ReadErr.Error(), "more than 65536 interfaces") {
+			t.Errorf("%d interfaces: truncated %v, error %v; want the cap named", n, f.Info.Truncated, f.Info.ReadErr)
+		}
 	}
 }

@@ -38,7 +38,7 @@ type CaptureInfo struct {
 	Path       string
 	Format     string            // "pcap" or "pcapng"
 	Compressed bool              // gzip
-	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections)
+	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections), the first MaxLinkTypesListed
 	Snaplen    uint32
 	Packets    int64
 	First      int64  // ns since the Unix epoch of the first packet (0 if none)
@@ -57,7 +57,8 @@ type CaptureInfo struct {
 	Truncated   bool
 	TruncatedAt int64
 	ReadErr     error // the error that ended reading, when not a clean EOF
-	// Unsupported lists link types seen that nfsstall cannot decode.
+	// Unsupported lists link types seen that nfsstall cannot decode (the
+	// first MaxLinkTypesListed).
 	Unsupported []layers.LinkType
 	// WildCount counts the timestamps found wild (see File.Next) and
 	// WildTimes lists the first few.

@@ -83,7 +83,7 @@ func (in *Input) advance(i int) {
 	in.heads[i].File = i
 	if lt := in.heads[i].LinkType; !LinkTypeSupported(lt) {
 		info := &in.files[i].Info
-		if !slices.Contains(info.Unsupported, lt) {
+		if len(info.Unsupported) < MaxLinkTypesListed && !slices.Contains(info.Unsupported, lt) {
 			info.Unsupported = append(info.Unsupported, lt)
 		}
 	}

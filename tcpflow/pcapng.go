@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -30,9 +29,16 @@ type pcapngReader struct {
 	off      int64 // offset in the capture stream of the next block
 	blockOff int64 // offset of the block read last (or being read)
 	lastTime int64 // the last packet's time, for simple packet blocks, which carry none
-	// Interface statistics of the sections already ended.
-	ifDrop, osDrop       uint64
-	hasIfDrop, hasOsDrop bool
+	// Interface statistics of the sections already ended, and the sums
+	// of the current section's interfaces' latest counters, kept as
+	// blocks come so that a statistics block costs the same whatever the
+	// number of interfaces.
+	ifDrop, osDrop             uint64
+	hasIfDrop, hasOsDrop       bool
+	secIfDrop, secOsDrop       uint64
+	secHasIfDrop, secHasOsDrop bool
+	// links marks the link types listed in info.LinkTypes.
+	links linkSet
 	// large holds the head of a block larger than br's buffer (allocated
 	// at the first such block, ngHeadMax bytes): the rest is passed over.
 	large []byte
@@ -75,8 +81,23 @@ const (
 
 // maxInterfaces bounds the interfaces of one section (a hostile file
 // could describe millions); an interface id is 32 bits, but no capture
-// tool writes more than a few hundred.
+// tool writes more than a few hundred. The interface block beyond it is
+// an unreadable record: the file ends there, reported as truncated with
+// the reason. Each interface is an append to the section's list and a
+// packet's is an index into it: interleaved interface and packet blocks
+// cost the same per block however many came before.
 const maxInterfaces = 1 << 16
+
+// MaxLinkTypesListed bounds the distinct link types listed per file in
+// CaptureInfo.LinkTypes and Unsupported: a pcapng file may give each of
+// 65,536 interfaces a link type of its own.
+const MaxLinkTypesListed = 64
+
+// linkSet is a set of link types (16 bits), a bit each.
+type linkSet [1 << 16 / 64]uint64
+
+func (s *linkSet) has(l layers.LinkType) bool { return s[l/64]&(1<<(l%64)) != 0 }
+func (s *linkSet) add(l layers.LinkType)      { s[l/64] |= 1 << (l % 64) }
 
 var (
 	errNgBlockLength = errors.New("block total length is not a multiple of 4 of at least 12 bytes")
@@ -244,16 +265,11 @@ func (r *pcapngReader) section(body []byte) error {
 // foldStats moves the current section's interface statistics into the
 // file's totals.
 func (r *pcapngReader) foldStats() {
-	for _, i := range r.ifaces {
-		if i.hasIfDrop {
-			r.ifDrop += i.ifDrop
-			r.hasIfDrop = true
-		}
-		if i.hasOsDrop {
-			r.osDrop += i.osDrop
-			r.hasOsDrop = true
-		}
-	}
+	r.ifDrop += r.secIfDrop
+	r.osDrop += r.secOsDrop
+	r.hasIfDrop = r.hasIfDrop || r.secHasIfDrop
+	r.hasOsDrop = r.hasOsDrop || r.secHasOsDrop
+	r.secIfDrop, r.secOsDrop, r.secHasIfDrop, r.secHasOsDrop = 0, 0, false, false
 }
 
 // interfaceBlock adds an interface to the current section.
@@ -296,7 +312,8 @@ func (r *pcapngReader) interfaceBlock(body []byte) error {
 		return r.ngError("interface description block", fmt.Errorf("more than %d interfaces in one section", maxInterfaces))
 	}
 	r.ifaces = append(r.ifaces, i)
-	if !slices.Contains(r.info.LinkTypes, i.link) {
+	if !r.links.has(i.link) && len(r.info.LinkTypes) < MaxLinkTypesListed {
+		r.links.add(i.link)
 		r.info.LinkTypes = append(r.info.LinkTypes, i.link)
 	}
 	r.info.Snaplen = max(r.info.Snaplen, i.snaplen)
@@ -323,6 +340,7 @@ func (r *pcapngReader) statsBlock(body []byte) {
 	}
 	i := &r.ifaces[id]
 	end := i.time(uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:])))
+	ifDrop, osDrop := i.ifDrop, i.osDrop
 	r.options(body[12:], func(code uint16, v []byte) {
 		if len(v) < 8 {
 			return
@@ -337,18 +355,15 @@ func (r *pcapngReader) statsBlock(body []byte) {
 		}
 	})
 	r.info.End = max(r.info.End, end)
-	ifDrop, osDrop, hasIf, hasOs := r.ifDrop, r.osDrop, r.hasIfDrop, r.hasOsDrop
-	for _, i := range r.ifaces {
-		if i.hasIfDrop {
-			ifDrop, hasIf = ifDrop+i.ifDrop, true
-		}
-		if i.hasOsDrop {
-			osDrop, hasOs = osDrop+i.osDrop, true
-		}
-	}
-	r.info.IfDrop, r.info.HasIfDrop = ifDrop, hasIf
-	r.info.OsDrop, r.info.HasOsDrop = osDrop, hasOs
-	r.info.Dropped = ifDrop
+	// The interface's counters replace its earlier ones in the sums
+	// (uint64 arithmetic wraps as the sum's would).
+	r.secIfDrop += i.ifDrop - ifDrop
+	r.secOsDrop += i.osDrop - osDrop
+	r.secHasIfDrop = r.secHasIfDrop || i.hasIfDrop
+	r.secHasOsDrop = r.secHasOsDrop || i.hasOsDrop
+	r.info.IfDrop, r.info.HasIfDrop = r.ifDrop+r.secIfDrop, r.hasIfDrop || r.secHasIfDrop
+	r.info.OsDrop, r.info.HasOsDrop = r.osDrop+r.secOsDrop, r.hasOsDrop || r.secHasOsDrop
+	r.info.Dropped = r.info.IfDrop
 }
 
 // ZeroCopyReadPacketData returns the next packet; ci.InterfaceIndex is

@@ -2,6 +2,7 @@
 // internal/advcap) for bench/adversarial.sh.
 //
 //	advgen bigpcap SIZE OUT | bigpcapng SIZE OUT | ifaces N OUT | interleaved N OUT
+//	advgen stats N OUT | linktypes N OUT
 //	advgen rotated FILES PACKETS DIR | overlapped FILES PACKETS DIR
 //
 // OUT ending in .gz is gzipped.
@@ -67,6 +68,10 @@ func run(args []string) error {
 		err = advcap.Interfaces(w, int(n))
 	case "interleaved":
 		err = advcap.Interleaved(w, int(n))
+	case "stats":
+		err = advcap.Stats(w, int(n))
+	case "linktypes":
+		err = advcap.LinkTypes(w, int(n))
 	default:
 		err = fmt.Errorf("unknown shape %q", args[0])
 	}

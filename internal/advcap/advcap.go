@@ -226,3 +226,46 @@ func Rotated(dir string, files, packets int, overlap bool) ([]string, error) {
 	}
 	return paths, nil
 }
+
+// Stats writes a pcapng file with count interfaces, then an interface
+// statistics block for each (with an isb_ifdrop option), then one packet.
+func Stats(w io.Writer, count int) error {
+	n := &NgWriter{W: bufio.NewWriter(w)}
+	n.Section()
+	for range count {
+		n.Interface(262144)
+	}
+	for i := range count {
+		b := make([]byte, 12+12+4)
+		le.PutUint32(b, uint32(i))
+		le.PutUint16(b[12:], 5) // isb_ifdrop
+		le.PutUint16(b[14:], 8)
+		le.PutUint64(b[16:], 1)
+		n.block(5, b, 0)
+	}
+	n.Packet(0, 1.7e15, 60)
+	if n.Err != nil {
+		return n.Err
+	}
+	return n.W.(*bufio.Writer).Flush()
+}
+
+// LinkTypes writes a pcapng file with count interfaces, each of a link
+// type of its own (count at most 65,536), then a packet on each.
+func LinkTypes(w io.Writer, count int) error {
+	n := &NgWriter{W: bufio.NewWriter(w)}
+	n.Section()
+	for i := range count {
+		b := make([]byte, 8)
+		le.PutUint16(b, uint16(i))
+		le.PutUint32(b[4:], 262144)
+		n.block(1, b, 0)
+	}
+	for i := range count {
+		n.Packet(uint32(i), 1.7e15+int64(i), 60)
+	}
+	if n.Err != nil {
+		return n.Err
+	}
+	return n.W.(*bufio.Writer).Flush()
+}
