@@ -224,3 +224,65 @@ func TestPcapngInterfaceCap(t *testing.T) {
 		}
 	}
 }
+
+// TestManyFilesBounded reads 400 files as one capture: rotated (each
+// after the one before it), only the file being read is open, with the
+// read buffers of the files that ended reused; overlapping in time (all
+// open at once), the files beyond the first few read with small buffers.
+// Either way every packet comes once, in time order, and the heap in use
+// stays far below a read buffer per file (400 MiB before).
+func TestManyFilesBounded(t *testing.T) {
+	const files, packets = 400, 4
+	for _, tt := range []struct {
+		name     string
+		overlap  bool
+		maxOpen  int
+		maxBytes uint64
+	}{
+		{"rotated", false, 2, 8 << 20},
+		{"overlapping", true, files, 24 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			paths, err := advcap.Rotated(t.TempDir(), files, packets, tt.overlap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			base, peak := ms.HeapInuse, ms.HeapInuse
+			in, err := OpenInputs(paths, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			var p Packet
+			n, maxOpen, last := 0, 0, int64(0)
+			for in.Next(&p) == nil {
+				if p.Time < last {
+					t.Fatalf("packet %d of file %d at %d, after %d", p.Frame, p.File, p.Time, last)
+				}
+				last = p.Time
+				n++
+				maxOpen = max(maxOpen, len(in.open))
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+			if n != files*packets {
+				t.Errorf("%d packets, want %d", n, files*packets)
+			}
+			for _, ci := range in.Captures() {
+				if ci.Packets != packets || ci.Truncated {
+					t.Fatalf("%s: %d packets, truncated %v (%v)", ci.Path, ci.Packets, ci.Truncated, ci.ReadErr)
+				}
+			}
+			if maxOpen > tt.maxOpen {
+				t.Errorf("%d files open at once, want at most %d", maxOpen, tt.maxOpen)
+			}
+			if peak-base > tt.maxBytes {
+				t.Errorf("heap in use grew by %d bytes, want at most %d", peak-base, tt.maxBytes)
+			}
+			t.Logf("%d files open at most, heap in use grew by %.1f MB", maxOpen, float64(peak-base)/1e6)
+		})
+	}
+}

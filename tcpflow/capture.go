@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -114,6 +115,53 @@ type File struct {
 	eof       bool
 	delivered int64
 	lastTime  int64
+	// The read buffers made for the file, given back to pool (if any)
+	// when it is released.
+	made [3]*bufio.Reader
+	pool *bufPool
+}
+
+// reader returns a read buffer of size bytes over r.
+func (f *File) reader(r io.Reader, size int) *bufio.Reader {
+	b := f.pool.get(r, size)
+	for i := range f.made {
+		if f.made[i] == nil {
+			f.made[i] = b
+			break
+		}
+	}
+	return b
+}
+
+// bufPool keeps the read buffers of files read to their end for the files
+// opened after them (rotated files: one or two open at a time, each a
+// read buffer of 1 MiB). It keeps at most maxPooled, of the sizes asked
+// for: a file that ends gives its buffers to the next.
+type bufPool struct {
+	free []*bufio.Reader
+}
+
+const maxPooled = 8
+
+func (p *bufPool) get(r io.Reader, size int) *bufio.Reader {
+	if p != nil {
+		for i, b := range p.free {
+			if b.Size() == size {
+				p.free = slices.Delete(p.free, i, i+1)
+				b.Reset(r)
+				return b
+			}
+		}
+	}
+	return bufio.NewReaderSize(r, size)
+}
+
+func (p *bufPool) put(b *bufio.Reader) {
+	if p == nil || b == nil || len(p.free) >= maxPooled {
+		return
+	}
+	b.Reset(nil) // lets go of the file
+	p.free = append(p.free, b)
 }
 
 // rawCounter counts the bytes read from the file itself (compressed bytes
@@ -137,6 +185,12 @@ func (f *File) Position() (read, size int64) { return f.raw.n, f.size }
 // Open opens a capture file ("-" reads stdin), detecting gzip and the
 // capture format by their magic numbers, never by the file name.
 func Open(path string, stdin io.Reader) (*File, error) {
+	return openSized(path, stdin, readBufSize, nil)
+}
+
+// openSized is Open with read buffers of bufSize bytes, taken from pool
+// when it has some (pool may be nil).
+func openSized(path string, stdin io.Reader, bufSize int, pool *bufPool) (*File, error) {
 	var rc io.ReadCloser
 	var size int64
 	if path == "-" {
@@ -152,7 +206,7 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		rc = f
 	}
 	raw := &rawCounter{ReadCloser: rc}
-	f, err := newFile(path, raw)
+	f, err := newFile(path, raw, bufSize, pool)
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -161,17 +215,17 @@ func Open(path string, stdin io.Reader) (*File, error) {
 	return f, nil
 }
 
-func newFile(path string, rc io.ReadCloser) (*File, error) {
-	cf := &File{Info: CaptureInfo{Path: path}, closer: rc}
+func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, error) {
+	cf := &File{Info: CaptureInfo{Path: path}, closer: rc, pool: pool}
 	cf.cr = &countingReader{r: rc}
-	br := bufio.NewReaderSize(cf.cr, readBufSize)
+	br := cf.reader(cf.cr, size)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", path, err)
 		}
 		cf.cr = &countingReader{r: zr} // offsets are in the uncompressed stream
-		br = bufio.NewReaderSize(cf.cr, readBufSize)
+		br = cf.reader(cf.cr, size)
 		cf.Info.Compressed = true
 	}
 	cf.buf = br
@@ -187,7 +241,7 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		src := br
 		if hdr, _ := br.Peek(24); len(hdr) == 24 {
 			if cf.old = newOldPcap(br, hdr); cf.old != nil {
-				cf.buf2 = bufio.NewReaderSize(cf.old, 64<<10)
+				cf.buf2 = cf.reader(cf.old, smallBufSize)
 				src = cf.buf2
 			}
 		}
@@ -231,7 +285,26 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 }
 
 // Close closes the underlying file.
-func (f *File) Close() error { return f.closer.Close() }
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	err := f.closer.Close()
+	f.closer = nil
+	return err
+}
+
+// release closes a file read to its end and lets go of its buffers; its
+// Info and Position stay.
+func (f *File) release() {
+	f.Close()
+	for i, b := range f.made {
+		f.pool.put(b)
+		f.made[i] = nil
+	}
+	f.cr, f.buf, f.old, f.buf2, f.pr, f.ng = nil, nil, nil, nil, nil, nil
+	f.cur, f.q, f.nq, f.eof = slot{}, [2]slot{}, 0, true
+}
 
 // WildGap is how far a frame's timestamp may be from its neighbours'
 // before it is taken as wild (see File.Next).

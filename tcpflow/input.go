@@ -1,6 +1,7 @@
 package tcpflow
 
 import (
+	"cmp"
 	"fmt"
 	"hash/maphash"
 	"io"
@@ -10,16 +11,31 @@ import (
 
 // Input reads several capture files as one capture, in timestamp order
 // (tcpdump -C/-W rotation), keeping frame numbers per file.
+//
+// A file is open only while it has packets in the merge: each is opened
+// once to check its header and read its first packet's time, and closed;
+// it is opened again when the packets read reach that time, and closed
+// (its buffers let go) at its end. Rotated files, which follow one
+// another, hold one or two read buffers between them however many there
+// are; files that overlap in time are all open at once, those beyond the
+// first few with small buffers (see openBufSize).
 type Input struct {
-	files   []*File
-	heads   []Packet
-	live    []bool
-	pending int // file whose head was handed out and must be advanced
+	paths []string
+	stdin io.Reader
+	files []*File
+	heads []Packet
+	open  []int // the files with a head to hand out
+	// parked lists the files closed after their first packet, by the
+	// time of that packet (then by index): parked[0] is opened next.
+	parked  []int
+	first   []int64 // a parked file's first packet's time
+	pending int     // file whose head was handed out and must be advanced
 	// The packets handed out at timestamp seen, while another file had a
 	// packet at that timestamp too (see dup).
 	seen   []seenPacket
 	seenAt int64
 	seed   maphash.Seed
+	pool   bufPool // read buffers of the files that ended, for the next
 }
 
 // seenPacket is a packet handed out: its file and a hash of its bytes.
@@ -33,6 +49,29 @@ type seenPacket struct {
 // copies at that timestamp are not found: a bound on memory and time for a
 // file whose clock barely moves (second resolution).
 const maxSeen = 1024
+
+// Read buffer sizes of the files of an Input: the first few open at once
+// get readBufSize, further ones (files that overlap in time) smaller ones,
+// so that many files cost little each (a packet longer than its buffer is
+// copied once).
+const (
+	bigBuffers   = 4
+	smallBuffers = 64
+	smallBufSize = 64 << 10
+	tinyBufSize  = 16 << 10
+)
+
+// bufSizeFor returns the read buffer size of a file opened while open
+// files are.
+func bufSizeFor(open int) int {
+	switch {
+	case open < bigBuffers:
+		return readBufSize
+	case open < smallBuffers:
+		return smallBufSize
+	}
+	return tinyBufSize
+}
 
 // OpenInputs opens every path ("-" reads stdin); an error names the file
 // that failed. A file given twice (the same path, or the same file through
@@ -58,33 +97,90 @@ func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 		}
 		stats[i] = st
 	}
-	in := &Input{pending: -1, seed: maphash.MakeSeed()}
+	in := &Input{paths: paths, stdin: stdin, pending: -1, seed: maphash.MakeSeed(),
+		heads: make([]Packet, len(paths)), first: make([]int64, len(paths))}
 	for i, p := range paths {
-		f, err := Open(p, stdin)
+		size := readBufSize
+		if len(paths) > 1 {
+			size = smallBufSize // only the first packet is read now
+		}
+		f, err := openSized(p, stdin, size, &in.pool)
 		if err != nil {
 			in.Close()
 			return nil, err
 		}
 		in.files = append(in.files, f)
-		in.heads = append(in.heads, Packet{File: i})
-		in.live = append(in.live, true)
+		if !in.advance(i) {
+			continue
+		}
+		if len(paths) == 1 || p == "-" {
+			in.open = append(in.open, i) // stdin cannot be read again
+			continue
+		}
+		in.first[i] = in.heads[i].Time
+		in.parked = append(in.parked, i)
+		f.release()
 	}
-	for i := range in.files {
-		in.advance(i)
-	}
+	slices.SortStableFunc(in.parked, func(i, j int) int { return cmp.Compare(in.first[i], in.first[j]) })
 	return in, nil
 }
 
-func (in *Input) advance(i int) {
+// advance reads the next packet of file i into its head and reports
+// whether there was one; at the end it closes the file and takes it out of
+// the merge.
+func (in *Input) advance(i int) bool {
 	if in.files[i].Next(&in.heads[i]) != nil {
-		in.live[i] = false
-		return
+		in.files[i].release()
+		in.heads[i] = Packet{} // its bytes were in the buffers let go
+		if k := slices.Index(in.open, i); k >= 0 {
+			in.open = slices.Delete(in.open, k, k+1)
+		}
+		return false
 	}
 	in.heads[i].File = i
 	if lt := in.heads[i].LinkType; !LinkTypeSupported(lt) {
 		info := &in.files[i].Info
 		if len(info.Unsupported) < MaxLinkTypesListed && !slices.Contains(info.Unsupported, lt) {
 			info.Unsupported = append(info.Unsupported, lt)
+		}
+	}
+	return true
+}
+
+// earliest returns the open file whose head comes first (ties go to the
+// earlier file, so rotated files with equal timestamps at their seam keep
+// their order), or -1.
+func (in *Input) earliest() int {
+	best := -1
+	for _, i := range in.open {
+		if best < 0 || in.heads[i].Time < in.heads[best].Time || in.heads[i].Time == in.heads[best].Time && i < best {
+			best = i
+		}
+	}
+	return best
+}
+
+// unpark opens the parked files whose first packet comes no later than
+// every open file's head: at the same time too, so that dup sees them.
+func (in *Input) unpark() {
+	for len(in.parked) > 0 {
+		best := in.earliest()
+		j := in.parked[0]
+		if best >= 0 && in.first[j] > in.heads[best].Time {
+			return
+		}
+		in.parked = in.parked[1:]
+		f, err := openSized(in.paths[j], in.stdin, bufSizeFor(len(in.open)), &in.pool)
+		if err != nil {
+			// Read once already: it changed since. What was read of it
+			// is reported, with the error.
+			info := &in.files[j].Info
+			info.Truncated, info.ReadErr = true, fmt.Errorf("opening it again: %w", err)
+			continue
+		}
+		in.files[j] = f
+		if in.advance(j) {
+			in.open = append(in.open, j)
 		}
 	}
 }
@@ -98,14 +194,10 @@ func (in *Input) Next(p *Packet) error {
 			in.advance(in.pending)
 			in.pending = -1
 		}
-		best := -1
-		for i := range in.files {
-			// Ties go to the earlier file, so rotated files with equal
-			// timestamps at their seam keep their order.
-			if in.live[i] && (best < 0 || in.heads[i].Time < in.heads[best].Time) {
-				best = i
-			}
+		if len(in.parked) > 0 {
+			in.unpark()
 		}
+		best := in.earliest()
 		if best < 0 {
 			return io.EOF
 		}
@@ -147,8 +239,8 @@ func (in *Input) dup(i int) bool {
 	if len(in.seen) >= maxSeen {
 		return false
 	}
-	for j := range in.files {
-		if j != i && in.live[j] && in.heads[j].Time == h.Time {
+	for _, j := range in.open {
+		if j != i && in.heads[j].Time == h.Time {
 			if !hashed {
 				sum = maphash.Bytes(in.seed, h.Data)
 			}
@@ -159,7 +251,8 @@ func (in *Input) dup(i int) bool {
 	return false
 }
 
-// Captures returns what is known about each file so far.
+// Captures returns what is known about each file so far. A file opened
+// again (see Input) gets a new CaptureInfo: call it again for the latest.
 func (in *Input) Captures() []*CaptureInfo {
 	out := make([]*CaptureInfo, len(in.files))
 	for i, f := range in.files {

@@ -28,8 +28,8 @@ type pcapFast struct {
 	// standard 16 bytes: 8 in the modified pcap of Alexey Kuznetsov's
 	// patched libpcap (ifindex, protocol, packet type, padding), else 0.
 	extra int
-	// cut holds the kept bytes of a record larger than br's buffer
-	// (allocated at the first such record, MaxRecordData bytes); cuts
+	// cut holds the kept bytes of a record larger than br's buffer (grown
+	// to the longest such record, at most MaxRecordData bytes); cuts
 	// counts the records cut to MaxRecordData (see CaptureInfo.CutRecords).
 	cut  []byte
 	cuts *int64
@@ -182,10 +182,8 @@ func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInf
 	}
 	// Larger than the buffer: the kept bytes are copied into a buffer of
 	// a fixed size, whatever the record header claims.
-	if r.cut == nil {
-		r.cut = make([]byte, MaxRecordData)
-	}
-	n, err := io.ReadFull(r.br, r.cut[:keep])
+	r.cut = grow(r.cut, keep)
+	n, err := io.ReadFull(r.br, r.cut)
 	if err == nil {
 		var m int
 		m, err = r.br.Discard(caplen - keep)
@@ -198,6 +196,16 @@ func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInf
 		return nil, ci, err
 	}
 	return r.cut[:keep:keep], ci, nil
+}
+
+// grow returns b with length n (at most a pcapng block's head), in a
+// new buffer if b is too short: doubled, so that records of growing
+// lengths do not allocate each, but no longer than a record can need.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		b = make([]byte, n, min(max(n, 2*cap(b)), 8+ngHeadMax+4))
+	}
+	return b[:n]
 }
 
 // short consumes the n bytes there are of a read that wanted more, and

@@ -39,8 +39,9 @@ type pcapngReader struct {
 	secHasIfDrop, secHasOsDrop bool
 	// links marks the link types listed in info.LinkTypes.
 	links linkSet
-	// large holds the head of a block larger than br's buffer (allocated
-	// at the first such block, ngHeadMax bytes): the rest is passed over.
+	// large holds the head of a block larger than br's buffer (grown to
+	// the longest such head, at most ngHeadMax bytes and the block's
+	// header and trailer): the rest is passed over.
 	large []byte
 }
 
@@ -192,10 +193,8 @@ func (r *pcapngReader) block() (typ uint32, body []byte, bodyLen int, err error)
 	} else {
 		// A short file cannot make it allocate what its block header
 		// claims, nor a long one hold it.
-		if r.large == nil {
-			r.large = make([]byte, 8+ngHeadMax+4)
-		}
 		keep := 8 + min(n-12, ngHeadMax)
+		r.large = grow(r.large, keep+4)
 		got, err := io.ReadFull(r.br, r.large[:keep])
 		if err == nil {
 			var m int
