@@ -22,14 +22,18 @@ func streamed(write func(w io.Writer) error) io.Reader {
 	return pr
 }
 
-// allocated returns the bytes f allocated (all of them, freed or not).
-func allocated(f func()) uint64 {
+// allocated returns the bytes f allocated (all of them, freed or not)
+// and the heap in use after it, less before it, once garbage is collected.
+func allocated(f func()) (total uint64, held int64) {
 	var before, after runtime.MemStats
 	runtime.GC()
 	runtime.ReadMemStats(&before)
 	f()
 	runtime.ReadMemStats(&after)
-	return after.TotalAlloc - before.TotalAlloc
+	total = after.TotalAlloc - before.TotalAlloc
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return total, int64(after.HeapInuse) - int64(before.HeapInuse)
 }
 
 // TestRecordsReadInBoundedPieces reads records far longer than any frame,
@@ -90,7 +94,7 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 			var f *File
 			var got []Packet
 			var lens []int
-			alloc := allocated(func() {
+			alloc, held := allocated(func() {
 				var err error
 				f, err = Open("-", streamed(tt.write))
 				if err != nil {
@@ -116,6 +120,12 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 			if alloc > 4<<20 {
 				t.Errorf("reading a %d-byte record allocated %d bytes", tt.size, alloc)
 			}
+			// What the open file keeps once read: its buffers, none the
+			// record's size (a buffer grown to a record used to stay).
+			if held > 3<<20 {
+				t.Errorf("after a %d-byte record, the file holds %d bytes", tt.size, held)
+			}
+			runtime.KeepAlive(f)
 		})
 	}
 }
@@ -275,6 +285,9 @@ func TestManyFilesBounded(t *testing.T) {
 				if ci.Packets != packets || ci.Truncated {
 					t.Fatalf("%s: %d packets, truncated %v (%v)", ci.Path, ci.Packets, ci.Truncated, ci.ReadErr)
 				}
+			}
+			if len(in.pool.free) > maxPooled {
+				t.Errorf("%d read buffers kept for reuse, want at most %d", len(in.pool.free), maxPooled)
 			}
 			if maxOpen > tt.maxOpen {
 				t.Errorf("%d files open at once, want at most %d", maxOpen, tt.maxOpen)
