@@ -4,9 +4,14 @@ import (
 	"bytes"
 	"compress/gzip"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -297,5 +302,74 @@ func TestManyFilesBounded(t *testing.T) {
 			}
 			t.Logf("%d files open at most, heap in use grew by %.1f MB", maxOpen, float64(peak-base)/1e6)
 		})
+	}
+}
+
+// TestMergeOrder holds the merge of files (a heap of the open files, each
+// opened when the merge reaches its first packet) to the plain rule:
+// always the earliest head, ties to the earlier file, on files that
+// overlap, tie and go backwards in time, some empty.
+func TestMergeOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20 {
+		dir := t.TempDir()
+		nfiles := 1 + rng.IntN(9)
+		var paths []string
+		times := make([][]int64, nfiles)
+		for i := range nfiles {
+			start := int64(1e18) + rng.Int64N(50)*1e6
+			for range rng.IntN(30) {
+				times[i] = append(times[i], start+rng.Int64N(100)*1e6)
+				if rng.IntN(4) > 0 {
+					start += rng.Int64N(10) * 1e6 // mostly forwards, with ties
+				}
+			}
+			var file []byte
+			for k, ts := range times[i] {
+				// Each frame its own bytes, so none is a copy of another's.
+				frame := append(advcap.Frame(), byte(i), byte(k))
+				rec := pcapAt(frame, []int64{ts})
+				if k > 0 {
+					rec = rec[24:]
+				}
+				file = append(file, rec...)
+			}
+			if len(file) == 0 {
+				file = pcapAt(nil, nil)
+			}
+			p := filepath.Join(dir, fmt.Sprintf("f%d.pcap", i))
+			if err := os.WriteFile(p, file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, p)
+		}
+		var want []string
+		next := make([]int, nfiles)
+		for {
+			best := -1
+			for i := range nfiles {
+				if next[i] < len(times[i]) && (best < 0 || times[i][next[i]] < times[best][next[best]]) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			next[best]++
+			want = append(want, fmt.Sprintf("%d:%d@%d", best, next[best], times[best][next[best]-1]))
+		}
+		in, err := OpenInputs(paths, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var p Packet
+		for in.Next(&p) == nil {
+			got = append(got, fmt.Sprintf("%d:%d@%d", p.File, p.Frame, p.Time))
+		}
+		in.Close()
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d, %d files:\ngot  %v\nwant %v", round, nfiles, got, want)
+		}
 	}
 }

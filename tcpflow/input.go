@@ -24,12 +24,12 @@ type Input struct {
 	stdin io.Reader
 	files []*File
 	heads []Packet
-	open  []int // the files with a head to hand out
+	open  []int // the files with a head to hand out, a heap (see before)
 	// parked lists the files closed after their first packet, by the
 	// time of that packet (then by index): parked[0] is opened next.
 	parked  []int
 	first   []int64 // a parked file's first packet's time
-	pending int     // file whose head was handed out and must be advanced
+	pending bool    // the first open file's head was handed out: advance it
 	// The packets handed out at timestamp seen, while another file had a
 	// packet at that timestamp too (see dup).
 	seen   []seenPacket
@@ -97,7 +97,7 @@ func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 		}
 		stats[i] = st
 	}
-	in := &Input{paths: paths, stdin: stdin, pending: -1, seed: maphash.MakeSeed(),
+	in := &Input{paths: paths, stdin: stdin, seed: maphash.MakeSeed(),
 		heads: make([]Packet, len(paths)), first: make([]int64, len(paths))}
 	for i, p := range paths {
 		size := readBufSize
@@ -114,27 +114,24 @@ func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 			continue
 		}
 		if len(paths) == 1 || p == "-" {
-			in.open = append(in.open, i) // stdin cannot be read again
+			in.push(i) // stdin cannot be read again
 			continue
 		}
 		in.first[i] = in.heads[i].Time
 		in.parked = append(in.parked, i)
 		f.release()
+		in.heads[i] = Packet{}
 	}
 	slices.SortStableFunc(in.parked, func(i, j int) int { return cmp.Compare(in.first[i], in.first[j]) })
 	return in, nil
 }
 
 // advance reads the next packet of file i into its head and reports
-// whether there was one; at the end it closes the file and takes it out of
-// the merge.
+// whether there was one; at the end it closes the file.
 func (in *Input) advance(i int) bool {
 	if in.files[i].Next(&in.heads[i]) != nil {
 		in.files[i].release()
 		in.heads[i] = Packet{} // its bytes were in the buffers let go
-		if k := slices.Index(in.open, i); k >= 0 {
-			in.open = slices.Delete(in.open, k, k+1)
-		}
 		return false
 	}
 	in.heads[i].File = i
@@ -147,26 +144,72 @@ func (in *Input) advance(i int) bool {
 	return true
 }
 
-// earliest returns the open file whose head comes first (ties go to the
-// earlier file, so rotated files with equal timestamps at their seam keep
-// their order), or -1.
-func (in *Input) earliest() int {
-	best := -1
-	for _, i := range in.open {
-		if best < 0 || in.heads[i].Time < in.heads[best].Time || in.heads[i].Time == in.heads[best].Time && i < best {
-			best = i
+// The open files are a heap by head (see before): in.open[0] comes
+// first. Each packet then costs a log of the files open at once.
+
+// before reports whether the head of file i comes before file j's: ties
+// go to the earlier file, so rotated files with equal timestamps at their
+// seam keep their order.
+func (in *Input) before(i, j int) bool {
+	ti, tj := in.heads[i].Time, in.heads[j].Time
+	return ti < tj || ti == tj && i < j
+}
+
+func (in *Input) up(k int) {
+	h := in.open
+	for k > 0 {
+		parent := (k - 1) / 2
+		if !in.before(h[k], h[parent]) {
+			return
 		}
+		h[k], h[parent] = h[parent], h[k]
+		k = parent
 	}
-	return best
+}
+
+func (in *Input) down(k int) {
+	h := in.open
+	for {
+		c := 2*k + 1
+		if c >= len(h) {
+			return
+		}
+		if c+1 < len(h) && in.before(h[c+1], h[c]) {
+			c++
+		}
+		if !in.before(h[c], h[k]) {
+			return
+		}
+		h[k], h[c] = h[c], h[k]
+		k = c
+	}
+}
+
+// push adds file i, whose head was just read, to the open files.
+func (in *Input) push(i int) {
+	in.open = append(in.open, i)
+	in.up(len(in.open) - 1)
+}
+
+// advanceFirst reads the next packet of the file that comes first and
+// puts it back in its place, or out of the heap at its end.
+func (in *Input) advanceFirst() {
+	if in.advance(in.open[0]) {
+		in.down(0) // a later head, or an earlier one, which stays first
+		return
+	}
+	last := len(in.open) - 1
+	in.open[0] = in.open[last]
+	in.open = in.open[:last]
+	in.down(0)
 }
 
 // unpark opens the parked files whose first packet comes no later than
 // every open file's head: at the same time too, so that dup sees them.
 func (in *Input) unpark() {
 	for len(in.parked) > 0 {
-		best := in.earliest()
 		j := in.parked[0]
-		if best >= 0 && in.first[j] > in.heads[best].Time {
+		if len(in.open) > 0 && in.first[j] > in.heads[in.open[0]].Time {
 			return
 		}
 		in.parked = in.parked[1:]
@@ -180,7 +223,7 @@ func (in *Input) unpark() {
 		}
 		in.files[j] = f
 		if in.advance(j) {
-			in.open = append(in.open, j)
+			in.push(j)
 		}
 	}
 }
@@ -190,18 +233,18 @@ func (in *Input) unpark() {
 // that is a copy of another file's is passed over (see dup).
 func (in *Input) Next(p *Packet) error {
 	for {
-		if in.pending >= 0 {
-			in.advance(in.pending)
-			in.pending = -1
+		if in.pending {
+			in.advanceFirst()
+			in.pending = false
 		}
 		if len(in.parked) > 0 {
 			in.unpark()
 		}
-		best := in.earliest()
-		if best < 0 {
+		if len(in.open) == 0 {
 			return io.EOF
 		}
-		in.pending = best
+		best := in.open[0]
+		in.pending = true
 		if len(in.files) > 1 && in.dup(best) {
 			in.files[best].Info.Duplicates++
 			continue
@@ -239,8 +282,10 @@ func (in *Input) dup(i int) bool {
 	if len(in.seen) >= maxSeen {
 		return false
 	}
-	for _, j := range in.open {
-		if j != i && in.heads[j].Time == h.Time {
+	// i is first in the heap: another file's head at the same time would
+	// have one on its path to the top, so is one of i's children if any.
+	for _, c := range in.open[1:min(3, len(in.open))] {
+		if in.heads[c].Time == h.Time {
 			if !hashed {
 				sum = maphash.Bytes(in.seed, h.Data)
 			}
