@@ -15,6 +15,7 @@
 #   linktypes-64k   65,536 pcapng interfaces, each of a link type of its own, then a packet on each
 #   rotated-400     400 rotated pcap files, 1,000 packets each, one after another
 #   overlapped-400  400 pcap files, 1,000 packets each, all spanning the same second
+#   rotated-400-gz, overlapped-400-gz  the same, each file gzipped
 #
 #   -b BINARY  measure BINARY instead of building ./cmd/nfsstall
 #   -k         keep the temporary directory (its path is printed)
@@ -29,7 +30,7 @@ while getopts "b:ko:h" opt; do
     b) bin=$OPTARG ;;
     k) keep=1 ;;
     o) dir=$OPTARG keep=1 ;;
-    *) sed -n '2,24p' "$0"; exit 2 ;;
+    *) sed -n '2,25p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -57,7 +58,7 @@ fi
 go build -o "$dir/advgen" ./bench/advgen
 
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k stats-64k linktypes-64k rotated-400 overlapped-400)
+[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k stats-64k linktypes-64k rotated-400 overlapped-400 rotated-400-gz overlapped-400-gz)
 
 gen() { # shape -> the input paths, one a line
   local s=$1 g=$dir/advgen
@@ -72,6 +73,8 @@ gen() { # shape -> the input paths, one a line
     linktypes-64k) "$g" linktypes 65536 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
     rotated-400) mkdir -p "$dir/$s"; "$g" rotated 400 1000 "$dir/$s" ;;
     overlapped-400) mkdir -p "$dir/$s"; "$g" overlapped 400 1000 "$dir/$s" ;;
+    rotated-400-gz) mkdir -p "$dir/$s"; "$g" rotatedgz 400 1000 "$dir/$s" ;;
+    overlapped-400-gz) mkdir -p "$dir/$s"; "$g" overlappedgz 400 1000 "$dir/$s" ;;
     *) echo "unknown shape $s" >&2; return 1 ;;
   esac
 }

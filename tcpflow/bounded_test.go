@@ -245,20 +245,24 @@ func TestPcapngInterfaceCap(t *testing.T) {
 // read buffers of the files that ended reused; overlapping in time (all
 // open at once), the files beyond the first few read with small buffers.
 // Either way every packet comes once, in time order, and the heap in use
-// stays far below a read buffer per file (400 MiB before).
+// stays far below a read buffer per file (400 MiB before, 800 MiB
+// gzipped).
 func TestManyFilesBounded(t *testing.T) {
 	const files, packets = 400, 4
 	for _, tt := range []struct {
-		name     string
-		overlap  bool
-		maxOpen  int
-		maxBytes uint64
+		name        string
+		overlap, gz bool
+		maxOpen     int
+		maxBytes    uint64
 	}{
-		{"rotated", false, 2, 8 << 20},
-		{"overlapping", true, files, 24 << 20},
+		{"rotated", false, false, 2, 8 << 20},
+		{"overlapping", true, false, files, 24 << 20},
+		// A gzip reader is some 42 KB (its window and tables) besides.
+		{"rotated gzip", false, true, 2, 8 << 20},
+		{"overlapping gzip", true, true, files, 40 << 20},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			paths, err := advcap.Rotated(t.TempDir(), files, packets, tt.overlap)
+			paths, err := advcap.Rotated(t.TempDir(), files, packets, tt.overlap, tt.gz)
 			if err != nil {
 				t.Fatal(err)
 			}

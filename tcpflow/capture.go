@@ -5,6 +5,7 @@ package tcpflow
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
@@ -118,6 +119,7 @@ type File struct {
 	// The read buffers made for the file, given back to pool (if any)
 	// when it is released.
 	made [3]*bufio.Reader
+	zr   *gzip.Reader
 	pool *bufPool
 }
 
@@ -139,6 +141,20 @@ func (f *File) reader(r io.Reader, size int) *bufio.Reader {
 // for: a file that ends gives its buffers to the next.
 type bufPool struct {
 	free []*bufio.Reader
+	gz   []*gzip.Reader // gzip readers, each with its window (32 KiB) and tables
+}
+
+// gzip returns a gzip reader of r, one of the pool's if it has one.
+func (p *bufPool) gzip(r *bufio.Reader) (*gzip.Reader, error) {
+	if p == nil || len(p.gz) == 0 {
+		return gzip.NewReader(r)
+	}
+	zr := p.gz[len(p.gz)-1]
+	p.gz = p.gz[:len(p.gz)-1]
+	if err := zr.Reset(r); err != nil {
+		return nil, err // a header that does not start: dropped with the file
+	}
+	return zr, nil
 }
 
 const maxPooled = 8
@@ -218,15 +234,26 @@ func openSized(path string, stdin io.Reader, bufSize int, pool *bufPool) (*File,
 func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, error) {
 	cf := &File{Info: CaptureInfo{Path: path}, closer: rc, pool: pool}
 	cf.cr = &countingReader{r: rc}
-	br := cf.reader(cf.cr, size)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	// The first two bytes say whether the file is gzip before a read
+	// buffer is made: the compressed bytes need only a small one.
+	var gz [2]byte
+	n, err := io.ReadFull(cf.cr, gz[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("%s: reading the capture header: %w", path, err)
+	}
+	src := io.MultiReader(bytes.NewReader(gz[:n]), cf.cr)
+	var br *bufio.Reader
+	if n == 2 && gz == [2]byte{0x1f, 0x8b} {
+		zr, err := cf.pool.gzip(cf.reader(src, min(max(size/16, 4<<10), 64<<10)))
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", path, err)
 		}
+		cf.zr = zr
 		cf.cr = &countingReader{r: zr} // offsets are in the uncompressed stream
 		br = cf.reader(cf.cr, size)
 		cf.Info.Compressed = true
+	} else {
+		br = cf.reader(src, size)
 	}
 	cf.buf = br
 	magic, err := br.Peek(8)
@@ -302,6 +329,10 @@ func (f *File) release() {
 		f.pool.put(b)
 		f.made[i] = nil
 	}
+	if p := f.pool; p != nil && f.zr != nil && len(p.gz) < maxPooled {
+		p.gz = append(p.gz, f.zr)
+	}
+	f.zr = nil
 	f.cr, f.buf, f.old, f.buf2, f.pr, f.ng = nil, nil, nil, nil, nil, nil
 	f.cur, f.q, f.nq, f.eof = slot{}, [2]slot{}, 0, true
 }

@@ -4,6 +4,7 @@
 //	advgen bigpcap SIZE OUT | bigpcapng SIZE OUT | ifaces N OUT | interleaved N OUT
 //	advgen stats N OUT | linktypes N OUT
 //	advgen rotated FILES PACKETS DIR | overlapped FILES PACKETS DIR
+//	advgen rotatedgz FILES PACKETS DIR | overlappedgz FILES PACKETS DIR (gzipped)
 //
 // OUT ending in .gz is gzipped.
 package main
@@ -35,7 +36,7 @@ func run(args []string) error {
 		return err
 	}
 	switch args[0] {
-	case "rotated", "overlapped":
+	case "rotated", "overlapped", "rotatedgz", "overlappedgz":
 		if len(args) != 4 {
 			return fmt.Errorf("usage: advgen %s FILES PACKETS DIR", args[0])
 		}
@@ -43,7 +44,7 @@ func run(args []string) error {
 		if err != nil {
 			return err
 		}
-		paths, err := advcap.Rotated(args[3], int(n), m, args[0] == "overlapped")
+		paths, err := advcap.Rotated(args[3], int(n), m, strings.HasPrefix(args[0], "overlapped"), strings.HasSuffix(args[0], "gz"))
 		if err == nil {
 			fmt.Println(strings.Join(paths, "\n"))
 		}

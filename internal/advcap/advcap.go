@@ -8,6 +8,7 @@ package advcap
 
 import (
 	"bufio"
+	"compress/gzip"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -194,17 +195,25 @@ func Interleaved(w io.Writer, pairs int) error {
 // Rotated writes files pcap files named rot-NNNN.pcap into dir, as
 // tcpdump -C rotates them: each holds packets packets 1 ms apart, each
 // file's after the one before it; overlap makes every file span the same
-// time instead (captures from many interfaces at once). It returns their
-// paths.
-func Rotated(dir string, files, packets int, overlap bool) ([]string, error) {
+// time instead (captures from many interfaces at once); gz gzips each
+// (rot-NNNN.pcap.gz). It returns their paths.
+func Rotated(dir string, files, packets int, overlap, gz bool) ([]string, error) {
 	var paths []string
 	for i := range files {
 		p := filepath.Join(dir, fmt.Sprintf("rot-%04d.pcap", i))
+		if gz {
+			p += ".gz"
+		}
 		f, err := os.Create(p)
 		if err != nil {
 			return nil, err
 		}
+		var zw *gzip.Writer
 		w := bufio.NewWriter(f)
+		if gz {
+			zw = gzip.NewWriter(f)
+			w = bufio.NewWriter(zw)
+		}
 		err = PcapHeader(w, 262144)
 		start := int64(1.7e15) + int64(i*packets)*1000
 		if overlap {
@@ -215,6 +224,9 @@ func Rotated(dir string, files, packets int, overlap bool) ([]string, error) {
 		}
 		if err == nil {
 			err = w.Flush()
+		}
+		if err == nil && zw != nil {
+			err = zw.Close()
 		}
 		if cerr := f.Close(); err == nil {
 			err = cerr
