@@ -30,7 +30,7 @@ while getopts "b:ko:h" opt; do
     b) bin=$OPTARG ;;
     k) keep=1 ;;
     o) dir=$OPTARG keep=1 ;;
-    *) sed -n '2,25p' "$0"; exit 2 ;;
+    *) sed -n '2,22p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
