@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket/layers"
+
 	"nfsstall/internal/advcap"
 )
 
@@ -376,4 +378,51 @@ func TestMergeOrder(t *testing.T) {
 			t.Fatalf("round %d, %d files:\ngot  %v\nwant %v", round, nfiles, got, want)
 		}
 	}
+}
+
+// FuzzBufferSize reads a capture through the usual read buffer and through
+// one of 64 bytes, where every record longer than that takes the path of
+// records longer than the buffer (kept bytes copied, the rest passed
+// over, the pcapng block trailer read apart): both must read the same
+// packets, the same lengths and the same end.
+func FuzzBufferSize(f *testing.F) {
+	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello, this is longer than sixty-four bytes, all of it"})
+	var w ngWriter
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
+	w.packet(0, 1, eth)
+	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
+	w.section(binary.BigEndian)
+	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
+	w.packet(0, 2e6, eth[14:])
+	w.packet(0, 3e6, eth[14:])
+	f.Add(w.b.Bytes())
+	f.Add(pcapAt(eth, []int64{1e18, 1e18 + 1e9, 1e18 + 2e9}))
+	f.Add(oldPcapFile(3, binary.LittleEndian, false, [][]byte{eth, eth[:20]}, []int{len(eth), 20}))
+	read := func(b []byte, size int) string {
+		file, err := openSized("-", bytes.NewReader(b), size, nil)
+		if err != nil {
+			return "open: " + err.Error()
+		}
+		var out strings.Builder
+		var p Packet
+		for file.Next(&p) == nil {
+			fmt.Fprintf(&out, "%d %d %d %d %x\n", p.Frame, p.Time, p.Length, p.LinkType, p.Data)
+		}
+		i := file.Info
+		fmt.Fprintf(&out, "%d packets, truncated %v at %d, %v, cut %d, drops %d %d, end %d\n",
+			i.Packets, i.Truncated, i.TruncatedAt, i.ReadErr, i.CutRecords, i.IfDrop, i.OsDrop, i.End)
+		return out.String()
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= 4 {
+			if m := binary.BigEndian.Uint32(b); m == magicModified || m == magicModifiedSwapped {
+				return // its variant is guessed from the records the buffer holds
+			}
+		}
+		want, got := read(b, readBufSize), read(b, 64)
+		if got != want {
+			t.Fatalf("with a 64-byte buffer:\n%s\nwith %d bytes:\n%s", got, readBufSize, want)
+		}
+	})
 }

@@ -98,7 +98,7 @@ type File struct {
 	Info   CaptureInfo
 	closer io.Closer
 	cr     *countingReader
-	buf    *bufio.Reader // over cr; what pcapgo reads (pcapgo adds no buffer of its own to a *bufio.Reader)
+	buf    *bufio.Reader // over cr; what the records are read from
 	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
 	buf2   *bufio.Reader
 	pr     packetReader
@@ -272,10 +272,14 @@ func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, err
 				src = cf.buf2
 			}
 		}
-		r, err := pcapgo.NewReader(src)
+		// pcapgo reads the file header only: given the buffer itself, it
+		// would put one of its own (4 KiB) in front of a smaller one.
+		hdr, _ := src.Peek(24)
+		r, err := pcapgo.NewReader(bytes.NewReader(hdr))
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcap header: %w", path, err)
 		}
+		src.Discard(len(hdr))
 		cf.Info.Format = "pcap"
 		cf.link = r.LinkType()
 		cf.Info.LinkTypes = []layers.LinkType{cf.link}

@@ -39,9 +39,8 @@ type pcapFast struct {
 // this length.
 const eagerReadMax = 262144
 
-// newPcapFast takes over from r, which has read the file header from br
-// (pcapgo reads a *bufio.Reader directly, with no buffer of its own);
-// magic is the file's first 4 bytes, big-endian.
+// newPcapFast reads the records of br, whose file header r has read (br
+// is past it); magic is the file's first 4 bytes, big-endian.
 func newPcapFast(br *bufio.Reader, r *pcapgo.Reader, magic uint32) *pcapFast {
 	f := &pcapFast{br: br, order: binary.LittleEndian, factor: 1, snaplen: r.Snaplen(), cuts: new(int64)}
 	if magic == 0xa1b2c3d4 || magic == 0xa1b23c4d {
