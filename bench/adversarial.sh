@@ -8,6 +8,7 @@
 # Shapes (all by default):
 #   bigrec-pcap     one 100 MB record, pcap snaplen 0xffffffff (gzipped)
 #   bigrec-pcapng   one 100 MB packet block, interface snaplen 0 (gzipped)
+#   bigblock-pcapng one 100 MB custom block between two packets (gzipped)
 #   ifaces-125k     125,000 pcapng interface blocks (gzipped)
 #   ifaces-1m       1,000,000 pcapng interface blocks (gzipped)
 #   interleaved-10k, -20k, -40k  interface and packet blocks interleaved, each packet a new interface
@@ -30,7 +31,7 @@ while getopts "b:ko:h" opt; do
     b) bin=$OPTARG ;;
     k) keep=1 ;;
     o) dir=$OPTARG keep=1 ;;
-    *) sed -n '2,22p' "$0"; exit 2 ;;
+    *) sed -n '2,23p' "$0"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -58,13 +59,14 @@ fi
 go build -o "$dir/advgen" ./bench/advgen
 
 shapes=("$@")
-[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k stats-64k linktypes-64k rotated-400 overlapped-400 rotated-400-gz overlapped-400-gz)
+[ ${#shapes[@]} -gt 0 ] || shapes=(bigrec-pcap bigrec-pcapng bigblock-pcapng ifaces-125k ifaces-1m interleaved-10k interleaved-20k interleaved-40k stats-64k linktypes-64k rotated-400 overlapped-400 rotated-400-gz overlapped-400-gz)
 
 gen() { # shape -> the input paths, one a line
   local s=$1 g=$dir/advgen
   case $s in
     bigrec-pcap) "$g" bigpcap 100000000 "$dir/$s.pcap.gz" >/dev/null; echo "$dir/$s.pcap.gz" ;;
     bigrec-pcapng) "$g" bigpcapng 100000000 "$dir/$s.pcapng.gz" >/dev/null; echo "$dir/$s.pcapng.gz" ;;
+    bigblock-pcapng) "$g" bigblock 100000000 "$dir/$s.pcapng.gz" >/dev/null; echo "$dir/$s.pcapng.gz" ;;
     ifaces-125k) "$g" ifaces 125000 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
     ifaces-1m) "$g" ifaces 1000000 "$dir/$s.pcapng.gz"; echo "$dir/$s.pcapng.gz" ;;
     interleaved-*) local n=${s#interleaved-}; n=${n%k}000

@@ -74,6 +74,17 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 			return n.Err
 		}
 	}
+	block := func(size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			n := &advcap.NgWriter{W: w}
+			n.Section()
+			n.Interface(0)
+			n.Packet(0, 1e15, size)
+			n.Block(0x40000BAD, huge) // passed over, whatever its length
+			n.Packet(0, 1e15+1, 100)
+			return n.Err
+		}
+	}
 	gzipped := func(write func(io.Writer) error) func(io.Writer) error {
 		return func(w io.Writer) error {
 			zw := gzip.NewWriter(w)
@@ -95,6 +106,7 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 		{"pcapng huge", huge, pcapng(huge)},
 		{"pcapng within the buffer", mid, pcapng(mid)},
 		{"pcapng huge gzipped", huge, gzipped(pcapng(huge))},
+		{"pcapng huge, then a huge custom block", huge, block(huge)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -1,7 +1,7 @@
 // Command advgen writes one adversarial capture shape (see
 // internal/advcap) for bench/adversarial.sh.
 //
-//	advgen bigpcap SIZE OUT | bigpcapng SIZE OUT | ifaces N OUT | interleaved N OUT
+//	advgen bigpcap SIZE OUT | bigpcapng SIZE OUT | bigblock SIZE OUT | ifaces N OUT | interleaved N OUT
 //	advgen stats N OUT | linktypes N OUT
 //	advgen rotated FILES PACKETS DIR | overlapped FILES PACKETS DIR
 //	advgen rotatedgz FILES PACKETS DIR | overlappedgz FILES PACKETS DIR (gzipped)
@@ -65,6 +65,8 @@ func run(args []string) error {
 		err = advcap.BigPcap(w, n)
 	case "bigpcapng":
 		err = advcap.BigPcapng(w, n)
+	case "bigblock":
+		err = advcap.BigBlock(w, n)
 	case "ifaces":
 		err = advcap.Interfaces(w, int(n))
 	case "interleaved":

@@ -152,6 +152,23 @@ func (n *NgWriter) Packet(id uint32, ts int64, size int64) {
 	n.block(6, b, size)
 }
 
+// Block writes a block of type typ with size bytes of body (the packet
+// frame header, then zeros): a block of a kind readers pass over, or one
+// they read.
+func (n *NgWriter) Block(typ uint32, size int64) { n.block(typ, nil, size) }
+
+// BigBlock writes a pcapng file with one interface, a packet, a custom
+// block (type 0x40000BAD, copied) of size bytes and another packet.
+func BigBlock(w io.Writer, size int64) error {
+	n := &NgWriter{W: w}
+	n.Section()
+	n.Interface(262144)
+	n.Packet(0, 1.7e15, 60)
+	n.Block(0x40000BAD, size)
+	n.Packet(0, 1.7e15+1000, 60)
+	return n.Err
+}
+
 // BigPcapng writes a pcapng file with one interface of snaplen 0 (no
 // limit) and one packet of size bytes.
 func BigPcapng(w io.Writer, size int64) error {
