@@ -18,7 +18,7 @@ import (
 // (its buffers let go) at its end. Rotated files, which follow one
 // another, hold one or two read buffers between them however many there
 // are; files that overlap in time are all open at once, those beyond the
-// first few with small buffers (see openBufSize).
+// first few with small buffers (see bufSizeFor).
 type Input struct {
 	paths []string
 	stdin io.Reader
