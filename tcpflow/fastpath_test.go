@@ -121,6 +121,9 @@ func FuzzDecodeFast(f *testing.F) {
 		f.Add(bytes.Clone(p.Data))
 	}
 	in.Close()
+	for _, fr := range boundaryFrames(f, 24) {
+		f.Add(fr)
+	}
 	d := NewDecoder()
 	f.Fuzz(func(t *testing.T, data []byte) {
 		sameAsLayers(t, d, &Packet{Data: data[:len(data):len(data)], LinkType: layers.LinkTypeEthernet})

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -100,4 +102,35 @@ func framingMutated(ms []mutate.Mutation) bool {
 		}
 	}
 	return false
+}
+
+// addBoundarySeeds seeds FuzzCapture with boundary variants (see
+// internal/mutate) of the first packets of every capture in
+// testdata/pcaps: a handful of header fields per file set to the values
+// where sequence-space and length arithmetic break, which random
+// mutation of the other seeds rarely reaches.
+func addBoundarySeeds(f *testing.F) {
+	var paths []string
+	for _, pat := range []string{"*.pcap", "*.pcapng", "*.gz"} {
+		m, _ := filepath.Glob(filepath.Join(pcapDir, pat))
+		paths = append(paths, m...)
+	}
+	for i, path := range paths {
+		if strings.Contains(path, ".tsv") || strings.Contains(path, ".txt") {
+			continue
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		c, err := mutate.Parse(b)
+		if err != nil {
+			f.Fatal(err)
+		}
+		head := c.Head(24)
+		for v := uint64(0); v < 3; v++ {
+			data, _ := head.Variant(uint64(i)<<8|v, 2+int(v), v == 2)
+			f.Add(data)
+		}
+	}
 }

@@ -533,3 +533,77 @@ func notFile(fs []Field) []Field {
 	}
 	return fs
 }
+
+// RPC returns the RPC message of record rec in b (a copy of c.Data, maybe
+// mutated): from its record marker when marked (over TCP), else from its
+// XID. It returns nil when the record carries no RPC header the parser
+// found.
+func (c *Capture) RPC(b []byte, rec int) (msg []byte, marked bool) {
+	r := c.Records[rec]
+	for _, f := range r.Fields {
+		start := -1
+		switch f.Name {
+		case "rpc.fragment_header":
+			start, marked = f.Off, true
+		case "rpc.cred.length":
+			start = f.Off - 28
+		case "rpc.reply.verf.length":
+			start = f.Off - 16
+		}
+		if start >= r.Data && start < r.End {
+			return b[start:r.End], marked
+		}
+	}
+	return nil, false
+}
+
+// RPCVariants returns up to n RPC messages (with their record markers
+// when over TCP) of records chosen by seed, each with one RPC field (the
+// marker or an XDR length) set to a boundary value: seeds for fuzzing the
+// decoders without a packet around them.
+func (c *Capture) RPCVariants(seed uint64, n int) [][]byte {
+	rng := rand.New(rand.NewPCG(seed, 0x727063))
+	var out [][]byte
+	for tries := 0; len(out) < n && tries < 50*n && len(c.Records) > 0; tries++ {
+		rec := rng.IntN(len(c.Records))
+		var fs []Field
+		for _, f := range c.Records[rec].Fields {
+			if len(f.Name) > 4 && f.Name[:4] == "rpc." {
+				fs = append(fs, f)
+			}
+		}
+		if len(fs) == 0 {
+			continue
+		}
+		f := fs[rng.IntN(len(fs))]
+		b := bytes.Clone(c.Data[c.Records[rec].Data:c.Records[rec].End])
+		g := f
+		g.Off -= c.Records[rec].Data
+		vs := g.Values(g.Get(b))
+		g.Set(b, vs[rng.IntN(len(vs))])
+		whole := bytes.Clone(c.Data)
+		copy(whole[c.Records[rec].Data:], b)
+		if msg, _ := c.RPC(whole, rec); msg != nil {
+			out = append(out, bytes.Clone(msg))
+		}
+	}
+	return out
+}
+
+// Head returns the capture cut after its first n records: a small file to
+// seed a fuzzer with, parsed again.
+func (c *Capture) Head(n int) *Capture {
+	if n >= len(c.Records) {
+		return c
+	}
+	end := c.Records[n].Start
+	if c.NG {
+		// Keep the blocks before the first packet (interfaces).
+		end = max(end, c.Records[0].Start)
+	}
+	h, err := Parse(c.Data[:end])
+	if err != nil {
+		return c
+	}
+	return h
+}

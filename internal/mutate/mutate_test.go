@@ -110,3 +110,22 @@ func overlaps(m Mutation, ms []Mutation) bool {
 	}
 	return n > 1
 }
+
+func TestRPCVariants(t *testing.T) {
+	b, err := os.ReadFile("../../testdata/pcaps/mixed.pcap.gz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	vs := c.RPCVariants(1, 8)
+	if len(vs) != 8 {
+		t.Fatalf("%d RPC variants, want 8", len(vs))
+	}
+	h := c.Head(30)
+	if len(h.Records) != 30 {
+		t.Errorf("head has %d records", len(h.Records))
+	}
+}
