@@ -390,6 +390,14 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	// segment, so what it releases (holes the capture missed, and the
 	// queued bytes behind them) comes before this segment's data. A reply
 	// must not be decoded before the call its ACK releases.
+	if s.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && peer.sawSYN && peer.delivered == 0 && len(peer.queue) == 0 && s.Ack != peer.next {
+		// The SYN-ACK acknowledges the peer's ISN+1: when it disagrees
+		// with the SYN seen, before any byte, the SYN's sequence number
+		// was damaged (or answered another SYN); following the SYN would
+		// drop every byte of the connection as a re-send, or declare up
+		// to 2^30 bytes lost before the first.
+		peer.isn, peer.next = s.Ack-1, s.Ack
+	}
 	if s.Flags&FlagACK != 0 {
 		f.acked(c, peer, s.Ack, at)
 		if peer.synced {

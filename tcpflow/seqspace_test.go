@@ -260,3 +260,48 @@ func TestAnalysisSeqDistances(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedSYN: a SYN whose sequence number is wrong, by any distance,
+// does not cost the connection's bytes when the SYN-ACK's ACK shows the
+// right one. Without a SYN-ACK, the first data decides: behind the SYN
+// (nothing can be a re-send yet) it is followed; ahead within seqFar it
+// is a hole; implausible, it is dropped until the stream continues it.
+func TestDamagedSYN(t *testing.T) {
+	const isn = 999
+	for _, d := range seqDistances {
+		if d == 0 {
+			continue
+		}
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			for _, synack := range []bool{true, false} {
+				pkts := []pkt{{toServer: true, seq: isn + d, flags: FlagSYN}}
+				if synack {
+					pkts = append(pkts, pkt{seq: 5000, ack: isn + 1, flags: FlagSYN | FlagACK})
+				}
+				pkts = append(pkts,
+					pkt{toServer: true, seq: isn + 1, ack: 5001, flags: FlagACK | FlagPSH, data: "hello"},
+					pkt{toServer: true, seq: isn + 6, ack: 5001, flags: FlagACK | FlagPSH, data: "world"})
+				got, _ := seqReplay(t, pkts...)
+				want := "data \"hello\"\ndata \"world\"\n"
+				if !synack {
+					switch ahead := -d; {
+					case d == 1: // one behind: taken for a keep-alive's byte
+						want = "data \"ello\"\ndata \"world\"\n"
+					case d <= seqFar: // behind the SYN: followed
+					case ahead+5 <= seqFar:
+						want = fmt.Sprintf("gap %d\n%s", ahead, want)
+					case ahead <= seqFar: // world is past seqFar: dropped
+						want = fmt.Sprintf("gap %d\ndata \"hello\"\n", ahead)
+					case d-5 <= seqFar: // world is plausibly behind: followed
+						want = "data \"world\"\n"
+					default: // implausible: followed when continued
+						want = fmt.Sprintf("gap %d\ndata \"world\"\n", 5-d)
+					}
+				}
+				if got != want {
+					t.Errorf("SYN-ACK %v: got\n%swant\n%s", synack, got, want)
+				}
+			}
+		})
+	}
+}

@@ -88,6 +88,12 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		h.next = seq
 	}
 	h.jumped = false
+	if back, ok := seqBehind(seq, h.next); ok && back > 1 && h.delivered == 0 && len(h.queue) == 0 {
+		// Bytes before the first one expected, when none was taken yet,
+		// are not a re-send of anything: next came from a damaged SYN
+		// (one behind is a keep-alive's probe byte, kept as one).
+		h.next = seq
+	}
 	if back, ok := seqBehind(seq, h.next); ok {
 		f.deliver(c, h, seq, back, payload, wireLen, at)
 		f.drain(c, h, at)
