@@ -15,10 +15,11 @@ import (
 // them.
 type boundarySeeds struct {
 	calls, replies [][]byte // without the record marker
+	nfs3Args       [][]byte // procedure byte, then the arguments (see nfs3Proc)
 	stream         []byte   // marked messages one after another
 }
 
-func loadBoundarySeeds(f *testing.F) boundarySeeds {
+func loadBoundarySeeds(f testing.TB) boundarySeeds {
 	f.Helper()
 	var s boundarySeeds
 	b, err := os.ReadFile("../testdata/pcaps/mixed.pcap.gz")
@@ -29,7 +30,7 @@ func loadBoundarySeeds(f *testing.F) boundarySeeds {
 	if err != nil {
 		f.Fatal(err)
 	}
-	for _, m := range c.RPCVariants(8, 24) {
+	for _, m := range c.RPCVariants(8, 48) {
 		msg := m
 		if len(s.stream) < 4096 {
 			s.stream = append(s.stream, m...)
@@ -44,9 +45,21 @@ func loadBoundarySeeds(f *testing.F) boundarySeeds {
 		}
 		if binary.BigEndian.Uint32(msg[4:]) == 0 {
 			s.calls = append(s.calls, msg)
+			var c Call
+			if ParseCall(msg, &c) == nil && c.Prog == 100003 && c.Vers == 3 {
+				s.nfs3Args = append(s.nfs3Args, append([]byte{byte(c.Proc)}, c.Args...))
+			}
 		} else {
 			s.replies = append(s.replies, msg)
 		}
 	}
 	return s
+}
+
+// TestBoundarySeeds: the boundary seeds reach every decoder they are for.
+func TestBoundarySeeds(t *testing.T) {
+	s := loadBoundarySeeds(t)
+	if len(s.calls) == 0 || len(s.replies) == 0 || len(s.nfs3Args) == 0 || len(s.stream) == 0 {
+		t.Errorf("%d calls, %d replies, %d NFSv3 arguments, %d stream bytes", len(s.calls), len(s.replies), len(s.nfs3Args), len(s.stream))
+	}
 }
