@@ -79,6 +79,7 @@ type seqState struct {
 	dupacks         int
 	lastFlags       Analysis
 	synTime         int64 // when this direction's SYN was seen
+	synOnly         bool  // nextseq comes from a SYN, and nothing was sent since
 }
 
 // Unacked is a run of bytes that a sender re-sent and the peer never
@@ -186,6 +187,15 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	// Learn the window scale from the handshake. A SYN's own window is
 	// never scaled.
 	window := uint32(s.Window)
+	if syn && s.Flags&FlagACK != 0 && rev.synOnly && ack != rev.nextseq {
+		// The SYN-ACK acknowledges the peer's SYN: when it disagrees with
+		// the SYN captured, the SYN's sequence number was damaged. Left
+		// alone, every byte of the connection would be flagged a
+		// retransmission, and the last, never ACKed within the capture,
+		// evidence of a stall. Wireshark follows the SYN; a real capture
+		// never tells the two apart.
+		rev.nextseq, rev.maxseqtobeacked = ack, ack
+	}
 	if syn {
 		fwd.synTime = at.Time
 		if s.WScale >= 0 {
@@ -273,6 +283,7 @@ finishedFwd:
 		if syn || fin {
 			next++
 		}
+		fwd.synOnly = syn && seglen == 0 && (!fwd.haveNext || fwd.synOnly)
 		if !fwd.haveNext || seqDiff(next, fwd.nextseq) > 0 {
 			fwd.haveNext, fwd.nextseq, fwd.nextseqTime = true, next, at.Time
 			if flags&AKeepAlive == 0 {

@@ -305,3 +305,24 @@ func TestDamagedSYN(t *testing.T) {
 		})
 	}
 }
+
+// TestDamagedSYNAnalysis: after a SYN whose sequence number is wrong by
+// any distance, the SYN-ACK's ACK sets where the data starts: the data is
+// not flagged a retransmission (nor a lost segment), so it cannot become
+// never-ACKed stall evidence.
+func TestDamagedSYNAnalysis(t *testing.T) {
+	const isn = 999
+	for _, d := range seqDistances {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			c := &conn{}
+			c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
+			c.analyze(ToServer, &Segment{Seq: isn + d, Flags: FlagSYN, Window: 100, WScale: -1}, FrameRef{Frame: 1, Time: 1e6})
+			c.analyze(ToServer, &Segment{Seq: isn + d, Flags: FlagSYN, Window: 100, WScale: -1}, FrameRef{Frame: 2, Time: 2e6})
+			c.analyze(ToClient, &Segment{Seq: 5000, Ack: isn + 1, Flags: FlagSYN | FlagACK, Window: 100, WScale: -1}, FrameRef{Frame: 3, Time: 3e6})
+			flags := c.analyze(ToServer, &Segment{Seq: isn + 1, Ack: 5001, Flags: FlagACK, Window: 100, WireLen: 5}, FrameRef{Frame: 4, Time: 4e6})
+			if flags&(RetransmissionFamily|AOutOfOrder|ALostSegment) != 0 {
+				t.Errorf("first data flagged %b", flags)
+			}
+		})
+	}
+}
