@@ -15,7 +15,8 @@ import (
 
 // TestBoundaryCampaign is the boundary mutator at scale, outside the
 // usual run: NFSSTALL_CAMPAIGN=N runs N variants of every capture in
-// testdata/pcaps through run(), each within 20 s, and writes every variant
+// testdata/pcaps (from variant NFSSTALL_CAMPAIGN_FROM on) through run(),
+// each within 20 s, and writes every variant
 // that panics, hangs or exits 2 without a damaged file header to
 // NFSSTALL_CAMPAIGN_DIR (default: a temporary directory), with every
 // 100th variant as a sample to measure the built binary's memory on.
@@ -26,6 +27,7 @@ func TestBoundaryCampaign(t *testing.T) {
 	if n <= 0 {
 		t.Skip("NFSSTALL_CAMPAIGN not set")
 	}
+	from, _ := strconv.Atoi(os.Getenv("NFSSTALL_CAMPAIGN_FROM")) // the first variant: another campaign
 	dir := os.Getenv("NFSSTALL_CAMPAIGN_DIR")
 	if dir == "" {
 		dir = t.TempDir()
@@ -43,7 +45,7 @@ func TestBoundaryCampaign(t *testing.T) {
 		}
 		name := filepath.Base(path)
 		codes := map[int]int{}
-		for v := 0; v < n; v++ {
+		for v := from; v < from+n; v++ {
 			seed := uint64(i)<<32 | uint64(v) | 1<<60
 			file := v%10 == 9
 			data, ms := c.Variant(seed, 1+v%6, file)
