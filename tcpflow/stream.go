@@ -29,11 +29,32 @@ type half struct {
 	// offset of next.
 	delivered int64
 	ackedOff  int64 // stream offset the peer has ACKed, as last reported
+	// jumped: the last data segment was implausibly far from next
+	// (dropped); jumpEnd is where it ended, to recognise its successor.
+	jumped  bool
+	jumpEnd uint32
 }
 
-// offsetOf returns the stream offset of sequence number seq (which must be
-// within 2^31 of next).
-func (h *half) offsetOf(seq uint32) int64 { return h.delivered + seqDiff(seq, h.next) }
+// offsetOf returns the stream offset of sequence number seq, and whether
+// it is believable (see plausible) and not before the stream's first byte.
+func (h *half) offsetOf(seq uint32) (int64, bool) {
+	if d, ok := seqAhead(seq, h.next); ok {
+		return h.delivered + d, true
+	}
+	if d, ok := seqBehind(seq, h.next); ok && d <= seqFar && d <= h.delivered {
+		return h.delivered - d, true
+	}
+	return 0, false
+}
+
+// plausible reports whether seq is within seqFar of next, either way: a
+// byte this direction can have sent or be sending. Anything else is a
+// damaged or hostile header (see seqspace.go).
+func (h *half) plausible(seq uint32) bool {
+	_, ahead := seqAhead(seq, h.next)
+	d, behind := seqBehind(seq, h.next)
+	return ahead || (behind && d <= seqFar)
+}
 
 type queued struct {
 	seq     uint32
@@ -41,9 +62,6 @@ type queued struct {
 	wireLen int
 	at      FrameRef
 }
-
-// seqDiff returns a-b in sequence space (RFC 1982 style, wraps at 2^32).
-func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
 
 // data handles a segment carrying wireLen bytes at seq, of which payload
 // were captured.
@@ -61,31 +79,82 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		// already gaps; a segment far from the ACK (a stale or bogus ACK)
 		// re-anchors the stream.
 		h.ackOnly = false
-		if d := seqDiff(seq, h.next); d > 0 || d < -(1<<30) {
+		if _, ahead := seqAhead(seq, h.next); ahead || !h.plausible(seq) {
 			h.next = seq
 		}
 	}
-	if seqDiff(seq, h.next) <= 0 {
-		f.deliver(c, h, seq, payload, wireLen, at)
+	if !h.plausible(seq) {
+		// Neither a re-send of recent bytes nor bytes the window allows:
+		// a damaged sequence number. Queued, it would turn into a gap of
+		// up to 4 GiB and hide every byte after it; delivered as a
+		// re-send, garbage. Unless the next one continues it: then the
+		// stream really jumped (the capture lost more than seqFar bytes,
+		// ACKs included), and the jump is at least this far.
+		f.Stats.Implausible++
+		if !h.jumped || seq != h.jumpEnd {
+			h.jumped, h.jumpEnd = true, seq+uint32(wireLen)
+			return
+		}
+		h.jumped = false
+		f.flushHalf(c, h, at) // queued bytes are before the jump
+		jump := int64(seq - h.next)
+		c.h.Gap(h.dir, int(jump), at, GapLost)
+		h.delivered += jump
+		h.next = seq
+	}
+	h.jumped = false
+	if back, ok := seqBehind(seq, h.next); ok && back > 1 && h.delivered == 0 && len(h.queue) == 0 {
+		// Bytes before the first one expected, when none was taken yet,
+		// are not a re-send of anything: next came from a damaged SYN
+		// (one behind is a keep-alive's probe byte, kept as one).
+		h.next = seq
+	}
+	if back, ok := seqBehind(seq, h.next); ok {
+		f.deliver(c, h, seq, back, payload, wireLen, at)
 		f.drain(c, h, at)
 		return
 	}
 	f.enqueue(h, seq, payload, wireLen, at)
 	for h.qbytes > f.limits.QueuePerDirection || (f.queued > f.limits.QueueTotal && len(h.queue) > 0) ||
 		f.overSegments(h) {
+		// Queued segments are at most seqFar ahead of next (only
+		// plausible ones are queued, and next never passes one without
+		// draining it), so the gap is a forward distance.
+		gap, _ := seqAhead(h.queue[0].seq, h.next)
 		f.Stats.ForcedGaps++
-		f.Stats.ForcedGapByte += seqDiff(h.queue[0].seq, h.next)
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
+		f.Stats.ForcedGapByte += gap
+		f.skipToHead(c, h)
 	}
 }
 
+// skipToHead declares the hole before the first queued segment lost and
+// delivers what became contiguous. Each call removes at least that
+// segment: should it not be plausibly ahead (the invariant above broken),
+// it is dropped rather than looped on.
+func (f *Flows) skipToHead(c *conn, h *half) {
+	q := &h.queue[0]
+	if _, ok := seqAhead(q.seq, h.next); !ok {
+		if _, ok := seqBehind(q.seq, h.next); !ok {
+			f.Stats.Implausible++
+			f.unqueue(h, q)
+			n := copy(h.queue, h.queue[1:])
+			h.queue[n] = queued{}
+			h.queue = h.queue[:n]
+			return
+		}
+	}
+	f.skipTo(c, h, q.seq, q.at, GapLost)
+}
+
 // deliver hands the part of a segment beyond h.next to the handler: its
-// captured bytes as data, and what the snaplen cut as a gap.
-func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
-	overlap := int(seqDiff(h.next, seq))
-	if overlap >= wireLen {
+// captured bytes as data, and what the snaplen cut as a gap. The segment
+// starts back bytes before h.next (seqBehind's distance: never
+// negative, so never an index before the payload).
+func (f *Flows) deliver(c *conn, h *half, seq uint32, back int64, payload []byte, wireLen int, at FrameRef) {
+	if back >= int64(wireLen) {
 		return // all already delivered: a retransmission or keep-alive
 	}
+	overlap := int(back)
 	if overlap < len(payload) {
 		c.h.Data(h.dir, payload[overlap:], at)
 	}
@@ -102,9 +171,13 @@ func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen in
 // Wireshark shows a message completed by out-of-order reassembly.
 func (f *Flows) drain(c *conn, h *half, at FrameRef) {
 	n := 0
-	for n < len(h.queue) && seqDiff(h.queue[n].seq, h.next) <= 0 {
+	for n < len(h.queue) {
 		q := &h.queue[n]
-		f.deliver(c, h, q.seq, q.data, q.wireLen, later(q.at, at))
+		back, ok := seqBehind(q.seq, h.next)
+		if !ok {
+			break // still ahead: the queue is sorted
+		}
+		f.deliver(c, h, q.seq, back, q.data, q.wireLen, later(q.at, at))
 		f.unqueue(h, q)
 		n++
 	}
@@ -165,7 +238,7 @@ func (f *Flows) unqueue(h *half, q *queued) {
 // skipTo declares the bytes up to seq missing (why says how we know they
 // were sent), then delivers what queued segments became contiguous.
 func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef, why GapReason) {
-	if n := seqDiff(seq, h.next); n > 0 {
+	if n, ok := seqAhead(seq, h.next); ok && n > 0 {
 		c.h.Gap(h.dir, int(n), at, why)
 		h.delivered += n
 		h.next = seq
@@ -198,11 +271,12 @@ func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 		ack = h.finSeq // the FIN takes a sequence number but carries no byte
 	}
 	for {
-		d := seqDiff(ack, h.next)
-		if d <= 0 || d > 1<<30 {
+		// Only an ACK at most seqFar ahead is believed: a damaged one
+		// would declare up to 4 GiB lost and skip every byte before it.
+		if d, ok := seqAhead(ack, h.next); !ok || d == 0 {
 			return
 		}
-		if len(h.queue) > 0 && seqDiff(h.queue[0].seq, ack) < 0 {
+		if len(h.queue) > 0 && seqIn(h.queue[0].seq, h.next, ack) {
 			f.skipTo(c, h, h.queue[0].seq, at, GapAcked)
 			continue
 		}
@@ -214,7 +288,7 @@ func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 // flushHalf declares every remaining hole lost and delivers the queue.
 func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
 	for len(h.queue) > 0 {
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
+		f.skipToHead(c, h)
 	}
 }
 
