@@ -61,7 +61,8 @@ type Message struct {
 	// time from it to the reply.
 	LastCallFrame int64
 	LatencyLast   int64
-	// Retransmission: a call whose XID was already pending.
+	// Retransmission: a call whose XID was already pending, or answered
+	// (a replay: see replay.go).
 	Retransmission bool
 }
 
@@ -116,6 +117,9 @@ type call struct {
 	lastConn    *connState       // where it was last sent
 	ackedAt     tcpflow.FrameRef // when the server's TCP ACKed its last byte (zero: never seen)
 	resends     []tcpflow.FrameRef
+	// endInHole: the call's last byte fell where the capture has a hole,
+	// so when it was sent is unknown and its latency is not measured.
+	endInHole bool
 }
 
 // maxResends bounds the re-send frames kept per call.
@@ -125,6 +129,7 @@ type procKey struct{ prog, vers, proc uint32 }
 
 type procStats struct {
 	calls, replies, errors, retrans, bytes int64
+	unmeasured                             int64 // replies whose latency the capture cannot tell
 	first, last                            latencies
 }
 
@@ -143,10 +148,33 @@ type Analyzer struct {
 	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
+	// answered remembers the latest answered calls, to count a call
+	// re-sent after its reply (a replay) as a retransmission.
+	answered answeredLog
+	// connections that carried nothing: listed, and dropped beyond
+	// maxEmptyListed (their places in conns are nil until compacted)
+	emptyKept    int
+	emptyDropped int64
+	connHoles    int
+	// open counts the RPC records left open at the end, per direction.
+	open [2]openRecords
+	// superseded counts pending calls dropped because the same client
+	// sent their XID again for another procedure before a reply came.
+	superseded int64
 	// calls not tracked for their reply (Options.MaxCalls and
 	// MaxCallsPerConn), and of those, the ones the per-connection limit
 	// stopped
 	untracked, untrackedConn int64
+	// unmeasured counts replies whose latency was not measured: their call
+	// or themselves ended in a capture hole.
+	unmeasured int64
+	// lossUnanswered counts unanswered calls whose reply may be in bytes
+	// the capture missed.
+	lossUnanswered int64
+	// toolDropped: packets the capture tool said it dropped (pcapng
+	// interface statistics), all files
+	toolDropped int64
+	pairs       map[pairKey][]*connState // see byPair
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -234,7 +262,7 @@ func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
@@ -272,7 +300,8 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	ps.calls++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
 	retrans := false
-	if p := a.pending[k]; p != nil && p.prog == m.Prog && p.proc == m.Proc {
+	old := a.pending[k]
+	if p := old; p != nil && p.prog == m.Prog && p.proc == m.Proc {
 		// The same XID again from the same client: an RPC retransmission,
 		// on this connection or after a reconnect.
 		p.sends++
@@ -287,19 +316,38 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		retrans = true
 		c.watchAck(p)
 	}
+	var replayOf answeredCall
+	replay := false
+	if !retrans && old == nil {
+		replayOf, replay = a.answered.take(k, m.Prog, m.Vers, m.Proc)
+		if replay {
+			ps.retrans++
+			a.sum.RPCRetransmissions++
+		}
+	}
 	if a.opts.Trace != nil {
 		a.opts.Trace(&Message{Conn: c.info.ID, Call: true, XID: m.XID, Prog: m.Prog, Vers: m.Vers, Proc: m.Proc,
 			Capture: at.File, Frame: at.Frame, Time: at.Time, FirstFrame: c.msgFirst.Frame, FirstTime: c.msgFirst.Time,
-			Missing: c.msgMissing, Retransmission: retrans})
+			Missing: c.msgMissing, Retransmission: retrans || replay})
 	}
 	if retrans {
 		return
+	}
+	if old != nil {
+		// The XID of a pending call, reused by the same client for another
+		// procedure: a new call; the earlier one can no longer be told
+		// from it and is dropped (counted in Report.Skipped).
+		a.superseded++
+		a.dropPending(k, old)
 	}
 	if len(a.pending) >= a.opts.MaxCalls || c.tracked >= a.opts.MaxCallsPerConn {
 		// Bounded memory: a call beyond the limits is counted, not paired.
 		a.untracked++
 		if c.tracked >= a.opts.MaxCallsPerConn {
 			a.untrackedConn++
+		}
+		if replay {
+			a.noteReplay(replayOf, nil, at, c)
 		}
 		return
 	}
@@ -309,6 +357,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p.id = a.callID
 	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
+	p.endInHole = c.msgInHole
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
@@ -332,6 +381,18 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
+	if replay {
+		a.noteReplay(replayOf, p, at, c)
+	}
+}
+
+// dropPending stops waiting for the reply of p, the call k, and recycles it.
+func (a *Analyzer) dropPending(k callKey, p *call) {
+	delete(a.pending, k)
+	p.id = 0 // no longer the call an inflight watch refers to
+	p.conn.tracked--
+	p.resends = p.resends[:0]
+	a.freeCalls = append(a.freeCalls, p)
 }
 
 // NFSv3 procedure numbers the analysis treats specially.
@@ -357,6 +418,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		a.opts.Trace(&msg)
 	}
 	c.remember(tcpflow.ToClient, m.XID, false, p)
+	c.lastReply = at
 	if p == nil {
 		a.sum.OrphanReplies++
 		if c.info.SawSYN {
@@ -367,17 +429,29 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
 	p.conn.tracked--
+	a.answered.add(answeredCall{k: k, prog: p.prog, vers: p.vers, proc: p.proc, first: p.first, reply: at,
+		conn: p.conn.info.ID, replyConn: c.info.ID})
 	lat := at.Time - p.first.Time
+	// Time only what the capture shows: a call or reply whose last byte
+	// fell in a capture hole is known only by the frame that declared the
+	// hole (often the reply's own frame, whose ACK covers the call: a
+	// latency of 0), not by when it was on the wire.
+	measured := !p.endInHole && !c.msgInHole
 	if p.sends > 1 {
 		a.noteRetransmitted(p, k, at, c)
 	}
-	if lat > a.opts.Slow {
+	if measured && lat > a.opts.Slow {
 		a.noteSlow(p, k, at, c)
 	}
 	ps := a.proc(p.prog, p.vers, p.proc)
 	ps.replies++
-	ps.first.add(lat)
-	ps.last.add(at.Time - p.last.Time)
+	if measured {
+		ps.first.add(lat)
+		ps.last.add(at.Time - p.last.Time)
+	} else {
+		ps.unmeasured++
+		a.unmeasured++
+	}
 	failed := m.ReplyStat != 0 || m.AcceptStat != 0
 	if !failed && p.prog == decode.ProgNFS && p.vers == 3 {
 		var res decode.NFS3Result

@@ -17,9 +17,17 @@ import (
 func (a *Analyzer) boundsHit(r *Report) {
 	l := a.opts.Limits
 	st := &a.flows.Stats
-	if st.Evicted > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.Evicted,
+	if n := st.Evicted - st.EvictedQuiet; n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: n,
 			Reason: fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections)})
+	}
+	if st.EvictedQuiet > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.EvictedQuiet,
+			Reason: fmt.Sprintf("released early to make room though still active, the least recently active first: they had carried no RPC message, and %d connections were open at once, the most tracked (connections that carried RPC are kept); a later packet of one starts a new connection", l.MaxConnections)})
+	}
+	if a.emptyDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: a.emptyDropped,
+			Reason: fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed)})
 	}
 	var tooLong, unwatched, forgotten, untracked int64
 	for _, c := range a.conns {

@@ -21,6 +21,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		Unanswered:    []Unanswered{},
 		Skipped:       []Skipped{},
 		Warnings:      []string{},
+		Completeness:  []string{},
 	}
 	var first, last, end int64
 	for i, ci := range caps {
@@ -28,6 +29,12 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			File: ci.Path, Format: ci.Format, Compressed: ci.Compressed,
 			Packets: ci.Packets, FirstTime: Time(ci.First), LastTime: Time(ci.Last),
 			Snaplen: ci.Snaplen, Truncated: ci.Truncated, Dropped: ci.Dropped,
+		}
+		if ci.HasIfDrop {
+			c.IfDrop = &ci.IfDrop
+		}
+		if ci.HasOsDrop {
+			c.OsDrop = &ci.OsDrop
 		}
 		if ci.Truncated {
 			c.TruncatedAt = ci.TruncatedAt
@@ -52,8 +59,9 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: link type %s is not decoded (supported: %s); its packets were skipped",
 				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
 		}
-		if ci.Dropped > 0 {
-			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: the capturing interface dropped %d packets: gaps in the streams are expected", ci.Path, ci.Dropped))
+		if n := c.ToolDropped(); n > 0 {
+			a.toolDropped += int64(n)
+			r.Completeness = append(r.Completeness, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): over TCP the peers' ACKs show what it missed; over UDP nothing does, so no unanswered UDP call is a stall", ci.Path, n))
 		}
 		if ci.Packets > 0 {
 			if first == 0 || ci.First < first {
@@ -66,6 +74,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Captures = append(r.Captures, c)
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
+	a.compactConns()
 	a.sum.Connections = len(a.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
@@ -87,6 +96,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		if c.info.Proto == tcpflow.ProtoUDP {
 			transport = "udp"
 		}
+		c.row = len(r.Connections)
 		r.Connections = append(r.Connections, Connection{
 			ID: c.info.ID, Client: c.info.Client.String(), Server: c.info.Server.String(),
 			Calls: c.calls, Replies: c.replies,
@@ -94,8 +104,9 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
 			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
 			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: garbage, Resyncs: resyncs,
-			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis),
+			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis), CaptureLoss: c.captureLoss(),
 		})
+		a.sum.CaptureLossBytes += c.loss[0].bytes + c.loss[1].bytes
 	}
 
 	// Calls still pending are unanswered; the oldest maxListedUnanswered
@@ -107,7 +118,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		a.proc(p.prog, p.vers, p.proc)
 		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
 		a.sum.Unanswered++
-		r.Connections[p.conn.info.ID-1].Unanswered++
+		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
 			continue
 		}
@@ -125,6 +136,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	a.findings(r, end)
+	if note := a.lossNote(r); note != "" {
+		r.Completeness = append(r.Completeness, note)
+	}
+	if a.unmeasured > 0 {
+		r.Completeness = append(r.Completeness, fmt.Sprintf("%d %s not timed: the call or the reply ended where the capture has a hole, so when it was on the wire is unknown (latencies cover only what the capture shows)",
+			a.unmeasured, plural(int(a.unmeasured), "reply was", "replies were")))
+	}
 
 	for k, ps := range a.procs {
 		r.Procedures = append(r.Procedures, Procedure{
@@ -132,7 +150,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			ProgramName: decode.ProgramName(k.prog),
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
-			Unanswered: unansweredByProc[k],
+			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
 		})
 	}
 	slices.SortFunc(r.Procedures, func(x, y Procedure) int {
@@ -150,6 +168,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for _, reason := range st.SkipReasons() {
 		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
+	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {
 		l := a.opts.Limits
 		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,
@@ -174,6 +193,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
+	if a.superseded > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
+			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
+	}
 	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
 			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})
@@ -182,6 +205,11 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
 			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
 	}
+	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
+		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
+			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
+	a.openSkipped(r)
 	a.boundsHit(r)
 	return r
 }

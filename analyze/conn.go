@@ -11,9 +11,12 @@ import (
 // connState follows one connection: it frames both byte streams into RPC
 // records and hands decoded calls and replies to the Analyzer.
 type connState struct {
-	a       *Analyzer
-	ttl     [2]ttlRange // per sender: where the capture was taken
-	info    tcpflow.ConnInfo
+	a    *Analyzer
+	ttl  [2]ttlRange // per sender: where the capture was taken
+	info tcpflow.ConnInfo
+	// live is tcpflow's ConnInfo, until Close: it is told when the
+	// connection carries RPC, so a full table keeps it.
+	live    *tcpflow.ConnInfo
 	framers [2]decode.Framer
 	sinks   [2]dirSink
 	at      tcpflow.FrameRef // frame of the bytes being fed
@@ -40,6 +43,18 @@ type connState struct {
 	recent       [2]recordLog
 
 	tracked int // calls first sent here that are waiting for their reply
+
+	segs [2]int64 // TCP segments captured, per direction
+	// loss: bytes the peer ACKed that the capture never saw; holes: bytes
+	// missing that nothing showed arrived (see tcpflow.GapLost)
+	loss, holes [2]lossLog
+	// inHole: the framer is passing over missing bytes, so a record that
+	// ends now ended where the capture has a hole (its time is unknown)
+	inHole    [2]bool
+	msgInHole bool             // the message being decoded ended in a hole
+	lastReply tcpflow.FrameRef // the latest reply decoded here
+	idx       int              // index in Analyzer.conns
+	row       int              // index in Report.Connections
 }
 
 // dirSink receives the records of one direction.
@@ -51,6 +66,7 @@ type dirSink struct {
 func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
 	c.last = at
 	c.ttl[dir].see(s.TTL)
+	c.segs[dir]++
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}
@@ -67,8 +83,19 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	c.at = at
 	c.bytes[dir] += int64(n)
 	c.missing += int64(n)
+	switch why {
+	case tcpflow.GapAcked:
+		c.loss[dir].add(int64(n), at)
+	case tcpflow.GapLost:
+		c.holes[dir].add(int64(n), at)
+	}
 	c.framers[dir].Mark = mark(at)
+	// Bytes cut by the snaplen were on the wire in a captured frame, at
+	// its time; bytes the capture missed were not: a record ending among
+	// them ended at an unknown time.
+	c.inHole[dir] = why != tcpflow.GapSnaplen
 	c.framers[dir].Skip(int64(n))
+	c.inHole[dir] = false
 }
 
 func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tcpflow.FrameRef) {
@@ -80,7 +107,7 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 	}
 	// Over UDP a datagram is one RPC message, without record marking.
 	c.msgFirst, c.msgMissing = at, wireLen > len(payload)
-	c.msgStart, c.msgEnd = -1, -1
+	c.msgStart, c.msgEnd, c.msgInHole = -1, -1, false
 	if !c.message(dir, payload) {
 		c.undecodable++
 	}
@@ -211,22 +238,32 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
+	c.live = nil
+	defer c.a.dropIfEmpty(c)
 	c.tcp = tcp
 	for d := range c.framers {
 		c.framers[d].Finish()
 	}
 	// A reply that began but whose last byte never came: remember how much
-	// of it was sent, for the unanswered call's report.
+	// of it was sent, for the unanswered call's report. Any other record
+	// left open is counted apart (openrec.go).
+	if r, ok := c.framers[tcpflow.ToServer].Partial(); ok {
+		c.noteOpen(tcpflow.ToServer, r)
+	}
 	if r, ok := c.framers[tcpflow.ToClient].Partial(); ok {
+		var p *call
 		if xid, typ, err := decode.Header(r.Head); err == nil && typ == decode.MsgReply {
 			k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}
-			p := c.a.pending[k]
+			p = c.a.pending[k]
 			if p != nil {
 				p.partialHave, p.partialLen = r.Have, r.Len
 			}
 			// The record's end is where its declared length puts it.
 			c.msgStart, c.msgEnd = r.Start, r.Start+4*int64(r.Fragments)+r.Len
 			c.remember(tcpflow.ToClient, xid, false, p)
+		}
+		if p == nil {
+			c.noteOpen(tcpflow.ToClient, r)
 		}
 	}
 }
@@ -236,6 +273,7 @@ func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
 	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
 	c.msgStart, c.msgEnd = r.Start, c.framers[s.dir].Offset()
+	c.msgInHole = c.inHole[s.dir]
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place
@@ -245,14 +283,13 @@ func (s *dirSink) Record(r *decode.Record) {
 }
 
 // Plausible reports whether b could start an RPC message in this direction.
-// A b shorter than the framer's window is a whole short record, or a
-// message whose rest was not captured: then the fixed header is judged.
-func (s *dirSink) Plausible(b []byte) bool {
-	short := len(b) < 40
+// A whole header is judged whole (the framer's window holds the longest);
+// of a message whose rest was not captured (cut), the fixed header is.
+func (s *dirSink) Plausible(b []byte, cut bool) bool {
 	if s.dir == tcpflow.ToServer {
-		return decode.LooksLikeCall(b) || (short && decode.LooksLikeCallHeader(b))
+		return decode.LooksLikeCall(b) || (cut && decode.LooksLikeCallHeader(b))
 	}
-	if !decode.LooksLikeReply(b) && !(short && decode.LooksLikeReplyHeader(b)) {
+	if !decode.LooksLikeReply(b) && !(cut && decode.LooksLikeReplyHeader(b)) {
 		return false
 	}
 	xid, _, _ := decode.Header(b)
@@ -281,6 +318,9 @@ func (c *connState) message(dir tcpflow.Dir, b []byte) bool {
 		c.a.onReply(c, m, c.at)
 	default:
 		return false
+	}
+	if c.live != nil {
+		c.live.CarriedRPC = true
 	}
 	return true
 }
@@ -351,4 +391,46 @@ func (r ttlRange) String() string {
 		return fmt.Sprint(r.min)
 	}
 	return fmt.Sprintf("%d to %d", r.min, r.max)
+}
+
+// maxEmptyListed bounds the connections listed that carried nothing: no
+// payload byte either way, no TCP evidence (SYNs and ACKs only, as in a
+// SYN flood or a port scan, released to make room for others). Beyond it
+// they are counted in Report.Skipped, not kept: a flood of millions costs
+// no memory.
+const maxEmptyListed = 1000
+
+// dropIfEmpty forgets c, just closed, when it carried nothing and
+// maxEmptyListed such connections are already kept.
+func (a *Analyzer) dropIfEmpty(c *connState) {
+	if c.bytes != [2]int64{} || c.calls+c.replies+c.undecodable != 0 {
+		return
+	}
+	if t := c.tcp; t != nil && (t.Count != (tcpflow.TCPSummary{}).Count || len(t.Unacked)+len(t.ZeroWins) != 0) {
+		return
+	}
+	if a.emptyKept < maxEmptyListed {
+		a.emptyKept++
+		return
+	}
+	a.emptyDropped++
+	a.conns[c.idx] = nil
+	a.connHoles++
+	if a.connHoles > len(a.conns)/2 {
+		a.compactConns()
+	}
+}
+
+// compactConns removes the connections dropped from a.conns.
+func (a *Analyzer) compactConns() {
+	n := 0
+	for _, c := range a.conns {
+		if c != nil {
+			c.idx = n
+			a.conns[n] = c
+			n++
+		}
+	}
+	clear(a.conns[n:])
+	a.conns, a.connHoles = a.conns[:n], 0
 }

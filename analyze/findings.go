@@ -238,6 +238,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			// called procedure succeeds, and broadcasts are answered by
 			// whoever has it: silence is no stall.
 			sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
+		} else if missed := a.replyMissed(p); missed != "" {
+			sev, silent = SeverityWarning, missed
+			a.lossUnanswered++
 		}
 		f := Finding{
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
@@ -310,6 +313,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			return false
 		})
 	}
+	a.discount(all)
 	r.Findings = all
 	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow} {
 		if n := omitted[kind]; n > 0 {

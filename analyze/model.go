@@ -54,6 +54,28 @@ type Report struct {
 	Skipped []Skipped `json:"skipped"`
 	// Warnings are problems with the input that did not stop the analysis.
 	Warnings []string `json:"warnings"`
+	// Completeness says what the capture missed and what that means for
+	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
+	// An extra beyond the contract.
+	Completeness []string `json:"completeness"`
+	// Untracked says what the analysis stopped tracking at a bound on its
+	// state (nil when nothing): a stall there cannot be seen, so the text
+	// report's answer never says a bare "no stall found".
+	Untracked *Untracked `json:"untracked,omitempty"`
+}
+
+// Untracked counts what the analysis left out at its bounds.
+type Untracked struct {
+	// RefusedPackets are the packets of new connections refused because
+	// the connection table was full of connections that carried RPC
+	// (MaxConnections of them at once).
+	RefusedPackets int64 `json:"refused_packets"`
+	MaxConnections int   `json:"max_connections"`
+	// Calls were not tracked for a reply: as many were already waiting as
+	// allowed, MaxCalls in all or MaxCallsPerConn on one connection.
+	Calls           int64 `json:"calls"`
+	MaxCalls        int   `json:"max_calls"`
+	MaxCallsPerConn int   `json:"max_calls_per_connection"`
 }
 
 // Capture describes one input file.
@@ -70,6 +92,24 @@ type Capture struct {
 	Truncated   bool     `json:"truncated"`
 	TruncatedAt int64    `json:"truncated_at_offset,omitempty"`
 	Dropped     uint64   `json:"dropped_by_interface,omitempty"`
+	// The pcapng interface statistics counters isb_ifdrop and isb_osdrop,
+	// summed over interfaces, when the capture has them (see "Capture
+	// loss" in the JSON contract).
+	IfDrop *uint64 `json:"if_drop,omitempty"`
+	OsDrop *uint64 `json:"os_drop,omitempty"`
+}
+
+// ToolDropped is the number of packets the capture tool said it dropped:
+// the interface's and the OS's counts together.
+func (c *Capture) ToolDropped() uint64 {
+	var n uint64
+	if c.IfDrop != nil {
+		n += *c.IfDrop
+	}
+	if c.OsDrop != nil {
+		n += *c.OsDrop
+	}
+	return max(n, c.Dropped)
 }
 
 // Summary holds the headline counts.
@@ -82,6 +122,9 @@ type Summary struct {
 	TCPRetransmissions     int64 `json:"tcp_retransmissions"`
 	UnackedRetransmissions int64 `json:"unacked_retransmissions"`
 	ZeroWindowEpisodes     int64 `json:"zero_window_episodes"`
+	// CaptureLossBytes: bytes the peers ACKed that the capture never saw,
+	// all connections, both directions.
+	CaptureLossBytes int64 `json:"capture_loss_bytes"`
 	// Extras beyond the contract.
 	OrphanReplies   int64   `json:"orphan_replies"`   // replies whose call is not in the capture
 	Undecodable     int64   `json:"undecodable"`      // records that did not parse as RPC
@@ -118,8 +161,11 @@ type Procedure struct {
 	// rpc.time); LatencyLast from its last one.
 	Latency     Latency `json:"latency_ms"`
 	LatencyLast Latency `json:"latency_last_ms"`
-	Retransmits int64   `json:"retransmissions"`
-	Bytes       int64   `json:"bytes"` // READ/WRITE data bytes (reply count for READ, call count for WRITE)
+	// Untimed counts replies whose latency the capture cannot tell (the
+	// call or the reply ended in a capture hole); they are not in Latency.
+	Untimed     int64 `json:"untimed,omitempty"`
+	Retransmits int64 `json:"retransmissions"`
+	Bytes       int64 `json:"bytes"` // READ/WRITE data bytes (reply count for READ, call count for WRITE)
 	// ProgramName is the program's name, e.g. "NFS".
 	ProgramName string `json:"program_name"`
 }
@@ -147,6 +193,26 @@ type Connection struct {
 	Resyncs      int    `json:"resyncs"`
 	// TCPAnalysis: this connection's tcp.analysis flag counts (see Summary).
 	TCPAnalysis map[string]int64 `json:"tcp_analysis"`
+	// CaptureLoss: what the peers ACKed that the capture never saw.
+	CaptureLoss *CaptureLoss `json:"capture_loss"`
+}
+
+// CaptureLoss is, per direction of a connection, the bytes the receiver
+// ACKed that the capture never saw.
+type CaptureLoss struct {
+	ClientToServer LossSide `json:"client_to_server"`
+	ServerToClient LossSide `json:"server_to_client"`
+	// MissingDirection names a direction of which the capture holds no
+	// packet although the peer's ACKs show it carried bytes.
+	MissingDirection *string `json:"missing_direction"`
+}
+
+// LossSide is the capture loss of one direction.
+type LossSide struct {
+	Bytes int64 `json:"bytes"`
+	// Frames whose ACK first covered the missing bytes (the first 32 and
+	// the last).
+	Frames []int64 `json:"frames"`
 }
 
 // Severity ranks findings.

@@ -25,6 +25,8 @@ type scenario struct {
 	now   time.Time
 	frame int64
 	cport uint16
+	// cli is the client's IPv4 address (198.18.0.1 if nil).
+	cli net.IP
 	// IP TTLs of the client's and the server's packets (64 if zero).
 	cliTTL, srvTTL uint8
 }
@@ -38,6 +40,13 @@ func (s *scenario) ttl(toServer bool) uint8 {
 		return 64
 	}
 	return t
+}
+
+func (s *scenario) client() net.IP {
+	if s.cli == nil {
+		return net.IP{198, 18, 0, 1}
+	}
+	return s.cli
 }
 
 func newScenario(t *testing.T) *scenario {
@@ -55,7 +64,7 @@ const ackF, pshF = 0x10, 0x08
 func (s *scenario) seg(dt time.Duration, toServer bool, seq, ack uint32, flags uint8, win uint16, payload []byte) int64 {
 	s.t.Helper()
 	s.now = s.now.Add(dt)
-	cip, sip := net.IP{198, 18, 0, 1}, net.IP{198, 18, 0, 2}
+	cip, sip := s.client(), net.IP{198, 18, 0, 2}
 	ip := &layers.IPv4{Version: 4, TTL: s.ttl(toServer), Protocol: layers.IPProtocolTCP, SrcIP: cip, DstIP: sip}
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(s.cport), DstPort: 2049, Seq: seq, Ack: ack, Window: win,
 		ACK: flags&ackF != 0, PSH: flags&pshF != 0, SYN: flags&0x02 != 0, FIN: flags&0x01 != 0, RST: flags&0x04 != 0}
@@ -365,7 +374,7 @@ func TestWireStringsAreEscaped(t *testing.T) {
 func (s *scenario) udp(dt time.Duration, toServer bool, dport uint16, payload []byte) int64 {
 	s.t.Helper()
 	s.now = s.now.Add(dt)
-	cip, sip := net.IP{198, 18, 0, 1}, net.IP{198, 18, 0, 2}
+	cip, sip := s.client(), net.IP{198, 18, 0, 2}
 	ip := &layers.IPv4{Version: 4, TTL: s.ttl(toServer), Protocol: layers.IPProtocolUDP, SrcIP: cip, DstIP: sip}
 	udp := &layers.UDP{SrcPort: layers.UDPPort(s.cport), DstPort: layers.UDPPort(dport)}
 	if !toServer {

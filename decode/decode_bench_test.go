@@ -50,8 +50,8 @@ func BenchmarkDecodeReadReply(b *testing.B) {
 
 type countSink struct{ n int }
 
-func (s *countSink) Record(*decode.Record)   { s.n++ }
-func (s *countSink) Plausible(b []byte) bool { return decode.LooksLikeCall(b) }
+func (s *countSink) Record(*decode.Record)           { s.n++ }
+func (s *countSink) Plausible(b []byte, _ bool) bool { return decode.LooksLikeCall(b) }
 
 // BenchmarkFramerReadStream frames a client's stream of READ calls, fed
 // in 1448-byte segments, into records. One op is one call.

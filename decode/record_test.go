@@ -3,6 +3,8 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
+	"strconv"
 	"testing"
 )
 
@@ -25,7 +27,7 @@ func (s *recSink) Record(r *Record) {
 	s.recs = append(s.recs, gotRecord{bytes.Clone(r.Head), r.Len, r.Fragments, r.Missing, r.Start})
 }
 
-func (s *recSink) Plausible(b []byte) bool { return LooksLikeCall(b) }
+func (s *recSink) Plausible(b []byte, _ bool) bool { return LooksLikeCall(b) }
 
 // marker builds a record marker.
 func marker(n int, last bool) []byte {
@@ -188,8 +190,8 @@ func TestFramerNoAllocs(t *testing.T) {
 
 type nopSink struct{}
 
-func (nopSink) Record(*Record)          {}
-func (nopSink) Plausible(b []byte) bool { return LooksLikeCall(b) || LooksLikeReply(b) }
+func (nopSink) Record(*Record)                  {}
+func (nopSink) Plausible(b []byte, _ bool) bool { return LooksLikeCall(b) || LooksLikeReply(b) }
 
 func BenchmarkFramer(b *testing.B) {
 	// A 1 MiB READ reply cut into 1448-byte segments, as on the wire.
@@ -248,4 +250,115 @@ func (s *checkSink) Record(r *Record) {
 	}
 }
 
-func (s *checkSink) Plausible(b []byte) bool { return LooksLikeCall(b) || LooksLikeReply(b) }
+func (s *checkSink) Plausible(b []byte, _ bool) bool { return LooksLikeCall(b) || LooksLikeReply(b) }
+
+// dirSink judges candidate boundaries as the analyzer does for one
+// direction: calls toward the server, replies toward the client.
+type dirSink struct {
+	recSink
+	replies bool
+}
+
+func (s *dirSink) Plausible(b []byte, cut bool) bool {
+	if s.replies {
+		return LooksLikeReply(b) || cut && LooksLikeReplyHeader(b)
+	}
+	return LooksLikeCall(b) || cut && LooksLikeCallHeader(b)
+}
+
+// TestFramerResyncRPCSECGSS: a stream joined mid-way whose first message
+// carries an RPCSEC_GSS (krb5) credential or verifier is resynced: the
+// window holds the longest header, so a reply's 28-byte MIC verifier (a
+// 52-byte header) or a call's GSS credential and verifier are judged
+// whole, for messages longer than the window and for short ones.
+func TestFramerResyncRPCSECGSS(t *testing.T) {
+	mic := bytes.Repeat([]byte{0xee}, 28)
+	gssReply := func(xid uint32, n int) []byte {
+		b := wire{}.u32(xid, MsgReply, MsgAccepted, RPCSECGSS).opaque(mic).u32(Success)
+		return append(b, make([]byte, n)...)
+	}
+	gssCall := func(xid uint32, n int) []byte {
+		cred := wire{}.u32(1, 0, 7, GSSServiceIntegrity).opaque([]byte("0123456789abcdef0123456789abcdef"))
+		b := callHead(xid, ProgNFS, 3, NFS3ProcWrite).u32(RPCSECGSS).opaque(cred).u32(RPCSECGSS).opaque(mic)
+		return append(b, make([]byte, n)...)
+	}
+	// The tail of an earlier message: bytes that are no header.
+	junk := bytes.Repeat([]byte{0x5a, 0x00, 0x00, 0x01}, 50)
+	tests := []struct {
+		name    string
+		replies bool
+		msgs    [][]byte
+	}{
+		{"reply longer than the window", true, [][]byte{gssReply(0x101, 4000), gssReply(0x102, 100)}},
+		{"short reply", true, [][]byte{gssReply(0x101, 8), gssReply(0x102, 8)}},
+		// RPCSEC_GSS_CREDPROBLEM: a 20-byte denied reply, the shortest message.
+		{"AUTH_ERROR reply", true, [][]byte{wire{}.u32(0x101, MsgReply, MsgDenied, AuthError, 13), gssReply(0x102, 8)}},
+		{"call longer than the window", false, [][]byte{gssCall(0x201, 4000), gssCall(0x202, 100)}},
+		{"short call", false, [][]byte{gssCall(0x201, 8), gssCall(0x202, 8)}},
+	}
+	for _, tt := range tests {
+		for _, chunk := range []int{1, 1448, 1 << 20} {
+			t.Run(tt.name+"/chunks of "+strconv.Itoa(chunk), func(t *testing.T) {
+				stream := junk
+				for _, m := range tt.msgs {
+					stream = cat(stream, record(m))
+				}
+				s := &dirSink{replies: tt.replies}
+				f := NewFramer(s, false)
+				for off := 0; off < len(stream); off += chunk {
+					f.Feed(stream[off:min(off+chunk, len(stream))])
+				}
+				f.Finish()
+				if len(s.recs) != len(tt.msgs) || f.Garbage != int64(len(junk)) {
+					t.Fatalf("%d records, %d bytes of garbage; want %d and %d", len(s.recs), f.Garbage, len(tt.msgs), len(junk))
+				}
+				for i, r := range s.recs {
+					if xid, _, _ := Header(r.head); xid != binary.BigEndian.Uint32(tt.msgs[i]) || r.len != int64(len(tt.msgs[i])) {
+						t.Errorf("record %d: xid %#x, %d bytes", i, xid, r.len)
+					}
+				}
+			})
+		}
+	}
+}
+
+// markSink keeps the Mark each record began with.
+type markSink struct {
+	dirSink
+	first []Mark
+}
+
+func (s *markSink) Record(r *Record) { s.first = append(s.first, r.First) }
+
+// TestFramerResyncMarks: a record found by the boundary search begins
+// where its first byte came (the chunk's Mark), not in the chunk in which
+// the search had bytes enough to decide: in a stream joined mid-way, a
+// reply whose marker is in the last bytes of one segment and whose header
+// ends in the next begins in the first.
+func TestFramerResyncMarks(t *testing.T) {
+	mic := bytes.Repeat([]byte{0xee}, 28)
+	reply := func(xid uint32, n int) []byte {
+		return append(wire{}.u32(xid, MsgReply, MsgAccepted, RPCSECGSS).opaque(mic).u32(Success), make([]byte, n)...)
+	}
+	junk := bytes.Repeat([]byte{0x5a, 0x00, 0x00, 0x01}, 300)
+	stream := cat(junk, record(reply(1, 3000)), record(reply(2, 10)), record(reply(3, 2000)))
+	s := &markSink{dirSink: dirSink{replies: true}}
+	f := NewFramer(s, false)
+	// Segments of 1448 bytes, numbered from 1: reply 1 begins 48 bytes
+	// before the end of the first, reply 2 in the third, reply 3 in the third.
+	seg := int64(1)
+	for off := 0; off < len(stream); off += 1448 {
+		f.Mark = Mark{B: seg}
+		f.Feed(stream[off:min(off+1448, len(stream))])
+		seg++
+	}
+	f.Finish()
+	at := func(off int) int64 { return int64(off/1448) + 1 }
+	r1 := len(junk)
+	r2 := r1 + 4 + len(reply(1, 3000))
+	r3 := r2 + 4 + len(reply(2, 10))
+	want := []Mark{{B: at(r1)}, {B: at(r2)}, {B: at(r3)}}
+	if fmt.Sprint(s.first) != fmt.Sprint(want) {
+		t.Errorf("records begin at %v, want %v", s.first, want)
+	}
+}

@@ -315,17 +315,26 @@ func ParseReply(b []byte, r *Reply) error {
 // knownFlavor reports whether f is an auth flavor we would expect to see.
 func knownFlavor(f uint32) bool { return f <= AuthTLS }
 
+// The longest RPC headers (RFC 5531: credential and verifier bodies are
+// opaque<400>): a call's through its verifier body, an accepted reply's
+// through its accept_stat. A boundary search that sees this many bytes
+// after a marker sees the whole header of any legal message.
+const (
+	MaxCallHeader  = 24 + 2*(8+maxAuthBody) // 840
+	MaxReplyHeader = 12 + 8 + maxAuthBody + 4
+)
+
 // LooksLikeCall reports whether b plausibly starts an RPC call: msg_type 0,
-// rpcvers 2, a known program (KnownProgram) with a version below 10, and a
-// known credential flavor with a body of at most 400 bytes (at least 20
-// for AUTH_SYS, its smallest valid body). It is meant for finding record
-// boundaries in a stream joined midway, so it is cheap and looks only at
-// the first 40 bytes.
+// rpcvers 2, a known program (KnownProgram) with a version below 10, a
+// known credential flavor with a body of at most 400 bytes that decodes
+// (AUTH_SYS: authsys_parms; RPCSEC_GSS: a version 1 credential with a
+// known gss_proc and service), and a known verifier flavor with a body of
+// at most 400 bytes. It is meant for finding record boundaries in a
+// stream joined midway, so it is cheap and looks only at the header.
 //
-// It needs 32 bytes (through the credential length) and returns false for
-// fewer. When the credential body is empty, as with AUTH_NONE, the
-// verifier header also lies within 40 bytes and is checked as well (known
-// flavor, body of at most 400 bytes), so then it needs 40 bytes.
+// It needs the whole header, through the verifier body (at most
+// MaxCallHeader bytes), and returns false for fewer: a message whose rest
+// was not captured is judged by LooksLikeCallHeader.
 func LooksLikeCall(b []byte) bool {
 	if len(b) < 32 || !LooksLikeCallHeader(b) {
 		return false
@@ -333,16 +342,21 @@ func LooksLikeCall(b []byte) bool {
 	x := NewXDR(b)
 	x.Skip(24) // through proc: checked above, with the credential
 	credFlavor := x.Uint32()
-	credLen := x.Uint32()
-	if credFlavor == AuthSys && credLen < 20 {
+	cred := x.Opaque(maxAuthBody)
+	verfFlavor := x.Uint32()
+	x.Opaque(maxAuthBody)
+	if x.err != nil || !knownFlavor(verfFlavor) {
 		return false
 	}
-	if credLen != 0 {
-		return true
+	switch credFlavor {
+	case AuthSys:
+		var s AuthSysCred
+		return parseAuthSys(cred, &s)
+	case RPCSECGSS:
+		var g GSSCred
+		return parseGSSCred(cred, &g) && g.Proc <= 3 && g.Service >= GSSServiceNone && g.Service <= GSSServicePrivacy
 	}
-	verfFlavor := x.Uint32()
-	verfLen := x.Uint32()
-	return x.err == nil && knownFlavor(verfFlavor) && verfLen <= maxAuthBody
+	return true
 }
 
 // LooksLikeCallHeader is LooksLikeCall for a call whose bytes were cut
@@ -384,7 +398,8 @@ func LooksLikeReplyHeader(b []byte) bool {
 // one it is waiting for, which is the stronger test.
 //
 // It needs 16 bytes for a denied reply and 24 plus the padded verifier
-// body (24 with AUTH_NONE) for an accepted one; given fewer it returns false.
+// body (24 with AUTH_NONE, 52 with a krb5 MIC) for an accepted one, at
+// most MaxReplyHeader; given fewer it returns false.
 func LooksLikeReply(b []byte) bool {
 	x := NewXDR(b)
 	x.Skip(4) // xid

@@ -64,8 +64,8 @@ func header(w *errWriter, r *analyze.Report) {
 		if c.Truncated {
 			extra = fmt.Sprintf(", TRUNCATED at byte %d", c.TruncatedAt)
 		}
-		if c.Dropped > 0 {
-			extra += fmt.Sprintf(", %d dropped by the interface", c.Dropped)
+		if n := c.ToolDropped(); n > 0 {
+			extra += fmt.Sprintf(", %d dropped by the capture tool", n)
 		}
 		span := ""
 		if c.Packets > 0 {
@@ -76,6 +76,9 @@ func header(w *errWriter, r *analyze.Report) {
 	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
 		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
 	w.printf("  %s\n", stallLine(r))
+	for _, m := range r.Completeness {
+		w.printf("  capture: %s\n", m)
+	}
 	for _, m := range r.Warnings {
 		w.printf("  warning: %s\n", m)
 	}
@@ -169,6 +172,12 @@ func unanswered(w *errWriter, r *analyze.Report) {
 
 func procedures(w *errWriter, r *analyze.Report) {
 	if len(r.Procedures) == 0 {
+		if r.Summary.Replies > 0 {
+			// Replies whose calls are not in the capture have no procedure.
+			w.printf("No RPC calls found on the analysed ports (%d %s whose calls are not in the capture).\n\n",
+				r.Summary.Replies, plural(int(r.Summary.Replies), "reply", "replies"))
+			return
+		}
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
@@ -251,6 +260,9 @@ func plural(n int, one, many string) string {
 // connections, or that there is no stall.
 func stallLine(r *analyze.Report) string {
 	if len(r.Diagnoses) == 0 {
+		if u := r.Untracked; u != nil {
+			return "no stall found among the tracked connections and calls; not analysed: " + untrackedNote(u)
+		}
 		return "no stall found"
 	}
 	var parts []string
@@ -265,4 +277,18 @@ func stallLine(r *analyze.Report) string {
 		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], plural(count[v], "connection", "connections"))
 	}
 	return "STALL: " + strings.Join(parts, ", ")
+}
+
+// untrackedNote says what the analysis stopped tracking at its bounds.
+func untrackedNote(u *analyze.Untracked) string {
+	var parts []string
+	if u.RefusedPackets > 0 {
+		parts = append(parts, fmt.Sprintf("%d %s of new connections refused while the connection table was full (%d connections at once, the most tracked)",
+			u.RefusedPackets, plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
+	}
+	if u.Calls > 0 {
+		parts = append(parts, fmt.Sprintf("%d RPC %s not tracked for a reply (%d waiting at once in all, %d per connection)",
+			u.Calls, plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
+	}
+	return strings.Join(parts, "; ")
 }

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -27,15 +28,21 @@ const readBufSize = 1 << 20
 // CaptureInfo describes one input file as read so far.
 type CaptureInfo struct {
 	Path       string
-	Format     string // "pcap" or "pcapng"
-	Compressed bool   // gzip
-	LinkTypes  []layers.LinkType
+	Format     string            // "pcap" or "pcapng"
+	Compressed bool              // gzip
+	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections)
 	Snaplen    uint32
 	Packets    int64
 	First      int64  // ns since the Unix epoch of the first packet (0 if none)
 	Last       int64  // ns of the last packet
 	End        int64  // pcapng interface statistics end time, when later than Last
-	Dropped    uint64 // packets the capturing interface said it dropped (pcapng)
+	Dropped    uint64 // packets the capturing interface said it dropped (pcapng); IfDrop when HasIfDrop
+	// The pcapng interface statistics counters, summed over interfaces
+	// (the latest block of each): isb_ifdrop, packets the interface
+	// dropped, and isb_osdrop, packets the OS (the capture buffer) dropped.
+	// Has* say whether any block carried them.
+	IfDrop, OsDrop       uint64
+	HasIfDrop, HasOsDrop bool
 	// Truncated is set when the file ends inside a record (tcpdump killed,
 	// file cut); TruncatedAt is the offset of that record in the
 	// (uncompressed) capture stream.
@@ -44,6 +51,13 @@ type CaptureInfo struct {
 	ReadErr     error // the error that ended reading, when not a clean EOF
 	// Unsupported lists link types seen that nfsstall cannot decode.
 	Unsupported []layers.LinkType
+	// WildCount counts the timestamps found wild (see File.Next) and
+	// WildTimes lists the first few.
+	WildCount int64
+	WildTimes []WildTime
+	// Duplicates counts this file's packets dropped as copies of another
+	// file's (see Input.Next).
+	Duplicates int64
 }
 
 // packetReader is what pcapgo's two readers have in common.
@@ -74,11 +88,20 @@ type File struct {
 	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
 	buf2   *bufio.Reader
 	pr     packetReader
-	ng     *pcapgo.NgReader
+	ng     *pcapngReader
 	link   layers.LinkType // pcap: the file's link type
 	recOff int64           // offset where the current record started
 	raw    *rawCounter     // bytes read from the file itself, for progress
 	size   int64           // the file's size; 0 when unknown (stdin, a pipe)
+	// The wild-timestamp rule's state (see Next): the packet handed out
+	// last, up to two read ahead of it, the frames handed out and the last
+	// one's time.
+	cur       slot
+	q         [2]slot
+	nq        int
+	eof       bool
+	delivered int64
+	lastTime  int64
 }
 
 // rawCounter counts the bytes read from the file itself (compressed bytes
@@ -168,15 +191,24 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		if cf.old == nil {
 			cf.pr = newPcapFast(br, r, m)
 		}
+	case magicModified, magicModifiedSwapped:
+		r, link, err := newModifiedPcap(br)
+		if err != nil {
+			return nil, fmt.Errorf("%s: modified pcap header: %w", path, err)
+		}
+		cf.Info.Format = "pcap"
+		cf.link = link
+		cf.Info.LinkTypes = []layers.LinkType{link}
+		cf.Info.Snaplen = r.snaplen
+		cf.pr = r
 	case 0x0a0d0d0a:
-		r, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		cf.Info.Format = "pcapng"
+		r, err := newPcapngReader(br, &cf.Info)
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcapng header: %w", path, err)
 		}
-		cf.Info.Format = "pcapng"
 		cf.ng = r
 		cf.pr = r
-		cf.refreshInterfaces()
 	default:
 		if len(magic) == 8 && string(magic) == "snoop\x00\x00\x00" {
 			return nil, fmt.Errorf("%s: Sun snoop capture: not read by nfsstall; convert it with `editcap -F pcap %s out.pcap`", path, path)
@@ -186,50 +218,150 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 	return cf, nil
 }
 
-// refreshInterfaces copies the pcapng interface list (it can grow while
-// reading: an interface description block may come after packets) and the
-// latest end time and drop count their statistics blocks report.
-func (f *File) refreshInterfaces() {
-	n := f.ng.NInterfaces()
-	var dropped uint64
-	for i := 0; i < n; i++ {
-		intf, err := f.ng.Interface(i)
-		if err != nil {
-			break
-		}
-		if i >= len(f.Info.LinkTypes) {
-			f.Info.LinkTypes = append(f.Info.LinkTypes, intf.LinkType)
-			if intf.SnapLength > f.Info.Snaplen {
-				f.Info.Snaplen = intf.SnapLength
-			}
-		}
-		st := intf.Statistics
-		end := st.EndTime
-		if end.IsZero() {
-			end = st.LastUpdate
-		}
-		if !end.IsZero() && end.UnixNano() > f.Info.End {
-			f.Info.End = end.UnixNano()
-		}
-		if st.PacketsDropped != pcapgo.NgNoValue64 {
-			dropped += st.PacketsDropped
-		}
-	}
-	f.Info.Dropped = dropped
-}
-
 // Close closes the underlying file.
 func (f *File) Close() error { return f.closer.Close() }
+
+// WildGap is how far a frame's timestamp may be from its neighbours'
+// before it is taken as wild (see File.Next).
+const WildGap = int64(time.Hour)
+
+// maxWildListed bounds the wild timestamps listed per file; all are counted.
+const maxWildListed = 8
+
+// WildTime is a frame whose timestamp was found wild, and the time it was
+// given for the analysis.
+type WildTime struct {
+	Frame   int64 // 0: the pcapng interface statistics end time
+	Claimed int64 // ns since the epoch, as the file says
+	Given   int64 // ns, the time analysed (0 for a dropped end time)
+}
 
 // Next reads the next packet into p. p.Data is valid until the next call.
 // It returns io.EOF at the end of the file; a file that ends inside a record
 // also ends with io.EOF, with Info.Truncated set.
+//
+// Timestamps are claims: one frame whose clock is decades off would make
+// the capture last decades and every open call a stall that long. A frame
+// more than WildGap (1 hour) away from both the previous and the next
+// frame of its file, while those two are within WildGap of each other, is
+// taken as wild: it is given the previous frame's time. A first frame is
+// wild when it is more than WildGap from the second while the second and
+// third agree (it is given the second's time); a last frame, when it is
+// more than WildGap from the one before it (given that one's time): a
+// claim no other frame backs. Two or more frames in a row that agree are a
+// real jump (a clock step, a paused capture) and kept. The rule reads
+// ahead only for a frame already more than WildGap from the one before it
+// (or the first), copying the bytes it holds: the hot path pays one
+// comparison. Wild frames are listed in Info.WildTimes.
 func (f *File) Next(p *Packet) error {
+	if f.nq > 0 {
+		// Rotate the slots, so that each keeps a buffer of its own.
+		f.cur, f.q[0], f.q[1] = f.q[0], f.q[1], f.cur
+		f.nq--
+	} else {
+		if err := f.read(&f.cur.p); err != nil {
+			return err
+		}
+		f.cur.own = false
+	}
+	q := &f.cur.p
+	first := f.delivered == 0
+	if first || absDiff(q.Time, f.lastTime) > WildGap {
+		n1 := f.ahead(0)
+		switch {
+		case first:
+			if n1 != nil && absDiff(q.Time, n1.Time) > WildGap {
+				if n2 := f.ahead(1); n2 != nil && absDiff(n1.Time, n2.Time) <= WildGap {
+					f.wild(q, n1.Time)
+				}
+			}
+		case n1 == nil:
+			f.wild(q, f.lastTime) // the last frame, far from the one before it
+		case absDiff(q.Time, n1.Time) > WildGap && absDiff(n1.Time, f.lastTime) <= WildGap:
+			f.wild(q, f.lastTime)
+		}
+	}
+	f.delivered++
+	f.lastTime = q.Time
+	if first {
+		f.Info.First = q.Time
+	}
+	f.Info.Last = max(f.Info.Last, q.Time)
+	*p = *q
+	return nil
+}
+
+// ahead returns the packet k+1 places after the current one (k is 0 or
+// 1), reading it if it has not been, or nil at the end of the file.
+// Before reading, it copies the bytes of the packets it keeps out of the
+// read buffer, which the read may overwrite.
+func (f *File) ahead(k int) *Packet {
+	for f.nq <= k {
+		if f.eof {
+			return nil
+		}
+		f.cur.keep()
+		if f.nq > 0 {
+			f.q[f.nq-1].keep()
+		}
+		s := &f.q[f.nq]
+		if f.read(&s.p) != nil {
+			return nil
+		}
+		s.own = false
+		f.nq++
+	}
+	return &f.q[k].p
+}
+
+// slot holds a packet read by File, and a buffer for its bytes when they
+// must outlive the next read.
+type slot struct {
+	p   Packet
+	buf []byte
+	own bool // p.Data is in buf, not in the read buffer
+}
+
+func (s *slot) keep() {
+	if !s.own {
+		s.buf = append(s.buf[:0], s.p.Data...)
+		s.p.Data = s.buf[:len(s.buf):len(s.buf)] // the decoder reads offsets from capacities
+		s.own = true
+	}
+}
+
+// wild records that q's timestamp was found wild and gives it time t.
+func (f *File) wild(q *Packet, t int64) {
+	f.Info.WildCount++
+	if len(f.Info.WildTimes) < maxWildListed {
+		f.Info.WildTimes = append(f.Info.WildTimes, WildTime{Frame: q.Frame, Claimed: q.Time, Given: t})
+	}
+	q.Time = t
+}
+
+func absDiff(a, b int64) int64 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// read reads the next record of the file into p, its time as the file
+// says.
+func (f *File) read(p *Packet) error {
+	if f.eof {
+		return io.EOF
+	}
 	f.recOff = f.offset()
 	data, ci, err := f.pr.ZeroCopyReadPacketData()
 	if err != nil {
-		if f.ng != nil {
-			f.refreshInterfaces()
+		f.eof = true
+		// The pcapng interface statistics end time is a claim too: one far
+		// beyond the last frame would stretch every call's age to it.
+		if f.Info.End != 0 && f.Info.Packets > 0 && f.Info.End-f.Info.Last > WildGap {
+			f.Info.WildCount++
+			f.Info.WildTimes = append(f.Info.WildTimes, WildTime{Claimed: f.Info.End})
+			f.Info.End = 0
 		}
 		// A clean end is one at a record boundary: in pcap, a record
 		// header whose data is all missing reads as io.EOF too. (pcapng
@@ -242,32 +374,21 @@ func (f *File) Next(p *Packet) error {
 		// kept so the report can say what it was.
 		f.Info.Truncated = true
 		f.Info.TruncatedAt = f.recOff
+		if f.ng != nil {
+			f.Info.TruncatedAt = f.ng.blockOff // the block that failed, not the first one read in this call
+		}
 		if !errors.Is(err, io.ErrUnexpectedEOF) {
 			f.Info.ReadErr = err
 		}
 		return io.EOF
 	}
 	f.Info.Packets++
-	ts := ci.Timestamp.UnixNano()
-	if f.Info.Packets == 1 {
-		f.Info.First = ts
-	}
-	if ts > f.Info.Last {
-		f.Info.Last = ts
-	}
 	p.Frame = f.Info.Packets
-	p.Time = ts
+	p.Time = ci.Timestamp.UnixNano()
 	p.Data = data
 	p.Length = ci.Length
 	if f.ng != nil {
-		if ci.InterfaceIndex >= len(f.Info.LinkTypes) {
-			f.refreshInterfaces()
-		}
-		if ci.InterfaceIndex < len(f.Info.LinkTypes) {
-			p.LinkType = f.Info.LinkTypes[ci.InterfaceIndex]
-		} else {
-			p.LinkType = layers.LinkTypeNull
-		}
+		p.LinkType = f.ng.link(ci.InterfaceIndex) // of the current section
 	} else {
 		p.LinkType = f.link
 	}

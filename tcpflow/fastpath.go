@@ -7,19 +7,36 @@ import (
 )
 
 // decodeFast decodes the frame nearly every NFS capture is made of,
-// Ethernet II carrying IPv4 without options carrying TCP, without going
-// through gopacket's layer parser, which costs several times as much per
-// packet. It fills s exactly as the general path would and reports true;
-// for anything else (VLAN tags, IP options or fragments, SYN segments,
-// whose options are read, malformed headers) it reports false and leaves
-// the packet to the general path.
+// Ethernet II (or a Linux cooked header, tcpdump -i any) carrying IPv4
+// without options carrying TCP, without going through gopacket's layer
+// parser, which costs several times as much per packet. It fills s exactly
+// as the general path would and reports true; for anything else (VLAN
+// tags, IP options or fragments, SYN segments, whose options are read,
+// malformed headers) it reports false and leaves the packet to the
+// general path.
 func decodeFast(p *Packet, s *Segment) bool {
 	b := p.Data
-	if p.LinkType != layers.LinkTypeEthernet || len(b) < 14+20+20 || b[12] != 0x08 || b[13] != 0x00 {
+	var ip []byte
+	switch p.LinkType {
+	case layers.LinkTypeEthernet:
+		if len(b) < 14 || b[12] != 0x08 || b[13] != 0x00 {
+			return false
+		}
+		ip = b[14:]
+	case layers.LinkTypeLinuxSLL2: // protocol first, device type at 8 (see cooked)
+		if len(b) < 20 || b[0] != 0x08 || b[1] != 0x00 || cookedNotByProtocol(binary.BigEndian.Uint16(b[8:10])) {
+			return false
+		}
+		ip = b[20:]
+	case layers.LinkTypeLinuxSLL: // device type at 2, protocol at 14
+		if len(b) < 16 || b[14] != 0x08 || b[15] != 0x00 || cookedNotByProtocol(binary.BigEndian.Uint16(b[2:4])) {
+			return false
+		}
+		ip = b[16:]
+	default:
 		return false
 	}
-	ip := b[14:]
-	if ip[0] != 0x45 || ip[9] != byte(layers.IPProtocolTCP) {
+	if len(ip) < 20+20 || ip[0] != 0x45 || ip[9] != byte(layers.IPProtocolTCP) {
 		return false
 	}
 	ipLen := int(binary.BigEndian.Uint16(ip[2:4]))

@@ -125,7 +125,10 @@ func FuzzDecodeFast(f *testing.F) {
 		f.Add(fr)
 	}
 	d := NewDecoder()
+	f.Add(append([]byte{0x08, 0, 0, 0, 0, 0, 0, 7, 0x03, 0x0a, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0}, p.Data[14:]...)) // SLL2 on GRE
 	f.Fuzz(func(t *testing.T, data []byte) {
-		sameAsLayers(t, d, &Packet{Data: data[:len(data):len(data)], LinkType: layers.LinkTypeEthernet})
+		for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2, layers.LinkTypeLinuxSLL} {
+			sameAsLayers(t, d, &Packet{Data: data[:len(data):len(data)], LinkType: lt})
+		}
 	})
 }

@@ -32,10 +32,15 @@ const (
 	// GapSnaplen: the segment was captured but cut by the snaplen; its TCP
 	// length shows the bytes were sent.
 	GapSnaplen GapReason = iota
-	// GapLost: the bytes were never captured (capture drops, or the stream
-	// was joined after a hole). Later sequence numbers or the peer's ACK
-	// show they were sent.
+	// GapLost: the bytes were never captured, and nothing shows they
+	// arrived: later sequence numbers show they were sent, but the hole was
+	// declared at a reassembly limit or at the end of the capture. Lost by
+	// the network or by the capture: the capture cannot tell.
 	GapLost
+	// GapAcked: the peer ACKed the bytes, so they were sent and arrived,
+	// but the capture never saw them: capture loss (tcpdump drops, a
+	// one-way capture, an asymmetric route), not network loss.
+	GapAcked
 )
 
 // ConnInfo identifies one connection (or UDP flow) to an analysed port.
@@ -46,6 +51,11 @@ type ConnInfo struct {
 	Server Endpoint
 	First  FrameRef // its first packet
 	SawSYN bool     // the capture has its handshake
+	// CarriedRPC is set by the handler, through the pointer newConn is
+	// given (valid until Close), once the connection carried an RPC
+	// message: a full connection table releases connections that never
+	// did before any that did.
+	CarriedRPC bool
 }
 
 // ConnHandler consumes one connection. The byte slices it is handed are
@@ -84,8 +94,10 @@ type Limits struct {
 	QueueSegmentsTotal int
 	// MaxConnections caps the connections tracked at once. When the table
 	// is full, connections that ended or have been idle for CloseIdle are
-	// released early; if none can go, the new connection is not analysed
-	// (its packets are counted as SkipConnLimit).
+	// released early, then connections that never carried RPC (see
+	// ConnInfo.CarriedRPC), the least recently active first; if none can
+	// go, the new connection is not analysed (its packets are counted as
+	// SkipConnLimit).
 	MaxConnections int
 	// CloseIdle is how long (capture time, ns) a connection that has ended
 	// with FIN or RST is kept for late packets before it is released.
@@ -126,8 +138,10 @@ type Stats struct {
 	Implausible int64
 	Connections int
 	// Evicted counts connections released before their end (or before
-	// CloseIdle after it) because the connection table was full.
-	Evicted int64
+	// CloseIdle after it) because the connection table was full, and of
+	// those EvictedQuiet the ones still active that never carried RPC.
+	Evicted      int64
+	EvictedQuiet int64
 	// TableScans counts scans of the full connection table for room.
 	TableScans int64
 	// Fragments counts the TCP and UDP IP fragments taken for reassembly,
@@ -328,21 +342,29 @@ func (f *Flows) segment(p *Packet, s *Segment, n int64) {
 	}
 }
 
-// makeRoom frees a place in the full connection table by releasing the
-// connections that ended or have been idle for CloseIdle, and reports
-// whether it did. A scan costs the table's size, so after a scan that
-// frees nothing the next waits for MaxConnections/16 refused connections:
-// a flood of new connections costs a constant per packet.
+// makeRoom frees places in the full connection table and reports whether
+// it did. It releases the connections that ended or have been idle for
+// CloseIdle, and then, until a sixteenth of the table is free, those that
+// never carried RPC, the least recently active first: a flood of
+// connections that carry nothing (SYNs, port scans) cannot hide one that
+// does. A scan costs the table's size, so it frees a sixteenth of the
+// table when it can, and after a scan that frees less the next waits for
+// MaxConnections/16 refused connections: a flood of new connections costs
+// a constant per packet.
 func (f *Flows) makeRoom(at FrameRef) bool {
 	if f.scanCredit > 0 {
 		f.scanCredit--
 		return false
 	}
 	f.Stats.TableScans++
-	var idle []*conn
+	batch := max(1, f.limits.MaxConnections/16)
+	var idle, quiet []*conn
 	for _, c := range f.conns {
-		if c.closed || f.lastTime-c.last >= f.limits.CloseIdle {
+		switch {
+		case c.closed || f.lastTime-c.last >= f.limits.CloseIdle:
 			idle = append(idle, c)
+		case !c.info.CarriedRPC:
+			quiet = append(quiet, c)
 		}
 	}
 	// Release in connection order so the output does not depend on map order.
@@ -353,11 +375,54 @@ func (f *Flows) makeRoom(at FrameRef) bool {
 		}
 		f.release(c.key, c, at)
 	}
-	if len(f.conns) < f.limits.MaxConnections {
+	if n := min(batch-len(idle), len(quiet)); n > 0 {
+		leastRecent(quiet, n)
+		for _, c := range quiet[:n] {
+			f.Stats.Evicted++
+			f.Stats.EvictedQuiet++
+			f.release(c.key, c, at)
+		}
+	}
+	if len(f.conns) <= f.limits.MaxConnections-batch {
 		return true
 	}
 	f.scanCredit = f.limits.MaxConnections / 16
-	return false
+	return len(f.conns) < f.limits.MaxConnections
+}
+
+// leastRecent puts the n least recently active connections of cs first,
+// in that order (then by ID): a selection, then a sort of those n only,
+// so a scan costs about the table's size, not its size times its log.
+func leastRecent(cs []*conn, n int) {
+	before := func(a, b *conn) bool { return a.last < b.last || a.last == b.last && a.info.ID < b.info.ID }
+	lo, hi := 0, len(cs)
+	for hi-lo > 1 {
+		// Partition cs[lo:hi] around its middle element (Lomuto).
+		m := lo + (hi-lo)/2
+		cs[m], cs[hi-1] = cs[hi-1], cs[m]
+		pivot, i := cs[hi-1], lo
+		for j := lo; j < hi-1; j++ {
+			if before(cs[j], pivot) {
+				cs[i], cs[j] = cs[j], cs[i]
+				i++
+			}
+		}
+		cs[i], cs[hi-1] = cs[hi-1], cs[i]
+		switch {
+		case i == n || i == n-1:
+			lo = hi // cs[:n] holds the n least
+		case i < n:
+			lo = i + 1
+		default:
+			hi = i
+		}
+	}
+	slices.SortFunc(cs[:n], func(a, b *conn) int {
+		if before(a, b) {
+			return -1
+		}
+		return 1
+	})
 }
 
 func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {

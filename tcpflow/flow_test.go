@@ -67,10 +67,7 @@ func (r *recorder) Data(d Dir, b []byte, at FrameRef) {
 	fmt.Fprintf(r.log, "c%d %s data %q @%d\n", r.info.ID, dirName(d), b, at.Frame)
 }
 func (r *recorder) Gap(d Dir, n int, at FrameRef, why GapReason) {
-	w := "snaplen"
-	if why == GapLost {
-		w = "lost"
-	}
+	w := [...]string{GapSnaplen: "snaplen", GapLost: "lost", GapAcked: "acked"}[why]
 	fmt.Fprintf(r.log, "c%d %s gap %d %s @%d\n", r.info.ID, dirName(d), n, w, at.Frame)
 }
 func (r *recorder) Datagram(d Dir, p []byte, wireLen int, at FrameRef) {}
@@ -155,8 +152,39 @@ c1 close
 			{toServer: true, seq: 1, ack: 62, flags: ack},
 		}, `c1 open syn=false
 c1 < data "aaaa" @1
-c1 < gap 4 lost @3
+c1 < gap 4 acked @3
 c1 < data "cccc" @2
+c1 close
+`},
+		{"one direction not captured: the peer's ACKs say what it sent", []pkt{
+			{toServer: true, seq: 1, ack: 500, flags: ack, data: "call"},
+			{toServer: true, seq: 5, ack: 600, flags: ack, data: "next"},
+			{toServer: true, seq: 9, ack: 600, flags: ack},
+			{toServer: true, seq: 9, ack: 1000, flags: ack},
+		}, `c1 open syn=false
+c1 > data "call" @1
+c1 < gap 100 acked @2
+c1 > data "next" @2
+c1 < gap 400 acked @4
+c1 close
+`},
+		{"data after an ACK-only start: bytes in flight at the start are not missing", []pkt{
+			{toServer: true, seq: 1, ack: 500, flags: ack, data: "call"},
+			{seq: 520, ack: 5, flags: ack, data: "rply"},
+			{toServer: true, seq: 5, ack: 524, flags: ack},
+		}, `c1 open syn=false
+c1 > data "call" @1
+c1 < data "rply" @2
+c1 close
+`},
+		{"data far from the first ACK re-anchors the stream", []pkt{
+			{toServer: true, seq: 1, ack: 0x90000000, flags: ack, data: "call"},
+			{seq: 520, ack: 5, flags: ack, data: "rply"},
+			{seq: 524, ack: 5, flags: ack, data: "more"},
+		}, `c1 open syn=false
+c1 > data "call" @1
+c1 < data "rply" @2
+c1 < data "more" @3
 c1 close
 `},
 		{"hole never filled is flushed at the end", []pkt{

@@ -5,6 +5,8 @@ import (
 	"compress/gzip"
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -83,13 +85,18 @@ func TestSweepCostBounded(t *testing.T) {
 }
 
 // TestConnectionTableBound: a flood of new connections that never end
-// fills the table; then new ones are refused and counted, and the table is
-// scanned for room once per MaxConnections/16 refusals, not per packet.
+// (and carry RPC, so they are not released for room) fills the table; then
+// new ones are refused and counted, and the table is scanned for room once
+// per MaxConnections/16 refusals, not per packet.
 func TestConnectionTableBound(t *testing.T) {
 	limits := DefaultLimits
 	limits.MaxConnections = 160
 	opened := 0
-	f := NewFlows([]uint16{serverPort}, limits, func(*ConnInfo) ConnHandler { opened++; return quietHandler{} })
+	f := NewFlows([]uint16{serverPort}, limits, func(info *ConnInfo) ConnHandler {
+		opened++
+		info.CarriedRPC = true
+		return quietHandler{}
+	})
 	const n = 5000
 	for i := range n {
 		p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: uint16(1024 + i)})
@@ -113,6 +120,73 @@ func TestConnectionTableBound(t *testing.T) {
 		t.Errorf("after an hour: %d opened, %d evicted, %d tracked", opened, f.Stats.Evicted, len(f.conns))
 	}
 }
+
+// TestConnectionTableReleasesQuiet: a full table releases connections
+// that never carried RPC, the least recently active first, never one that
+// did: a flood of SYNs cannot keep out a connection, nor push out one that
+// carries RPC. The table is scanned once per MaxConnections/16 new
+// connections.
+func TestConnectionTableReleasesQuiet(t *testing.T) {
+	limits := DefaultLimits
+	limits.MaxConnections = 160
+	var infos []*ConnInfo
+	var released []int // connection IDs, in the order they were released
+	f := NewFlows([]uint16{serverPort}, limits, func(info *ConnInfo) ConnHandler {
+		infos = append(infos, info)
+		return closeRecorder{id: info.ID, closed: &released}
+	})
+	frame := int64(0)
+	syn := func(port uint16) {
+		frame++
+		p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: port})
+		f.Packet(&Packet{Frame: frame, Time: frame * 1e6, Data: p, LinkType: layers.LinkTypeEthernet})
+	}
+	// 80 connections carry RPC; between them 80 carry nothing.
+	for i := range 160 {
+		syn(uint16(1024 + i))
+		infos[i].CarriedRPC = i%2 == 0
+	}
+	syn(1024 + 1) // the oldest quiet one is active again: released last
+	const flood = 5000
+	for i := range flood {
+		syn(uint16(10000 + i))
+	}
+	if got := f.Stats.Skipped[SkipConnLimit]; got != 0 {
+		t.Errorf("%d packets refused, want none", got)
+	}
+	if len(f.conns) > limits.MaxConnections {
+		t.Errorf("%d connections tracked", len(f.conns))
+	}
+	for i := 0; i < 160; i += 2 {
+		if c := f.conns[connKey{server: infos[i].Server, client: infos[i].Client, proto: ProtoTCP}]; c == nil || c.gone {
+			t.Fatalf("connection %d, which carried RPC, was released", infos[i].ID)
+		}
+	}
+	if want := int64(flood + 80 - (limits.MaxConnections - 80)); f.Stats.EvictedQuiet != want || f.Stats.Evicted != want {
+		t.Errorf("%d released (%d quiet), want %d", f.Stats.Evicted, f.Stats.EvictedQuiet, want)
+	}
+	if per := int64(flood / (limits.MaxConnections / 16)); f.Stats.TableScans > per+2 {
+		t.Errorf("%d scans of the table for %d new connections, want at most %d", f.Stats.TableScans, flood, per+2)
+	}
+	// The first room made released a sixteenth of the table: the quiet
+	// connections least recently active (IDs 4, 6, ...: 2 was active again).
+	want := []int{4, 6, 8, 10, 12, 14, 16, 18, 20, 22}
+	if len(released) < len(want) || fmt.Sprint(released[:len(want)]) != fmt.Sprint(want) {
+		t.Errorf("released first %v, want %v", released[:min(len(released), len(want))], want)
+	}
+	if i := slices.Index(released, 2); i < 79 {
+		t.Errorf("connection 2, active again, released %dth", i+1)
+	}
+}
+
+// closeRecorder notes when its connection is released.
+type closeRecorder struct {
+	quietHandler
+	id     int
+	closed *[]int
+}
+
+func (h closeRecorder) Close(FrameRef, *TCPSummary) { *h.closed = append(*h.closed, h.id) }
 
 // TestOneWaySentLogBounded: a one-way capture (the peer's ACKs are never
 // seen) keeps at most maxSentLog transmissions per direction and counts
@@ -240,6 +314,33 @@ func TestTruncatedAtRecordStart(t *testing.T) {
 					t.Errorf("2.%d cut at %d (gzip %v): truncated %v at %d after %d packets, want at %d after 30",
 						minor, at, data[0] == 0x1f, f.Info.Truncated, f.Info.TruncatedAt, f.Info.Packets, rec)
 				}
+			}
+		}
+	}
+}
+
+// TestLeastRecent: the selection finds the n least recently active
+// connections, in order, as a full sort would, ties broken by ID.
+func TestLeastRecent(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 200 {
+		cs := make([]*conn, 1+rng.IntN(300))
+		for i := range cs {
+			cs[i] = &conn{last: int64(rng.IntN(50)), info: ConnInfo{ID: i + 1}}
+		}
+		rng.Shuffle(len(cs), func(i, j int) { cs[i], cs[j] = cs[j], cs[i] })
+		want := slices.Clone(cs)
+		slices.SortFunc(want, func(a, b *conn) int {
+			if a.last != b.last {
+				return int(a.last - b.last)
+			}
+			return a.info.ID - b.info.ID
+		})
+		n := 1 + rng.IntN(len(cs))
+		leastRecent(cs, n)
+		for i := range n {
+			if cs[i] != want[i] {
+				t.Fatalf("trial %d: %d of %d: position %d is connection %d, want %d", trial, n, len(cs), i, cs[i].info.ID, want[i].info.ID)
 			}
 		}
 	}

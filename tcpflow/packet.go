@@ -150,14 +150,12 @@ const SupportedLinkTypes = "ETHERNET (with 802.1Q/QinQ), LINUX_SLL, LINUX_SLL2, 
 type Decoder struct {
 	eth     layers.Ethernet
 	dot1q   layers.Dot1Q
-	sll     layers.LinuxSLL
-	sll2    layers.LinuxSLL2
 	lo      layers.Loopback
 	ip4     layers.IPv4
 	ip6     layers.IPv6
 	tcp     layers.TCP
 	udp     layers.UDP
-	parsers [6]*gopacket.DecodingLayerParser // by first layer
+	parsers [numFirst]*gopacket.DecodingLayerParser // by first layer
 	decoded []gopacket.LayerType
 	// frag is the IP fragment of the last packet Decode reported as
 	// SkipFragment; its data points into the packet.
@@ -193,27 +191,30 @@ type fragKey struct {
 
 const (
 	firstEth = iota
-	firstSLL
-	firstSLL2
+	firstDot1Q
 	firstLoop
 	firstIP4
 	firstIP6
+	numFirst
+	// The Linux cooked headers are taken off by hand (see cooked), and
+	// what follows them is parsed from one of the layers above.
+	firstSLL
+	firstSLL2
 )
 
 // NewDecoder returns a Decoder for every supported link type.
 func NewDecoder() *Decoder {
 	d := &Decoder{decoded: make([]gopacket.LayerType, 0, 8)}
 	firsts := [...]gopacket.LayerType{
-		firstEth:  layers.LayerTypeEthernet,
-		firstSLL:  layers.LayerTypeLinuxSLL,
-		firstSLL2: layers.LayerTypeLinuxSLL2,
-		firstLoop: layers.LayerTypeLoopback,
-		firstIP4:  layers.LayerTypeIPv4,
-		firstIP6:  layers.LayerTypeIPv6,
+		firstEth:   layers.LayerTypeEthernet,
+		firstDot1Q: layers.LayerTypeDot1Q,
+		firstLoop:  layers.LayerTypeLoopback,
+		firstIP4:   layers.LayerTypeIPv4,
+		firstIP6:   layers.LayerTypeIPv6,
 	}
 	for i, first := range firsts {
 		p := gopacket.NewDecodingLayerParser(first,
-			&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp)
+			&d.eth, &d.dot1q, &d.lo, &d.ip4, &d.ip6, &d.tcp, &d.udp)
 		p.IgnoreUnsupported = true
 		d.parsers[i] = p
 	}
@@ -259,11 +260,17 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	if !ok {
 		return SkipLinkType
 	}
-	if first == firstIP4 {
-		if len(p.Data) == 0 {
+	data := p.Data
+	if first == firstSLL || first == firstSLL2 {
+		var r SkipReason
+		if first, data, r = cooked(first == firstSLL2, data); r != SkipNone {
+			return r
+		}
+	} else if first == firstIP4 {
+		if len(data) == 0 {
 			return SkipMalformed
 		}
-		switch p.Data[0] >> 4 {
+		switch data[0] >> 4 {
 		case 4:
 		case 6:
 			first = firstIP6
@@ -272,7 +279,7 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 		}
 	}
 	parser := d.parsers[first]
-	err := parser.DecodeLayers(p.Data, &d.decoded)
+	err := parser.DecodeLayers(data, &d.decoded)
 	var sawIP4, sawIP6, sawTCP, sawUDP bool
 	for _, lt := range d.decoded {
 		switch lt {
@@ -342,6 +349,62 @@ func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
 	return SkipNotTCPUDP
 }
 
+// maxWScale is the largest window scale shift (RFC 7323 section 2.3).
+const maxWScale = 14
+
+// Linux ARPHRD_ types after which the protocol field of a cooked header
+// does not name what follows (libpcap's LINKTYPE_LINUX_SLL page).
+const (
+	arphrdFRAD       = 770 // a Frame Relay LAPF frame follows
+	arphrdRadiotap   = 803 // a radiotap header follows
+	arphrdNetlink    = 824 // the protocol is a netlink family
+	ethTypeIPv4      = 0x0800
+	ethTypeIPv6      = 0x86dd
+	ethTypeDot1Q     = 0x8100
+	ethTypeQinQ      = 0x88a8
+	ethTypeDot1Q9100 = 0x9100
+)
+
+// cookedNotByProtocol reports whether, after a cooked header of device
+// type hatype, the protocol field does not say what follows.
+func cookedNotByProtocol(hatype uint16) bool {
+	return hatype == arphrdFRAD || hatype == arphrdRadiotap || hatype == arphrdNetlink
+}
+
+// cooked takes the Linux cooked header (LINUX_SLL, 16 bytes, or
+// LINUX_SLL2, 20 bytes; tcpdump -i any) off data and says which layer
+// follows, from the header's protocol field: 0x0800 IPv4, 0x86DD IPv6,
+// 0x8100 and 0x88A8 a VLAN tag. The device type (ARPHRD_) does not decide
+// it: on a GRE tunnel (ARPHRD_IPGRE, 778) the protocol field is the GRE
+// protocol type, 0x0800 for IPv4 as Wireshark reads it, where gopacket's
+// SLL2 layer assumes an Ethernet header follows and finds no IP at all.
+func cooked(v2 bool, data []byte) (int, []byte, SkipReason) {
+	var proto, hatype uint16
+	if v2 {
+		if len(data) < 20 {
+			return 0, nil, SkipMalformed
+		}
+		proto, hatype, data = binary.BigEndian.Uint16(data[0:2]), binary.BigEndian.Uint16(data[8:10]), data[20:]
+	} else {
+		if len(data) < 16 {
+			return 0, nil, SkipMalformed
+		}
+		proto, hatype, data = binary.BigEndian.Uint16(data[14:16]), binary.BigEndian.Uint16(data[2:4]), data[16:]
+	}
+	if cookedNotByProtocol(hatype) {
+		return 0, nil, SkipNotIP
+	}
+	switch proto {
+	case ethTypeIPv4:
+		return firstIP4, data, SkipNone
+	case ethTypeIPv6:
+		return firstIP6, data, SkipNone
+	case ethTypeDot1Q, ethTypeQinQ, ethTypeDot1Q9100:
+		return firstDot1Q, data, SkipNone
+	}
+	return 0, nil, SkipNotIP
+}
+
 // fillTCP fills s from the decoded TCP layer; wireLen is the length of
 // its payload on the wire.
 func (d *Decoder) fillTCP(s *Segment, wireLen int) {
@@ -354,7 +417,10 @@ func (d *Decoder) fillTCP(s *Segment, wireLen int) {
 	if t.SYN {
 		for _, o := range t.Options {
 			if o.OptionType == layers.TCPOptionKindWindowScale && len(o.OptionData) == 1 {
-				s.WScale = int8(o.OptionData[0])
+				// RFC 7323 section 2.3: a shift above 14 is taken as 14
+				// (as Linux and tshark take it); a larger one would
+				// overflow the scaled window to a closed window.
+				s.WScale = int8(min(o.OptionData[0], maxWScale))
 			}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
@@ -23,7 +24,11 @@ type pcapFast struct {
 	order   binary.ByteOrder
 	factor  uint32 // ns per timestamp fraction unit: 1000 for µs files, 1 for ns
 	snaplen uint32
-	big     bytes.Buffer // a record larger than br's buffer
+	// extra is the length of the fields a record header carries after the
+	// standard 16 bytes: 8 in the modified pcap of Alexey Kuznetsov's
+	// patched libpcap (ifindex, protocol, packet type, padding), else 0.
+	extra int
+	big   bytes.Buffer // a record larger than br's buffer
 }
 
 // eagerReadMax is pcapgo's: a record may be longer than the snaplen up to
@@ -44,24 +49,117 @@ func newPcapFast(br *bufio.Reader, r *pcapgo.Reader, magic uint32) *pcapFast {
 	return f
 }
 
+// Magic numbers of the modified pcap format (Alexey Kuznetsov's patched
+// libpcap, 1999), as read big-endian from the file's first 4 bytes: a
+// big-endian file, then a little-endian one. Timestamps are in µs.
+const (
+	magicModified        = 0xa1b2cd34
+	magicModifiedSwapped = 0x34cdb2a1
+)
+
+// newModifiedPcap reads the 24-byte file header of a modified pcap file
+// (pcapgo refuses its magic) from br and returns a reader for its records
+// and the file's link type. Wireshark reads these files; so does nfsstall.
+// Two patches wrote this magic with different record headers: 8 more
+// bytes (ss991029: ifindex, protocol, packet type, padding) or 12
+// (ss990915, SuSE 6.3: 5 more bytes of SMP debugging and padding). As
+// Wireshark does, the first records are tried as each and the one whose
+// headers make the more sense is taken, ss991029 on a tie.
+func newModifiedPcap(br *bufio.Reader) (*pcapFast, layers.LinkType, error) {
+	hdr := make([]byte, 24)
+	if _, err := io.ReadFull(br, hdr); err != nil {
+		return nil, 0, fmt.Errorf("short file header: %w", err)
+	}
+	f := &pcapFast{br: br, order: binary.BigEndian, factor: 1000, extra: 8}
+	if binary.BigEndian.Uint32(hdr) == magicModifiedSwapped {
+		f.order = binary.LittleEndian
+	}
+	if major := f.order.Uint16(hdr[4:]); major != 2 {
+		return nil, 0, fmt.Errorf("unknown major version %d", major)
+	}
+	f.snaplen = f.order.Uint32(hdr[16:])
+	head, err := br.Peek(min(64<<10, br.Size()))
+	ended := err != nil // the file ends within head
+	if f.demerits(head, 12, ended) < f.demerits(head, 8, ended) {
+		f.extra = 12
+	}
+	return f, layers.LinkType(f.order.Uint32(hdr[20:])), nil
+}
+
+// demerits counts what makes no sense in the first records of b read
+// with extra bytes of per-record fields, as Wireshark's libpcap_try_record
+// counts it: the fewer, the likelier the variant.
+func (r *pcapFast) demerits(b []byte, extra int, ended bool) int {
+	n := 0
+	for range 3 { // Wireshark's MAX_RECORDS_TO_TRY
+		if len(b) == 0 {
+			return n
+		}
+		if len(b) < 16+extra {
+			if ended {
+				n++
+			}
+			return n
+		}
+		usec, caplen, length := r.order.Uint32(b[4:]), r.order.Uint32(b[8:]), r.order.Uint32(b[12:])
+		ifindex, proto, pktType := r.order.Uint32(b[16:]), r.order.Uint16(b[20:]), b[22]
+		if usec >= 1e6 {
+			n++
+		}
+		if caplen > r.snaplen {
+			n++
+		}
+		if length > 128<<20 {
+			n++
+		}
+		if caplen > length {
+			n++
+		}
+		if ifindex > 10000 {
+			n++
+		}
+		if !(proto >= 0x0600 || proto == 0x0060 || proto == 0x0200 || proto == 0x0400 || proto <= 0x0017) {
+			n++
+		}
+		if pktType > 4 {
+			n++
+		}
+		if caplen > eagerReadMax {
+			return n + 1
+		}
+		if rec := 16 + extra + int(caplen); rec <= len(b) {
+			b = b[rec:]
+		} else {
+			if ended {
+				n++
+			}
+			return n
+		}
+	}
+	return n
+}
+
 // ZeroCopyReadPacketData returns the next record. data is valid until the
 // next call.
 func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInfo, err error) {
-	h, err := r.br.Peek(16)
-	if len(h) < 16 {
+	hl := 16 + r.extra
+	h, err := r.br.Peek(hl)
+	if len(h) < hl {
 		return nil, ci, r.short(len(h), err)
 	}
 	sec, frac := r.order.Uint32(h[0:4]), r.order.Uint32(h[4:8])*r.factor // wraps as in pcapgo
 	caplen, length := int(r.order.Uint32(h[8:12])), int(r.order.Uint32(h[12:16]))
-	r.br.Discard(16)
+	r.br.Discard(hl)
 	ci.Timestamp = time.Unix(int64(sec), int64(frac)).UTC()
 	ci.CaptureLength, ci.Length = caplen, length
 	if caplen > max(int(r.snaplen), eagerReadMax) {
 		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", caplen, r.snaplen)
 	}
-	if caplen > length {
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", caplen, length)
-	}
+	// A captured length larger than the original length is not an error:
+	// Wireshark's wiretap (libpcap.c) refuses a record only when its
+	// captured length exceeds the largest snaplen, and otherwise reads the
+	// captured length's bytes (pcapgo stops the file here). The record is
+	// read whole, and its original length is what the file says.
 	if caplen > r.br.Size() {
 		// Grows with the bytes read, as pcapgo does: a short file cannot
 		// make it allocate what its record header claims.

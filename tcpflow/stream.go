@@ -16,12 +16,15 @@ type half struct {
 	dir    Dir
 	sawSYN bool
 	isn    uint32
-	synced bool   // next is valid: set by the SYN, or by the first data seen
-	next   uint32 // sequence number of the next byte to deliver
-	fin    bool
-	finSeq uint32   // sequence number the FIN occupies
-	queue  []queued // out-of-order segments, sorted by seq
-	qbytes int
+	synced bool // next is valid: set by the SYN, the first data seen, or the peer's first ACK
+	// ackOnly: synced by the peer's ACK alone; no byte of this direction
+	// has been captured yet. The first data re-anchors the stream (see data).
+	ackOnly bool
+	next    uint32 // sequence number of the next byte to deliver
+	fin     bool
+	finSeq  uint32   // sequence number the FIN occupies
+	queue   []queued // out-of-order segments, sorted by seq
+	qbytes  int
 	// delivered counts the bytes handed on (data and gaps): the stream
 	// offset of next.
 	delivered int64
@@ -67,6 +70,18 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		// Joined mid-stream: start at the first byte seen. The RPC framer
 		// finds the first record boundary.
 		h.synced, h.next = true, seq
+	}
+	if h.ackOnly {
+		// Synced by the peer's ACK before any byte of this direction was
+		// captured: bytes between that ACK and this segment may have been
+		// in flight when the capture began, so start at the first byte
+		// seen, as a mid-stream join does. Bytes the peer ACKed since are
+		// already gaps; a segment not plausibly behind the ACK (ahead of
+		// it, or a stale or bogus ACK) re-anchors the stream.
+		h.ackOnly = false
+		if back, ok := seqBehind(seq, h.next); !ok || back > seqFar {
+			h.next = seq
+		}
 	}
 	if !h.plausible(seq) {
 		// Neither a re-send of recent bytes nor bytes the window allows:
@@ -128,7 +143,7 @@ func (f *Flows) skipToHead(c *conn, h *half) {
 			return
 		}
 	}
-	f.skipTo(c, h, q.seq, q.at)
+	f.skipTo(c, h, q.seq, q.at, GapLost)
 }
 
 // deliver hands the part of a segment beyond h.next to the handler: its
@@ -220,11 +235,11 @@ func (f *Flows) unqueue(h *half, q *queued) {
 	q.data = nil
 }
 
-// skipTo declares the bytes up to seq lost, then delivers what queued
-// segments became contiguous.
-func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef) {
+// skipTo declares the bytes up to seq missing (why says how we know they
+// were sent), then delivers what queued segments became contiguous.
+func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef, why GapReason) {
 	if n, ok := seqAhead(seq, h.next); ok && n > 0 {
-		c.h.Gap(h.dir, int(n), at, GapLost)
+		c.h.Gap(h.dir, int(n), at, why)
 		h.delivered += n
 		h.next = seq
 	}
@@ -245,6 +260,11 @@ func later(a, b FrameRef) FrameRef {
 // missed them: waiting longer cannot fill the hole.
 func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 	if !h.synced {
+		// Nothing of this direction captured yet: the ACK says where its
+		// stream stands, so that bytes ACKed later and never captured (a
+		// one-way capture, a capture that drops one side) are known to be
+		// missing, not absent.
+		h.synced, h.ackOnly, h.next = true, true, ack
 		return
 	}
 	if h.fin && ack == h.finSeq+1 {
@@ -257,10 +277,10 @@ func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
 			return
 		}
 		if len(h.queue) > 0 && seqIn(h.queue[0].seq, h.next, ack) {
-			f.skipTo(c, h, h.queue[0].seq, at)
+			f.skipTo(c, h, h.queue[0].seq, at, GapAcked)
 			continue
 		}
-		f.skipTo(c, h, ack, at)
+		f.skipTo(c, h, ack, at, GapAcked)
 		return
 	}
 }

@@ -138,6 +138,7 @@ type jsonReport struct {
 		Undecodable     int64            `json:"undecodable"`
 		GarbageBytes    int64            `json:"garbage_bytes"`
 		MissingBytes    int64            `json:"missing_bytes"`
+		CaptureLoss     int64            `json:"capture_loss_bytes"`
 		TruncatedFrames int64            `json:"truncated_frames"`
 		TCPAnalysis     map[string]int64 `json:"tcp_analysis"`
 	} `json:"summary"`

@@ -115,7 +115,8 @@ func TestJSONContract(t *testing.T) {
 			}
 			sum := r["summary"].(map[string]any)
 			has(t, sum, "connections", "calls", "replies", "unanswered", "rpc_retransmissions",
-				"tcp_retransmissions", "unacked_retransmissions", "zero_window_episodes")
+				"tcp_retransmissions", "unacked_retransmissions", "zero_window_episodes", "capture_loss_bytes")
+			var lossBytes float64
 			for _, p := range list(t, r, "procedures") {
 				pm := p.(map[string]any)
 				has(t, pm, "program", "version", "name", "calls", "replies", "unanswered", "errors", "latency_ms")
@@ -123,12 +124,26 @@ func TestJSONContract(t *testing.T) {
 			}
 			for _, cn := range list(t, r, "connections") {
 				cm := cn.(map[string]any)
-				has(t, cm, "id", "client", "server", "calls", "replies", "unanswered")
+				has(t, cm, "id", "client", "server", "calls", "replies", "unanswered", "capture_loss")
+				cl := cm["capture_loss"].(map[string]any)
+				has(t, cl, "client_to_server", "server_to_client", "missing_direction")
+				for _, d := range []string{"client_to_server", "server_to_client"} {
+					side := cl[d].(map[string]any)
+					has(t, side, "bytes", "frames")
+					lossBytes += side["bytes"].(float64)
+					list(t, side, "frames")
+				}
+				if m := cl["missing_direction"]; m != nil && m != "client_to_server" && m != "server_to_client" {
+					t.Errorf("missing_direction %v", m)
+				}
 				for _, k := range []string{"client", "server"} {
 					if !endpoint.MatchString(cm[k].(string)) {
 						t.Errorf("connection %s %q is not ip:port", k, cm[k])
 					}
 				}
+			}
+			if lossBytes != sum["capture_loss_bytes"].(float64) {
+				t.Errorf("capture_loss_bytes %v, connections add up to %v", sum["capture_loss_bytes"], lossBytes)
 			}
 			for _, f := range list(t, r, "findings") {
 				fm := f.(map[string]any)

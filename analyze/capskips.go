@@ -1,0 +1,49 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"nfsstall/tcpflow"
+)
+
+// captureSkips says what the capture readers set aside: packets dropped
+// as copies of another input file's, and timestamps taken as wild.
+func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
+	var out []Skipped
+	var dups int64
+	var from []string
+	for _, ci := range caps {
+		if ci.Duplicates > 0 {
+			dups += ci.Duplicates
+			from = append(from, fmt.Sprintf("%d from %s", ci.Duplicates, ci.Path))
+		}
+	}
+	if dups > 0 {
+		out = append(out, Skipped{What: "duplicate packets", Count: dups,
+			Reason: "the same timestamp and bytes as a packet of another input file (a merged file given with its parts?): counted once, the later copy dropped (" +
+				strings.Join(from, ", ") + ")"})
+	}
+	for _, ci := range caps {
+		if ci.WildCount == 0 {
+			continue
+		}
+		var ex []string
+		for _, w := range ci.WildTimes {
+			claimed := time.Unix(0, w.Claimed).UTC().Format(time.RFC3339Nano)
+			if w.Frame == 0 {
+				ex = append(ex, fmt.Sprintf("the interface statistics end time %s (ignored)", claimed))
+				continue
+			}
+			ex = append(ex, fmt.Sprintf("frame %d claimed %s (taken as %s)", w.Frame, claimed, time.Unix(0, w.Given).UTC().Format(time.RFC3339Nano)))
+		}
+		if n := ci.WildCount - int64(len(ci.WildTimes)); n > 0 {
+			ex = append(ex, fmt.Sprintf("and %d more", n))
+		}
+		out = append(out, Skipped{What: "frame timestamps", Count: ci.WildCount,
+			Reason: fmt.Sprintf("%s: more than %s away from both neighbouring frames, which agree (or, for a first or last frame, from its one neighbour): a clock claim no other frame backs, given the neighbour's time so that it neither stretches the capture nor ages calls: %s",
+				ci.Path, strings.TrimSuffix(time.Duration(tcpflow.WildGap).String(), "0m0s"), strings.Join(ex, "; "))})
+	}
+	return out
+}

@@ -1,0 +1,298 @@
+package analyze
+
+import (
+	"fmt"
+	"strings"
+
+	"nfsstall/tcpflow"
+)
+
+// What the capture did not see is not evidence (../shared/report-json.md,
+// "Capture loss"). A receiver only ACKs bytes it has, so bytes the peer
+// ACKed that the capture never saw were sent and arrived: the capture lost
+// them (tcpdump drops, a one-way capture, an asymmetric route), not the
+// network. A call with no reply is a stall only when nothing the capture
+// missed could hold its reply; a verdict that rests on one side's silence
+// needs that side's packets in the capture.
+
+// maxLossEvents bounds the missing-byte events remembered per connection
+// and direction: the first ones are listed, the latest is always kept (it
+// is what decides whether a call's reply may be among them).
+const maxLossEvents = 32
+
+// lossEvent is one run of missing bytes: the frame that showed it (the
+// peer's ACK covering them, or the segment after the hole), and its
+// length.
+type lossEvent struct {
+	at tcpflow.FrameRef
+	n  int64
+}
+
+// lossLog counts the bytes of one direction that the capture missed.
+type lossLog struct {
+	bytes  int64
+	count  int64       // events, listed or not
+	events []lossEvent // the first maxLossEvents
+	last   lossEvent   // the latest
+}
+
+func (l *lossLog) add(n int64, at tcpflow.FrameRef) {
+	if n <= 0 {
+		return
+	}
+	l.bytes += n
+	l.count++
+	e := lossEvent{at: at, n: n}
+	if len(l.events) < maxLossEvents {
+		l.events = append(l.events, e)
+	}
+	l.last = e
+}
+
+// after returns the first remembered event shown after time t (the
+// latest when those listed are all earlier), and whether there is one.
+func (l *lossLog) after(t int64) (lossEvent, bool) {
+	if l.count == 0 || l.last.at.Time <= t {
+		return lossEvent{}, false
+	}
+	for _, e := range l.events {
+		if e.at.Time > t {
+			return e, true
+		}
+	}
+	return l.last, true
+}
+
+// frames lists the frames that showed missing bytes (bounded).
+func (l *lossLog) frames() []tcpflow.FrameRef {
+	out := make([]tcpflow.FrameRef, 0, len(l.events)+1)
+	for _, e := range l.events {
+		out = append(out, e.at)
+	}
+	if l.count > int64(len(l.events)) {
+		out = append(out, l.last.at)
+	}
+	return out
+}
+
+// missingDirection returns the direction of which the capture holds no
+// segment although the peer's ACKs show it carried bytes, and whether
+// there is one.
+func (c *connState) missingDirection() (tcpflow.Dir, bool) {
+	for d := tcpflow.ToServer; d <= tcpflow.ToClient; d++ {
+		if c.segs[d] == 0 && c.loss[d].bytes > 0 {
+			return d, true
+		}
+	}
+	return 0, false
+}
+
+// pairKey names a client (by address) and a server endpoint: a reply may
+// come on any connection between them (a reconnect).
+type pairKey struct {
+	client [16]byte
+	server tcpflow.Endpoint
+}
+
+// byPair indexes the connections by client address and server, once.
+func (a *Analyzer) byPair() map[pairKey][]*connState {
+	if a.pairs == nil {
+		a.pairs = map[pairKey][]*connState{}
+		for _, c := range a.conns {
+			k := pairKey{c.info.Client.Addr, c.info.Server}
+			a.pairs[k] = append(a.pairs[k], c)
+		}
+	}
+	return a.pairs
+}
+
+// replyMissed says which bytes the capture missed that may hold the reply
+// to p: bytes from the server, on any connection from p's client to its
+// server, that the capture did not see and that were shown missing after
+// p was first sent. It returns "" when there are none: then the silence is
+// evidence.
+func (a *Analyzer) replyMissed(p *call) string {
+	if p.conn.info.Proto != tcpflow.ProtoTCP {
+		// Over UDP no ACK shows what the capture missed: only the capture
+		// tool's own count of its drops does.
+		if a.toolDropped > 0 {
+			return fmt.Sprintf("; the capture tool dropped %d packets, and over UDP nothing shows whether the reply was among them, so this is not evidence of a stall", a.toolDropped)
+		}
+		return ""
+	}
+	var best lossEvent
+	var bestConn *connState
+	acked := false
+	for _, c := range a.byPair()[pairKey{p.conn.info.Client.Addr, p.conn.info.Server}] {
+		for i, l := range []*lossLog{&c.loss[tcpflow.ToClient], &c.holes[tcpflow.ToClient]} {
+			if e, ok := l.after(p.first.Time); ok && (bestConn == nil || e.at.Time < best.at.Time) {
+				best, bestConn, acked = e, c, i == 0
+			}
+		}
+	}
+	if bestConn == nil {
+		return ""
+	}
+	how := fmt.Sprintf("the client ACKed at frame %s %d bytes from the server that the capture did not see", a.frame(best.at), best.n)
+	if !acked {
+		how = fmt.Sprintf("the capture missed %d bytes from the server before frame %s (a hole nothing filled)", best.n, a.frame(best.at))
+	}
+	where := ""
+	if bestConn != p.lastConn {
+		where = fmt.Sprintf(" on connection %d", bestConn.info.ID)
+	}
+	return fmt.Sprintf("; after it was sent, %s%s: its reply may be among them, so this is not evidence of a stall", how, where)
+}
+
+// captureLoss is a connection's capture-loss record for the report.
+func (c *connState) captureLoss() *CaptureLoss {
+	cl := &CaptureLoss{
+		ClientToServer: c.lossSide(tcpflow.ToServer),
+		ServerToClient: c.lossSide(tcpflow.ToClient),
+	}
+	if d, ok := c.missingDirection(); ok {
+		s := dirKey(d)
+		cl.MissingDirection = &s
+	}
+	return cl
+}
+
+func (c *connState) lossSide(d tcpflow.Dir) LossSide {
+	s := LossSide{Bytes: c.loss[d].bytes, Frames: []int64{}}
+	for _, f := range c.loss[d].frames() {
+		s.Frames = append(s.Frames, f.Frame)
+	}
+	return s
+}
+
+// dirKey is a direction as the JSON contract spells it.
+func dirKey(d tcpflow.Dir) string {
+	if d == tcpflow.ToServer {
+		return "client_to_server"
+	}
+	return "server_to_client"
+}
+
+// lossNote summarises what the capture missed, for the report's header:
+// what it means for the verdicts. It returns "" for a capture that, as
+// far as the ACKs show, missed nothing.
+func (a *Analyzer) lossNote(r *Report) string {
+	var bytes [2]int64
+	var firstAt [2]tcpflow.FrameRef // the earliest frame that showed missing bytes
+	var conns int
+	var missing [2][]int // connection IDs, per missing direction
+	for _, c := range a.conns {
+		if c.loss[0].bytes+c.loss[1].bytes == 0 {
+			continue
+		}
+		conns++
+		for d := range bytes {
+			bytes[d] += c.loss[d].bytes
+			if e := c.loss[d].events; len(e) > 0 && (firstAt[d].Frame == 0 || e[0].at.Time < firstAt[d].Time) {
+				firstAt[d] = e[0].at
+			}
+		}
+		if d, ok := c.missingDirection(); ok {
+			missing[d] = append(missing[d], c.info.ID)
+		}
+	}
+	if conns == 0 {
+		return ""
+	}
+	var parts []string
+	for d, n := range bytes {
+		if n > 0 {
+			parts = append(parts, fmt.Sprintf("%d bytes %s, the first ACKed at frame %s", n, tcpflow.Dir(d), a.frame(firstAt[d])))
+		}
+	}
+	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s; on %d %s)", strings.Join(parts, "; "), conns, plural(conns, "connection", "connections"))
+	for d, ids := range missing {
+		switch n := len(ids); {
+		case n == 0:
+			continue
+		case n == conns:
+			note += fmt.Sprintf("; the capture holds no %s packet at all although the ACKs show that side sent data: a one-way capture (an asymmetric route, a SPAN port, a filter), so nothing can rest on that side's silence", tcpflow.Dir(d))
+		default:
+			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, plural(n, "connection", "connections"),
+				connList(ids), plural(n, "has", "have"), tcpflow.Dir(d))
+		}
+	}
+	if a.lossUnanswered > 0 {
+		note += fmt.Sprintf("; %d unanswered %s may have %s reply in them, so no verdict rests on %s", a.lossUnanswered,
+			plural(int(a.lossUnanswered), "call", "calls"), plural(int(a.lossUnanswered), "its", "their"), plural(int(a.lossUnanswered), "it", "them"))
+	}
+	return note
+}
+
+// discount turns stall evidence that the capture cannot back into
+// warnings, saying why, so that no verdict rests on it:
+//   - bytes re-sent and never ACKed, when the capture holds no packet at
+//     all from the receiver (whose ACKs are the evidence) although its
+//     peer's ACKs show it sent some: its silence is the capture's;
+//   - an episode that is over: the client gave up the connection and a
+//     later connection between the same client and server carried replies
+//     after the episode's last frame (a partition that healed, a
+//     reconnect): the evidence describes the past, not the end.
+func (a *Analyzer) discount(all []Finding) {
+	byID := map[int]*connState{}
+	for _, c := range a.conns {
+		byID[c.info.ID] = c
+	}
+	for i := range all {
+		f := &all[i]
+		if f.Severity != SeverityStall || (f.Kind != KindUnackedRetran && f.Kind != KindZeroWindow) {
+			continue
+		}
+		c := byID[f.Connection]
+		if c == nil {
+			continue
+		}
+		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
+			f.Severity = SeverityWarning
+			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
+				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
+			continue
+		}
+		if later, at, ok := a.answeredLater(c, f.refs[len(f.refs)-1].Time); ok {
+			f.Severity = SeverityWarning
+			f.Summary += fmt.Sprintf("; the episode is over: the client went on on connection %d, where the server was still replying at frame %s, %s after the episode's last frame",
+				later.info.ID, a.frame(at), fmtMS(ms(at.Time-f.refs[len(f.refs)-1].Time)))
+		}
+	}
+}
+
+// answeredLater returns a connection opened after c between the same
+// client and server that carried a reply after time t, and that reply's
+// frame.
+func (a *Analyzer) answeredLater(c *connState, t int64) (*connState, tcpflow.FrameRef, bool) {
+	for _, o := range a.byPair()[pairKey{c.info.Client.Addr, c.info.Server}] {
+		if o.info.ID > c.info.ID && o.lastReply.Time > t {
+			return o, o.lastReply, true
+		}
+	}
+	return nil, tcpflow.FrameRef{}, false
+}
+
+// sideName names the sender of a direction.
+func sideName(d tcpflow.Dir) string {
+	if d == tcpflow.ToServer {
+		return "client"
+	}
+	return "server"
+}
+
+// connList names a few connections: "1, 2, 3 and 7 more".
+func connList(ids []int) string {
+	var b strings.Builder
+	for i, id := range ids {
+		if i == 3 {
+			fmt.Fprintf(&b, " and %d more", len(ids)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprint(&b, id)
+	}
+	return b.String()
+}
