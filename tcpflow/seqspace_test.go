@@ -326,3 +326,33 @@ func TestDamagedSYNAnalysis(t *testing.T) {
 		})
 	}
 }
+
+// TestEndSeqDistances: a RST or FIN ends the connection only at a
+// plausible sequence number (within seqFar of the sender's next byte).
+func TestEndSeqDistances(t *testing.T) {
+	const next = 1005
+	for _, flag := range []uint8{FlagRST, FlagFIN} {
+		for _, d := range seqDistances {
+			t.Run(fmt.Sprint(flag, d), func(t *testing.T) {
+				var log strings.Builder
+				f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return seqLog{&log} })
+				pkts := []pkt{
+					{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+					{seq: 7000, ack: next, flags: FlagACK | FlagFIN},
+					{toServer: true, seq: next + d, ack: 7001, flags: FlagACK | flag},
+				}
+				for i, p := range pkts {
+					f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+				}
+				var c *conn
+				for _, open := range f.conns {
+					c = open // the one connection
+				}
+				want := d <= seqFar || -d <= seqFar
+				if c == nil || c.closed != want {
+					t.Errorf("closed = %v, want %v", c != nil && c.closed, want)
+				}
+			})
+		}
+	}
+}
