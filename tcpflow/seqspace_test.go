@@ -356,3 +356,31 @@ func TestEndSeqDistances(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeSeqDistances: keep-alives and zero-window probes are told by
+// exact sequence numbers (one before the next byte, and the next byte):
+// at any other distance a one-byte segment is neither, 2^31 included.
+func TestProbeSeqDistances(t *testing.T) {
+	const next = 1010
+	for _, d := range seqDistances {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			for _, zeroWin := range []bool{false, true} {
+				c := &conn{}
+				c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
+				c.analyze(ToServer, &Segment{Seq: 1000, Ack: 1, Flags: FlagACK, Window: 100, WireLen: 10}, FrameRef{Frame: 1, Time: 1e6})
+				win := uint16(100)
+				if zeroWin {
+					win = 0
+				}
+				c.analyze(ToClient, &Segment{Seq: 1, Ack: next, Flags: FlagACK, Window: win}, FrameRef{Frame: 2, Time: 2e6})
+				flags := c.analyze(ToServer, &Segment{Seq: next + d, Ack: 1, Flags: FlagACK, Window: 100, WireLen: 1}, FrameRef{Frame: 3, Time: 3e6})
+				if got, want := flags&AKeepAlive != 0, d == 1<<32-1; got != want {
+					t.Errorf("zero window %v: keep_alive = %v, want %v (flags %b)", zeroWin, got, want, flags)
+				}
+				if got, want := flags&AZeroWindowProbe != 0, zeroWin && d == 0; got != want {
+					t.Errorf("zero window %v: zero_window_probe = %v, want %v (flags %b)", zeroWin, got, want, flags)
+				}
+			}
+		})
+	}
+}
