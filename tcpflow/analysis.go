@@ -78,8 +78,9 @@ type seqState struct {
 	winScale        int8
 	dupacks         int
 	lastFlags       Analysis
-	synTime         int64 // when this direction's SYN was seen
-	synOnly         bool  // nextseq comes from a SYN, and nothing was sent since
+	synTime         int64  // when this direction's SYN was seen
+	synOnly         bool   // nextseq comes from a SYN, and nothing was sent since
+	maxWindow       uint32 // the largest window this direction advertised
 }
 
 // Unacked is a run of bytes that a sender re-sent and the peer never
@@ -302,6 +303,7 @@ finishedFwd:
 		fwd.haveAck, fwd.lastack = true, ack
 	}
 	fwd.haveWindow, fwd.window = true, window
+	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 
 	for i := 0; i < numAnalysis; i++ {

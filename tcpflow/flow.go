@@ -469,8 +469,7 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 		peer.isn, peer.next = s.Ack-1, s.Ack
 	}
 	if s.Flags&FlagACK != 0 {
-		f.acked(c, peer, s.Ack, at)
-		if peer.synced {
+		if believed := f.acked(c, peer, s.Ack, at); peer.synced && believed {
 			// An implausible ACK (far ahead: damaged) acknowledges nothing;
 			// one beyond the bytes delivered, only those.
 			if off, ok := peer.offsetOf(s.Ack); ok && min(off, peer.delivered) > peer.ackedOff {

@@ -384,3 +384,39 @@ func TestProbeSeqDistances(t *testing.T) {
 		})
 	}
 }
+
+// TestAckBeyondReach: with the handshake captured, an ACK more than the
+// receiver's window (plus what reassembly may queue) ahead is not
+// believed (a damaged ACK 100 MB ahead would skip the stream past every
+// byte that follows), unless the receiver's next ACK confirms it.
+func TestAckBeyondReach(t *testing.T) {
+	const far = 100 << 20
+	handshake := []pkt{
+		{toServer: true, seq: 999, flags: FlagSYN},
+		{seq: 6999, ack: 1000, flags: FlagSYN | FlagACK},
+		{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+	}
+	tests := []struct {
+		name string
+		acks []uint32
+		want string
+	}{
+		{"one far ACK", []uint32{1005 + far}, "data \"hello\"\ndata \"world\"\n"},
+		{"confirmed", []uint32{1005 + far, 1015 + far}, "data \"hello\"\ngap 104857610\nacked 104857615\n"},
+		{"not confirmed", []uint32{1005 + far, 1005}, "data \"hello\"\nacked 5\ndata \"world\"\n"},
+		{"within reach", []uint32{1005 + 1<<20}, "data \"hello\"\ngap 1048576\nacked 1048581\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pkts := append([]pkt(nil), handshake...)
+			for _, a := range tt.acks {
+				pkts = append(pkts, pkt{seq: 7000, ack: a, flags: FlagACK})
+			}
+			pkts = append(pkts, pkt{toServer: true, seq: 1005, ack: 7000, flags: FlagACK | FlagPSH, data: "world"})
+			got, _ := seqReplay(t, pkts...)
+			if got != tt.want {
+				t.Errorf("got\n%swant\n%s", got, tt.want)
+			}
+		})
+	}
+}
