@@ -340,7 +340,13 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 	// no ACK ever covers, or an ACK that covers every run.
 	h := &c.halves[d]
 	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 && (!h.synced || h.plausible(seq)) {
-		if flags&RetransmissionFamily != 0 {
+		// A segment flagged a retransmission that the stream takes as its
+		// next new bytes, with nothing queued beyond, re-sends nothing the
+		// capture saw: the flag comes from a sequence number the stream
+		// did not believe (Wireshark's flags follow every one). Logged as
+		// a transmission, it cannot become a never-ACKed re-send.
+		fresh := h.synced && seq == h.next && len(h.queue) == 0
+		if flags&RetransmissionFamily != 0 && !fresh {
 			if !fwd.noteRetrans(seq, seq+seglen, s.Payload, at) {
 				c.sum.RetransUntracked++
 			}

@@ -420,3 +420,34 @@ func TestAckBeyondReach(t *testing.T) {
 		})
 	}
 }
+
+// TestWildSegmentNoEvidence: one damaged data segment hundreds of MB
+// ahead (within 2^30, beyond the window) makes Wireshark's flags call the
+// next real segment a retransmission; that segment is still not a
+// re-sent run, so a capture cut before its ACK shows no stall evidence.
+func TestWildSegmentNoEvidence(t *testing.T) {
+	for _, d := range []uint32{100 << 20, seqFar} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			var log strings.Builder
+			f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return seqLog{&log} })
+			pkts := []pkt{
+				{toServer: true, seq: 999, flags: FlagSYN},
+				{seq: 6999, ack: 1000, flags: FlagSYN | FlagACK},
+				{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+				{seq: 7000, ack: 1005, flags: FlagACK},
+				{toServer: true, seq: 1005 + d, ack: 7000, flags: FlagACK | FlagPSH, data: "WILD"},
+				{toServer: true, seq: 1005, ack: 7000, flags: FlagACK | FlagPSH, data: "world"},
+			}
+			for i, p := range pkts {
+				f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+			}
+			var c *conn
+			for _, open := range f.conns {
+				c = open // the one connection
+			}
+			if len(c.trk[ToServer].retrans) != 0 {
+				t.Errorf("re-sent runs %+v", c.trk[ToServer].retrans)
+			}
+		})
+	}
+}
