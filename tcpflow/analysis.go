@@ -78,8 +78,9 @@ type seqState struct {
 	winScale        int8
 	dupacks         int
 	lastFlags       Analysis
-	synTime         int64 // when this direction's SYN was seen
-	synOnly         bool  // nextseq comes from a SYN, and nothing was sent since
+	synTime         int64  // when this direction's SYN was seen
+	synOnly         bool   // nextseq comes from a SYN, and nothing was sent since
+	maxWindow       uint32 // the largest window this direction advertised
 }
 
 // Unacked is a run of bytes that a sender re-sent and the peer never
@@ -302,6 +303,7 @@ finishedFwd:
 		fwd.haveAck, fwd.lastack = true, ack
 	}
 	fwd.haveWindow, fwd.window = true, window
+	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 
 	for i := 0; i < numAnalysis; i++ {
@@ -338,7 +340,13 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 	// no ACK ever covers, or an ACK that covers every run.
 	h := &c.halves[d]
 	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 && (!h.synced || h.plausible(seq)) {
-		if flags&RetransmissionFamily != 0 {
+		// A segment flagged a retransmission that the stream takes as its
+		// next new bytes, with nothing queued beyond, re-sends nothing the
+		// capture saw: the flag comes from a sequence number the stream
+		// did not believe (Wireshark's flags follow every one). Logged as
+		// a transmission, it cannot become a never-ACKed re-send.
+		fresh := h.synced && seq == h.next && len(h.queue) == 0
+		if flags&RetransmissionFamily != 0 && !fresh {
 			if !fwd.noteRetrans(seq, seq+seglen, s.Payload, at) {
 				c.sum.RetransUntracked++
 			}

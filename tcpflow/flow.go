@@ -448,7 +448,12 @@ func (c *conn) isNewSYN(seq uint32) bool {
 func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	c.h.Segment(dir, s, c.analyze(dir, s, at), at)
 	h, peer := &c.halves[dir], &c.halves[1-dir]
-	if s.Flags&FlagRST != 0 {
+	// A RST or FIN ends the connection only when its sequence number is
+	// plausible for its sender (RFC 5961 takes a RST only in the window):
+	// a damaged one must not end a live connection, whose later packets
+	// would then be late ones.
+	believed := !h.synced || h.plausible(s.Seq)
+	if s.Flags&FlagRST != 0 && believed {
 		c.rst = true
 	}
 	// The ACK first: it acknowledges bytes the peer sent before this
@@ -464,8 +469,7 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 		peer.isn, peer.next = s.Ack-1, s.Ack
 	}
 	if s.Flags&FlagACK != 0 {
-		f.acked(c, peer, s.Ack, at)
-		if peer.synced {
+		if believed := f.acked(c, peer, s.Ack, at); peer.synced && believed {
 			// An implausible ACK (far ahead: damaged) acknowledges nothing;
 			// one beyond the bytes delivered, only those.
 			if off, ok := peer.offsetOf(s.Ack); ok && min(off, peer.delivered) > peer.ackedOff {
@@ -487,7 +491,7 @@ func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	} else if s.WireLen > 0 {
 		f.data(c, h, s.Seq, s.Payload, s.WireLen, at)
 	}
-	if s.Flags&FlagFIN != 0 {
+	if s.Flags&FlagFIN != 0 && believed {
 		h.fin, h.finSeq = true, s.Seq+uint32(s.WireLen)
 	}
 	if c.rst || (h.fin && peer.fin) {

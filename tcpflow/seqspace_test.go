@@ -326,3 +326,128 @@ func TestDamagedSYNAnalysis(t *testing.T) {
 		})
 	}
 }
+
+// TestEndSeqDistances: a RST or FIN ends the connection only at a
+// plausible sequence number (within seqFar of the sender's next byte).
+func TestEndSeqDistances(t *testing.T) {
+	const next = 1005
+	for _, flag := range []uint8{FlagRST, FlagFIN} {
+		for _, d := range seqDistances {
+			t.Run(fmt.Sprint(flag, d), func(t *testing.T) {
+				var log strings.Builder
+				f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return seqLog{&log} })
+				pkts := []pkt{
+					{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+					{seq: 7000, ack: next, flags: FlagACK | FlagFIN},
+					{toServer: true, seq: next + d, ack: 7001, flags: FlagACK | flag},
+				}
+				for i, p := range pkts {
+					f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+				}
+				var c *conn
+				for _, open := range f.conns {
+					c = open // the one connection
+				}
+				want := d <= seqFar || -d <= seqFar
+				if c == nil || c.closed != want {
+					t.Errorf("closed = %v, want %v", c != nil && c.closed, want)
+				}
+			})
+		}
+	}
+}
+
+// TestProbeSeqDistances: keep-alives and zero-window probes are told by
+// exact sequence numbers (one before the next byte, and the next byte):
+// at any other distance a one-byte segment is neither, 2^31 included.
+func TestProbeSeqDistances(t *testing.T) {
+	const next = 1010
+	for _, d := range seqDistances {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			for _, zeroWin := range []bool{false, true} {
+				c := &conn{}
+				c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
+				c.analyze(ToServer, &Segment{Seq: 1000, Ack: 1, Flags: FlagACK, Window: 100, WireLen: 10}, FrameRef{Frame: 1, Time: 1e6})
+				win := uint16(100)
+				if zeroWin {
+					win = 0
+				}
+				c.analyze(ToClient, &Segment{Seq: 1, Ack: next, Flags: FlagACK, Window: win}, FrameRef{Frame: 2, Time: 2e6})
+				flags := c.analyze(ToServer, &Segment{Seq: next + d, Ack: 1, Flags: FlagACK, Window: 100, WireLen: 1}, FrameRef{Frame: 3, Time: 3e6})
+				if got, want := flags&AKeepAlive != 0, d == 1<<32-1; got != want {
+					t.Errorf("zero window %v: keep_alive = %v, want %v (flags %b)", zeroWin, got, want, flags)
+				}
+				if got, want := flags&AZeroWindowProbe != 0, zeroWin && d == 0; got != want {
+					t.Errorf("zero window %v: zero_window_probe = %v, want %v (flags %b)", zeroWin, got, want, flags)
+				}
+			}
+		})
+	}
+}
+
+// TestAckBeyondReach: with the handshake captured, an ACK more than the
+// receiver's window (plus what reassembly may queue) ahead is not
+// believed (a damaged ACK 100 MB ahead would skip the stream past every
+// byte that follows), unless the receiver's next ACK confirms it.
+func TestAckBeyondReach(t *testing.T) {
+	const far = 100 << 20
+	handshake := []pkt{
+		{toServer: true, seq: 999, flags: FlagSYN},
+		{seq: 6999, ack: 1000, flags: FlagSYN | FlagACK},
+		{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+	}
+	tests := []struct {
+		name string
+		acks []uint32
+		want string
+	}{
+		{"one far ACK", []uint32{1005 + far}, "data \"hello\"\ndata \"world\"\n"},
+		{"confirmed", []uint32{1005 + far, 1015 + far}, "data \"hello\"\ngap 104857610\nacked 104857615\n"},
+		{"not confirmed", []uint32{1005 + far, 1005}, "data \"hello\"\nacked 5\ndata \"world\"\n"},
+		{"within reach", []uint32{1005 + 1<<20}, "data \"hello\"\ngap 1048576\nacked 1048581\n"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			pkts := append([]pkt(nil), handshake...)
+			for _, a := range tt.acks {
+				pkts = append(pkts, pkt{seq: 7000, ack: a, flags: FlagACK})
+			}
+			pkts = append(pkts, pkt{toServer: true, seq: 1005, ack: 7000, flags: FlagACK | FlagPSH, data: "world"})
+			got, _ := seqReplay(t, pkts...)
+			if got != tt.want {
+				t.Errorf("got\n%swant\n%s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestWildSegmentNoEvidence: one damaged data segment hundreds of MB
+// ahead (within 2^30, beyond the window) makes Wireshark's flags call the
+// next real segment a retransmission; that segment is still not a
+// re-sent run, so a capture cut before its ACK shows no stall evidence.
+func TestWildSegmentNoEvidence(t *testing.T) {
+	for _, d := range []uint32{100 << 20, seqFar} {
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			var log strings.Builder
+			f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return seqLog{&log} })
+			pkts := []pkt{
+				{toServer: true, seq: 999, flags: FlagSYN},
+				{seq: 6999, ack: 1000, flags: FlagSYN | FlagACK},
+				{toServer: true, seq: 1000, ack: 7000, flags: FlagACK | FlagPSH, data: "hello"},
+				{seq: 7000, ack: 1005, flags: FlagACK},
+				{toServer: true, seq: 1005 + d, ack: 7000, flags: FlagACK | FlagPSH, data: "WILD"},
+				{toServer: true, seq: 1005, ack: 7000, flags: FlagACK | FlagPSH, data: "world"},
+			}
+			for i, p := range pkts {
+				f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+			}
+			var c *conn
+			for _, open := range f.conns {
+				c = open // the one connection
+			}
+			if len(c.trk[ToServer].retrans) != 0 {
+				t.Errorf("re-sent runs %+v", c.trk[ToServer].retrans)
+			}
+		})
+	}
+}

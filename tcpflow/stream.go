@@ -33,6 +33,9 @@ type half struct {
 	// (dropped); jumpEnd is where it ended, to recognise its successor.
 	jumped  bool
 	jumpEnd uint32
+	// farAck: the last ACK was beyond reach (see acked), and not believed.
+	farAck    uint32
+	farAckSet bool
 }
 
 // offsetOf returns the stream offset of sequence number seq, and whether
@@ -76,14 +79,14 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		// captured: bytes between that ACK and this segment may have been
 		// in flight when the capture began, so start at the first byte
 		// seen, as a mid-stream join does. Bytes the peer ACKed since are
-		// already gaps; a segment far from the ACK (a stale or bogus ACK)
-		// re-anchors the stream.
+		// already gaps; a segment not plausibly behind the ACK (ahead of
+		// it, or a stale or bogus ACK) re-anchors the stream.
 		h.ackOnly = false
-		if _, ahead := seqAhead(seq, h.next); ahead || !h.plausible(seq) {
+		if back, ok := seqBehind(seq, h.next); !ok || back > seqFar {
 			h.next = seq
 		}
 	}
-	if !h.plausible(seq) {
+	if !h.plausible(seq) || f.beyondReach(c, h, seq) {
 		// Neither a re-send of recent bytes nor bytes the window allows:
 		// a damaged sequence number. Queued, it would turn into a gap of
 		// up to 4 GiB and hide every byte after it; delivered as a
@@ -255,34 +258,66 @@ func later(a, b FrameRef) FrameRef {
 	return a
 }
 
-// acked handles the peer acknowledging h's bytes up to ack. A receiver only
+// acked handles the peer acknowledging h's bytes up to ack, and reports
+// false when the ACK is not believed because it is beyond reach. A receiver only
 // ACKs bytes it has, so an ACK beyond what was captured means the capture
 // missed them: waiting longer cannot fill the hole.
-func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
+func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) bool {
 	if !h.synced {
 		// Nothing of this direction captured yet: the ACK says where its
 		// stream stands, so that bytes ACKed later and never captured (a
 		// one-way capture, a capture that drops one side) are known to be
 		// missing, not absent.
 		h.synced, h.ackOnly, h.next = true, true, ack
-		return
+		return true
 	}
 	if h.fin && ack == h.finSeq+1 {
 		ack = h.finSeq // the FIN takes a sequence number but carries no byte
 	}
+	if f.beyondReach(c, h, ack) {
+		// More than the receiver's window ahead: believed only when the
+		// receiver's next ACK this far confirms it (a capture that lost
+		// more than a window of both directions); one damaged ACK would
+		// declare up to 2^30 bytes ACKed and skip every byte before them.
+		if !h.farAckSet || !seqIn(ack, h.farAck, h.farAck+uint32(f.reach(c, h))) {
+			h.farAck, h.farAckSet = ack, true
+			return false
+		}
+	}
+	h.farAckSet = false
 	for {
 		// Only an ACK at most seqFar ahead is believed: a damaged one
 		// would declare up to 4 GiB lost and skip every byte before it.
 		if d, ok := seqAhead(ack, h.next); !ok || d == 0 {
-			return
+			return true // nothing new; offsetOf judges the rest
 		}
 		if len(h.queue) > 0 && seqIn(h.queue[0].seq, h.next, ack) {
 			f.skipTo(c, h, h.queue[0].seq, at, GapAcked)
 			continue
 		}
 		f.skipTo(c, h, ack, at, GapAcked)
-		return
+		return true
 	}
+}
+
+// reach returns how far ahead of h's next byte a sequence or ACK number is
+// believed: what the receiver's largest window let the sender have in
+// flight, plus what reassembly may hold queued behind a hole. Without the
+// handshake the window's scale is unknown (up to 2^14), and so is the
+// reach: seqFar.
+func (f *Flows) reach(c *conn, h *half) int64 {
+	rcv := &c.tcp[1-h.dir]
+	if rcv.winScale == scaleUnknown || c.tcp[h.dir].winScale == scaleUnknown {
+		return seqFar
+	}
+	return min(seqFar, int64(rcv.maxWindow)+int64(f.limits.QueuePerDirection)+1<<16)
+}
+
+// beyondReach reports whether seq is more than reach ahead of h's next byte
+// (and not behind it).
+func (f *Flows) beyondReach(c *conn, h *half, seq uint32) bool {
+	d, ok := seqAhead(seq, h.next)
+	return ok && d > f.reach(c, h)
 }
 
 // flushHalf declares every remaining hole lost and delivers the queue.

@@ -94,12 +94,6 @@ func framingMutated(ms []mutate.Mutation) bool {
 		if m.Field.File || n == "pcap.caplen" || (strings.HasPrefix(n, "pcapng.") && n != "pcapng.epb.origlen") {
 			return true
 		}
-		// A record whose len is below its caplen ends the read today, where
-		// tshark reads on: issue 8 item 6, fixed in tcpflow/capture.go on
-		// another branch. Until it lands such a variant may read fewer.
-		if n == "pcap.len" && m.Value < uint64(m.Field.Avail) {
-			return true
-		}
 	}
 	return false
 }
