@@ -111,11 +111,12 @@ func tcpPayloadFrames(t *testing.T, path string) map[int64]bool {
 }
 
 type srtRow struct {
-	calls    int64
-	min, max float64 // seconds
+	calls         int64
+	min, max, avg float64 // seconds
 }
 
-// readSRT parses `tshark -z rpc,srt,100003,3` output, keyed by procedure number.
+// readSRT parses `tshark -z rpc,srt,100003,3` output, keyed by procedure
+// number: Index Procedure Calls "Min SRT" "Max SRT" "Avg SRT" "Sum SRT".
 func readSRT(t *testing.T, path string) map[uint32]srtRow {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -134,7 +135,11 @@ func readSRT(t *testing.T, path string) map[uint32]srtRow {
 		calls, _ := strconv.ParseInt(f[2], 10, 64)
 		mn, _ := strconv.ParseFloat(f[3], 64)
 		mx, _ := strconv.ParseFloat(f[4], 64)
-		out[uint32(proc)] = srtRow{calls: calls, min: mn, max: mx}
+		avg, err := strconv.ParseFloat(f[5], 64)
+		if err != nil {
+			t.Fatalf("%s: Avg SRT %q: %v", path, f[5], err)
+		}
+		out[uint32(proc)] = srtRow{calls: calls, min: mn, max: mx, avg: avg}
 	}
 	return out
 }
@@ -302,11 +307,16 @@ func TestAgreesWithTshark(t *testing.T) {
 				if p.Replies-extra != row.calls {
 					t.Errorf("%s: %d replies (%d tshark did not decode), tshark SRT %d", p.Name, p.Replies, extra, row.calls)
 				}
-				// min/max only where both time every reply from the same
-				// frame: no snaplen-cut message, no re-sent call.
+				// min/max/mean only where both time every reply from the
+				// same frame: no snaplen-cut message, no re-sent call
+				// (TestLatencyAgreesWithTsharkRPCTime checks those per
+				// call). tshark prints 6 decimals: within one unit of the
+				// last.
 				if extra == 0 && !anyMissing(msgs, proc) && p.Retransmits == 0 {
-					if math.Abs(p.Latency.Min/1e3-row.min) > 1e-6 || math.Abs(p.Latency.Max/1e3-row.max) > 1e-6 {
-						t.Errorf("%s: latency min/max %.6f/%.6f s, tshark SRT %.6f/%.6f", p.Name, p.Latency.Min/1e3, p.Latency.Max/1e3, row.min, row.max)
+					if math.Abs(p.Latency.Min/1e3-row.min) > 1e-6 || math.Abs(p.Latency.Max/1e3-row.max) > 1e-6 ||
+						math.Abs(p.Latency.Mean/1e3-row.avg) > 1e-6 {
+						t.Errorf("%s: latency min/max/mean %.6f/%.6f/%.6f s, tshark SRT %.6f/%.6f/%.6f", p.Name,
+							p.Latency.Min/1e3, p.Latency.Max/1e3, p.Latency.Mean/1e3, row.min, row.max, row.avg)
 					}
 				}
 			}
