@@ -478,7 +478,7 @@ func TestTCPCountsAgreeWithTshark(t *testing.T) {
 			if fmt.Sprint(r.Summary.TCPAnalysis) != fmt.Sprint(total) {
 				t.Errorf("summary tcp_analysis %v, tshark %v", r.Summary.TCPAnalysis, total)
 			}
-			if eps := zeroWindowEpisodes(rows); r.Summary.TCPRetransmissions != total["retransmission"] || r.Summary.ZeroWindowEpisodes != eps {
+			if eps := int64(len(tsharkEpisodes(t, rows))); r.Summary.TCPRetransmissions != total["retransmission"] || r.Summary.ZeroWindowEpisodes != eps {
 				t.Errorf("summary: tcp_retransmissions %d (tshark %d), zero_window_episodes %d (tshark's view %d)",
 					r.Summary.TCPRetransmissions, total["retransmission"], r.Summary.ZeroWindowEpisodes, eps)
 			}
@@ -493,24 +493,38 @@ func endpointOf(v4, v6, port string) string {
 	return "[" + v6 + "]:" + port
 }
 
-// zeroWindowEpisodes counts the zero-window episodes in tshark's view: one
+// tsharkEpisode is a zero-window episode read off tshark's TCP view.
+type tsharkEpisode struct {
+	start, end   int64 // frames; end 0: still closed at the end of the capture
+	startT, endT int64 // ns
+	probes       int
+}
+
+// tsharkEpisodes reads the zero-window episodes off tshark's view: one
 // starts at a frame tshark flags tcp.analysis.zero_window while its sender
 // has none open, and ends at that sender's next frame, not SYN or RST, with
-// a non-zero window (tcpflow's TestZeroWindowEpisodesAgreeWithTshark checks
-// each episode's frames and duration).
-func zeroWindowEpisodes(rows []tsharkview.Row) int64 {
-	open := map[string]bool{}
-	var n int64
+// a non-zero window; its probes are the peer's frames in between that
+// tshark flags zero_window_probe or keep_alive (tcpflow's
+// TestZeroWindowEpisodesAgreeWithTshark holds the TCP layer to the same).
+func tsharkEpisodes(t *testing.T, rows []tsharkview.Row) []tsharkEpisode {
+	open := map[string]int{} // sender -> index in out, +1
+	var out []tsharkEpisode
 	for _, row := range rows {
 		sender := row["tcp.stream"] + " " + endpointOf(row["ip.src"], row["ipv6.src"], row["tcp.srcport"])
+		peer := row["tcp.stream"] + " " + endpointOf(row["ip.dst"], row["ipv6.dst"], row["tcp.dstport"])
 		flags, _ := strconv.ParseUint(row["tcp.flags"], 0, 16)
-		switch {
-		case !open[sender] && row["tcp.analysis.zero_window"] == "1":
-			open[sender] = true
-			n++
-		case open[sender] && flags&(0x02|0x04) == 0 && row["tcp.window_size_value"] != "0":
-			open[sender] = false
+		frame := int64(parseUint(t, row["frame.number"]))
+		if i := open[peer]; i > 0 && (row["tcp.analysis.zero_window_probe"] == "1" || row["tcp.analysis.keep_alive"] == "1") {
+			out[i-1].probes++
+		}
+		switch i := open[sender]; {
+		case i == 0 && row["tcp.analysis.zero_window"] == "1":
+			out = append(out, tsharkEpisode{start: frame, startT: epochNS(t, row["frame.time_epoch"])})
+			open[sender] = len(out)
+		case i > 0 && flags&(0x02|0x04) == 0 && row["tcp.window_size_value"] != "0":
+			out[i-1].end, out[i-1].endT = frame, epochNS(t, row["frame.time_epoch"])
+			delete(open, sender)
 		}
 	}
-	return n
+	return out
 }

@@ -10,15 +10,17 @@ import (
 	"nfsstall/internal/handcap"
 )
 
-// Real Linux captures never show two of the flags nfsstall sets: Linux
+// Real Linux captures never show some of the flags nfsstall sets: Linux
 // probes a zero window with a keep-alive-shaped segment (seq = snd_una - 1,
 // no data), which tshark counts as keep_alive, so its ACK is neither a
-// zero_window_probe_ack nor (the window being 0) a keep_alive_ack; and
-// libnfs sets no TCP keep-alive. testdata/probes.pcap is built by hand
-// (go test ./tcpflow -run TestMakeProbes -make-probes) with both: a
-// one-byte zero-window probe (as BSD and Windows send) and its ACK, and a
-// keep-alive and its ACK, plus a zero-window episode that ends and one
-// that does not. Its oracle is tshark's view of it, written by
+// zero_window_probe_ack nor (the window being 0) a keep_alive_ack; libnfs
+// sets no TCP keep-alive; and the lab loses no segment. testdata/probes.pcap
+// is built by hand (go test ./tcpflow -run TestMakeProbes -make-probes)
+// with a one-byte zero-window probe (as BSD and Windows send) and its ACK,
+// a keep-alive and its ACK, a zero-window episode that ends and one that
+// does not, and the flags of loss (lost segment, duplicate ACKs, fast and
+// spurious retransmission, ACKed lost segment). Its oracle is tshark's
+// view of it, written by
 // `bash testdata/pcaps/make-captures.sh --views ../../tcpflow/testdata/probes.pcap`
 // (probes.pcap.tcp.tsv), never this program's output.
 var makeProbes = flag.Bool("make-probes", false, "rewrite testdata/probes.pcap")
@@ -59,6 +61,24 @@ var probeSegs = []handcap.Seg{
 	{MS: 3606, Port: 701, ToServer: true, Flags: handcap.ACK, Seq: 2101, Ack: 10001, Win: 0, N: 0},
 	{MS: 4606, Port: 701, ToServer: false, Flags: handcap.ACK, Seq: 10000, Ack: 2101, Win: 65535, N: 0},
 	{MS: 4607, Port: 701, ToServer: true, Flags: handcap.ACK, Seq: 2101, Ack: 10001, Win: 0, N: 0},
+	// Connection 3: loss the lab never makes. A segment not captured (its
+	// successor is a lost_segment), two duplicate ACKs and the fast
+	// retransmission they ask for, a re-send of bytes already ACKed
+	// (spurious), an ACK of bytes never seen (ack_lost_segment).
+	{MS: 5000, Port: 702, ToServer: true, Flags: handcap.SYN, Seq: 3000, Ack: 0, Win: 65535, N: 0},
+	{MS: 5001, Port: 702, ToServer: false, Flags: handcap.SYN | handcap.ACK, Seq: 20000, Ack: 3001, Win: 65535, N: 0},
+	{MS: 5002, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3001, Ack: 20001, Win: 65535, N: 0},
+	{MS: 5003, Port: 702, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: 3001, Ack: 20001, Win: 65535, N: 100},
+	{MS: 5004, Port: 702, ToServer: false, Flags: handcap.ACK, Seq: 20001, Ack: 3101, Win: 65535, N: 1000},
+	{MS: 5005, Port: 702, ToServer: false, Flags: handcap.ACK, Seq: 22001, Ack: 3101, Win: 65535, N: 1000}, // lost_segment
+	{MS: 5006, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 21001, Win: 65535, N: 0},
+	{MS: 5007, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 21001, Win: 65535, N: 0},     // duplicate_ack
+	{MS: 5008, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 21001, Win: 65535, N: 0},     // duplicate_ack
+	{MS: 5010, Port: 702, ToServer: false, Flags: handcap.ACK, Seq: 21001, Ack: 3101, Win: 65535, N: 1000}, // fast_retransmission
+	{MS: 5011, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 23001, Win: 65535, N: 0},
+	{MS: 5300, Port: 702, ToServer: false, Flags: handcap.ACK, Seq: 22001, Ack: 3101, Win: 65535, N: 1000}, // spurious_retransmission
+	{MS: 5301, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 23001, Win: 65535, N: 0},
+	{MS: 5400, Port: 702, ToServer: true, Flags: handcap.ACK, Seq: 3101, Ack: 25001, Win: 65535, N: 0}, // ack_lost_segment
 }
 
 // TestMakeProbes writes testdata/probes.pcap with -make-probes; without
