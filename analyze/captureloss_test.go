@@ -177,6 +177,7 @@ func TestCaptureLossIsNeverAStall(t *testing.T) {
 			if removed == 0 {
 				t.Skip("no server data frame")
 			}
+			t.Logf("%d of %d server data frames removed one at a time", removed, countTrue(l.toClient))
 			for name, keep := range map[string][]bool{"client->server only": l.toServer, "server->client only": l.toClient} {
 				r := l.analyse(analyze.DefaultOptions(), func(i int) bool { return keep[i] })
 				if s := stalls(r); len(s) > 0 {
@@ -534,4 +535,14 @@ func TestDamagedRecordIsNotTheEnd(t *testing.T) {
 			t.Errorf("completeness %q", r.Completeness)
 		}
 	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }
