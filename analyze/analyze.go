@@ -174,7 +174,10 @@ type Analyzer struct {
 	// toolDropped: packets the capture tool said it dropped (pcapng
 	// interface statistics), all files
 	toolDropped int64
-	pairs       map[pairKey][]*connState // see byPair
+	// unread: files whose reading stopped at a damaged record, not at
+	// their end
+	unread []unreadFile
+	pairs  map[pairKey][]*connState // see byPair
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64

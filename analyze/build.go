@@ -43,6 +43,9 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			if ci.ReadErr != nil {
 				msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
 					ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.ReadErr, ci.Packets)
+				a.unread = append(a.unread, unreadFile{path: ci.Path, offset: ci.TruncatedAt, last: ci.Last})
+				r.Completeness = append(r.Completeness, fmt.Sprintf("%s: reading stopped at a damaged record (byte offset %d%s), not at the end of the file: what follows it is unknown, so no call sent before it is a stall",
+					ci.Path, ci.TruncatedAt, uncompressedNote(ci)))
 			}
 			r.Warnings = append(r.Warnings, msg)
 		}

@@ -87,6 +87,14 @@ func (c *connState) missingDirection() (tcpflow.Dir, bool) {
 	return 0, false
 }
 
+// unreadFile is a file whose reading stopped at a damaged record: the
+// rest of it may hold anything.
+type unreadFile struct {
+	path   string
+	offset int64
+	last   int64 // time of the last packet read from it
+}
+
 // pairKey names a client (by address) and a server endpoint: a reply may
 // come on any connection between them (a reconnect).
 type pairKey struct {
@@ -112,6 +120,11 @@ func (a *Analyzer) byPair() map[pairKey][]*connState {
 // p was first sent. It returns "" when there are none: then the silence is
 // evidence.
 func (a *Analyzer) replyMissed(p *call) string {
+	for _, u := range a.unread {
+		if p.first.Time <= u.last {
+			return fmt.Sprintf("; reading %s stopped at a damaged record (byte offset %d) after it was sent, and the reply may be in what followed, so this is not evidence of a stall", u.path, u.offset)
+		}
+	}
 	if p.conn.info.Proto != tcpflow.ProtoTCP {
 		// Over UDP no ACK shows what the capture missed: only the capture
 		// tool's own count of its drops does.
@@ -249,6 +262,7 @@ func (a *Analyzer) discount(all []Finding) {
 		}
 		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
 			f.Severity = SeverityWarning
+			a.sum.Unproven++
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
 				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
 			continue

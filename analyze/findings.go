@@ -241,6 +241,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		} else if missed := a.replyMissed(p); missed != "" {
 			sev, silent = SeverityWarning, missed
 			a.lossUnanswered++
+			a.sum.Unproven++
 		}
 		f := Finding{
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,

@@ -125,6 +125,10 @@ type Summary struct {
 	// CaptureLossBytes: bytes the peers ACKed that the capture never saw,
 	// all connections, both directions.
 	CaptureLossBytes int64 `json:"capture_loss_bytes"`
+	// Unproven counts findings that would be stalls but rest on what the
+	// capture did not see (capture loss, a missing direction, drops the
+	// capture tool reported, a damaged record); they are warnings.
+	Unproven int64 `json:"unproven_stalls"`
 	// Extras beyond the contract.
 	OrphanReplies   int64   `json:"orphan_replies"`   // replies whose call is not in the capture
 	Undecodable     int64   `json:"undecodable"`      // records that did not parse as RPC

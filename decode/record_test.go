@@ -215,6 +215,7 @@ func FuzzFramer(f *testing.F) {
 	f.Add(cat(record(testCall(1, 8)), record(testCall(2, 100))), uint16(7), false)
 	f.Add(cat([]byte("garbage"), marker(20, false), testCall(3, 0)[:20], marker(20, true), testCall(3, 0)[20:]), uint16(3), true)
 	f.Add(marker(0x7fffffff, true), uint16(1), true)
+	f.Add(loadBoundarySeeds(f).stream, uint16(1460), true)
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16, synced bool) {
 		s := &checkSink{t: t}
 		fr := NewFramer(s, synced)

@@ -78,7 +78,9 @@ type seqState struct {
 	winScale        int8
 	dupacks         int
 	lastFlags       Analysis
-	synTime         int64 // when this direction's SYN was seen
+	synTime         int64  // when this direction's SYN was seen
+	synOnly         bool   // nextseq comes from a SYN, and nothing was sent since
+	maxWindow       uint32 // the largest window this direction advertised
 }
 
 // Unacked is a run of bytes that a sender re-sent and the peer never
@@ -186,6 +188,15 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	// Learn the window scale from the handshake. A SYN's own window is
 	// never scaled.
 	window := uint32(s.Window)
+	if syn && s.Flags&FlagACK != 0 && rev.synOnly && ack != rev.nextseq {
+		// The SYN-ACK acknowledges the peer's SYN: when it disagrees with
+		// the SYN captured, the SYN's sequence number was damaged. Left
+		// alone, every byte of the connection would be flagged a
+		// retransmission, and the last, never ACKed within the capture,
+		// evidence of a stall. Wireshark follows the SYN; a real capture
+		// never tells the two apart.
+		rev.nextseq, rev.maxseqtobeacked = ack, ack
+	}
 	if syn {
 		fwd.synTime = at.Time
 		if s.WScale >= 0 {
@@ -208,6 +219,11 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	if window == 0 && !ctl {
 		flags |= AZeroWindow
 	}
+	// The flags compare as Wireshark's GT_SEQ and LT_SEQ do, so that
+	// counts agree with tshark even at the ambiguous distance 2^31 (where
+	// both LT_SEQ(a, b) and LT_SEQ(b, a) hold): they are labels, and
+	// nothing below indexes or sizes anything by them. Evidence (below, in
+	// evidence) uses the plausibility rules of seqspace.go instead.
 	if fwd.haveNext && seqDiff(seq, fwd.nextseq) > 0 && !rst {
 		flags |= ALostSegment
 	}
@@ -268,6 +284,7 @@ finishedFwd:
 		if syn || fin {
 			next++
 		}
+		fwd.synOnly = syn && seglen == 0 && (!fwd.haveNext || fwd.synOnly)
 		if !fwd.haveNext || seqDiff(next, fwd.nextseq) > 0 {
 			fwd.haveNext, fwd.nextseq, fwd.nextseqTime = true, next, at.Time
 			if flags&AKeepAlive == 0 {
@@ -286,6 +303,7 @@ finishedFwd:
 		fwd.haveAck, fwd.lastack = true, ack
 	}
 	fwd.haveWindow, fwd.window = true, window
+	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 
 	for i := 0; i < numAnalysis; i++ {
@@ -317,8 +335,18 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 		c.firstRTT = at.Time - c.tcp[d].synTime
 	}
 
-	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 {
-		if flags&RetransmissionFamily != 0 {
+	// Evidence rests only on sequence and ACK numbers near the stream's
+	// (see seqspace.go): a damaged one would otherwise be a re-sent run
+	// no ACK ever covers, or an ACK that covers every run.
+	h := &c.halves[d]
+	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 && (!h.synced || h.plausible(seq)) {
+		// A segment flagged a retransmission that the stream takes as its
+		// next new bytes, with nothing queued beyond, re-sends nothing the
+		// capture saw: the flag comes from a sequence number the stream
+		// did not believe (Wireshark's flags follow every one). Logged as
+		// a transmission, it cannot become a never-ACKed re-send.
+		fresh := h.synced && seq == h.next && len(h.queue) == 0
+		if flags&RetransmissionFamily != 0 && !fresh {
 			if !fwd.noteRetrans(seq, seq+seglen, s.Payload, at) {
 				c.sum.RetransUntracked++
 			}
@@ -334,7 +362,7 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
 		}
 	}
-	if s.Flags&FlagACK != 0 && !syn {
+	if peer := &c.halves[1-d]; s.Flags&FlagACK != 0 && !syn && (!peer.synced || peer.plausible(s.Ack)) {
 		rev.acked(s.Ack, at, &c.sum, 1-d)
 	}
 
@@ -362,7 +390,7 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	for i := range t.retrans {
 		r := &t.retrans[i]
 		if r.seq == seq {
-			if seqDiff(end, r.end) > 0 {
+			if d, ok := seqAhead(end, r.end); ok && d > 0 {
 				r.end = end
 			}
 			r.resends++
@@ -380,7 +408,7 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
 	r.headN = uint8(copy(r.head[:], payload))
 	for i := len(t.sent) - 1; i >= 0; i-- {
-		if sg := t.sent[i]; seqDiff(seq, sg.seq) >= 0 && seqDiff(seq, sg.end) < 0 {
+		if sg := t.sent[i]; seqIn(seq, sg.seq, sg.end) {
 			r.frames = append(r.frames, sg.at)
 			break
 		}
@@ -390,10 +418,11 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	return true
 }
 
-// acked drops what the peer has now acknowledged up to ack.
+// acked drops what the peer has now acknowledged up to ack. An ACK covers
+// an end at most seqFar before it: one 2^31 away covers nothing.
 func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 	n := 0
-	for n < len(t.sent) && seqDiff(t.sent[n].end, ack) <= 0 {
+	for n < len(t.sent) && seqCovers(ack, t.sent[n].end) {
 		n++
 	}
 	if n > 0 {
@@ -401,7 +430,7 @@ func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 	}
 	keep := t.retrans[:0]
 	for _, r := range t.retrans {
-		if seqDiff(r.end, ack) <= 0 {
+		if seqCovers(ack, r.end) {
 			sum.Recovered[d]++
 			sum.MaxStuckNS[d] = max(sum.MaxStuckNS[d], at.Time-r.first)
 			continue
@@ -424,8 +453,8 @@ func (c *conn) finishAnalysis() *TCPSummary {
 		for _, r := range t.retrans {
 			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more,
 				Head: append([]byte(nil), r.head[:r.headN]...)}
-			if h.synced {
-				u.Start = h.offsetOf(r.seq)
+			if off, ok := h.offsetOf(r.seq); h.synced && ok {
+				u.Start = off
 			}
 			c.sum.Unacked = append(c.sum.Unacked, u)
 		}

@@ -133,7 +133,10 @@ type Stats struct {
 	Skipped       [numSkipReasons]int64
 	ForcedGaps    int64 // holes declared lost because a queue limit was hit
 	ForcedGapByte int64
-	Connections   int
+	// Implausible counts TCP segments dropped because their sequence
+	// number is more than 2^30 from the stream's (see seqspace.go).
+	Implausible int64
+	Connections int
 	// Evicted counts connections released before their end (or before
 	// CloseIdle after it) because the connection table was full, and of
 	// those EvictedQuiet the ones still active that never carried RPC.
@@ -445,31 +448,50 @@ func (c *conn) isNewSYN(seq uint32) bool {
 func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	c.h.Segment(dir, s, c.analyze(dir, s, at), at)
 	h, peer := &c.halves[dir], &c.halves[1-dir]
-	if s.Flags&FlagRST != 0 {
+	// A RST or FIN ends the connection only when its sequence number is
+	// plausible for its sender (RFC 5961 takes a RST only in the window):
+	// a damaged one must not end a live connection, whose later packets
+	// would then be late ones.
+	believed := !h.synced || h.plausible(s.Seq)
+	if s.Flags&FlagRST != 0 && believed {
 		c.rst = true
 	}
 	// The ACK first: it acknowledges bytes the peer sent before this
 	// segment, so what it releases (holes the capture missed, and the
 	// queued bytes behind them) comes before this segment's data. A reply
 	// must not be decoded before the call its ACK releases.
+	if s.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && peer.sawSYN && peer.delivered == 0 && len(peer.queue) == 0 && s.Ack != peer.next {
+		// The SYN-ACK acknowledges the peer's ISN+1: when it disagrees
+		// with the SYN seen, before any byte, the SYN's sequence number
+		// was damaged (or answered another SYN); following the SYN would
+		// drop every byte of the connection as a re-send, or declare up
+		// to 2^30 bytes lost before the first.
+		peer.isn, peer.next = s.Ack-1, s.Ack
+	}
 	if s.Flags&FlagACK != 0 {
-		f.acked(c, peer, s.Ack, at)
-		if peer.synced {
-			if off := min(peer.offsetOf(s.Ack), peer.delivered); off > peer.ackedOff {
-				peer.ackedOff = off
-				c.h.Acked(1-dir, off, at)
+		if believed := f.acked(c, peer, s.Ack, at); peer.synced && believed {
+			// An implausible ACK (far ahead: damaged) acknowledges nothing;
+			// one beyond the bytes delivered, only those.
+			if off, ok := peer.offsetOf(s.Ack); ok && min(off, peer.delivered) > peer.ackedOff {
+				peer.ackedOff = min(off, peer.delivered)
+				c.h.Acked(1-dir, peer.ackedOff, at)
 			}
 		}
 	}
 	if s.Flags&FlagSYN != 0 {
-		if !h.sawSYN || h.isn != s.Seq {
+		// A SYN (or one with another ISN) sets the sequence space only
+		// before any byte was taken: later, it is a damaged header (a real
+		// new connection on this 4-tuple starts with the client's SYN,
+		// which opens a new conn above), and following it would strand
+		// the queued segments and make every later byte implausible.
+		if (!h.sawSYN || h.isn != s.Seq) && h.delivered == 0 && len(h.queue) == 0 {
 			h.sawSYN, h.isn = true, s.Seq
 			h.synced, h.next = true, s.Seq+1
 		}
 	} else if s.WireLen > 0 {
 		f.data(c, h, s.Seq, s.Payload, s.WireLen, at)
 	}
-	if s.Flags&FlagFIN != 0 {
+	if s.Flags&FlagFIN != 0 && believed {
 		h.fin, h.finSeq = true, s.Seq+uint32(s.WireLen)
 	}
 	if c.rst || (h.fin && peer.fin) {

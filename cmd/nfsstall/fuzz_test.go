@@ -18,7 +18,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/report"
 	"nfsstall/tcpflow"
 )
 
@@ -28,12 +27,14 @@ var makeSeeds = flag.Bool("make-fuzz-seeds", false, "rewrite testdata/fuzz/FuzzC
 // captures run it) and portmap, so every RPC path is reachable.
 const fuzzPorts = "2049,20048,111"
 
-// FuzzCapture feeds raw bytes to the command's pipeline, as a capture
-// file on standard input: capture reading, decoding, reassembly, RPC and
-// NFS decoding, analysis, and both report formats. Whatever the bytes, it must
-// not panic, the exit status must be 0 or 1 unless the file header is not
-// a capture, the JSON must be valid, and neither the text report nor
-// stderr may carry control characters (wire strings are escaped).
+// FuzzCapture feeds raw bytes to the command, through run() as main calls
+// it, as a capture file on standard input: capture reading, decoding,
+// reassembly, RPC and NFS decoding, analysis, and both report formats.
+// Whatever the bytes, it must not panic; the exit status must be 2 only
+// when the input's header is not a capture (the error naming the input),
+// else 1 exactly when the printed JSON report holds a finding of severity
+// stall and 0 otherwise; the JSON must be valid, and neither the text
+// report nor stderr may carry control characters (wire strings are escaped).
 //
 //	go test ./cmd/nfsstall -run '^$' -fuzz '^FuzzCapture$' -fuzztime 5m -fuzzminimizetime 5s
 //
@@ -45,50 +46,73 @@ func FuzzCapture(f *testing.F) {
 	f.Add([]byte("snoop\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x04"))
 	f.Add(pcapHeader(layers.LinkTypeEthernet))
 	f.Add(lookupCapture(f, evilNames[:3])) // hostile names and machine names
+	addBoundarySeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRun(t, data)
 	})
 }
 
-// checkRun analyses data as the command does with "--port fuzzPorts -"
-// (once, to render both formats from one analysis: fuzzing gets twice
-// the executions) and checks what FuzzCapture promises. It returns the
-// exit status the command gives, the JSON report and stderr.
+// checkRun runs the command as a user would, run() with "--port
+// fuzzPorts -" and data on standard input, once per report format, and
+// checks what FuzzCapture promises: the exit status is 2 only when the
+// input is not a capture (its header, or its gzip wrapper, is bad), with
+// an error naming the input; otherwise it is 1 exactly when the JSON report
+// the command printed holds a finding of severity "stall", and 0 when it
+// holds none; both formats give the same status. It returns the exit
+// status, the JSON report and stderr (of the JSON run).
 func checkRun(t *testing.T, data []byte) (code int, jsonOut, stderr string) {
 	t.Helper()
-	var errb bytes.Buffer
-	fs, o := flags("nfsstall", &errb)
-	if err := fs.Parse([]string{"--progress", "never", "--port", fuzzPorts, "-"}); err != nil {
-		t.Fatal(err)
+	var codes [2]int
+	var outs, errs [2]string
+	for i, format := range []string{"json", "text"} {
+		var out, errb bytes.Buffer
+		codes[i] = run([]string{"--progress", "never", "--port", fuzzPorts, "--format", format, "-"}, bytes.NewReader(data), &out, &errb)
+		outs[i], errs[i] = out.String(), errb.String()
+		checkPrintable(t, format+" run's stderr", errs[i])
 	}
-	opts, err := o.analysis()
-	if err != nil {
-		t.Fatal(err)
+	code, jsonOut, stderr = codes[0], outs[0], errs[0]
+	if codes[1] != code {
+		t.Fatalf("exit %d with --format json, %d with --format text (stderr %q, %q)", code, codes[1], stderr, errs[1])
 	}
-	r, code := analyse(fs.Args(), o, opts, bytes.NewReader(data), &errb)
-	stderr = errb.String()
-	checkPrintable(t, "stderr", stderr)
-	if r == nil {
+	switch code {
+	case exitError:
 		// Only a file that is not a capture is an error: anything wrong
 		// inside one is reported, not fatal.
-		if code != exitError || !headerError(stderr) {
-			t.Fatalf("exit %d for a reason other than the file header: %q", code, stderr)
+		if !strings.HasPrefix(stderr, "nfsstall: -: ") || !headerError(stderr) {
+			t.Fatalf("exit %d for a reason other than the header of the input: %q", code, stderr)
+		}
+		if outs[0] != "" || outs[1] != "" {
+			t.Fatalf("exit %d but a report on stdout: %q", code, outs)
 		}
 		return code, "", stderr
+	case exitOK, exitStall:
+	default:
+		t.Fatalf("exit %d: not a status the command documents (0, 1, 2); stderr %q", code, stderr)
 	}
-	code = exitOK
-	if r.HasStall() {
-		code = exitStall
+	if !json.Valid([]byte(jsonOut)) {
+		t.Fatalf("invalid JSON:\n%s", jsonOut)
 	}
-	var js, text bytes.Buffer
-	if err := report.JSON(&js, r); err != nil || !json.Valid(js.Bytes()) {
-		t.Fatalf("invalid JSON (%v):\n%s", err, js.Bytes())
+	var r struct {
+		Findings []struct {
+			Kind     string `json:"kind"`
+			Severity string `json:"severity"`
+		} `json:"findings"`
 	}
-	if err := report.Text(&text, r); err != nil {
-		t.Fatal(err)
+	if err := json.Unmarshal([]byte(jsonOut), &r); err != nil {
+		t.Fatalf("JSON report does not parse: %v\n%s", err, jsonOut)
 	}
-	checkPrintable(t, "text report", text.String())
-	return code, js.String(), stderr
+	want := exitOK
+	for _, f := range r.Findings {
+		if f.Severity == "stall" {
+			want = exitStall
+			break
+		}
+	}
+	if code != want {
+		t.Fatalf("exit %d, but the JSON report's findings %+v say %d (1 exactly when one has severity stall)", code, r.Findings, want)
+	}
+	checkPrintable(t, "text report", outs[1])
+	return code, jsonOut, stderr
 }
 
 // headerError reports whether an error message is about the file as a

@@ -7,9 +7,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -50,14 +54,24 @@ func realCaptures(t *testing.T) []string {
 }
 
 // TestGoldenText compares the text report of every capture with the file
-// in testdata/golden (go test ./cmd/nfsstall -update rewrites them).
+// in testdata/golden (go test ./cmd/nfsstall -update rewrites them), and
+// its exit status with what tshark's views of the capture say: 1 when they
+// show a stall (tsharkStalls: an unanswered call, never-ACKed retransmitted
+// data, a zero window open at the end), 0 when they show none. The golden
+// files never decide the status.
 func TestGoldenText(t *testing.T) {
 	for _, path := range realCaptures(t) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			out, _, code := nfsstall(t, nil, "--port", "2049,20048,111", path)
-			if code == exitError {
-				t.Fatalf("exit %d", code)
+			out, errOut, code := nfsstall(t, nil, "--port", "2049,20048,111", path)
+			stalls := tsharkStalls(t, strings.TrimSuffix(name, ".gz"), []string{"2049", "20048", "111"})
+			wantCode := exitOK
+			if len(stalls) > 0 {
+				t.Logf("tshark's views show: %s", strings.Join(stalls, "; "))
+				wantCode = exitStall
+			}
+			if code != wantCode {
+				t.Errorf("exit %d, want %d: tshark's views show %d stalls %q (stderr %q)", code, wantCode, len(stalls), stalls, errOut)
 			}
 			golden := filepath.Join("testdata", "golden", name+".txt")
 			if *update {
@@ -268,51 +282,205 @@ func TestStdinMatchesFile(t *testing.T) {
 	}
 }
 
-// TestRotatedFiles splits a capture in two (as tcpdump -C does) and checks
-// that both files read together give the same analysis, with frame
-// numbers counted per file.
+// TestRotatedFiles splits captures in two (as tcpdump -C does), gives the
+// parts in reverse order, and checks that they read together give the
+// unsplit file's whole report, every frame mapped through the split:
+// captures (each part's packets and times), summary, procedures,
+// connections, findings (frames, their files, the frames in their text),
+// diagnoses (their text and one Wireshark filter per file), unanswered
+// calls, skipped, warnings and completeness. Each split point lies inside
+// what the report shows: between a stall's call and its re-sends, between
+// a call and the zero window that holds its reply, halfway through a
+// healthy capture's connections.
 func TestRotatedFiles(t *testing.T) {
-	src := filepath.Join(pcapDir, "mixed.pcap.gz")
-	f, err := tcpflow.Open(src, nil)
+	for _, tt := range []struct {
+		name  string
+		first int64 // the unsplit frame that begins the second part
+	}{
+		{"mixed.pcap.gz", 0}, // halfway
+		{"stall-client-noack.pcap.gz", 4000},
+		{"zero-window.pcap.gz", 2800},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			src := filepath.Join(pcapDir, tt.name)
+			wholeOut, _, wholeCode := nfsstall(t, nil, "--format", "json", src)
+			whole := decodeReport(t, wholeOut)
+			total := whole.num(t, whole.m["captures"].([]any)[0].(map[string]any)["packets"])
+			first := tt.first
+			if first == 0 {
+				first = total/2 + 1
+			}
+			parts := splitCapture(t, src, first)
+			// Given in reverse order: the reader must order them by time,
+			// and number files as given (rot1 is file 0, rot0 file 1).
+			splitOut, errOut, code := nfsstall(t, nil, "--format", "json", parts[1], parts[0])
+			if code != wholeCode {
+				t.Fatalf("exit %d, the unsplit file's %d (%s)", code, wholeCode, errOut)
+			}
+			split := decodeReport(t, splitOut)
+			// Frame n of the unsplit file is frame n of rot0 (file 1)
+			// before first, frame n-first+1 of rot1 (file 0) from there.
+			unsplit := func(file, frame int64) int64 {
+				switch file {
+				case 1:
+					if frame >= first {
+						t.Errorf("frame %d of rot0, which holds frames 1-%d", frame, first-1)
+					}
+					return frame
+				case 0:
+					return frame + first - 1
+				}
+				t.Errorf("file %d: there are two", file)
+				return -1
+			}
+
+			caps := split.m["captures"].([]any)
+			wc := whole.m["captures"].([]any)[0].(map[string]any)
+			if len(caps) != 2 {
+				t.Fatalf("%d captures, want 2", len(caps))
+			}
+			for i, want := range []struct {
+				file    string
+				packets int64
+			}{{parts[1], total - first + 1}, {parts[0], first - 1}} {
+				c := caps[i].(map[string]any)
+				if c["file"] != want.file || split.num(t, c["packets"]) != want.packets {
+					t.Errorf("captures[%d] is %v with %v packets, want %s with %d", i, c["file"], c["packets"], want.file, want.packets)
+				}
+				for _, k := range []string{"format", "link_type", "truncated"} {
+					if c[k] != wc[k] {
+						t.Errorf("captures[%d].%s = %v, unsplit %v", i, k, c[k], wc[k])
+					}
+				}
+			}
+			if caps[1].(map[string]any)["first_time"] != wc["first_time"] || caps[0].(map[string]any)["last_time"] != wc["last_time"] {
+				t.Errorf("capture times %v, unsplit %v", caps, wc)
+			}
+
+			// Everything else, with the split's frames mapped back.
+			frameRef := regexp.MustCompile(`(^|[^\d:])([01]):(\d+)`)
+			unsplitText := func(s string) string {
+				return frameRef.ReplaceAllStringFunc(s, func(m string) string {
+					sm := frameRef.FindStringSubmatch(m)
+					file, _ := strconv.ParseInt(sm[2], 10, 64)
+					n, _ := strconv.ParseInt(sm[3], 10, 64)
+					return sm[1] + strconv.FormatInt(unsplit(file, n), 10)
+				})
+			}
+			for _, c := range split.list(t, "connections") {
+				c["first_frame"] = json.Number(strconv.FormatInt(unsplit(split.num(t, c["capture"]), split.num(t, c["first_frame"])), 10))
+				c["capture"] = json.Number("0")
+				// Capture-loss frames carry no file: these captures have
+				// none (checked on the unsplit report below).
+			}
+			for _, c := range whole.list(t, "connections") {
+				for _, d := range []string{"client_to_server", "server_to_client"} {
+					if fr := c["capture_loss"].(map[string]any)[d].(map[string]any)["frames"].([]any); len(fr) != 0 {
+						t.Fatalf("capture loss frames %v: their file cannot be told in the split report", fr)
+					}
+				}
+			}
+			for _, f := range split.list(t, "findings") {
+				fc, _ := f["frame_captures"].([]any)
+				frames := f["frames"].([]any)
+				for i, fr := range frames {
+					file := split.num(t, f["capture"])
+					if fc != nil {
+						file = split.num(t, fc[i])
+					}
+					frames[i] = json.Number(strconv.FormatInt(unsplit(file, split.num(t, fr)), 10))
+				}
+				delete(f, "frame_captures")
+				f["capture"] = json.Number("0")
+				f["summary"] = unsplitText(f["summary"].(string))
+			}
+			filterFrame := regexp.MustCompile(`frame\.number == (\d+)`)
+			for _, d := range split.list(t, "diagnoses") {
+				d["summary"] = unsplitText(d["summary"].(string))
+				var frames []int64
+				for _, wf := range d["wireshark_filters"].([]any) {
+					wm := wf.(map[string]any)
+					for _, sm := range filterFrame.FindAllStringSubmatch(wm["filter"].(string), -1) {
+						n, _ := strconv.ParseInt(sm[1], 10, 64)
+						frames = append(frames, unsplit(split.num(t, wm["capture"]), n))
+					}
+				}
+				slices.Sort(frames)
+				var terms []string
+				for _, n := range frames {
+					terms = append(terms, fmt.Sprintf("frame.number == %d", n))
+				}
+				d["wireshark_filters"] = []any{map[string]any{"capture": json.Number("0"), "filter": strings.Join(terms, " || ")}}
+			}
+			for _, u := range split.list(t, "unanswered_calls") {
+				file := split.num(t, u["capture"])
+				u["frame"] = json.Number(strconv.FormatInt(unsplit(file, split.num(t, u["frame"])), 10))
+				// last_frame carries no file of its own: these calls were
+				// sent once, in one file.
+				u["last_frame"] = json.Number(strconv.FormatInt(unsplit(file, split.num(t, u["last_frame"])), 10))
+				u["capture"] = json.Number("0")
+			}
+			delete(whole.m, "captures")
+			delete(split.m, "captures")
+			for _, k := range slices.Sorted(maps.Keys(whole.m)) {
+				if !reflect.DeepEqual(whole.m[k], split.m[k]) {
+					a, _ := json.MarshalIndent(whole.m[k], "", " ")
+					b, _ := json.MarshalIndent(split.m[k], "", " ")
+					t.Errorf("%s of the rotated files, frames mapped back, differs from the unsplit file's:\n%s\nunsplit:\n%s", k, b, a)
+				}
+			}
+			for k := range split.m {
+				if _, ok := whole.m[k]; !ok {
+					t.Errorf("key %s only in the rotated files' report", k)
+				}
+			}
+		})
+	}
+}
+
+// genericReport is a JSON report decoded generically, numbers kept exact.
+type genericReport struct{ m map[string]any }
+
+func decodeReport(t *testing.T, out string) genericReport {
+	t.Helper()
+	d := json.NewDecoder(strings.NewReader(out))
+	d.UseNumber()
+	var r genericReport
+	if err := d.Decode(&r.m); err != nil {
+		t.Fatalf("JSON report: %v\n%s", err, out)
+	}
+	if d.More() {
+		t.Fatalf("JSON report: more than one value")
+	}
+	return r
+}
+
+func (r genericReport) num(t *testing.T, v any) int64 {
+	t.Helper()
+	n, ok := v.(json.Number)
+	if !ok {
+		t.Fatalf("%v (%T) is not a number", v, v)
+	}
+	i, err := n.Int64()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var p tcpflow.Packet
-	var total int64
-	for f.Next(&p) == nil {
-		total++
+	return i
+}
+
+func (r genericReport) list(t *testing.T, key string) []map[string]any {
+	t.Helper()
+	v, ok := r.m[key].([]any)
+	if !ok {
+		t.Fatalf("%q is %T, want an array", key, r.m[key])
 	}
-	f.Close()
-	parts := splitCapture(t, src, total/2+1)
-	whole, _, _ := nfsstall(t, nil, "--format", "json", src)
-	// Given in reverse order: the reader must order them by time.
-	split, _, code := nfsstall(t, nil, "--format", "json", parts[1], parts[0])
-	if code == exitError {
-		t.Fatalf("exit %d", code)
+	out := make([]map[string]any, len(v))
+	for i, e := range v {
+		if out[i], ok = e.(map[string]any); !ok {
+			t.Fatalf("%s[%d] is %T, want an object", key, i, e)
+		}
 	}
-	var a, b struct {
-		Summary    map[string]any   `json:"summary"`
-		Procedures []map[string]any `json:"procedures"`
-		Captures   []struct {
-			Packets int64 `json:"packets"`
-		} `json:"captures"`
-	}
-	json.Unmarshal([]byte(whole), &a)
-	json.Unmarshal([]byte(split), &b)
-	if len(b.Captures) != 2 || b.Captures[0].Packets+b.Captures[1].Packets != a.Captures[0].Packets {
-		t.Fatalf("captures %+v, whole %+v", b.Captures, a.Captures)
-	}
-	sa, _ := json.Marshal(a.Summary)
-	sb, _ := json.Marshal(b.Summary)
-	pa, _ := json.Marshal(a.Procedures)
-	pb, _ := json.Marshal(b.Procedures)
-	if string(pa) != string(pb) {
-		t.Errorf("procedures differ:\n%s\n%s", pa, pb)
-	}
-	// Connections are the same, though split files may start one anew.
-	if !strings.Contains(string(sb), `"calls":`) || a.Summary["calls"] != b.Summary["calls"] || a.Summary["unanswered"] != b.Summary["unanswered"] {
-		t.Errorf("summary differs:\n%s\n%s", sa, sb)
-	}
+	return out
 }
 
 // splitCapture writes src into two pcap files, the second starting at
