@@ -120,6 +120,9 @@ type call struct {
 	// endInHole: the call's last byte fell where the capture has a hole,
 	// so when it was sent is unknown and its latency is not measured.
 	endInHole bool
+	// began: when the call's first byte was captured; with endInHole, the
+	// earliest it can have been sent (first is when the hole was declared).
+	began int64
 }
 
 // maxResends bounds the re-send frames kept per call.
@@ -360,7 +363,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p.id = a.callID
 	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
-	p.endInHole = c.msgInHole
+	p.endInHole, p.began = c.msgInHole, c.msgFirst.Time
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short

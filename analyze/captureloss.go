@@ -136,9 +136,15 @@ func (a *Analyzer) replyMissed(p *call) string {
 	var best lossEvent
 	var bestConn *connState
 	acked := false
+	// A call whose end fell in a hole was decoded when the hole was
+	// declared, maybe after its reply: it was sent once its first byte was.
+	since := p.first.Time
+	if p.endInHole && p.began != 0 && p.began < since {
+		since = p.began
+	}
 	for _, c := range a.byPair()[pairKey{p.conn.info.Client.Addr, p.conn.info.Server}] {
 		for i, l := range []*lossLog{&c.loss[tcpflow.ToClient], &c.holes[tcpflow.ToClient]} {
-			if e, ok := l.after(p.first.Time); ok && (bestConn == nil || e.at.Time < best.at.Time) {
+			if e, ok := l.after(since); ok && (bestConn == nil || e.at.Time < best.at.Time) {
 				best, bestConn, acked = e, c, i == 0
 			}
 		}

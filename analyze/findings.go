@@ -116,6 +116,15 @@ func (a *Analyzer) pendingByAge() []callKey {
 	return keys
 }
 
+// sentAt says where the call was sent: at its frame, or, when its last
+// bytes fell in a capture hole, by the frame that declared the hole.
+func (p *call) sentAt(a *Analyzer) string {
+	if p.endInHole {
+		return "sent by frame " + a.frame(p.first) + " (its last bytes were not captured)"
+	}
+	return "sent at frame " + a.frame(p.first)
+}
+
 // ackNote says whether, and when, the server's TCP acknowledged the call.
 func (p *call) ackNote(a *Analyzer) string {
 	if p.ackedAt.Frame == 0 {
@@ -247,8 +256,8 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
 			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 			Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s sent at frame %s was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), a.frame(p.first), fmtMS(ms(age)), p.ackNote(a), partial, silent),
+			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
+				p.label(k.xid), p.sentAt(a), fmtMS(ms(age)), p.ackNote(a), partial, silent),
 			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
 		}
 		f.setFrames(refs)
