@@ -206,14 +206,15 @@ type Flows struct {
 	seg      Segment
 	frags    *defrag
 	Stats    Stats
-	queued   int // out-of-order bytes held, all connections
-	queuedN  int // out-of-order segments held, all connections
-	freeBufs [][]byte
-	lastTime int64 // the latest capture time seen: the clock of sweeps
+	queued   int                       // out-of-order bytes held, all connections
+	queuedN  int                       // out-of-order segments held, all connections
+	freeBufs [len(bufClasses)][][]byte // see getBuf
+	lastTime int64                     // the latest capture time seen: the clock of sweeps
 	sweepAt  int64
 	// closing lists connections that ended (FIN/RST), for sweep: scanning
 	// only them keeps a sweep's cost independent of the open connections.
-	closing []*conn
+	closing     []*conn
+	closingGone int // connections on closing already released
 	// scanCredit: new connections to refuse before the full connection
 	// table is scanned again (see makeRoom).
 	scanCredit int
@@ -518,7 +519,7 @@ func (f *Flows) sweep(at FrameRef) {
 		}
 	}
 	clear(f.closing[len(keep):])
-	f.closing = keep
+	f.closing, f.closingGone = keep, 0
 }
 
 func (f *Flows) release(k connKey, c *conn, at FrameRef) {
@@ -536,6 +537,28 @@ func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 	c.h.Close(end, sum)
 	c.gone = true
 	delete(f.conns, k)
+	if c.closed {
+		f.closingGone++
+		if f.closingGone > 64 && f.closingGone > len(f.closing)/2 {
+			f.compactClosing()
+		}
+	}
+}
+
+// compactClosing drops the released connections from the closing list.
+// makeRoom releases ended connections long before sweep would, and
+// without this the list (and every connection on it) would be kept until
+// the next sweep: a flood of SYN+RST connections within one second of
+// capture time would hold them all.
+func (f *Flows) compactClosing() {
+	keep := f.closing[:0]
+	for _, c := range f.closing {
+		if !c.gone {
+			keep = append(keep, c)
+		}
+	}
+	clear(f.closing[len(keep):])
+	f.closing, f.closingGone = keep, 0
 }
 
 // Finish flushes every connection at the end of the capture: holes still
