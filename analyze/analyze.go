@@ -29,6 +29,11 @@ type Options struct {
 	// that are tracked, in all and per connection. Calls beyond them are
 	// counted but not paired (Report.Skipped says how many).
 	MaxCalls, MaxCallsPerConn int
+	// MaxConnsListed: connections listed in full in the report besides
+	// those a finding, diagnosis or unanswered call names; the rest are
+	// summed per client and server (see history.go). MaxPairs bounds the
+	// client and server pairs summed apart.
+	MaxConnsListed, MaxPairs int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -85,7 +90,8 @@ const (
 // DefaultOptions are the command line's defaults.
 func DefaultOptions() Options {
 	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits,
-		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn}
+		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn,
+		MaxConnsListed: DefaultMaxConnsListed, MaxPairs: DefaultMaxPairs}
 }
 
 // callKey identifies one RPC: a client (by address: a reconnect may come
@@ -175,6 +181,16 @@ type Analyzer struct {
 	// interface statistics), all files
 	toolDropped int64
 	pairs       map[pairKey][]*connState // see byPair
+	// history.go: closed connections folded away, and the ones kept to be
+	// listed in full
+	folded          foldedTotals
+	pairSums        map[pairKey]*pairTotals
+	otherPairs      *pairTotals
+	otherPairsConns int64
+	kept            keptConns
+	evidenceKept    int
+	connsNotListed  int64
+	idIndex         map[int]*connState
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -203,6 +219,12 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.MaxCallsPerConn <= 0 {
 		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
+	}
+	if opts.MaxConnsListed <= 0 {
+		opts.MaxConnsListed = DefaultMaxConnsListed
+	}
+	if opts.MaxPairs <= 0 {
+		opts.MaxPairs = DefaultMaxPairs
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
@@ -262,7 +284,7 @@ func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns), keptAt: -1}
 	for d := range c.sinks {
 		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
@@ -306,7 +328,13 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		// on this connection or after a reconnect.
 		p.sends++
 		p.last = at
-		p.lastConn = c
+		if p.lastConn != c {
+			old := p.lastConn
+			old.lastPins--
+			c.lastPins++
+			p.lastConn = c
+			a.unpin(old)
+		}
 		p.ackedAt = tcpflow.FrameRef{} // the re-sent bytes must be ACKed anew
 		if len(p.resends) < maxResends {
 			p.resends = append(p.resends, at)
@@ -352,6 +380,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		return
 	}
 	c.tracked++
+	c.lastPins++
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
@@ -390,9 +419,19 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 func (a *Analyzer) dropPending(k callKey, p *call) {
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
-	p.conn.tracked--
+	a.release(p)
 	p.resends = p.resends[:0]
 	a.freeCalls = append(a.freeCalls, p)
+}
+
+// release undoes what p, no longer waiting, pinned.
+func (a *Analyzer) release(p *call) {
+	p.conn.tracked--
+	p.lastConn.lastPins--
+	a.unpin(p.conn)
+	if p.lastConn != p.conn {
+		a.unpin(p.lastConn)
+	}
 }
 
 // NFSv3 procedure numbers the analysis treats specially.
@@ -428,7 +467,6 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	}
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
-	p.conn.tracked--
 	a.answered.add(answeredCall{k: k, prog: p.prog, vers: p.vers, proc: p.proc, first: p.first, reply: at,
 		conn: p.conn.info.ID, replyConn: c.info.ID})
 	lat := at.Time - p.first.Time
@@ -466,6 +504,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if failed {
 		ps.errors++
 	}
+	a.release(p)
 	p.resends = p.resends[:0]
 	a.freeCalls = append(a.freeCalls, p)
 }

@@ -29,7 +29,7 @@ func (a *Analyzer) boundsHit(r *Report) {
 		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: a.emptyDropped,
 			Reason: fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed)})
 	}
-	var tooLong, unwatched, forgotten, untracked int64
+	tooLong, unwatched, forgotten, untracked := a.folded.tooLong, a.folded.unwatched, a.folded.forgot, a.folded.untrackd
 	for _, c := range a.conns {
 		for d := range c.framers {
 			tooLong += int64(c.framers[d].TooLong)

@@ -75,12 +75,20 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
 	a.compactConns()
-	a.sum.Connections = len(a.conns)
+	a.sum.Connections = len(a.conns) + int(a.folded.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
 	}
 
 	a.sum.TCPAnalysis = map[string]int64{}
+	for k, n := range a.folded.tcp {
+		a.sum.TCPAnalysis[k] += n
+	}
+	a.sum.Undecodable += a.folded.undecodable
+	a.sum.MissingBytes += a.folded.missing
+	a.sum.TruncatedFrames += a.folded.truncated
+	a.sum.GarbageBytes += a.folded.garbage
+	a.sum.CaptureLossBytes += a.folded.lossBytes[0] + a.folded.lossBytes[1]
 	for _, c := range a.conns {
 		a.sum.Undecodable += c.undecodable
 		a.sum.MissingBytes += c.missing
@@ -136,6 +144,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	a.findings(r, end)
+	a.listConnections(r)
 	if note := a.lossNote(r); note != "" {
 		r.Completeness = append(r.Completeness, note)
 	}

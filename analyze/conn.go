@@ -53,8 +53,14 @@ type connState struct {
 	inHole    [2]bool
 	msgInHole bool             // the message being decoded ended in a hole
 	lastReply tcpflow.FrameRef // the latest reply decoded here
-	idx       int              // index in Analyzer.conns
-	row       int              // index in Report.Connections
+	idx       int              // index in Analyzer.conns; -1 once folded (history.go)
+	keptAt    int              // index in Analyzer.kept, or -1
+	// lastPins counts the calls waiting for a reply that were last sent
+	// here (tracked those first sent here); named: a finding listed names
+	// it. Either keeps it from folding when it closes.
+	lastPins int
+	named    bool
+	row      int // index in Report.Connections
 }
 
 // dirSink receives the records of one direction.
@@ -239,7 +245,7 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
 	c.live = nil
-	defer c.a.dropIfEmpty(c)
+	defer c.a.retire(c)
 	c.tcp = tcp
 	for d := range c.framers {
 		c.framers[d].Finish()
@@ -403,18 +409,13 @@ const maxEmptyListed = 1000
 // dropIfEmpty forgets c, just closed, when it carried nothing and
 // maxEmptyListed such connections are already kept.
 func (a *Analyzer) dropIfEmpty(c *connState) {
-	if c.bytes != [2]int64{} || c.calls+c.replies+c.undecodable != 0 {
-		return
-	}
-	if t := c.tcp; t != nil && (t.Count != (tcpflow.TCPSummary{}).Count || len(t.Unacked)+len(t.ZeroWins) != 0) {
-		return
-	}
 	if a.emptyKept < maxEmptyListed {
 		a.emptyKept++
 		return
 	}
 	a.emptyDropped++
 	a.conns[c.idx] = nil
+	c.idx = -1
 	a.connHoles++
 	if a.connHoles > len(a.conns)/2 {
 		a.compactConns()

@@ -21,6 +21,7 @@ var Shapes = []struct {
 	Default   int
 	Write     func(w io.Writer, n int) error
 }{
+	{"short", "n connections, each a handshake, a READ call, its reply and a RST", 100000, Short},
 	{"synrst", "n connections, each a SYN and a RST, from n client addresses", 250000, SynRst},
 	{"neverclosed", "n connections, each a handshake and one READ call (ACKed, never answered), 10 ms apart, never closed", 200000, NeverClosed},
 	{"unacked", "n connections, each 4,096 new 1-byte segments each way that the peer never ACKs", 1000, Unacked},
@@ -173,7 +174,7 @@ func (x *Writer) Handshake(cli [4]byte, cport uint16) {
 
 // client returns the address and port of connection i: a new address for
 // each, so that no two connections share a client and server pair.
-func client(i int) ([4]byte, uint16) { return Addr(i), uint16(1024 + i%50000) }
+func client(i int) ([4]byte, uint16) { return Addr(i), uint16(20000 + i%40000) }
 
 // SynRst: n connections, each a SYN and a RST.
 func SynRst(w io.Writer, n int) error {
@@ -183,6 +184,28 @@ func SynRst(w io.Writer, n int) error {
 		x.Advance(10e3)
 		x.TCP(cli, port, true, 1000, 0, SYN, 65535, nil)
 		x.TCP(cli, port, false, 0, 1001, RST|ACK, 0, nil)
+	}
+	return x.Flush()
+}
+
+// Short: n connections, each a handshake, a READ call of 512 bytes, its
+// reply (ACKed) and the client's RST, 1 ms apart.
+func Short(w io.Writer, n int) error {
+	x := NewWriter(w)
+	fh := make([]byte, 32)
+	var call, reply []byte
+	for i := range n {
+		cli, port := client(i)
+		x.Advance(1e6)
+		x.Handshake(cli, port)
+		call = gencap.AppendReadCall(call[:0], uint32(i+1), 0, fh, 0, 512)
+		x.TCP(cli, port, true, 1001, 5001, ACK|PSH, 65535, call)
+		reply = gencap.AppendReadReply(reply[:0], uint32(i+1), 512, true, uint64(i), 0)
+		reply = append(reply, make([]byte, 512)...)
+		x.Advance(100e3)
+		x.TCP(cli, port, false, 5001, 1001+uint32(len(call)), ACK|PSH, 65535, reply)
+		x.TCP(cli, port, true, 1001+uint32(len(call)), 5001+uint32(len(reply)), ACK, 65535, nil)
+		x.TCP(cli, port, true, 1001+uint32(len(call)), 0, RST, 0, nil)
 	}
 	return x.Flush()
 }

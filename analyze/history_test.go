@@ -1,0 +1,155 @@
+package analyze_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"runtime"
+	"testing"
+
+	"nfsstall/analyze"
+	"nfsstall/internal/advcap"
+	"nfsstall/tcpflow"
+)
+
+// runPeak analyses a generated capture and returns the report and the
+// largest live heap (after a GC) seen every `every` packets and at the end.
+func runPeak(t *testing.T, opts analyze.Options, capture []byte, every int64) (*analyze.Report, uint64) {
+	t.Helper()
+	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(capture))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	base := liveHeap()
+	var peak uint64
+	a := analyze.New(opts)
+	var p tcpflow.Packet
+	for n := int64(1); ; n++ {
+		err := in.Next(&p)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.Packet(&p)
+		if n%every == 0 {
+			peak = max(peak, liveHeap())
+		}
+	}
+	r := a.Finish(in.Captures())
+	peak = max(peak, liveHeap())
+	runtime.KeepAlive(a)
+	return r, max(peak, base) - base
+}
+
+func liveHeap() uint64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapAlloc
+}
+
+func generate(t *testing.T, write func(io.Writer, int) error, n int) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := write(&b, n); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// TestShortConnectionsFold: closed connections with nothing to report fold
+// into totals as they close: five times the connections cost the same live
+// heap and give a report of the same size, with every call, reply and
+// connection still counted. (Both sizes fill the other bounded tables: the
+// answered calls remembered, the client and server pairs summed apart.)
+func TestShortConnectionsFold(t *testing.T) {
+	var sizes [2]int
+	var peaks [2]uint64
+	for i, n := range []int{20000, 100000} {
+		// A table of 1,000 connections open at once: what it holds is
+		// bounded apart (MaxConnections); what is measured is what the
+		// closed ones leave behind.
+		opts := analyze.DefaultOptions()
+		opts.Limits.MaxConnections = 1000
+		r, peak := runPeak(t, opts, generate(t, advcap.Short, n), 5000)
+		if r.Summary.Connections != n || r.Summary.Calls != int64(n) || r.Summary.Replies != int64(n) {
+			t.Errorf("n=%d: %d connections, %d calls, %d replies", n, r.Summary.Connections, r.Summary.Calls, r.Summary.Replies)
+		}
+		if len(r.Connections) != analyze.DefaultMaxConnsListed {
+			t.Errorf("n=%d: %d connections listed, want %d", n, len(r.Connections), analyze.DefaultMaxConnsListed)
+		}
+		total := int64(len(r.Connections))
+		for _, g := range r.ConnectionGroups {
+			total += g.Connections
+		}
+		if total != int64(n) {
+			t.Errorf("n=%d: listed and grouped connections add up to %d", n, total)
+		}
+		sk := skipped(t, r, "connections listed")
+		if sk.Count != int64(n-analyze.DefaultMaxConnsListed) {
+			t.Errorf("n=%d: skipped %+v", n, sk)
+		}
+		b, err := json.Marshal(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sizes[i], peaks[i] = len(b), peak
+	}
+	t.Logf("report %d and %d bytes, live heap peak %d and %d bytes", sizes[0], sizes[1], peaks[0], peaks[1])
+	if sizes[1] > sizes[0]*102/100 {
+		t.Errorf("report of 100,000 connections %d bytes, of 20,000 %d", sizes[1], sizes[0])
+	}
+	if peaks[1] > 16<<20 || peaks[1] > peaks[0]+1<<20 {
+		t.Errorf("live heap peak %d bytes for 100,000 connections, %d for 20,000", peaks[1], peaks[0])
+	}
+}
+
+// TestFoldingKeepsTheDiagnosis: folding closed connections away as they
+// close (here all but one) changes no finding, verdict, unanswered call or
+// count of any capture in testdata/pcaps: what capture-loss reasoning
+// needs of a folded connection is kept per client and server.
+func TestFoldingKeepsTheDiagnosis(t *testing.T) {
+	for _, path := range realTCPCaptures(t) {
+		l := loadCapture(t, path)
+		all := func(int) bool { return true }
+		full := l.analyse(analyze.DefaultOptions(), all)
+		opts := analyze.DefaultOptions()
+		opts.MaxConnsListed = 1
+		folded := l.analyse(opts, all)
+		for _, part := range []struct {
+			name string
+			a, b any
+		}{
+			{"summary", full.Summary, folded.Summary},
+			{"findings", full.Findings, folded.Findings},
+			{"diagnoses", full.Diagnoses, folded.Diagnoses},
+			{"unanswered", full.Unanswered, folded.Unanswered},
+			{"procedures", full.Procedures, folded.Procedures},
+			{"completeness", full.Completeness, folded.Completeness},
+		} {
+			x, _ := json.Marshal(part.a)
+			y, _ := json.Marshal(part.b)
+			if !bytes.Equal(x, y) {
+				t.Errorf("%s: %s differ when connections fold:\n%s\n%s", path, part.name, x, y)
+			}
+		}
+		named := map[int]bool{}
+		for _, c := range folded.Connections {
+			named[c.ID] = true
+		}
+		for _, f := range folded.Findings {
+			if !named[f.Connection] {
+				t.Errorf("%s: finding names connection %d, not listed", path, f.Connection)
+			}
+		}
+		for _, d := range folded.Diagnoses {
+			if !named[d.Connection] {
+				t.Errorf("%s: diagnosis names connection %d, not listed", path, d.Connection)
+			}
+		}
+	}
+}
