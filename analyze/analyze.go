@@ -34,6 +34,11 @@ type Options struct {
 	// summed per client and server (see history.go). MaxPairs bounds the
 	// client and server pairs summed apart.
 	MaxConnsListed, MaxPairs int
+	// MaxWatchedTotal bounds the calls watched for the server's TCP ACK
+	// and MaxRecordsTotal the RPC records remembered to name never-ACKed
+	// bytes, all connections together (besides their per-connection
+	// bounds, maxInflight and maxRecords).
+	MaxWatchedTotal, MaxRecordsTotal int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -87,11 +92,18 @@ const (
 	DefaultMaxCallsPerConn = 16384
 )
 
+// Default totals of per-connection evidence, all connections together.
+const (
+	DefaultMaxWatchedTotal = 65536
+	DefaultMaxRecordsTotal = 65536
+)
+
 // DefaultOptions are the command line's defaults.
 func DefaultOptions() Options {
 	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits,
 		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn,
-		MaxConnsListed: DefaultMaxConnsListed, MaxPairs: DefaultMaxPairs}
+		MaxConnsListed: DefaultMaxConnsListed, MaxPairs: DefaultMaxPairs,
+		MaxWatchedTotal: DefaultMaxWatchedTotal, MaxRecordsTotal: DefaultMaxRecordsTotal}
 }
 
 // callKey identifies one RPC: a client (by address: a reconnect may come
@@ -191,6 +203,11 @@ type Analyzer struct {
 	evidenceKept    int
 	connsNotListed  int64
 	idIndex         map[int]*connState
+	// evidence held by all connections, against Options.MaxWatchedTotal and
+	// MaxRecordsTotal, and what those totals made forget
+	watched, records               int
+	watchedDropped, recordsDropped int64
+	zeroWinsPerConn                int64 // episodes counted, not kept (tcpflow.MaxZeroWins, ZeroWinTotal)
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -225,6 +242,12 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.MaxPairs <= 0 {
 		opts.MaxPairs = DefaultMaxPairs
+	}
+	if opts.MaxWatchedTotal <= 0 {
+		opts.MaxWatchedTotal = DefaultMaxWatchedTotal
+	}
+	if opts.MaxRecordsTotal <= 0 {
+		opts.MaxRecordsTotal = DefaultMaxRecordsTotal
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)

@@ -122,7 +122,10 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 // Acked notes when the server's TCP acknowledged each call: the evidence
 // that a call reached the server even though no reply came.
 func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
-	c.recent[dir].acked(upTo)
+	l := &c.recent[dir]
+	n := len(l.recs) - l.head
+	l.acked(upTo)
+	c.a.records += len(l.recs) - l.head - n
 	if dir != tcpflow.ToServer {
 		return
 	}
@@ -133,9 +136,13 @@ func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
 		}
 		*w = inflightCall{}
 		c.inflightHead++
+		c.a.watched--
 	}
 	if c.inflightHead == len(c.inflight) {
 		c.inflight, c.inflightHead = c.inflight[:0], 0
+		if cap(c.inflight) >= 2048 {
+			c.inflight = nil // a burst's array is not kept for an idle connection
+		}
 	}
 }
 
@@ -157,10 +164,18 @@ func (c *connState) watchAck(p *call) {
 	if c.msgEnd < 0 || c.info.Proto != tcpflow.ProtoTCP {
 		return
 	}
-	if len(c.inflight)-c.inflightHead >= maxInflight {
+	if len(c.inflight)-c.inflightHead >= maxInflight || c.a.watched >= c.a.opts.MaxWatchedTotal {
+		if c.a.watched >= c.a.opts.MaxWatchedTotal {
+			c.a.watchedDropped++
+		} else {
+			c.ackUnwatched++
+		}
+		if c.inflightHead == len(c.inflight) {
+			return // nothing of this connection's to forget: not watched
+		}
 		c.inflight[c.inflightHead] = inflightCall{} // forget the oldest
 		c.inflightHead++
-		c.ackUnwatched++
+		c.a.watched--
 	}
 	if c.inflightHead > 0 && c.inflightHead >= len(c.inflight)/2 {
 		n := copy(c.inflight, c.inflight[c.inflightHead:])
@@ -168,6 +183,7 @@ func (c *connState) watchAck(p *call) {
 		c.inflight, c.inflightHead = c.inflight[:n], 0
 	}
 	c.inflight = append(c.inflight, inflightCall{p: p, id: p.id, end: c.msgEnd})
+	c.a.watched++
 }
 
 // recordLog remembers records of one direction, so never-ACKed bytes can
@@ -229,7 +245,22 @@ func (c *connState) remember(dir tcpflow.Dir, xid uint32, isCall bool, p *call) 
 	if p != nil {
 		r.prog, r.vers, r.proc, r.known = p.prog, p.vers, p.proc, true
 	}
-	c.recent[dir].add(r)
+	l := &c.recent[dir]
+	n := len(l.recs) - l.head
+	if c.a.records >= c.a.opts.MaxRecordsTotal {
+		// All connections together remember as many as allowed: forget
+		// this direction's oldest, or, holding none, do not remember it.
+		c.a.recordsDropped++
+		if n == 0 {
+			return
+		}
+		l.recs[l.head] = recentRecord{}
+		l.head++
+		n--
+		c.a.records--
+	}
+	l.add(r)
+	c.a.records += len(l.recs) - l.head - n
 }
 
 // find returns the newest remembered record holding stream offset off.

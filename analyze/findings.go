@@ -285,7 +285,8 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			built[KindZeroWindow]++
 			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
 		}
-		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins))
+		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
+		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
 		for d := 0; d < 2; d++ {
 			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
 		}

@@ -94,7 +94,14 @@ func (a *Analyzer) retire(c *connState) {
 		return
 	}
 	// What a closed connection no longer needs.
+	a.watched -= len(c.inflight) - c.inflightHead
 	c.inflight, c.inflightHead = nil, 0
+	if t := c.tcp; t != nil && t.ZeroWinsMore > 0 && len(t.ZeroWins) == 0 {
+		// Episodes counted, none kept (ZeroWinTotal): nothing to list.
+		a.sum.ZeroWindowEpisodes += t.ZeroWinsMore
+		a.zeroWinsPerConn += t.ZeroWinsMore
+		t.ZeroWinsMore = 0
+	}
 	if c.pinned() || c.named {
 		return
 	}
@@ -107,7 +114,7 @@ func (a *Analyzer) retire(c *connState) {
 		a.fold(c)
 		return
 	}
-	c.recent = [2]recordLog{}
+	a.forgetRecords(c)
 	// Keep the ones with the most bytes, to list them in full.
 	if a.opts.MaxConnsListed > 0 {
 		heap.Push(&a.kept, c)
@@ -117,6 +124,15 @@ func (a *Analyzer) retire(c *connState) {
 		c = heap.Pop(&a.kept).(*connState)
 	}
 	a.fold(c)
+}
+
+// forgetRecords drops the records c remembers (to name never-ACKed bytes:
+// a closed connection without any needs none).
+func (a *Analyzer) forgetRecords(c *connState) {
+	for d := range c.recent {
+		a.records -= len(c.recent[d].recs) - c.recent[d].head
+	}
+	c.recent = [2]recordLog{}
 }
 
 // foldEvidence counts the TCP evidence of c, folded past maxEvidenceKept.
@@ -130,7 +146,8 @@ func (a *Analyzer) foldEvidence(c *connState) {
 	}
 	t.omitted[KindUnackedRetran] += int64(len(c.tcp.Unacked))
 	t.omitted[KindZeroWindow] += int64(len(c.tcp.ZeroWins))
-	t.zeroWins += int64(len(c.tcp.ZeroWins))
+	t.zeroWins += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
+	a.zeroWinsPerConn += c.tcp.ZeroWinsMore
 	t.evidenceFolded++
 }
 
@@ -202,6 +219,7 @@ func (a *Analyzer) fold(c *connState) {
 	if c.lastReply.Frame != 0 && c.lastReply.Time >= p.lastReply.Time {
 		p.lastReply, p.lastReplyConn = c.lastReply, c.info.ID
 	}
+	a.forgetRecords(c)
 	a.conns[c.idx] = nil
 	c.idx = -1
 	a.connHoles++

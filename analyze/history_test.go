@@ -153,3 +153,40 @@ func TestFoldingKeepsTheDiagnosis(t *testing.T) {
 		}
 	}
 }
+
+// TestEvidenceTotals: per-connection evidence has totals across
+// connections: 200 connections each with 4,096 unACKed segments each way
+// hold no more transmissions than tcpflow.Limits.SentTotal at once, the
+// live heap stays bounded, and the report says what the total dropped,
+// with its value.
+func TestEvidenceTotals(t *testing.T) {
+	capture := generate(t, advcap.Unacked, 200)
+	opts := analyze.DefaultOptions()
+	opts.Limits.SentTotal = 1 << 15
+	r, peak := runPeak(t, opts, capture, 200000)
+	t.Logf("live heap peak %d bytes", peak)
+	if peak > 16<<20 {
+		t.Errorf("live heap peak %d bytes for 200 connections of unACKed segments", peak)
+	}
+	sk, ok := skippedWith(r, "TCP transmissions", "all connections together remembered 32768")
+	if !ok || sk.Count == 0 {
+		t.Errorf("no skipped entry for the total of transmissions remembered: %+v", r.Skipped)
+	}
+	// Compare: 8 connections stay under the total and skip nothing for it.
+	r, _ = runPeak(t, opts, generate(t, advcap.Unacked, 4), 1<<40)
+	if sk, ok := skippedWith(r, "TCP transmissions", "all connections together"); ok {
+		t.Errorf("skipped %+v below the total", sk)
+	}
+}
+
+// TestWatchedTotal: the calls watched for the server's ACK are bounded in
+// all, and what the bound forgets is reported with its value.
+func TestWatchedTotal(t *testing.T) {
+	opts := analyze.DefaultOptions()
+	opts.MaxWatchedTotal = 1000
+	r, _ := runPeak(t, opts, generate(t, advcap.Combined, 100), 1<<40)
+	sk, ok := skippedWith(r, "calls watched for their TCP ACK", "all connections together watched 1000 calls")
+	if !ok || sk.Count == 0 {
+		t.Errorf("no skipped entry for the total of calls watched: %+v", r.Skipped)
+	}
+}

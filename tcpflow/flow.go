@@ -110,6 +110,14 @@ type Limits struct {
 	FragDatagrams int
 	FragBytes     int
 	FragTimeout   int64
+	// Stall evidence held at once, all connections together (besides the
+	// per-direction bounds MaxSentLog and MaxRetransRuns): SentTotal
+	// unACKed transmissions remembered, RetransTotal re-sent runs
+	// followed, ZeroWinTotal zero-window episodes kept. Zero takes the
+	// default.
+	SentTotal    int
+	RetransTotal int
+	ZeroWinTotal int
 }
 
 // DefaultLimits fit a 1 MiB NFS READ reply reordered on a busy link, while
@@ -124,6 +132,9 @@ var DefaultLimits = Limits{
 	FragDatagrams:      1024,
 	FragBytes:          8 << 20,
 	FragTimeout:        30e9,
+	SentTotal:          1 << 17,
+	RetransTotal:       8192,
+	ZeroWinTotal:       8192,
 }
 
 // Stats counts what happened to packets, so the report can say what was
@@ -152,6 +163,13 @@ type Stats struct {
 	Fragments   int64
 	Reassembled int64
 	FragDropped [numSkipReasons]int64
+	// Stall evidence forgotten or not kept because a total across
+	// connections (Limits.SentTotal, RetransTotal, ZeroWinTotal) was
+	// reached: transmissions forgotten, re-sent runs not followed,
+	// zero-window episodes counted but not kept.
+	SentTotalForgotten  int64
+	RetransTotalSkipped int64
+	ZeroWinTotalSkipped int64
 }
 
 // FragDroppedCount returns how many datagrams in reassembly were dropped
@@ -192,6 +210,7 @@ type conn struct {
 	trk      [2]tracker  // stall evidence, per sender
 	sum      TCPSummary
 	firstRTT int64
+	ev       *evidenceBudget // shared by every connection of a Flows
 }
 
 // Flows demultiplexes packets into connections to the analysed ports and
@@ -215,6 +234,7 @@ type Flows struct {
 	// only them keeps a sweep's cost independent of the open connections.
 	closing     []*conn
 	closingGone int // connections on closing already released
+	ev          evidenceBudget
 	// scanCredit: new connections to refuse before the full connection
 	// table is scanned again (see makeRoom).
 	scanCredit int
@@ -232,7 +252,17 @@ func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler
 	if limits.FragTimeout <= 0 {
 		limits.FragTimeout = DefaultLimits.FragTimeout
 	}
+	if limits.SentTotal <= 0 {
+		limits.SentTotal = DefaultLimits.SentTotal
+	}
+	if limits.RetransTotal <= 0 {
+		limits.RetransTotal = DefaultLimits.RetransTotal
+	}
+	if limits.ZeroWinTotal <= 0 {
+		limits.ZeroWinTotal = DefaultLimits.ZeroWinTotal
+	}
 	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
+	f.ev = evidenceBudget{limits: &f.limits, stats: &f.Stats}
 	for _, p := range ports {
 		f.ports[p/64] |= 1 << (p % 64)
 	}
@@ -434,6 +464,8 @@ func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {
 	c.halves[ToServer].dir = ToServer
 	c.halves[ToClient].dir = ToClient
 	c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
+	c.ev = &f.ev
+	c.trk[ToServer].ev, c.trk[ToClient].ev = c.ev, c.ev
 	c.h = f.newConn(&c.info)
 	f.conns[key] = c
 	return c
