@@ -39,6 +39,10 @@ type Options struct {
 	// bytes, all connections together (besides their per-connection
 	// bounds, maxInflight and maxRecords).
 	MaxWatchedTotal, MaxRecordsTotal int
+	// MaxClosedKept bounds the closed connections kept only because calls
+	// still wait for a reply on them; past it the calls of the least
+	// recently active half stop being tracked, and those connections fold.
+	MaxClosedKept int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -96,15 +100,12 @@ const (
 const (
 	DefaultMaxWatchedTotal = 65536
 	DefaultMaxRecordsTotal = 65536
+	DefaultMaxClosedKept   = 4096
 )
 
-// DefaultOptions are the command line's defaults.
-func DefaultOptions() Options {
-	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits,
-		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn,
-		MaxConnsListed: DefaultMaxConnsListed, MaxPairs: DefaultMaxPairs,
-		MaxWatchedTotal: DefaultMaxWatchedTotal, MaxRecordsTotal: DefaultMaxRecordsTotal}
-}
+// DefaultOptions are the command line's defaults: every bound at the
+// default memory budget (see Budget).
+func DefaultOptions() Options { return Budget(DefaultMemory) }
 
 // callKey identifies one RPC: a client (by address: a reconnect may come
 // from another port), a server endpoint and an XID.
@@ -208,6 +209,10 @@ type Analyzer struct {
 	watched, records               int
 	watchedDropped, recordsDropped int64
 	zeroWinsPerConn                int64 // episodes counted, not kept (tcpflow.MaxZeroWins, ZeroWinTotal)
+	pinnedClosed                   int   // closed connections kept only for their calls (MaxClosedKept)
+	closedDropped                  int64 // calls dropped to fold those connections
+	evicting                       bool
+	finishing                      bool // Finish is closing every connection
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -248,6 +253,9 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.MaxRecordsTotal <= 0 {
 		opts.MaxRecordsTotal = DefaultMaxRecordsTotal
+	}
+	if opts.MaxClosedKept <= 0 {
+		opts.MaxClosedKept = DefaultMaxClosedKept
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
@@ -302,17 +310,13 @@ func (a *Analyzer) Packet(p *tcpflow.Packet) { a.flows.Packet(p) }
 // Finish ends the analysis (every connection is closed) and returns the
 // report; caps describes the input files.
 func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
+	a.finishing = true
 	a.flows.Finish()
 	return a.report(caps)
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
 	c := &connState{a: a, info: *info, live: info, idx: len(a.conns), keptAt: -1}
-	for d := range c.sinks {
-		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
-		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
-		c.framers[d].SetHeadPool(&a.heads)
-	}
 	a.conns = append(a.conns, c)
 	return c
 }

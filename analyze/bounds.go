@@ -31,9 +31,7 @@ func (a *Analyzer) boundsHit(r *Report) {
 	}
 	tooLong, unwatched, forgotten, untracked := a.folded.tooLong, a.folded.unwatched, a.folded.forgot, a.folded.untrackd
 	for _, c := range a.conns {
-		for d := range c.framers {
-			tooLong += int64(c.framers[d].TooLong)
-		}
+		tooLong += int64(c.framed.tooLong)
 		unwatched += c.ackUnwatched
 		if c.tcp != nil {
 			forgotten += c.tcp.SentForgotten

@@ -93,12 +93,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		a.sum.Undecodable += c.undecodable
 		a.sum.MissingBytes += c.missing
 		a.sum.TruncatedFrames += c.truncatedFrames
-		var garbage int64
-		var resyncs int
-		for d := range c.framers {
-			garbage += c.framers[d].Garbage
-			resyncs += c.framers[d].Resyncs
-		}
+		garbage, resyncs := c.framed.garbage, c.framed.resyncs
 		a.sum.GarbageBytes += garbage
 		transport := "tcp"
 		if c.info.Proto == tcpflow.ProtoUDP {
@@ -201,6 +196,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
+	}
+	if a.closedDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.closedDropped,
+			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
 	}
 	if a.superseded > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,

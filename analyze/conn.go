@@ -16,10 +16,13 @@ type connState struct {
 	info tcpflow.ConnInfo
 	// live is tcpflow's ConnInfo, until Close: it is told when the
 	// connection carries RPC, so a full table keeps it.
-	live    *tcpflow.ConnInfo
-	framers [2]decode.Framer
-	sinks   [2]dirSink
-	at      tcpflow.FrameRef // frame of the bytes being fed
+	live *tcpflow.ConnInfo
+	// st frames the byte streams: made at the first byte, freed at Close
+	// (a SYN flood's connections never need one), when what the framers
+	// counted is kept in framed.
+	st     *connStreams
+	framed framerCounts
+	at     tcpflow.FrameRef // frame of the bytes being fed
 	// where the message being decoded began, and whether bytes of it were
 	// not captured (set per record; for UDP, the datagram's frame)
 	msgFirst   tcpflow.FrameRef
@@ -60,7 +63,36 @@ type connState struct {
 	// it. Either keeps it from folding when it closes.
 	lastPins int
 	named    bool
-	row      int // index in Report.Connections
+	// pinKept: closed, and kept only for the calls waiting on it (see
+	// evictPinned); evict: their calls are being dropped
+	pinKept, evict bool
+	row            int // index in Report.Connections
+}
+
+// connStreams frames both directions of a connection.
+type connStreams struct {
+	framers [2]decode.Framer
+	sinks   [2]dirSink
+}
+
+// framerCounts is what a connection's framers counted.
+type framerCounts struct {
+	garbage int64
+	resyncs int
+	tooLong int
+}
+
+// streams returns c's framers, made on first use.
+func (c *connState) streams() *connStreams {
+	if c.st == nil {
+		c.st = &connStreams{}
+		for d := range c.st.sinks {
+			c.st.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
+			c.st.framers[d].Reset(&c.st.sinks[d], c.info.SawSYN)
+			c.st.framers[d].SetHeadPool(&c.a.heads)
+		}
+	}
+	return c.st
 }
 
 // dirSink receives the records of one direction.
@@ -81,8 +113,9 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
 	c.at = at
 	c.bytes[dir] += int64(len(b))
-	c.framers[dir].Mark = mark(at)
-	c.framers[dir].Feed(b)
+	fr := &c.streams().framers[dir]
+	fr.Mark = mark(at)
+	fr.Feed(b)
 }
 
 func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow.GapReason) {
@@ -95,12 +128,13 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	case tcpflow.GapLost:
 		c.holes[dir].add(int64(n), at)
 	}
-	c.framers[dir].Mark = mark(at)
+	fr := &c.streams().framers[dir]
+	fr.Mark = mark(at)
 	// Bytes cut by the snaplen were on the wire in a captured frame, at
 	// its time; bytes the capture missed were not: a record ending among
 	// them ended at an unknown time.
 	c.inHole[dir] = why != tcpflow.GapSnaplen
-	c.framers[dir].Skip(int64(n))
+	fr.Skip(int64(n))
 	c.inHole[dir] = false
 }
 
@@ -278,16 +312,29 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.live = nil
 	defer c.a.retire(c)
 	c.tcp = tcp
-	for d := range c.framers {
-		c.framers[d].Finish()
+	if c.st == nil {
+		return
+	}
+	defer func() {
+		for d := range c.st.framers {
+			fr := &c.st.framers[d]
+			c.framed.garbage += fr.Garbage
+			c.framed.resyncs += fr.Resyncs
+			c.framed.tooLong += fr.TooLong
+		}
+		c.st = nil
+	}()
+	fs := &c.st.framers
+	for d := range fs {
+		fs[d].Finish()
 	}
 	// A reply that began but whose last byte never came: remember how much
 	// of it was sent, for the unanswered call's report. Any other record
 	// left open is counted apart (openrec.go).
-	if r, ok := c.framers[tcpflow.ToServer].Partial(); ok {
+	if r, ok := fs[tcpflow.ToServer].Partial(); ok {
 		c.noteOpen(tcpflow.ToServer, r)
 	}
-	if r, ok := c.framers[tcpflow.ToClient].Partial(); ok {
+	if r, ok := fs[tcpflow.ToClient].Partial(); ok {
 		var p *call
 		if xid, typ, err := decode.Header(r.Head); err == nil && typ == decode.MsgReply {
 			k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}
@@ -309,13 +356,13 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
 	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
-	c.msgStart, c.msgEnd = r.Start, c.framers[s.dir].Offset()
+	c.msgStart, c.msgEnd = r.Start, c.st.framers[s.dir].Offset()
 	c.msgInHole = c.inHole[s.dir]
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place
 		// (garbage, or a false boundary found mid-stream).
-		c.framers[s.dir].Desync()
+		c.st.framers[s.dir].Desync()
 	}
 }
 

@@ -102,7 +102,25 @@ func (a *Analyzer) retire(c *connState) {
 		a.zeroWinsPerConn += t.ZeroWinsMore
 		t.ZeroWinsMore = 0
 	}
-	if c.pinned() || c.named {
+	if c.pinKept {
+		c.pinKept = false
+		a.pinnedClosed--
+	}
+	if c.named {
+		return
+	}
+	if c.pinned() {
+		// (At the end of the capture every connection closes: those
+		// open until then are kept whatever the bound.)
+		if !c.hasEvidence() && !c.evict && !a.finishing {
+			c.pinKept = true
+			a.pinnedClosed++
+			if a.pinnedClosed > a.opts.MaxClosedKept && !a.evicting {
+				a.evicting = true
+				a.evictPinned()
+				a.evicting = false
+			}
+		}
 		return
 	}
 	if c.hasEvidence() {
@@ -124,6 +142,37 @@ func (a *Analyzer) retire(c *connState) {
 		c = heap.Pop(&a.kept).(*connState)
 	}
 	a.fold(c)
+}
+
+// evictPinned makes room among the closed connections kept only for the
+// calls that wait for a reply on them (Options.MaxClosedKept): the calls
+// of the least recently active half stop being tracked (counted in
+// Report.Skipped), and those connections fold. It scans the connections
+// and the pending calls once per half of the bound, so each connection
+// folded costs a constant.
+func (a *Analyzer) evictPinned() {
+	var kept []*connState
+	for _, c := range a.conns {
+		if c != nil && c.pinKept {
+			kept = append(kept, c)
+		}
+	}
+	slices.SortFunc(kept, func(x, y *connState) int {
+		if x.last.Time != y.last.Time {
+			return cmpInt(x.last.Time, y.last.Time)
+		}
+		return x.info.ID - y.info.ID
+	})
+	for _, c := range kept[:len(kept)-a.opts.MaxClosedKept/2] {
+		c.evict = true
+	}
+	for k, p := range a.pending {
+		if p.conn.evict || p.lastConn.evict {
+			a.closedDropped++
+			a.dropPending(k, p) // the last one unpins its connection, which folds
+		}
+	}
+	a.pendingSorted = nil
 }
 
 // forgetRecords drops the records c remembers (to name never-ACKed bytes:
@@ -166,10 +215,8 @@ func (a *Analyzer) fold(c *connState) {
 	t.undecodable += c.undecodable
 	t.missing += c.missing
 	t.truncated += c.truncatedFrames
-	for d := range c.framers {
-		t.garbage += c.framers[d].Garbage
-		t.tooLong += int64(c.framers[d].TooLong)
-	}
+	t.garbage += c.framed.garbage
+	t.tooLong += int64(c.framed.tooLong)
 	t.unwatched += c.ackUnwatched
 	if c.tcp != nil {
 		if t.tcp == nil {

@@ -550,5 +550,8 @@ func (c *conn) finishAnalysis() *TCPSummary {
 	// The episodes are handed on with the summary: they no longer count
 	// against the total of the connections still open.
 	c.ev.zwins -= zwKept
-	return &c.sum
+	// A copy: a pointer into c would keep the whole connection (its
+	// reassembly and analysis state) alive as long as the summary is.
+	sum := c.sum
+	return &sum
 }
