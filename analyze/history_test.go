@@ -190,3 +190,75 @@ func TestWatchedTotal(t *testing.T) {
 		t.Errorf("no skipped entry for the total of calls watched: %+v", r.Skipped)
 	}
 }
+
+// TestClosedKeptForCalls: connections that close with a call still
+// waiting are kept for it up to Options.MaxClosedKept; past it the least
+// recently active half give their calls up (reported with the bound), so
+// never-answered calls on ever new connections cost bounded memory.
+func TestClosedKeptForCalls(t *testing.T) {
+	opts := analyze.DefaultOptions()
+	opts.Limits.MaxConnections = 100
+	opts.Limits.CloseIdle = 100e6 // released idle after 100 ms, to make room
+	opts.MaxClosedKept = 64
+	opts.MaxPairs = 256 // bounded apart: every connection here is a pair of its own
+	var peaks [2]uint64
+	for i, n := range []int{2000, 10000} {
+		r, peak := runPeak(t, opts, generate(t, advcap.NeverClosed, n), 10000)
+		peaks[i] = peak
+		if r.Summary.Connections != n || r.Summary.Calls != int64(n) {
+			t.Errorf("n=%d: %d connections, %d calls", n, r.Summary.Connections, r.Summary.Calls)
+		}
+		sk, ok := skippedWith(r, "RPC calls", "64 closed connections were kept")
+		if !ok || sk.Count+r.Summary.Unanswered != int64(n) {
+			t.Errorf("n=%d: %d unanswered, skipped %+v: want them to add up to %d", n, r.Summary.Unanswered, sk, n)
+		}
+		if r.Summary.Unanswered > 100+64 {
+			t.Errorf("n=%d: %d calls still tracked at the end, want at most the open and the kept connections'", n, r.Summary.Unanswered)
+		}
+	}
+	t.Logf("live heap peak %d and %d bytes", peaks[0], peaks[1])
+	if peaks[1] > peaks[0]+1<<20 {
+		t.Errorf("live heap peak %d bytes for 10,000 connections, %d for 2,000", peaks[1], peaks[0])
+	}
+}
+
+// TestBudget: the bounds scale with the memory budget, and at the default
+// the adversarial combination of every table full (10,000 connections
+// with calls, full reassembly queues, 8 MiB of fragments) stays within
+// the heap the budget allows (three quarters of it, the command's soft
+// limit).
+func TestBudget(t *testing.T) {
+	d, b := analyze.Budget(analyze.DefaultMemory), analyze.Budget(4*analyze.DefaultMemory)
+	if d.Limits != analyze.DefaultOptions().Limits || d.MaxCalls != analyze.DefaultOptions().MaxCalls {
+		t.Errorf("Budget(DefaultMemory) is not DefaultOptions")
+	}
+	for _, c := range []struct {
+		name   string
+		at, x4 int
+	}{
+		{"connections", d.Limits.MaxConnections, b.Limits.MaxConnections},
+		{"calls", d.MaxCalls, b.MaxCalls},
+		{"closed kept", d.MaxClosedKept, b.MaxClosedKept},
+		{"queue bytes", d.Limits.QueueTotal, b.Limits.QueueTotal},
+		{"queue segments", d.Limits.QueueSegmentsTotal, b.Limits.QueueSegmentsTotal},
+		{"fragment bytes", d.Limits.FragBytes, b.Limits.FragBytes},
+		{"sent log", d.Limits.SentTotal, b.Limits.SentTotal},
+		{"re-sent runs", d.Limits.RetransTotal, b.Limits.RetransTotal},
+		{"zero windows", d.Limits.ZeroWinTotal, b.Limits.ZeroWinTotal},
+		{"watched", d.MaxWatchedTotal, b.MaxWatchedTotal},
+		{"records", d.MaxRecordsTotal, b.MaxRecordsTotal},
+		{"pairs", d.MaxPairs, b.MaxPairs},
+	} {
+		if c.x4 != 4*c.at {
+			t.Errorf("%s: %d at the default budget, %d at four times it", c.name, c.at, c.x4)
+		}
+	}
+	r, peak := runPeak(t, d, generate(t, advcap.Combined, 10000), 50000)
+	t.Logf("combined: live heap peak %d bytes", peak)
+	if peak > analyze.DefaultMemory*3/4 {
+		t.Errorf("combined: live heap peak %d bytes, over three quarters of the %d-byte budget", peak, analyze.DefaultMemory)
+	}
+	if r.Summary.Connections < 10000 {
+		t.Errorf("combined: %d connections", r.Summary.Connections)
+	}
+}
