@@ -25,7 +25,7 @@ var Shapes = []struct {
 	{"synrst", "n connections, each a SYN and a RST, from n client addresses", 250000, SynRst},
 	{"neverclosed", "n connections, each a handshake and one READ call (ACKed, never answered), 10 ms apart, never closed", 200000, NeverClosed},
 	{"unacked", "n connections, each 4,096 new 1-byte segments each way that the peer never ACKs", 1000, Unacked},
-	{"ooochurn", "8 connections, n rounds each of out-of-order segments (60 KB, then 100 bytes) queued behind a hole, then the hole filled", 50, OOOChurn},
+	{"ooochurn", "8 connections, n rounds of out-of-order segments (60 KB, then 100 bytes) queued behind holes on all at once, then the holes filled", 50, OOOChurn},
 	{"combined", "n connections with 65,536 unanswered calls among them, full reassembly queues, and 8 MiB of incomplete IP fragments", 10000, Combined},
 }
 
@@ -245,9 +245,10 @@ func Unacked(w io.Writer, n int) error {
 	return x.Flush()
 }
 
-// OOOChurn: 8 connections; n rounds on each of a hole of one byte, then
-// out-of-order segments behind it (60 KB ones on even rounds, 100-byte
-// ones on odd ones) up to 3 MiB, then the byte that fills the hole.
+// OOOChurn: 8 connections; n rounds of a hole of one byte on each, then
+// out-of-order segments behind the holes, interleaved across the
+// connections (60 KB ones on even rounds, 100-byte ones on odd ones, up to
+// 3 MiB per connection), then the bytes that fill the holes.
 func OOOChurn(w io.Writer, n int) error {
 	x := NewWriter(w)
 	next := make([]uint32, 8)
@@ -258,22 +259,28 @@ func OOOChurn(w io.Writer, n int) error {
 	}
 	big := make([]byte, 60000)
 	small := make([]byte, 100)
+	seq := make([]uint32, len(next))
 	for r := range n {
+		p, count := big, 52
+		if r%2 == 1 {
+			p, count = small, 1500
+		}
+		for c := range next {
+			seq[c] = next[c] + 1
+		}
+		for range count {
+			for c := range next {
+				cli, port := client(c)
+				x.Advance(1e3)
+				x.TCP(cli, port, true, seq[c], 5001, ACK, 65535, p)
+				seq[c] += uint32(len(p))
+			}
+		}
 		for c := range next {
 			cli, port := client(c)
-			p, count := big, 52
-			if r%2 == 1 {
-				p, count = small, 1500
-			}
-			seq := next[c] + 1
-			for range count {
-				x.Advance(1e3)
-				x.TCP(cli, port, true, seq, 5001, ACK, 65535, p)
-				seq += uint32(len(p))
-			}
 			x.TCP(cli, port, true, next[c], 5001, ACK, 65535, []byte{0})
-			x.TCP(cli, port, false, 5001, seq, ACK, 65535, nil)
-			next[c] = seq
+			x.TCP(cli, port, false, 5001, seq[c], ACK, 65535, nil)
+			next[c] = seq[c]
 		}
 	}
 	return x.Flush()
