@@ -163,7 +163,11 @@ func (a *Analyzer) evictPinned() {
 		}
 		return x.info.ID - y.info.ID
 	})
-	for _, c := range kept[:len(kept)-a.opts.MaxClosedKept/2] {
+	n := len(kept) - a.opts.MaxClosedKept/2
+	if n <= 0 {
+		return
+	}
+	for _, c := range kept[:n] {
 		c.evict = true
 	}
 	for k, p := range a.pending {

@@ -99,3 +99,29 @@ func liveHeap() uint64 {
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
 }
+
+// TestEvidenceTotalsBalance: the stall evidence all connections hold is
+// counted against Limits.SentTotal and RetransTotal as it is taken and
+// given back: with the total small, connections of unACKed segments hit
+// it (and say so in Stats), and once every connection is released nothing
+// is left counted.
+func TestEvidenceTotalsBalance(t *testing.T) {
+	var buf bytes.Buffer
+	if err := advcap.Unacked(&buf, 20); err != nil {
+		t.Fatal(err)
+	}
+	limits := DefaultLimits
+	limits.SentTotal = 5000
+	f := NewFlows([]uint16{serverPort}, limits, func(*ConnInfo) ConnHandler { return quietHandler{} })
+	peakLiveHeap(t, f, buf.Bytes(), 1<<40)
+	if f.ev.sent > limits.SentTotal {
+		t.Errorf("%d transmissions remembered, the total is %d", f.ev.sent, limits.SentTotal)
+	}
+	if f.Stats.SentTotalForgotten == 0 {
+		t.Errorf("the total was never reached")
+	}
+	f.Finish()
+	if f.ev.sent != 0 || f.ev.runs != 0 || f.ev.zwins != 0 {
+		t.Errorf("after Finish: %d transmissions, %d runs, %d zero-window episodes still counted", f.ev.sent, f.ev.runs, f.ev.zwins)
+	}
+}

@@ -110,7 +110,12 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 // live.
 func heapLimit(budget int64) int64 { return budget * 3 / 4 }
 
+// limitHeap: set the heap's soft limit from --memory. Only the command
+// does: tests call run in a process of their own size.
+var limitHeap = false
+
 func main() {
+	limitHeap = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -190,7 +195,7 @@ func (o *options) analysis() (analyze.Options, error) {
 		return analyze.DefaultOptions(), fmt.Errorf("--memory must be a size of at least 16MB, like 64MB or 1GB, not %q", o.memory)
 	}
 	opts := analyze.Budget(mem)
-	if os.Getenv("GOMEMLIMIT") == "" {
+	if limitHeap && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(heapLimit(mem))
 	}
 	if o.format != "text" && o.format != "json" {
