@@ -43,6 +43,10 @@ type Options struct {
 	// still wait for a reply on them; past it the calls of the least
 	// recently active half stop being tracked, and those connections fold.
 	MaxClosedKept int
+	// MaxProcs bounds the procedure rows (each keeps its latencies, up to
+	// 64 KB); LatencySamples the latencies kept exactly, all procedures
+	// together, past which a procedure's go to its histogram (16 KB).
+	MaxProcs, LatencySamples int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -101,6 +105,8 @@ const (
 	DefaultMaxWatchedTotal = 65536
 	DefaultMaxRecordsTotal = 65536
 	DefaultMaxClosedKept   = 4096
+	DefaultMaxProcs        = 128
+	DefaultLatencySamples  = 1 << 18
 )
 
 // DefaultOptions are the command line's defaults: every bound at the
@@ -212,7 +218,10 @@ type Analyzer struct {
 	pinnedClosed                   int   // closed connections kept only for their calls (MaxClosedKept)
 	closedDropped                  int64 // calls dropped to fold those connections
 	evicting                       bool
-	finishing                      bool // Finish is closing every connection
+	finishing                      bool  // Finish is closing every connection
+	procsOther                     int64 // calls and replies counted in the row of other procedures
+	samples                        int   // latencies kept exactly, all procedures (Options.LatencySamples)
+	samplesFull                    int64 // procedures whose latencies went to a histogram early
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -256,6 +265,12 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.MaxClosedKept <= 0 {
 		opts.MaxClosedKept = DefaultMaxClosedKept
+	}
+	if opts.MaxProcs <= 0 {
+		opts.MaxProcs = DefaultMaxProcs
+	}
+	if opts.LatencySamples <= 0 {
+		opts.LatencySamples = DefaultLatencySamples
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
@@ -322,13 +337,30 @@ func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
 }
 
 func (a *Analyzer) proc(prog, vers, proc uint32) *procStats {
-	k := procKey{prog, vers, proc}
+	k := a.procKeyOf(prog, vers, proc)
 	ps := a.procs[k]
 	if ps == nil {
 		ps = &procStats{}
 		a.procs[k] = ps
 	}
 	return ps
+}
+
+// otherProcs is the row of the procedures past Options.MaxProcs.
+var otherProcs = procKey{^uint32(0), ^uint32(0), ^uint32(0)}
+
+// procKeyOf returns the row a procedure counts in: its own, or, once
+// Options.MaxProcs procedures have rows (hostile input can name 2^96),
+// the row of all others.
+func (a *Analyzer) procKeyOf(prog, vers, proc uint32) procKey {
+	k := procKey{prog, vers, proc}
+	if _, ok := a.procs[k]; ok || len(a.procs) < a.opts.MaxProcs {
+		return k
+	}
+	if k != otherProcs {
+		a.procsOther++
+	}
+	return otherProcs
 }
 
 func (a *Analyzer) newCall() *call {
@@ -511,8 +543,8 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	ps := a.proc(p.prog, p.vers, p.proc)
 	ps.replies++
 	if measured {
-		ps.first.add(lat)
-		ps.last.add(at.Time - p.last.Time)
+		a.addLatency(&ps.first, lat)
+		a.addLatency(&ps.last, at.Time-p.last.Time)
 	} else {
 		ps.unmeasured++
 		a.unmeasured++

@@ -51,5 +51,7 @@ func Budget(memory int64) Options {
 	o.MaxWatchedTotal = scale(32768, 4096)
 	o.MaxRecordsTotal = scale(32768, 4096)
 	o.MaxPairs = scale(4096, 256)
+	o.MaxProcs = scale(128, 32)
+	o.LatencySamples = scale(1<<18, 1<<15)
 	return o
 }

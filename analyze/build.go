@@ -119,7 +119,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for i, k := range keys {
 		p := a.pending[k]
 		a.proc(p.prog, p.vers, p.proc)
-		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
+		unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
 		a.sum.Unanswered++
 		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
@@ -149,9 +149,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	for k, ps := range a.procs {
+		name, progName := decode.ProcName(k.prog, k.vers, k.proc), decode.ProgramName(k.prog)
+		if k == otherProcs {
+			name, progName = "(other procedures)", "*"
+		}
 		r.Procedures = append(r.Procedures, Procedure{
-			Program: k.prog, Version: k.vers, Name: decode.ProcName(k.prog, k.vers, k.proc),
-			ProgramName: decode.ProgramName(k.prog),
+			Program: k.prog, Version: k.vers, Name: name,
+			ProgramName: progName,
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
 			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
@@ -216,6 +220,14 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
 		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
+	if a.procsOther > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "procedure rows", Count: a.procsOther,
+			Reason: fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs)})
+	}
+	if a.samplesFull > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "exact latencies", Count: a.samplesFull,
+			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
 	}
 	a.openSkipped(r)
 	a.boundsHit(r)

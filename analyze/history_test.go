@@ -248,6 +248,8 @@ func TestBudget(t *testing.T) {
 		{"watched", d.MaxWatchedTotal, b.MaxWatchedTotal},
 		{"records", d.MaxRecordsTotal, b.MaxRecordsTotal},
 		{"pairs", d.MaxPairs, b.MaxPairs},
+		{"procedures", d.MaxProcs, b.MaxProcs},
+		{"latencies", d.LatencySamples, b.LatencySamples},
 	} {
 		if c.x4 != 4*c.at {
 			t.Errorf("%s: %d at the default budget, %d at four times it", c.name, c.at, c.x4)
@@ -260,5 +262,44 @@ func TestBudget(t *testing.T) {
 	}
 	if r.Summary.Connections < 10000 {
 		t.Errorf("combined: %d connections", r.Summary.Connections)
+	}
+}
+
+// TestProcedureRowsBounded: calls of ever new procedures (hostile input
+// can name 2^96) get rows up to Options.MaxProcs; the rest are counted in
+// one row, and the latencies kept exactly are bounded in all.
+func TestProcedureRowsBounded(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	s.handshake(c, sv)
+	const n = 300
+	for i := range uint32(n) {
+		msg := words(i+1, 0, 2, 100003+i, 1, 0, 0, 0, 0, 0)
+		call := append(words(0x80000000|uint32(len(msg))), msg...)
+		reply := words(0x80000000|24, i+1, 1, 0, 0, 0, 0)
+		s.exchange(&c, &sv, call, reply)
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxProcs = 100
+	opts.LatencySamples = 50
+	r := s.run(opts)
+	if r.Summary.Calls != n || r.Summary.Replies != n {
+		t.Errorf("%d calls, %d replies", r.Summary.Calls, r.Summary.Replies)
+	}
+	if len(r.Procedures) != 101 {
+		t.Errorf("%d procedure rows, want 100 and the row of the others", len(r.Procedures))
+	}
+	var calls int64
+	for _, p := range r.Procedures {
+		calls += p.Calls
+	}
+	if calls != n {
+		t.Errorf("procedure rows count %d calls", calls)
+	}
+	if sk, ok := skippedWith(r, "procedure rows", "100 procedures already had rows"); !ok || sk.Count != 2*(n-100) {
+		t.Errorf("skipped %+v", r.Skipped)
+	}
+	if _, ok := skippedWith(r, "exact latencies", "held 50 latencies exactly"); !ok {
+		t.Errorf("no skipped entry for the latencies held exactly: %+v", r.Skipped)
 	}
 }
