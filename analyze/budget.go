@@ -10,16 +10,17 @@ import "nfsstall/tcpflow"
 // limit (three quarters of the budget): what each entry costs is noted.
 //
 //	share  table                                        at 64 MB
-//	 37%   connections open at once (~3 KB each)        8,192
+//	 45%   connections open at once (~3 KB each)        10,000
 //	  9%   calls waiting for a reply (~350 B each)      16,384
-//	  6%   closed connections kept for their calls      2,048
+//	  5%   closed connections kept for their calls      2,048
 //	  6%   out-of-order data held for reassembly        4 MiB, 4,096 segments
 //	  3%   bytes of IP fragments in reassembly          2 MiB, 256 datagrams
-//	  9%   stall evidence: transmissions, re-sent runs, 65,536, 2,048,
+//	  8%   stall evidence: transmissions, re-sent runs, 65,536, 2,048,
 //	       zero-window episodes, calls watched for     4,096, 32,768,
 //	       their ACK, records remembered                32,768
 //	  2%   client and server pairs summed apart         4,096
-//	 28%   the Go runtime, buffers, report, decoding    -
+//	  2%   procedure rows, latencies kept exactly       128, 262,144
+//	 20%   the Go runtime, buffers, report, decoding    -
 //
 // Connections listed in full (1,000) do not scale: they size the report.
 
