@@ -6,7 +6,9 @@ import (
 	"errors"
 	"io"
 	"runtime"
+	"strings"
 	"testing"
+	"time"
 
 	"nfsstall/analyze"
 	"nfsstall/internal/advcap"
@@ -301,5 +303,65 @@ func TestProcedureRowsBounded(t *testing.T) {
 	}
 	if _, ok := skippedWith(r, "exact latencies", "held 50 latencies exactly"); !ok {
 		t.Errorf("no skipped entry for the latencies held exactly: %+v", r.Skipped)
+	}
+}
+
+// TestFoldedCaptureLossStillCounts: bytes from the server that the capture
+// missed, on a connection that closed and folded away, may still hold the
+// reply to a call waiting on another connection between the same client
+// and server: the call's finding is the same warning, naming the folded
+// connection, whether it folded or not.
+func TestFoldedCaptureLossStillCounts(t *testing.T) {
+	s := newScenario(t)
+	// Connection 1: a call never answered; the connection stays open.
+	s.cport = 700
+	c, sv := uint32(100), uint32(900)
+	s.handshake(c, sv)
+	s.exchange(&c, &sv, readCall(1, 0, 512), nil)
+	s.seg(time.Millisecond, false, sv, c, ackF, 501, nil)
+	// Connection 2, same client and server: a call and its reply, then the
+	// client ACKs 100 bytes from the server the capture never saw, and
+	// resets the connection.
+	s.cport = 701
+	c, sv = 100, 900
+	s.handshake(c, sv)
+	s.exchange(&c, &sv, readCall(2, 0, 512), readReply(2, 512))
+	s.seg(time.Millisecond, true, c, sv+100, ackF, 501, nil)
+	s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+	// Connections 3 to 6, other clients' ports, more bytes: kept before
+	// connection 2 when one closed connection is listed.
+	for i := range 4 {
+		s.cport = uint16(800 + i)
+		c, sv = 100, 900
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(uint32(10+i), 0, 4096), readReply(uint32(10+i), 4096))
+		s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+	}
+	s.seg(2*time.Second, false, 900, 100, ackF, 501, nil) // time passes on connection 6
+	unanswered := func(r *analyze.Report) analyze.Finding {
+		t.Helper()
+		for _, f := range r.Findings {
+			if f.Kind == analyze.KindUnanswered {
+				return f
+			}
+		}
+		t.Fatalf("no unanswered_call finding: %+v", r.Findings)
+		return analyze.Finding{}
+	}
+	full := unanswered(s.run(analyze.DefaultOptions()))
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	r := s.run(opts)
+	folded := unanswered(r)
+	if full.Severity != analyze.SeverityWarning || !strings.Contains(full.Summary, "on connection 2") {
+		t.Errorf("without folding: %s %s", full.Severity, full.Summary)
+	}
+	if folded.Severity != full.Severity || folded.Summary != full.Summary {
+		t.Errorf("folded: %s %s\nwant: %s %s", folded.Severity, folded.Summary, full.Severity, full.Summary)
+	}
+	for _, row := range r.Connections {
+		if row.ID == 2 {
+			t.Errorf("connection 2 listed: it should have folded")
+		}
 	}
 }
