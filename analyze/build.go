@@ -78,22 +78,25 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
 	a.compactConns()
-	a.sum.Connections = len(a.conns)
+	a.sum.Connections = len(a.conns) + int(a.folded.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
 	}
 
 	a.sum.TCPAnalysis = map[string]int64{}
+	for k, n := range a.folded.tcp {
+		a.sum.TCPAnalysis[k] += n
+	}
+	a.sum.Undecodable += a.folded.undecodable
+	a.sum.MissingBytes += a.folded.missing
+	a.sum.TruncatedFrames += a.folded.truncated
+	a.sum.GarbageBytes += a.folded.garbage
+	a.sum.CaptureLossBytes += a.folded.lossBytes[0] + a.folded.lossBytes[1]
 	for _, c := range a.conns {
 		a.sum.Undecodable += c.undecodable
 		a.sum.MissingBytes += c.missing
 		a.sum.TruncatedFrames += c.truncatedFrames
-		var garbage int64
-		var resyncs int
-		for d := range c.framers {
-			garbage += c.framers[d].Garbage
-			resyncs += c.framers[d].Resyncs
-		}
+		garbage, resyncs := c.framed.garbage, c.framed.resyncs
 		a.sum.GarbageBytes += garbage
 		transport := "tcp"
 		if c.info.Proto == tcpflow.ProtoUDP {
@@ -119,7 +122,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for i, k := range keys {
 		p := a.pending[k]
 		a.proc(p.prog, p.vers, p.proc)
-		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
+		unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
 		a.sum.Unanswered++
 		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
@@ -139,6 +142,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	a.findings(r, end)
+	a.listConnections(r)
 	if note := a.lossNote(r); note != "" {
 		r.Completeness = append(r.Completeness, note)
 	}
@@ -148,9 +152,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	for k, ps := range a.procs {
+		name, progName := decode.ProcName(k.prog, k.vers, k.proc), decode.ProgramName(k.prog)
+		if k == otherProcs {
+			name, progName = "(other procedures)", "*"
+		}
 		r.Procedures = append(r.Procedures, Procedure{
-			Program: k.prog, Version: k.vers, Name: decode.ProcName(k.prog, k.vers, k.proc),
-			ProgramName: decode.ProgramName(k.prog),
+			Program: k.prog, Version: k.vers, Name: name,
+			ProgramName: progName,
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
 			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
@@ -196,6 +204,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
+	if a.closedDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.closedDropped,
+			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
+	}
 	if a.superseded > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
 			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
@@ -211,6 +223,14 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
 		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
+	if a.procsOther > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "procedure rows", Count: a.procsOther,
+			Reason: fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs)})
+	}
+	if a.samplesFull > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "exact latencies", Count: a.samplesFull,
+			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
 	}
 	a.openSkipped(r)
 	a.boundsHit(r)

@@ -146,6 +146,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	if len(a.slow) >= maxListed {
 		return
 	}
+	c.named = true
 	lat := at.Time - p.first.Time
 	refs := []tcpflow.FrameRef{p.first}
 	if p.ackedAt.Frame != 0 {
@@ -187,6 +188,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	if len(a.retrans) >= maxListed {
 		return
 	}
+	p.conn.named = true
 	sends := append([]tcpflow.FrameRef{p.first}, p.resends...)
 	refs := sends
 	outcome := "never answered"
@@ -293,11 +295,20 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			built[KindZeroWindow]++
 			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
 		}
-		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins))
+		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
+		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
 		for d := 0; d < 2; d++ {
 			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
 		}
 	}
+
+	// Connections folded with their evidence (history.go).
+	for kind, n := range a.folded.omitted {
+		omitted[kind] += n
+	}
+	a.sum.UnackedRetransmissions += a.folded.unackedResends
+	a.sum.ZeroWindowEpisodes += a.folded.zeroWins
+	a.sum.TCPRetransmissions += a.folded.tcpRetrans
 
 	// Stalls first, then by time.
 	sevRank := map[Severity]int{SeverityStall: 0, SeverityWarning: 1, SeverityInfo: 2}

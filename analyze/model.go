@@ -45,8 +45,12 @@ type Report struct {
 	Summary       Summary      `json:"summary"`
 	Procedures    []Procedure  `json:"procedures"`
 	Connections   []Connection `json:"connections"`
-	Findings      []Finding    `json:"findings"`
-	Diagnoses     []Diagnosis  `json:"diagnoses"`
+	// ConnectionGroups sums, per client address and server, the
+	// connections not listed in Connections (see Options.MaxConnsListed).
+	// An extra beyond the contract.
+	ConnectionGroups []ConnectionGroup `json:"connection_groups"`
+	Findings         []Finding         `json:"findings"`
+	Diagnoses        []Diagnosis       `json:"diagnoses"`
 	// Unanswered lists every call with no reply by the end of the capture,
 	// whatever its age (findings only hold those past the stall threshold).
 	Unanswered []Unanswered `json:"unanswered_calls"`

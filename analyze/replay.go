@@ -79,6 +79,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 	if len(a.retrans) >= maxListed {
 		return
 	}
+	c.named = true
 	label := fmt.Sprintf("%s xid %s", procLabel(e.prog, e.vers, e.proc), XID(e.k.xid))
 	if p != nil {
 		label = p.label(e.k.xid)

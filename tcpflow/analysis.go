@@ -118,6 +118,50 @@ type TCPSummary struct {
 	// maxRetrans runs were already followed (they cannot become findings).
 	SentForgotten    int64
 	RetransUntracked int64
+	// ZeroWinsMore counts the episodes not kept in ZeroWins (past
+	// maxZeroWins on this connection, or Limits.ZeroWinTotal on all).
+	ZeroWinsMore int64
+}
+
+// maxZeroWins bounds the zero-window episodes kept per connection (one
+// still open at the end is always kept: it may be a stall).
+const maxZeroWins = 1024
+
+// bigLog: a sent log that drains with at least this capacity gives its
+// array back (smaller ones are kept: refilled at once on a busy stream).
+const bigLog = 2048
+
+// MaxZeroWins is maxZeroWins, for reports.
+const MaxZeroWins = maxZeroWins
+
+// evidenceBudget counts the stall evidence that all the connections of a
+// Flows hold at once, against the totals in Limits.
+type evidenceBudget struct {
+	limits            *Limits
+	stats             *Stats
+	sent, runs, zwins int
+}
+
+// takeRun reports whether a new re-sent run may be followed, and counts it.
+// A nil budget (a tracker made outside a Flows, in tests) has no total.
+func (ev *evidenceBudget) takeRun() bool {
+	if ev == nil {
+		return true
+	}
+	if ev.runs >= ev.limits.RetransTotal {
+		ev.stats.RetransTotalSkipped++
+		return false
+	}
+	ev.runs++
+	return true
+}
+
+// add counts transmissions and runs given back (negative) or taken.
+func (ev *evidenceBudget) add(sent, runs int) {
+	if ev != nil {
+		ev.sent += sent
+		ev.runs += runs
+	}
 }
 
 // Counted returns how many segments of direction d carried flag a.
@@ -171,7 +215,8 @@ const RunHead = 32
 type tracker struct {
 	sent    []sentSeg // unacked transmissions, oldest first
 	retrans []retransRun
-	zw      *ZeroWindow // open episode advertised by this direction
+	ev      *evidenceBudget // the connection's (nil: no total)
+	zw      *ZeroWindow     // open episode advertised by this direction
 }
 
 // analyze computes the Wireshark flags of segment s sent in direction d,
@@ -329,6 +374,11 @@ func (c *conn) oooThresh() int64 {
 func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Analysis, at FrameRef) {
 	fwd, rev := &c.trk[d], &c.trk[1-d]
 	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+	if c.ev == nil {
+		// A connection made outside a Flows (tests): a budget of its own.
+		l := DefaultLimits
+		c.ev = &evidenceBudget{limits: &l, stats: &Stats{}}
+	}
 
 	// The first RTT: from the client's SYN to its ACK of the SYN-ACK.
 	if !syn && s.Flags&FlagACK != 0 && c.firstRTT == 0 && c.tcp[d].synTime != 0 && c.tcp[1-d].synTime != 0 {
@@ -358,8 +408,29 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 				n := len(fwd.sent) / 2
 				fwd.sent = fwd.sent[:copy(fwd.sent, fwd.sent[n:])]
 				c.sum.SentForgotten += int64(n)
+				c.ev.sent -= n
 			}
-			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+			keep := true
+			if c.ev.sent >= c.ev.limits.SentTotal {
+				// All connections together hold as many as allowed: this
+				// direction forgets its older half, or, holding few, does
+				// not remember this one.
+				n := max(1, len(fwd.sent)/2)
+				if len(fwd.sent) >= 2 {
+					// Into a new array: the old one's capacity would
+					// otherwise stay with this direction.
+					fwd.sent = append(make([]sentSeg, 0, len(fwd.sent)-n+1), fwd.sent[n:]...)
+					c.ev.sent -= n
+				} else {
+					keep = false
+				}
+				c.sum.SentForgotten += int64(n)
+				c.ev.stats.SentTotalForgotten += int64(n)
+			}
+			if keep {
+				fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+				c.ev.sent++
+			}
 		}
 	}
 	if peer := &c.halves[1-d]; s.Flags&FlagACK != 0 && !syn && (!peer.synced || peer.plausible(s.Ack)) {
@@ -373,7 +444,16 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 		fwd.zw = &ZeroWindow{Dir: d, Start: at}
 	case window != 0 && fwd.zw != nil:
 		fwd.zw.End, fwd.zw.Closed = at, true
-		c.sum.ZeroWins = append(c.sum.ZeroWins, *fwd.zw)
+		switch {
+		case len(c.sum.ZeroWins) >= maxZeroWins:
+			c.sum.ZeroWinsMore++
+		case c.ev.zwins >= c.ev.limits.ZeroWinTotal:
+			c.sum.ZeroWinsMore++
+			c.ev.stats.ZeroWinTotalSkipped++
+		default:
+			c.sum.ZeroWins = append(c.sum.ZeroWins, *fwd.zw)
+			c.ev.zwins++
+		}
 		fwd.zw = nil
 	}
 	if rev.zw != nil && flags&(AZeroWindowProbe|AKeepAlive) != 0 {
@@ -405,6 +485,9 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	if len(t.retrans) >= maxRetrans {
 		return false
 	}
+	if !t.ev.takeRun() {
+		return false
+	}
 	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
 	r.headN = uint8(copy(r.head[:], payload))
 	for i := len(t.sent) - 1; i >= 0; i-- {
@@ -427,10 +510,15 @@ func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 	}
 	if n > 0 {
 		t.sent = t.sent[:copy(t.sent, t.sent[n:])]
+		t.ev.add(-n, 0)
+		if len(t.sent) == 0 && cap(t.sent) >= bigLog {
+			t.sent = nil // a burst's array is not kept for an idle connection
+		}
 	}
 	keep := t.retrans[:0]
 	for _, r := range t.retrans {
 		if seqCovers(ack, r.end) {
+			t.ev.add(0, -1)
 			sum.Recovered[d]++
 			sum.MaxStuckNS[d] = max(sum.MaxStuckNS[d], at.Time-r.first)
 			continue
@@ -443,6 +531,11 @@ func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 
 // finish closes open episodes and reports runs never ACKed.
 func (c *conn) finishAnalysis() *TCPSummary {
+	if c.ev == nil {
+		l := DefaultLimits
+		c.ev = &evidenceBudget{limits: &l, stats: &Stats{}}
+	}
+	zwKept := len(c.sum.ZeroWins)
 	for d := range c.trk {
 		t := &c.trk[d]
 		if t.zw != nil {
@@ -458,7 +551,15 @@ func (c *conn) finishAnalysis() *TCPSummary {
 			}
 			c.sum.Unacked = append(c.sum.Unacked, u)
 		}
-		t.retrans = nil
+		c.ev.sent -= len(t.sent)
+		c.ev.runs -= len(t.retrans)
+		t.retrans, t.sent = nil, nil
 	}
-	return &c.sum
+	// The episodes are handed on with the summary: they no longer count
+	// against the total of the connections still open.
+	c.ev.zwins -= zwKept
+	// A copy: a pointer into c would keep the whole connection (its
+	// reassembly and analysis state) alive as long as the summary is.
+	sum := c.sum
+	return &sum
 }

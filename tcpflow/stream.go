@@ -327,22 +327,45 @@ func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
 	}
 }
 
-func (f *Flows) getBuf(n int) []byte {
-	for i := len(f.freeBufs) - 1; i >= 0; i-- {
-		if b := f.freeBufs[i]; cap(b) >= n {
-			f.freeBufs[i] = f.freeBufs[len(f.freeBufs)-1]
-			f.freeBufs = f.freeBufs[:len(f.freeBufs)-1]
-			return b[:n]
-		}
-		if len(f.freeBufs)-i > 8 {
-			break // do not scan a long list for a big buffer
+// Out-of-order buffers are pooled for reuse by size class (bufClasses):
+// a queued segment holds a buffer of the smallest class that fits it, so
+// the one-byte segments of a hostile or keep-alive-heavy stream do not
+// each hold a full-size buffer. A buffer for an outsized segment (TSO/GRO
+// captures hold segments of up to 64 KiB) is allocated to fit and left to
+// the garbage collector once its bytes are delivered, so a burst of big
+// segments does not stay in the pool for the rest of the capture. Each
+// class keeps at most poolBufs free buffers.
+var bufClasses = [...]int{256, 2048, 9216}
+
+const poolBufs = 1024
+
+func bufClass(n int) int {
+	for i, c := range bufClasses {
+		if n <= c {
+			return i
 		}
 	}
-	return make([]byte, n, max(n, 2048))
+	return -1
+}
+
+func (f *Flows) getBuf(n int) []byte {
+	c := bufClass(n)
+	if c < 0 {
+		return make([]byte, n)
+	}
+	if k := len(f.freeBufs[c]); k > 0 {
+		b := f.freeBufs[c][k-1]
+		f.freeBufs[c][k-1] = nil
+		f.freeBufs[c] = f.freeBufs[c][:k-1]
+		return b[:n]
+	}
+	return make([]byte, n, bufClasses[c])
 }
 
 func (f *Flows) putBuf(b []byte) {
-	if len(f.freeBufs) < 1024 {
-		f.freeBufs = append(f.freeBufs, b[:0])
+	c := bufClass(cap(b))
+	if c < 0 || cap(b) != bufClasses[c] || len(f.freeBufs[c]) >= poolBufs {
+		return
 	}
+	f.freeBufs[c] = append(f.freeBufs[c], b[:0])
 }
