@@ -177,12 +177,12 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 
 	st := &a.flows.Stats
 	for _, reason := range st.SkipReasons() {
-		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
+		r.Skipped = append(r.Skipped, Skipped{Bound: a.skipBound(reason) != "", What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
 	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {
 		l := a.opts.Limits
-		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "stream holes", Count: st.ForcedGaps,
 			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
 				st.ForcedGapByte, l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)})
 	}
@@ -194,18 +194,18 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
 	}
 	if n := int64(len(keys)) - int64(len(r.Unanswered)); n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "unanswered calls listed", Count: n,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "unanswered calls listed", Count: n,
 			Reason: fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered)})
 	}
 	if a.untracked > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.untracked,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.untracked,
 			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
 				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
 	if a.closedDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.closedDropped,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,
 			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
 	}
 	if a.superseded > 0 {
@@ -225,11 +225,11 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
 	}
 	if a.procsOther > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "procedure rows", Count: a.procsOther,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "procedure rows", Count: a.procsOther,
 			Reason: fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs)})
 	}
 	if a.samplesFull > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "exact latencies", Count: a.samplesFull,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "exact latencies", Count: a.samplesFull,
 			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
 	}
 	a.openSkipped(r)

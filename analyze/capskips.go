@@ -28,7 +28,7 @@ func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
 	}
 	for _, ci := range caps {
 		if ci.CutRecords > 0 {
-			out = append(out, Skipped{What: "packet records", Count: ci.CutRecords,
+			out = append(out, Skipped{Bound: true, What: "packet records", Count: ci.CutRecords,
 				Reason: fmt.Sprintf("%s: records longer than the %d bytes kept of a packet (the file's snaplen allows more): cut there as a snaplen cuts, the rest passed over unread", ci.Path, tcpflow.MaxRecordData)})
 		}
 	}

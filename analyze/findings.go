@@ -338,7 +338,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	r.Findings = all
 	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow} {
 		if n := omitted[kind]; n > 0 {
-			r.Skipped = append(r.Skipped, Skipped{What: kind + " findings", Count: n,
+			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
 		}
 	}

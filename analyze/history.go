@@ -494,7 +494,7 @@ func (a *Analyzer) listConnections(r *Report) {
 	}
 	r.ConnectionGroups = out
 	if n := a.folded.conns + a.connsNotListed; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "connections listed", Count: n,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections listed", Count: n,
 			Reason: fmt.Sprintf("summed per client and server in connection_groups, not listed in full: %d are listed, those a finding, a diagnosis or an unanswered call names and %d more (capture loss first, then the most bytes); closed connections with nothing to report are folded as they close (%d client and server pairs summed apart at most)",
 				len(r.Connections), a.opts.MaxConnsListed, a.opts.MaxPairs)})
 	}

@@ -303,6 +303,10 @@ type Skipped struct {
 	What   string `json:"what"`
 	Count  int64  `json:"count"`
 	Reason string `json:"reason"`
+	// Bound: a cap on nfsstall's own memory or work was reached (its
+	// value is in Reason), not something about the capture; the command
+	// also says so on stderr. An extra beyond the contract.
+	Bound bool `json:"bound,omitempty"`
 }
 
 // ms converts a duration in ns to float milliseconds.

@@ -250,6 +250,13 @@ func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, 
 	for _, w := range r.Warnings {
 		fmt.Fprintf(stderr, "nfsstall: warning: %s\n", w)
 	}
+	for _, s := range r.Skipped {
+		if s.Bound {
+			// A cap on nfsstall's own memory or work: the report is
+			// incomplete there, and --memory raises most caps.
+			fmt.Fprintf(stderr, "nfsstall: limit reached: %d %s %s (--memory raises most limits)\n", s.Count, s.What, s.Reason)
+		}
+	}
 	return r, exitOK
 }
 
