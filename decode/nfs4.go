@@ -321,8 +321,9 @@ type Compound4Args struct {
 	// NumOps is the number of operations the compound declares.
 	NumOps uint32
 	// N is how many operations' codes were read. Ops[:min(N, MaxOps)]
-	// hold them in order. When the decode fails, op N-1 is the one that
-	// failed, holding what decoded of it.
+	// hold them in order. When the decode fails in an operation, the
+	// *OpError's Index says which: N-1, holding what decoded of it, or N
+	// when its code was cut.
 	N   int
 	Ops [MaxOps]OpArgs4
 	// The operations whose arguments are a struct of their own. A compound
@@ -359,7 +360,7 @@ func (a *Compound4Args) MainOp() uint32 {
 // OpError says which operation of a compound did not decode, and why.
 type OpError struct {
 	Index  int    // the operation's place in the compound, from 0
-	Op     uint32 // its code
+	Op     uint32 // its code; 0 when the code was cut
 	Reply  bool   // in a result rather than the arguments
 	CB     bool   // in a callback (CB_COMPOUND)
 	Offset int    // byte offset of the item that did not decode
@@ -379,7 +380,11 @@ func (e *OpError) Error() string {
 	if e.Reply {
 		what = " result"
 	}
-	return s + strconv.Itoa(e.Index) + " (" + name + ")" + what + " at byte " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()
+	s += strconv.Itoa(e.Index)
+	if e.Op != 0 { // 0 is no operation: the code itself did not decode
+		s += " (" + name + ")"
+	}
+	return s + what + " at byte " + strconv.Itoa(e.Offset) + ": " + e.Err.Error()
 }
 
 // Unwrap returns the cause.
@@ -402,13 +407,10 @@ func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 	a.Tag = x.Opaque(maxNFS4Name)
 	a.MinorVersion = x.Uint32()
 	a.NumOps = x.Uint32()
-	if x.err == nil && uint64(a.NumOps)*4 > uint64(len(x.Rest())) {
-		x.err = ErrShort // each operation is at least its code
-	}
 	if x.err != nil {
 		return x.fail("nfs4 compound args")
 	}
-	for i := 0; i < int(a.NumOps); i++ {
+	for i := 0; uint32(i) < a.NumOps; i++ {
 		o := &a.spare
 		if i < MaxOps {
 			o = &a.Ops[i]
@@ -1198,13 +1200,10 @@ func ParseCompoundResult(b []byte, r *Compound4Res) error {
 	r.Status = x.Uint32()
 	r.Tag = x.Opaque(maxNFS4Name)
 	r.NumOps = x.Uint32()
-	if x.err == nil && uint64(r.NumOps)*8 > uint64(len(x.Rest())) {
-		x.err = ErrShort // each result is at least its code and status
-	}
 	if x.err != nil {
 		return x.fail("nfs4 compound result")
 	}
-	for i := 0; i < int(r.NumOps); i++ {
+	for i := 0; uint32(i) < r.NumOps; i++ {
 		o := &r.spare
 		if i < MaxOps {
 			o = &r.Ops[i]

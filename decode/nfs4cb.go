@@ -41,6 +41,8 @@ const (
 // arguments. Byte slices alias the input.
 type CBOpArgs4 struct {
 	Op uint32
+	// At is the byte offset of the operation's code in the arguments.
+	At int
 	// FH is the file of CB_GETATTR, CB_RECALL, CB_LAYOUTRECALL (file),
 	// CB_NOTIFY, CB_PUSH_DELEG, CB_NOTIFY_LOCK and CB_OFFLOAD.
 	FH []byte
@@ -124,18 +126,15 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 	a.MinorVersion = x.Uint32()
 	a.CallbackIdent = x.Uint32()
 	a.NumOps = x.Uint32()
-	if x.err == nil && uint64(a.NumOps)*4 > uint64(len(x.Rest())) {
-		x.err = ErrShort
-	}
 	if x.err != nil {
 		return x.fail("nfs4 cb_compound args")
 	}
-	for i := 0; i < int(a.NumOps); i++ {
+	for i := 0; uint32(i) < a.NumOps; i++ {
 		o := &a.spare
 		if i < MaxOps {
 			o = &a.Ops[i]
 		}
-		*o = CBOpArgs4{}
+		*o = CBOpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
 			return x.opFail(i, 0, false, true)
@@ -313,13 +312,10 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 	r.Status = x.Uint32()
 	r.Tag = x.Opaque(maxNFS4Name)
 	r.NumOps = x.Uint32()
-	if x.err == nil && uint64(r.NumOps)*8 > uint64(len(x.Rest())) {
-		x.err = ErrShort
-	}
 	if x.err != nil {
 		return x.fail("nfs4 cb_compound result")
 	}
-	for i := 0; i < int(r.NumOps); i++ {
+	for i := 0; uint32(i) < r.NumOps; i++ {
 		o := &r.spare
 		if i < MaxOps {
 			o = &r.Ops[i]
