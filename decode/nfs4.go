@@ -334,7 +334,8 @@ type Compound4Args struct {
 	SetClientID   SetClientIDArgs4
 	Has           uint32 // HasSequence, ...
 
-	spare OpArgs4 // where operations past MaxOps decode
+	spare  OpArgs4 // where operations past MaxOps decode
+	faults faults
 }
 
 // OpCodes appends the codes of the operations kept to dst.
@@ -390,9 +391,30 @@ func (e *OpError) Error() string {
 // Unwrap returns the cause.
 func (e *OpError) Unwrap() error { return e.Err }
 
+// faults holds the error a COMPOUND decoder returns, inside the struct
+// the caller owns, so that a message cut short (every WRITE call whose
+// data was not all captured) costs no allocation. The error is valid
+// until the struct is decoded into again.
+type faults struct {
+	op  OpError
+	hdr DecodeError
+}
+
+func (f *faults) set(e OpError) error {
+	f.op = e
+	return &f.op
+}
+
 // opFail wraps the cursor's error as an OpError.
-func (x *XDR) opFail(i int, op uint32, reply, cb bool) error {
-	return &OpError{Index: i, Op: op, Reply: reply, CB: cb, Offset: x.off, Err: x.err}
+func (x *XDR) opFail(f *faults, i int, op uint32, reply, cb bool) error {
+	return f.set(OpError{Index: i, Op: op, Reply: reply, CB: cb, Offset: x.off, Err: x.err})
+}
+
+// hdrFail wraps the cursor's error, met before the first operation, as a
+// DecodeError.
+func (x *XDR) hdrFail(f *faults, where string) error {
+	f.hdr = DecodeError{Where: where, Offset: x.off, Err: x.err}
+	return &f.hdr
 }
 
 // ParseCompoundArgs decodes the arguments b of a COMPOUND call (program
@@ -400,7 +422,9 @@ func (x *XDR) opFail(i int, op uint32, reply, cb bool) error {
 // is there: for a message cut short, a holds the operations before the
 // cut and what decoded of the one cut (see N and Has) and the error wraps
 // ErrShort. An operation it does not know ends the decode with an
-// *OpError wrapping ErrUnknownOp: what follows cannot be found.
+// *OpError wrapping ErrUnknownOp: what follows cannot be found. The error
+// lives in a (decoding allocates nothing, even when it fails): it is
+// valid until a is decoded into again.
 func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 	*a = Compound4Args{}
 	x := NewXDR(b)
@@ -408,7 +432,7 @@ func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 	a.MinorVersion = x.Uint32()
 	a.NumOps = x.Uint32()
 	if x.err != nil {
-		return x.fail("nfs4 compound args")
+		return x.hdrFail(&a.faults, "nfs4 compound args")
 	}
 	for i := 0; uint32(i) < a.NumOps; i++ {
 		o := &a.spare
@@ -418,14 +442,14 @@ func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 		*o = OpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(i, 0, false, false)
+			return x.opFail(&a.faults, i, 0, false, false)
 		}
 		a.N++
 		if !a.opArgs(&x, o) {
-			return &OpError{Index: i, Op: o.Op, Offset: x.off - 4, Err: ErrUnknownOp}
+			return a.faults.set(OpError{Index: i, Op: o.Op, Offset: x.off - 4, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(i, o.Op, false, false)
+			return x.opFail(&a.faults, i, o.Op, false, false)
 		}
 	}
 	return nil
@@ -1167,7 +1191,8 @@ type Compound4Res struct {
 	SetClientID   SetClientIDRes4
 	Has           uint32 // HasSequence, ...
 
-	spare OpRes4
+	spare  OpRes4
+	faults faults
 }
 
 // OpCodes appends the codes of the results kept to dst.
@@ -1201,7 +1226,7 @@ func ParseCompoundResult(b []byte, r *Compound4Res) error {
 	r.Tag = x.Opaque(maxNFS4Name)
 	r.NumOps = x.Uint32()
 	if x.err != nil {
-		return x.fail("nfs4 compound result")
+		return x.hdrFail(&r.faults, "nfs4 compound result")
 	}
 	for i := 0; uint32(i) < r.NumOps; i++ {
 		o := &r.spare
@@ -1211,19 +1236,19 @@ func ParseCompoundResult(b []byte, r *Compound4Res) error {
 		*o = OpRes4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(i, 0, true, false)
+			return x.opFail(&r.faults, i, 0, true, false)
 		}
 		r.N++
 		o.Status = x.Uint32()
 		o.mark(&x, HasStatus)
 		if x.err != nil {
-			return x.opFail(i, o.Op, true, false)
+			return x.opFail(&r.faults, i, o.Op, true, false)
 		}
 		if !r.opRes(&x, o) {
-			return &OpError{Index: i, Op: o.Op, Reply: true, Offset: x.off - 8, Err: ErrUnknownOp}
+			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, Offset: x.off - 8, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(i, o.Op, true, false)
+			return x.opFail(&r.faults, i, o.Op, true, false)
 		}
 	}
 	return nil

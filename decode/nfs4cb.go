@@ -98,7 +98,8 @@ type CBCompound4Args struct {
 	Sequence      CBSequenceArgs4
 	Has           uint32 // HasSequence
 
-	spare CBOpArgs4
+	spare  CBOpArgs4
+	faults faults
 }
 
 // MainCBOp returns the callback operation that says what a CB_COMPOUND is
@@ -127,7 +128,7 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 	a.CallbackIdent = x.Uint32()
 	a.NumOps = x.Uint32()
 	if x.err != nil {
-		return x.fail("nfs4 cb_compound args")
+		return x.hdrFail(&a.faults, "nfs4 cb_compound args")
 	}
 	for i := 0; uint32(i) < a.NumOps; i++ {
 		o := &a.spare
@@ -137,14 +138,14 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 		*o = CBOpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(i, 0, false, true)
+			return x.opFail(&a.faults, i, 0, false, true)
 		}
 		a.N++
 		if !a.opArgs(&x, o) {
-			return &OpError{Index: i, Op: o.Op, CB: true, Offset: x.off - 4, Err: ErrUnknownOp}
+			return a.faults.set(OpError{Index: i, Op: o.Op, CB: true, Offset: x.off - 4, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(i, o.Op, false, true)
+			return x.opFail(&a.faults, i, o.Op, false, true)
 		}
 	}
 	return nil
@@ -287,7 +288,8 @@ type CBCompound4Res struct {
 	Sequence CBSequenceRes4
 	Has      uint32 // HasSequence
 
-	spare CBOpRes4
+	spare  CBOpRes4
+	faults faults
 }
 
 // MainCBOp returns the main callback operation of the results, by the rule
@@ -313,7 +315,7 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 	r.Tag = x.Opaque(maxNFS4Name)
 	r.NumOps = x.Uint32()
 	if x.err != nil {
-		return x.fail("nfs4 cb_compound result")
+		return x.hdrFail(&r.faults, "nfs4 cb_compound result")
 	}
 	for i := 0; uint32(i) < r.NumOps; i++ {
 		o := &r.spare
@@ -323,12 +325,12 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		*o = CBOpRes4{}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(i, 0, true, true)
+			return x.opFail(&r.faults, i, 0, true, true)
 		}
 		r.N++
 		o.Status = x.Uint32()
 		if x.err != nil {
-			return x.opFail(i, o.Op, true, true)
+			return x.opFail(&r.faults, i, o.Op, true, true)
 		}
 		ok := o.Status == NFS4OK
 		switch o.Op {
@@ -352,10 +354,10 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 				}
 			}
 		default:
-			return &OpError{Index: i, Op: o.Op, Reply: true, CB: true, Offset: x.off - 8, Err: ErrUnknownOp}
+			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, CB: true, Offset: x.off - 8, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(i, o.Op, true, true)
+			return x.opFail(&r.faults, i, o.Op, true, true)
 		}
 	}
 	return nil
