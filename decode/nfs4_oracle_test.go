@@ -147,6 +147,14 @@ func TestNFS4Oracle(t *testing.T) {
 			}
 			got := map[int]*frameView{}
 			o := newOracle()
+			if *update {
+				o.seeds = map[string][]byte{}
+				defer func() {
+					if err := writeSeeds(name, o.seeds); err != nil {
+						t.Error(err)
+					}
+				}()
+			}
 			for _, m := range msgs {
 				v := got[m.frame]
 				if v == nil {
@@ -210,6 +218,65 @@ type oracle struct {
 	reply     Reply
 	codesBuf  []uint32
 	statusBuf []string
+	// seeds, when set, collects one message per kind of compound (call or
+	// reply, and its op codes) for the fuzz targets.
+	seeds map[string][]byte
+}
+
+// seed keeps b as the example of its kind, cut to maxSeed bytes (a WRITE
+// or READ cut in its data is a case worth fuzzing too).
+func (o *oracle) seed(kind string, codes []uint32, b []byte) {
+	if o.seeds == nil {
+		return
+	}
+	key := fmt.Sprint(kind, codes)
+	if _, ok := o.seeds[key]; !ok {
+		o.seeds[key] = b[:min(len(b), maxSeed)]
+	}
+}
+
+const maxSeed = 1536
+
+// seedPrefix shortens a capture's name for its seed files.
+func seedPrefix(capture string) string {
+	s := strings.TrimSuffix(strings.TrimSuffix(capture, ".gz"), ".pcap")
+	s = strings.ReplaceAll(s, "--", "-")
+	return "real-" + s
+}
+
+// writeSeeds replaces a capture's seed files with seeds: keys beginning
+// "args" go to FuzzParseCompoundArgs, "res" to FuzzParseCompoundResult.
+func writeSeeds(capture string, seeds map[string][]byte) error {
+	prefix := seedPrefix(capture)
+	keys := make([]string, 0, len(seeds))
+	for k := range seeds {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	n := map[string]int{}
+	for _, target := range []string{"FuzzParseCompoundArgs", "FuzzParseCompoundResult"} {
+		dir := filepath.Join("testdata", "fuzz", target)
+		old, _ := filepath.Glob(filepath.Join(dir, prefix+"-*"))
+		for _, f := range old {
+			os.Remove(f)
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
+	for _, k := range keys {
+		target := "FuzzParseCompoundResult"
+		if strings.HasPrefix(k, "args") {
+			target = "FuzzParseCompoundArgs"
+		}
+		n[target]++
+		body := fmt.Sprintf("go test fuzz v1\n[]byte(%q)\n", seeds[k])
+		path := filepath.Join("testdata", "fuzz", target, fmt.Sprintf("%s-%02d", prefix, n[target]))
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newOracle() *oracle {
@@ -261,6 +328,7 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 				t.Errorf("frame %d: COMPOUND args: %v", m.frame, err)
 			}
 			codes := o.args.OpCodes(o.codesBuf[:0])
+			o.seed("args", codes, c.Args)
 			o.opsMain(v, codes)
 			if len(codes) > 0 && o.args.MainOp() != firstMain(codes) {
 				t.Errorf("frame %d: MainOp %d", m.frame, o.args.MainOp())
@@ -302,6 +370,7 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 			t.Errorf("frame %d: COMPOUND result: %v", m.frame, err)
 		}
 		codes := o.res.OpCodes(o.codesBuf[:0])
+		o.seed("res", codes, o.reply.Results)
 		o.opsMain(v, codes)
 		if len(codes) > 0 && o.res.MainOp() != firstMain(codes) {
 			t.Errorf("frame %d: MainOp %d", m.frame, o.res.MainOp())
