@@ -474,25 +474,16 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		o.Count = x.Uint32()
 		o.mark(x, HasCount)
 	case OpCreate:
-		at := x.off
 		o.Type = x.Uint32()
 		o.mark(x, HasType)
-		switch {
-		case x.err != nil:
-		case o.Type == nf4Lnk:
+		switch o.Type {
+		case nf4Lnk:
 			o.Name2 = x.Opaque(maxNFS4Name)
 			o.mark(x, HasName2)
-		case o.Type == nf4Blk || o.Type == nf4Chr:
+		case nf4Blk, nf4Chr:
 			x.Skip(8) // specdata4
-		case o.Type == nf4Sock || o.Type == nf4FIFO || o.Type == nf4Dir:
-		default:
-			// NF4REG and NF4ATTRDIR are not created by CREATE; the union's
-			// default arm is void, but anything else is not a CREATE.
-			if o.Type != nf4Reg && o.Type != nf4AttrDir && o.Type != nf4NamedAttr {
-				x.off = at
-				x.err = ErrBadUnion
-			}
 		}
+		// Every other type takes the union's default arm: void.
 		o.Name = x.Opaque(maxNFS4Name)
 		o.mark(x, HasName)
 		fattr4(x)
@@ -670,20 +661,14 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		o.Type = x.Uint32()
 		o.mark(x, HasType)
 		o.IOMode = x.Uint32()
-		at := x.off
 		o.Claim = x.Uint32()
 		o.mark(x, HasClaim)
-		switch {
-		case x.err != nil:
-		case o.Claim == layoutReturnFile:
+		if x.err == nil && o.Claim == layoutReturnFile {
 			o.range4(x)
 			o.stateid(x)
 			x.Opaque(maxNFS4Data)
-		case o.Claim == layoutReturnFSID || o.Claim == layoutReturnAll:
-		default:
-			x.off = at
-			x.err = ErrBadUnion
 		}
+		// LAYOUTRETURN4_FSID, _ALL and any other type: the default arm, void.
 	case OpSequence:
 		s := &a.Sequence
 		*s = SequenceArgs4{}
@@ -866,12 +851,11 @@ func (o *OpArgs4) open(x *XDR) {
 	o.ShareDeny = x.Uint32()
 	o.mark(x, HasShare)
 	o.owner(x)
-	at := x.off
 	switch t := x.Uint32(); {
 	case x.err != nil:
 	case t == openCreate:
 		o.Create = true
-		at = x.off
+		at := x.off
 		o.CreateMode = x.Uint32()
 		switch {
 		case x.err != nil:
@@ -886,12 +870,9 @@ func (o *OpArgs4) open(x *XDR) {
 			x.off = at
 			x.err = ErrBadUnion
 		}
-	case t == 0: // OPEN4_NOCREATE
-	default:
-		x.off = at
-		x.err = ErrBadUnion
 	}
-	at = x.off
+	// OPEN4_NOCREATE and any other opentype4 take the default arm: void.
+	at := x.off
 	o.Claim = x.Uint32()
 	o.mark(x, HasClaim)
 	switch {
@@ -1530,7 +1511,6 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 			o.Count = uint64(n)
 			o.mark(x, HasCount)
 			for ; n > 0 && x.err == nil; n-- {
-				at := x.off
 				switch c := x.Uint32(); {
 				case x.err != nil:
 				case c == 0: // NFS4_CONTENT_DATA
@@ -1538,10 +1518,8 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 					x.Opaque(maxNFS4Data)
 				case c == 1: // NFS4_CONTENT_HOLE
 					x.Skip(16)
-				default:
-					x.off = at
-					x.err = ErrBadUnion
 				}
+				// Any other content is the default arm: void.
 			}
 		}
 	case OpSeek:

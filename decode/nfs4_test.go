@@ -319,6 +319,10 @@ var argsCases4 = []caseArgs{
 			wire{}.u32(OpIOAdvise).stateid(sid4).u64(0).u64(4096).bitmap(1),
 			wire{}.u32(OpGetXattr).str("user.a"),
 			wire{}.u32(OpLookupP),
+			// Default arms of unions: void.
+			wire{}.u32(OpCreate, nf4Reg).str("r").fattr(),
+			wire{}.u32(OpOpen, 1, 1, 0).u64(1).opaque(owner4).u32(7, ClaimFH),
+			wire{}.u32(OpLayoutReturn, 0, 1, 3, 9),
 		),
 		ops: []uint32{OpSequence, OpPutFH, OpAccess, OpSetattr, OpReaddir, OpRemove, OpRename, OpCreate, OpCreate, OpCreate,
 			OpSaveFH, OpRestoreFH, OpLink, OpOpenConfirm, OpOpenDowngrade, OpSecinfo, OpSecinfoNoName, OpVerify, OpNVerify,
@@ -326,8 +330,8 @@ var argsCases4 = []caseArgs{
 			OpLayoutStats, OpReadPlus, OpIOAdvise, OpGetXattr},
 		main: OpSetattr,
 		check: func(t *testing.T, a *Compound4Args) {
-			if a.NumOps != 33 || a.N != 33 {
-				t.Errorf("NumOps %d N %d, want 33 (one past MaxOps)", a.NumOps, a.N)
+			if a.NumOps != 36 || a.N != 36 {
+				t.Errorf("NumOps %d N %d, want 36 (4 past MaxOps)", a.NumOps, a.N)
 			}
 			if o := a.Ops[7]; string(o.Name) != "link" || string(o.Name2) != "target" || o.Type != nf4Lnk {
 				t.Errorf("CREATE %+v", o)
@@ -442,7 +446,8 @@ func TestParseCompoundArgsErrors(t *testing.T) {
 		{"unknown op", compound4(1, opSequence(), wire{}.u32(76, 1, 2)), ErrUnknownOp, 2, 76, 16 + 36},
 		{"op 0", compound4(0, wire{}.u32(0)), ErrUnknownOp, 1, 0, 16},
 		{"OPEN bad claim", compound4(0, wire{}.u32(OpOpen, 0, 1, 0).u64(1).opaque(owner4).u32(0, 9)), ErrBadUnion, 1, OpOpen, 16 + 4 + 12 + 8 + 4 + len(owner4) + 4},
-		{"OPEN bad opentype", compound4(0, wire{}.u32(OpOpen, 0, 1, 0).u64(1).opaque(owner4).u32(2)), ErrBadUnion, 1, OpOpen, 16 + 4 + 12 + 8 + 4 + len(owner4)},
+		{"OPEN bad createmode", compound4(0, wire{}.u32(OpOpen, 0, 1, 0).u64(1).opaque(owner4).u32(openCreate, 4)), ErrBadUnion, 1, OpOpen, 16 + 4 + 12 + 8 + 4 + len(owner4) + 4},
+		{"OPEN bad delegation to reclaim", compound4(0, wire{}.u32(OpWantDelegation, 0, ClaimNull)), ErrBadUnion, 1, OpWantDelegation, 24},
 		{"huge bitmap", compound4(0, wire{}.u32(OpGetattr, 1000)), ErrTooLong, 1, OpGetattr, 20},
 		{"handle too long", compound4(0, wire{}.u32(OpPutFH).opaque(make([]byte, 129))), ErrTooLong, 1, OpPutFH, 20},
 		{"bad bool", compound4(0, wire{}.u32(OpReclaimComplete, 2)), ErrBadBool, 1, OpReclaimComplete, 20},
@@ -698,7 +703,7 @@ var resCases4 = []caseRes{
 			resOK(OpAllocate), resOK(OpDeallocate),
 			resOK(OpCopy).u32(0).u64(1<<20).u32(FileSync).raw(verf4...).u32(1, 1),
 			resOK(OpClone), resOK(OpSeek).u32(0).u64(4096), resOK(OpLayoutStats),
-			resOK(OpReadPlus).u32(1, 2, 0).u64(0).opaque([]byte("ab")).u32(1).u64(2).u64(4094),
+			resOK(OpReadPlus).u32(1, 3, 0).u64(0).opaque([]byte("ab")).u32(1).u64(2).u64(4094).u32(7),
 			resOK(OpIOAdvise).bitmap(1),
 			resOK(OpReadlink).str("/target"),
 		),
@@ -715,6 +720,9 @@ var resCases4 = []caseRes{
 			}
 			if o := r.Ops[27]; o.Offset != 4096 {
 				t.Errorf("SEEK %+v", o)
+			}
+			if o := r.Ops[29]; o.Count != 3 || !o.EOF {
+				t.Errorf("READ_PLUS %+v", o)
 			}
 		},
 	},
