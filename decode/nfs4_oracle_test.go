@@ -54,9 +54,13 @@ const publicDir = "../../shared/pcaps-public"
 // tsharkFields are the columns of a view, in order.
 var tsharkFields = []string{"frame.number", "rpc.xid", "rpc.msgtyp", "rpc.program", "rpc.procedure", "nfs.opcode", "nfs.main_opcode", "nfs.nfsstat4"}
 
-func tsharkView(capture string) ([]byte, error) {
+func tsharkView(capture string) ([]byte, error) { return tsharkViewFields(capture, tsharkFields...) }
+
+// tsharkViewFields runs tshark on a capture for the given fields of every
+// RPC frame, all occurrences comma-joined, with a header row.
+func tsharkViewFields(capture string, fields ...string) ([]byte, error) {
 	args := []string{"-n", "-r", capture, "-Y", "rpc", "-T", "fields", "-E", "occurrence=a", "-E", "header=y"}
-	for _, f := range tsharkFields {
+	for _, f := range fields {
 		args = append(args, "-e", f)
 	}
 	return exec.Command("tshark", args...).Output()
@@ -88,6 +92,7 @@ func writeView(path string, b []byte) error {
 // in it, comma-joined in message order as tshark joins them.
 type frameView struct {
 	xid, msgtyp, prog, proc, ops, main, stat []string
+	cb                                       []string // callback op codes (hand-built view only)
 }
 
 func (v *frameView) row() string {
