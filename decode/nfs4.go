@@ -101,26 +101,56 @@ const (
 	OpIllegal = 10044
 )
 
-// nfsstat4 values that change what a result holds (RFC 8881 section 15).
+// nfsstat4 values (RFC 8881 section 15; NFS4StatName names them all):
+// those that change what a result holds, and those that say a client
+// must wait, retry or recover, which is what stalls are made of.
 const (
-	NFS4OK            = 0
-	NFS4ErrDenied     = 10010
-	NFS4ErrClidInUse  = 10017
-	NFS4ErrTooSmall   = 10005
-	NFS4ErrLayoutTry  = 10058 // NFS4ERR_LAYOUTTRYLATER
-	NFS4ErrOffloadNoR = 10094 // NFS4ERR_OFFLOAD_NO_REQS
+	NFS4OK                   = 0
+	NFS4ErrTooSmall          = 10005
+	NFS4ErrDelay             = 10008 // the server is busy, retry later: NFSv3's JUKEBOX
+	NFS4ErrDenied            = 10010 // a lock conflicts
+	NFS4ErrExpired           = 10011
+	NFS4ErrGrace             = 10013 // the server is in its grace period after a restart
+	NFS4ErrClidInUse         = 10017
+	NFS4ErrMinorVersMismatch = 10021
+	NFS4ErrStaleClientID     = 10022
+	NFS4ErrStaleStateid      = 10023
+	NFS4ErrBadStateid        = 10025
+	NFS4ErrLeaseMoved        = 10031
+	NFS4ErrNoGrace           = 10033
+	NFS4ErrOpIllegal         = 10044
+	NFS4ErrAdminRevoked      = 10047
+	NFS4ErrCBPathDown        = 10048
+	NFS4ErrBadSession        = 10052
+	NFS4ErrBadSlot           = 10053
+	NFS4ErrConnNotBound      = 10055 // NFS4ERR_CONN_NOT_BOUND_TO_SESSION
+	NFS4ErrLayoutTryLater    = 10058
+	NFS4ErrLayoutUnavail     = 10059 // NFS4ERR_LAYOUTUNAVAILABLE
+	NFS4ErrRecallConflict    = 10061
+	NFS4ErrSeqMisordered     = 10063
+	NFS4ErrRetryUncached     = 10068 // NFS4ERR_RETRY_UNCACHED_REP
+	NFS4ErrSeqFalseRetry     = 10076
+	NFS4ErrBadHighSlot       = 10077
+	NFS4ErrDeadSession       = 10078
+	NFS4ErrReturnConflict    = 10086
+	NFS4ErrDelegRevoked      = 10087
+	NFS4ErrOffloadNoReqs     = 10094
 )
 
 // open_claim_type4 values (RFC 8881 section 18.16).
 const (
-	ClaimNull          = 0
-	ClaimPrevious      = 1
-	ClaimDelegateCur   = 2
-	ClaimDelegatePrev  = 3
-	ClaimFH            = 4
-	ClaimDelegCurFH    = 5
-	ClaimDelegPrevFH   = 6
-	openCreate         = 1 // opentype4 OPEN4_CREATE
+	ClaimNull         = 0
+	ClaimPrevious     = 1
+	ClaimDelegateCur  = 2
+	ClaimDelegatePrev = 3
+	ClaimFH           = 4
+	ClaimDelegCurFH   = 5
+	ClaimDelegPrevFH  = 6
+)
+
+// opentype4 and createmode4 values of OPEN.
+const (
+	openCreate         = 1 // OPEN4_CREATE
 	createUnchecked4   = 0
 	createGuarded4     = 1
 	createExclusive4   = 2
@@ -227,7 +257,7 @@ type OpArgs4 struct {
 	// IOMode is LAYOUTGET and LAYOUTRETURN's iomode.
 	IOMode uint32
 	// Claim is OPEN's claim type (ClaimNull, ...); LAYOUTRETURN's return
-	// type (1 file, 2 fsid, 3 all).
+	// type (LayoutReturnFile, ...). HasClaim says it was read.
 	Claim uint32
 	// DelegType is the delegation type an OPEN with CLAIM_PREVIOUS reclaims.
 	DelegType uint32
@@ -663,7 +693,7 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		o.IOMode = x.Uint32()
 		o.Claim = x.Uint32()
 		o.mark(x, HasClaim)
-		if x.err == nil && o.Claim == layoutReturnFile {
+		if x.err == nil && o.Claim == LayoutReturnFile {
 			o.range4(x)
 			o.stateid(x)
 			x.Opaque(maxNFS4Data)
@@ -787,11 +817,11 @@ const (
 	nf4NamedAttr = 9
 )
 
-// layoutreturn_type4 values.
+// layoutreturn_type4 values of LAYOUTRETURN.
 const (
-	layoutReturnFile = 1
-	layoutReturnFSID = 2
-	layoutReturnAll  = 3
+	LayoutReturnFile = 1
+	LayoutReturnFSID = 2
+	LayoutReturnAll  = 3
 )
 
 func (o *OpArgs4) stateid(x *XDR) {
@@ -898,15 +928,15 @@ func (o *OpArgs4) open(x *XDR) {
 }
 
 // count reads an array length and checks that that many items of at
-// least min bytes each fit in what is left; it returns 0 on error, so a
+// least size bytes each fit in what is left; it returns 0 on error, so a
 // loop over it stops.
-func (x *XDR) count(min int) int {
+func (x *XDR) count(size int) int {
 	at := x.off
 	n := x.Uint32()
 	if x.err != nil {
 		return 0
 	}
-	if uint64(n)*uint64(min) > uint64(len(x.buf)-x.off) {
+	if uint64(n)*uint64(size) > uint64(len(x.buf)-x.off) {
 		x.off = at
 		x.err = ErrShort
 		return 0
@@ -941,11 +971,12 @@ func channelAttrs(x *XDR, c *ChannelAttrs4) {
 	c.MaxOperations = x.Uint32()
 	c.MaxRequests = x.Uint32()
 	at := x.off
-	if n := x.Uint32(); x.err == nil && n > 1 { // ca_rdma_ird<1>
+	switch n := x.Uint32(); { // ca_rdma_ird<1>
+	case x.err != nil:
+	case n > 1:
 		x.off = at
 		x.err = ErrTooLong
-		return
-	} else if n == 1 {
+	case n == 1:
 		x.Uint32()
 	}
 }
@@ -1441,7 +1472,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 					o.mark(x, HasOffset|HasLength|HasType)
 				}
 			}
-		case o.Status == NFS4ErrLayoutTry:
+		case o.Status == NFS4ErrLayoutTryLater:
 			x.Bool()
 		}
 	case OpLayoutReturn:
@@ -1478,7 +1509,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 		case ok:
 			o.writeResponse(x)
 			x.Skip(8) // copy_requirements4
-		case o.Status == NFS4ErrOffloadNoR:
+		case o.Status == NFS4ErrOffloadNoReqs:
 			x.Skip(8)
 		}
 	case OpCopyNotify:
@@ -1597,11 +1628,10 @@ func (o *OpRes4) writeResponse(x *XDR) {
 
 // limit_by4 and why_no_delegation4 values of a delegation.
 const (
-	limitSize       = 1
-	limitBlocks     = 2
-	wndContention   = 1
-	wndResource     = 2
-	nfsace4MinBytes = 16
+	limitSize     = 1
+	limitBlocks   = 2
+	wndContention = 1
+	wndResource   = 2
 )
 
 // delegation reads an open_delegation4 (OPEN, WANT_DELEGATION).

@@ -192,16 +192,16 @@ var argsCases4 = []caseArgs{
 		name: "LAYOUTGET LAYOUTRETURN",
 		in: compound4(1, opSequence(), opPutFH(),
 			wire{}.u32(OpLayoutGet, 0, 1, 2).u64(0).u64(^uint64(0)).u64(4096).stateid(sid4).u32(4096),
-			wire{}.u32(OpLayoutReturn, 0, 1, 2, layoutReturnFile).u64(0).u64(^uint64(0)).stateid(sid4).opaque(nil),
-			wire{}.u32(OpLayoutReturn, 1, 1, 3, layoutReturnAll)),
+			wire{}.u32(OpLayoutReturn, 0, 1, 2, LayoutReturnFile).u64(0).u64(^uint64(0)).stateid(sid4).opaque(nil),
+			wire{}.u32(OpLayoutReturn, 1, 1, 3, LayoutReturnAll)),
 		ops:  []uint32{OpSequence, OpPutFH, OpLayoutGet, OpLayoutReturn, OpLayoutReturn},
 		main: OpLayoutGet,
 		check: func(t *testing.T, a *Compound4Args) {
 			wantOp(t, a.Ops[2], OpArgs4{Op: OpLayoutGet, Type: 1, IOMode: 2, Length: ^uint64(0), Stateid: sid4, Count: 4096,
 				Has: HasType | HasOffset | HasLength | HasStateid | HasCount})
-			wantOp(t, a.Ops[3], OpArgs4{Op: OpLayoutReturn, Type: 1, IOMode: 2, Claim: layoutReturnFile, Length: ^uint64(0), Stateid: sid4,
+			wantOp(t, a.Ops[3], OpArgs4{Op: OpLayoutReturn, Type: 1, IOMode: 2, Claim: LayoutReturnFile, Length: ^uint64(0), Stateid: sid4,
 				Has: HasType | HasClaim | HasOffset | HasLength | HasStateid})
-			wantOp(t, a.Ops[4], OpArgs4{Op: OpLayoutReturn, Reclaim: true, Type: 1, IOMode: 3, Claim: layoutReturnAll, Has: HasType | HasClaim})
+			wantOp(t, a.Ops[4], OpArgs4{Op: OpLayoutReturn, Reclaim: true, Type: 1, IOMode: 3, Claim: LayoutReturnAll, Has: HasType | HasClaim})
 		},
 	},
 	{
@@ -694,9 +694,9 @@ var resCases4 = []caseRes{
 	},
 	{
 		name:   "LAYOUTGET try later",
-		in:     result4(wire{}.u32(OpLayoutGet, NFS4ErrLayoutTry, 1)),
+		in:     result4(wire{}.u32(OpLayoutGet, NFS4ErrLayoutTryLater, 1)),
 		ops:    []uint32{OpLayoutGet},
-		status: NFS4ErrLayoutTry,
+		status: NFS4ErrLayoutTryLater,
 	},
 	{
 		name: "results skipped over",
@@ -831,6 +831,25 @@ func TestNFS4Names(t *testing.T) {
 	for _, tt := range tests {
 		if tt.got != tt.want {
 			t.Errorf("got %q, want %q", tt.got, tt.want)
+		}
+	}
+	for _, c := range []struct {
+		v    uint32
+		name string
+	}{
+		{NFS4ErrTooSmall, "TOOSMALL"}, {NFS4ErrDelay, "DELAY"}, {NFS4ErrDenied, "DENIED"}, {NFS4ErrExpired, "EXPIRED"},
+		{NFS4ErrGrace, "GRACE"}, {NFS4ErrClidInUse, "CLID_INUSE"}, {NFS4ErrMinorVersMismatch, "MINOR_VERS_MISMATCH"},
+		{NFS4ErrStaleClientID, "STALE_CLIENTID"}, {NFS4ErrStaleStateid, "STALE_STATEID"}, {NFS4ErrBadStateid, "BAD_STATEID"},
+		{NFS4ErrLeaseMoved, "LEASE_MOVED"}, {NFS4ErrNoGrace, "NO_GRACE"}, {NFS4ErrOpIllegal, "OP_ILLEGAL"},
+		{NFS4ErrAdminRevoked, "ADMIN_REVOKED"}, {NFS4ErrCBPathDown, "CB_PATH_DOWN"}, {NFS4ErrBadSession, "BADSESSION"},
+		{NFS4ErrBadSlot, "BADSLOT"}, {NFS4ErrConnNotBound, "CONN_NOT_BOUND_TO_SESSION"}, {NFS4ErrLayoutTryLater, "LAYOUTTRYLATER"},
+		{NFS4ErrLayoutUnavail, "LAYOUTUNAVAILABLE"}, {NFS4ErrRecallConflict, "RECALLCONFLICT"},
+		{NFS4ErrSeqMisordered, "SEQ_MISORDERED"}, {NFS4ErrRetryUncached, "RETRY_UNCACHED_REP"},
+		{NFS4ErrSeqFalseRetry, "SEQ_FALSE_RETRY"}, {NFS4ErrBadHighSlot, "BAD_HIGH_SLOT"}, {NFS4ErrDeadSession, "DEADSESSION"},
+		{NFS4ErrReturnConflict, "RETURNCONFLICT"}, {NFS4ErrDelegRevoked, "DELEG_REVOKED"}, {NFS4ErrOffloadNoReqs, "OFFLOAD_NO_REQS"},
+	} {
+		if got := NFS4StatName(c.v); got != "NFS4ERR_"+c.name {
+			t.Errorf("NFS4StatName(%d) = %s, want NFS4ERR_%s", c.v, got, c.name)
 		}
 	}
 	for op := uint32(3); op <= OpRemoveXattr; op++ {
