@@ -363,9 +363,16 @@ type Compound4Args struct {
 	ExchangeID    ExchangeIDArgs4
 	SetClientID   SetClientIDArgs4
 	Has           uint32 // HasSequence, ...
+	// ResumeAt, when the decode stopped in the data of a WRITE (or
+	// SETXATTR) that runs past the end of the buffer, is the offset in the
+	// arguments where the next operation begins, so that
+	// ResumeCompoundArgs can decode the ops after the data from the end of
+	// the message (as a record's tail holds it); otherwise 0.
+	ResumeAt int
 
-	spare  OpArgs4 // where operations past MaxOps decode
-	faults faults
+	spare   OpArgs4 // where operations past MaxOps decode
+	dataEnd int     // offset in the buffer just past the current op's data, once its length is read
+	faults  faults
 }
 
 // OpCodes appends the codes of the operations kept to dst.
@@ -436,8 +443,8 @@ func (f *faults) set(e OpError) error {
 }
 
 // opFail wraps the cursor's error as an OpError.
-func (x *XDR) opFail(f *faults, i int, op uint32, reply, cb bool) error {
-	return f.set(OpError{Index: i, Op: op, Reply: reply, CB: cb, Offset: x.off, Err: x.err})
+func (x *XDR) opFail(f *faults, i int, op uint32, reply, cb bool, base int) error {
+	return f.set(OpError{Index: i, Op: op, Reply: reply, CB: cb, Offset: base + x.off, Err: x.err})
 }
 
 // hdrFail wraps the cursor's error, met before the first operation, as a
@@ -464,22 +471,52 @@ func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 	if x.err != nil {
 		return x.hdrFail(&a.faults, "nfs4 compound args")
 	}
-	for i := 0; uint32(i) < a.NumOps; i++ {
+	return a.ops(&x, 0)
+}
+
+// ResumeCompoundArgs goes on decoding a compound whose decode stopped in
+// the data of a WRITE that ran past the end of its buffer (a.ResumeAt is
+// set): b holds the arguments from offset a.ResumeAt on, up to the end of
+// the message. The ops after the data are added to a (At and error
+// offsets count from the start of the arguments, as if the buffer had
+// been whole). It returns ErrBadResume when a.ResumeAt is not set.
+func ResumeCompoundArgs(b []byte, a *Compound4Args) error {
+	if a.ResumeAt <= 0 {
+		return ErrBadResume
+	}
+	x := NewXDR(b)
+	base := a.ResumeAt
+	a.ResumeAt = 0
+	return a.ops(&x, base)
+}
+
+// ErrBadResume means a resume was asked of a decode that did not stop in
+// data that ran past its buffer.
+var ErrBadResume = errors.New("nfs4: nothing to resume")
+
+// ops decodes the operations from the (a.N)th on; base is the offset in
+// the arguments of x's first byte.
+func (a *Compound4Args) ops(x *XDR, base int) error {
+	for i := a.N; uint32(i) < a.NumOps; i++ {
 		o := &a.spare
 		if i < MaxOps {
 			o = &a.Ops[i]
 		}
-		*o = OpArgs4{At: x.off}
+		*o = OpArgs4{At: base + x.off}
+		a.dataEnd = 0
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(&a.faults, i, 0, false, false)
+			return x.opFail(&a.faults, i, 0, false, false, base)
 		}
 		a.N++
-		if !a.opArgs(&x, o) {
-			return a.faults.set(OpError{Index: i, Op: o.Op, Offset: x.off - 4, Err: ErrUnknownOp})
+		if !a.opArgs(x, o) {
+			return a.faults.set(OpError{Index: i, Op: o.Op, Offset: base + x.off - 4, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(&a.faults, i, o.Op, false, false)
+			if a.dataEnd > 0 && x.err == ErrShort {
+				a.ResumeAt = base + a.dataEnd
+			}
+			return x.opFail(&a.faults, i, o.Op, false, false, base)
 		}
 	}
 	return nil
@@ -614,7 +651,7 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		o.mark(x, HasOffset)
 		o.Stable = x.Uint32()
 		o.mark(x, HasStable)
-		o.Count = o.data(x)
+		o.Count = o.data(x, &a.dataEnd)
 	case OpReleaseLockOwner:
 		o.owner(x)
 	case OpBackchannelCtl:
@@ -787,7 +824,7 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		x.Uint32() // setxattr_option4
 		o.Name = x.Opaque(maxNFS4Name)
 		o.mark(x, HasName)
-		o.Count = o.data(x)
+		o.Count = o.data(x, &a.dataEnd)
 	case OpListXattrs:
 		x.Skip(8) // cookie
 		o.Count = x.Uint32()
@@ -857,7 +894,7 @@ func (o *OpArgs4) session(x *XDR) {
 // data reads WRITE's data<> without looking at it and returns its length.
 // The length is kept (HasCount) even when the data runs past the end of
 // the buffer, as a snaplen or a record head leaves it.
-func (o *OpArgs4) data(x *XDR) uint32 {
+func (o *OpArgs4) data(x *XDR, end *int) uint32 {
 	at := x.off
 	n := x.Uint32()
 	if x.err != nil {
@@ -869,6 +906,7 @@ func (o *OpArgs4) data(x *XDR) uint32 {
 		return 0
 	}
 	o.Has |= HasCount
+	*end = x.off + padded(int(n))
 	x.Skip(int(n))
 	return n
 }
@@ -1202,9 +1240,12 @@ type Compound4Res struct {
 	ExchangeID    ExchangeIDRes4
 	SetClientID   SetClientIDRes4
 	Has           uint32 // HasSequence, ...
+	// ResumeAt is as in Compound4Args, for the data of a READ.
+	ResumeAt int
 
-	spare  OpRes4
-	faults faults
+	spare   OpRes4
+	dataEnd int
+	faults  faults
 }
 
 // OpCodes appends the codes of the results kept to dst.
@@ -1240,27 +1281,49 @@ func ParseCompoundResult(b []byte, r *Compound4Res) error {
 	if x.err != nil {
 		return x.hdrFail(&r.faults, "nfs4 compound result")
 	}
-	for i := 0; uint32(i) < r.NumOps; i++ {
+	return r.ops(&x, 0)
+}
+
+// ResumeCompoundResult is ResumeCompoundArgs for a reply whose decode
+// stopped in the data of a READ: b holds the results from r.ResumeAt on.
+func ResumeCompoundResult(b []byte, r *Compound4Res) error {
+	if r.ResumeAt <= 0 {
+		return ErrBadResume
+	}
+	x := NewXDR(b)
+	base := r.ResumeAt
+	r.ResumeAt = 0
+	return r.ops(&x, base)
+}
+
+// ops decodes the results from the (r.N)th on; base is the offset in the
+// results of x's first byte.
+func (r *Compound4Res) ops(x *XDR, base int) error {
+	for i := r.N; uint32(i) < r.NumOps; i++ {
 		o := &r.spare
 		if i < MaxOps {
 			o = &r.Ops[i]
 		}
-		*o = OpRes4{At: x.off}
+		*o = OpRes4{At: base + x.off}
+		r.dataEnd = 0
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(&r.faults, i, 0, true, false)
+			return x.opFail(&r.faults, i, 0, true, false, base)
 		}
 		r.N++
 		o.Status = x.Uint32()
-		o.mark(&x, HasStatus)
+		o.mark(x, HasStatus)
 		if x.err != nil {
-			return x.opFail(&r.faults, i, o.Op, true, false)
+			return x.opFail(&r.faults, i, o.Op, true, false, base)
 		}
-		if !r.opRes(&x, o) {
-			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, Offset: x.off - 8, Err: ErrUnknownOp})
+		if !r.opRes(x, o) {
+			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, Offset: base + x.off - 8, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(&r.faults, i, o.Op, true, false)
+			if r.dataEnd > 0 && x.err == ErrShort {
+				r.ResumeAt = base + r.dataEnd
+			}
+			return x.opFail(&r.faults, i, o.Op, true, false, base)
 		}
 	}
 	return nil
@@ -1335,7 +1398,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 		if ok {
 			o.EOF = x.Bool()
 			o.mark(x, HasEOF)
-			o.Count = uint64(o.data(x))
+			o.Count = uint64(o.data(x, &r.dataEnd))
 		}
 	case OpReaddir:
 		if ok {
@@ -1595,7 +1658,7 @@ func (o *OpRes4) stateid(x *XDR) {
 }
 
 // data reads READ's data<> as OpArgs4.data does WRITE's.
-func (o *OpRes4) data(x *XDR) uint32 {
+func (o *OpRes4) data(x *XDR, end *int) uint32 {
 	at := x.off
 	n := x.Uint32()
 	if x.err != nil {
@@ -1607,6 +1670,7 @@ func (o *OpRes4) data(x *XDR) uint32 {
 		return 0
 	}
 	o.Has |= HasCount
+	*end = x.off + padded(int(n))
 	x.Skip(int(n))
 	return n
 }

@@ -81,6 +81,16 @@ func FuzzParseCompoundArgs(f *testing.F) {
 				t.Fatalf("MainOp %d not among the ops", m)
 			}
 		}
+		if a.ResumeAt != 0 && (a.ResumeAt <= len(b) || !errors.Is(err, ErrShort)) {
+			t.Fatalf("ResumeAt %d in %d bytes, err %v", a.ResumeAt, len(b), err)
+		}
+		if a.ResumeAt != 0 {
+			n := a.N
+			rerr := ResumeCompoundArgs(b, &a) // any bytes: must not panic
+			if a.N < n || rerr == ErrBadResume {
+				t.Fatalf("resume: N %d from %d, %v", a.N, n, rerr)
+			}
+		}
 		if len(b) > 0 {
 			var p Compound4Args
 			perr := ParseCompoundArgs(b[:len(b)/2], &p)
@@ -125,6 +135,14 @@ func FuzzParseCompoundResult(f *testing.F) {
 			// LOCKT's conflicting lock and OFFLOAD_STATUS and SETATTR.
 			if o.Status != NFS4OK && o.Has&^(HasStatus|HasDenied|HasOffset|HasLength|HasType|HasOwner|HasClientID) != 0 {
 				t.Fatalf("op %d failed with %d but has %#x", i, o.Status, o.Has)
+			}
+		}
+		if r.ResumeAt != 0 && (r.ResumeAt <= len(b) || !errors.Is(err, ErrShort)) {
+			t.Fatalf("ResumeAt %d in %d bytes, err %v", r.ResumeAt, len(b), err)
+		}
+		if r.ResumeAt != 0 {
+			if rerr := ResumeCompoundResult(b, &r); rerr == ErrBadResume {
+				t.Fatal("resume refused")
 			}
 		}
 		if len(b) > 0 {

@@ -439,6 +439,56 @@ func TestWriteDataCut(t *testing.T) {
 	}
 }
 
+// TestResumeCompound: a WRITE call (and a READ reply) cut in its data
+// by a record head goes on from the bytes after the data, as a record's
+// tail holds them, to the same ops as the whole message, offsets
+// included.
+func TestResumeCompound(t *testing.T) {
+	data := bytes.Repeat([]byte("x"), 4097)
+	call := compound4(1, opSequence(), opPutFH(),
+		wire{}.u32(OpWrite).stateid(sid4).u64(0).u32(FileSync).opaque(data), opGetattr())
+	var whole, a Compound4Args
+	if err := ParseCompoundArgs(call, &whole); err != nil {
+		t.Fatal(err)
+	}
+	if err := ParseCompoundArgs(call[:200], &a); !errors.Is(err, ErrShort) || a.N != 3 || a.ResumeAt != len(call)-len(opGetattr()) {
+		t.Fatalf("head: %v, N %d, ResumeAt %d", err, a.N, a.ResumeAt)
+	}
+	if err := ResumeCompoundArgs(call[a.ResumeAt:], &a); err != nil {
+		t.Fatal(err)
+	}
+	if a.N != whole.N || a.ResumeAt != 0 || !reflect.DeepEqual(a.Ops[3], whole.Ops[3]) {
+		t.Errorf("resumed N %d, %+v; whole %+v", a.N, a.Ops[3], whole.Ops[3])
+	}
+	if err := ResumeCompoundArgs(call, &a); err != ErrBadResume {
+		t.Errorf("second resume: %v", err)
+	}
+	// Cut in the tail too: the error offset counts from the arguments' start.
+	ParseCompoundArgs(call[:200], &a)
+	at := a.ResumeAt
+	err := ResumeCompoundArgs(call[at:at+6], &a)
+	var oe *OpError
+	if !errors.As(err, &oe) || oe.Index != 3 || oe.Offset != at+4 || !errors.Is(err, ErrShort) {
+		t.Errorf("cut tail: %v", err)
+	}
+
+	reply := result4(resSequence(), resOK(OpPutFH), resOK(OpRead).u32(0).opaque(data), resGetattr())
+	var wr, r Compound4Res
+	if err := ParseCompoundResult(reply, &wr); err != nil {
+		t.Fatal(err)
+	}
+	if err := ParseCompoundResult(reply[:300], &r); !errors.Is(err, ErrShort) || r.Ops[2].Count != 4097 || r.ResumeAt == 0 {
+		t.Fatalf("head: %v, %+v", err, r.Ops[2])
+	}
+	if err := ResumeCompoundResult(reply[r.ResumeAt:], &r); err != nil || r.N != 4 || !reflect.DeepEqual(r.Ops[3], wr.Ops[3]) {
+		t.Errorf("resumed: %v, N %d, %+v", err, r.N, r.Ops[3])
+	}
+	// A cut elsewhere than in data cannot be resumed.
+	if ParseCompoundResult(reply[:40], &r); r.ResumeAt != 0 || ResumeCompoundResult(reply, &r) != ErrBadResume {
+		t.Errorf("resume after a cut in SEQUENCE: ResumeAt %d", r.ResumeAt)
+	}
+}
+
 func TestParseCompoundArgsErrors(t *testing.T) {
 	tests := []struct {
 		name    string

@@ -138,14 +138,14 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 		*o = CBOpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(&a.faults, i, 0, false, true)
+			return x.opFail(&a.faults, i, 0, false, true, 0)
 		}
 		a.N++
 		if !a.opArgs(&x, o) {
 			return a.faults.set(OpError{Index: i, Op: o.Op, CB: true, Offset: x.off - 4, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(&a.faults, i, o.Op, false, true)
+			return x.opFail(&a.faults, i, o.Op, false, true, 0)
 		}
 	}
 	return nil
@@ -325,12 +325,12 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		*o = CBOpRes4{}
 		o.Op = x.Uint32()
 		if x.err != nil {
-			return x.opFail(&r.faults, i, 0, true, true)
+			return x.opFail(&r.faults, i, 0, true, true, 0)
 		}
 		r.N++
 		o.Status = x.Uint32()
 		if x.err != nil {
-			return x.opFail(&r.faults, i, o.Op, true, true)
+			return x.opFail(&r.faults, i, o.Op, true, true, 0)
 		}
 		ok := o.Status == NFS4OK
 		switch o.Op {
@@ -357,7 +357,7 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, CB: true, Offset: x.off - 8, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			return x.opFail(&r.faults, i, o.Op, true, true)
+			return x.opFail(&r.faults, i, o.Op, true, true, 0)
 		}
 	}
 	return nil
