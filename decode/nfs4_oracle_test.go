@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -52,7 +53,8 @@ var nfs4Public = []string{
 const publicDir = "../../shared/pcaps-public"
 
 // tsharkFields are the columns of a view, in order.
-var tsharkFields = []string{"frame.number", "rpc.xid", "rpc.msgtyp", "rpc.program", "rpc.procedure", "nfs.opcode", "nfs.main_opcode", "nfs.nfsstat4"}
+var tsharkFields = []string{"frame.number", "rpc.xid", "rpc.msgtyp", "rpc.program", "rpc.procedure", "nfs.opcode", "nfs.main_opcode", "nfs.nfsstat4",
+	"nfs.count4", "nfs.write.data_length", "nfs.read.data_length"}
 
 func tsharkView(capture string) ([]byte, error) { return tsharkViewFields(capture, tsharkFields...) }
 
@@ -92,12 +94,14 @@ func writeView(path string, b []byte) error {
 // in it, comma-joined in message order as tshark joins them.
 type frameView struct {
 	xid, msgtyp, prog, proc, ops, main, stat []string
+	count, wlen, rlen                        []string // READ, COMMIT count4, WRITE's reply count; WRITE and READ data lengths
 	cb                                       []string // callback op codes (hand-built view only)
 }
 
 func (v *frameView) row() string {
 	j := func(s []string) string { return strings.Join(s, ",") }
-	return strings.Join([]string{j(v.xid), j(v.msgtyp), j(v.prog), j(v.proc), j(v.ops), j(v.main), j(v.stat)}, "\t")
+	return strings.Join([]string{j(v.xid), j(v.msgtyp), j(v.prog), j(v.proc), j(v.ops), j(v.main), j(v.stat),
+		j(v.count), j(v.wlen), j(v.rlen)}, "\t")
 }
 
 // readView reads a view, from path or else path+".gz".
@@ -174,6 +178,14 @@ func TestNFS4Oracle(t *testing.T) {
 					cbs++
 				}
 			}
+			h := o.head
+			t.Logf("record heads (first %d bytes): %d of %d COMPOUND messages cut; main op kept in %d, every op in %d, READ/WRITE byte counts in %d; ops lost: %v; resumed from the tail: %d, then whole: %d; every op from head and tail: %d",
+				HeadMax, h.cut, h.messages, h.sameMain, h.sameOps, h.sameBytes, h.opsLost, h.resumed, h.sameOpsResumed, h.wholeWithTail)
+			// What the analysis can count on from a record's head, and
+			// its tail for the ops after READ and WRITE data.
+			if h.sameMain != h.messages || h.sameBytes != h.messages || h.wholeWithTail != h.messages {
+				t.Errorf("record heads lose a main op, a byte count or an op that the tail does not give back")
+			}
 			var bad int
 			for _, n := range sortedKeys(want, got) {
 				w, g := want[n], ""
@@ -223,9 +235,118 @@ type oracle struct {
 	reply     Reply
 	codesBuf  []uint32
 	statusBuf []string
+	// What a decode of the Framer's record head (the first HeadMax bytes
+	// of each message) keeps of the compounds.
+	head headStats
 	// seeds, when set, collects one message per kind of compound (call or
 	// reply, and its op codes) for the fuzz targets.
 	seeds map[string][]byte
+}
+
+// headStats counts what the first HeadMax bytes of each COMPOUND message
+// give, against the whole message.
+type headStats struct {
+	messages, cut, sameMain, sameOps, sameBytes int
+	opsLost                                     map[uint32]int
+	// resumed counts messages whose ops after cut data were decoded from
+	// the record's tail (its last HeadMax bytes); sameOpsResumed those
+	// that then had every op.
+	resumed, sameOpsResumed int
+	// wholeWithTail counts messages whose every op is known from the head,
+	// or from the head and the tail.
+	wholeWithTail int
+}
+
+// headCheck decodes the record head of m (as decode.Framer keeps it) and
+// compares it with the whole decode, whose op codes are codes.
+func (o *oracle) headCheck(t *testing.T, m rpcMessage, call bool, codes []uint32) {
+	h := &o.head
+	if h.opsLost == nil {
+		h.opsLost = map[uint32]int{}
+	}
+	h.messages++
+	head := m.b[:min(len(m.b), HeadMax)]
+	if len(head) < len(m.b) {
+		h.cut++
+	}
+	var got, resumed []uint32
+	var main uint32
+	var bytesOK bool
+	if call {
+		var c Call
+		var a Compound4Args
+		if ParseCall(head, &c) != nil {
+			return
+		}
+		ParseCompoundArgs(c.Args, &a)
+		got, main = a.OpCodes(nil), a.MainOp()
+		argsStart := len(head) - len(c.Args)
+		if at := argsStart + a.ResumeAt; a.ResumeAt > 0 && at >= len(m.b)-HeadMax && at <= len(m.b) {
+			h.resumed++
+			if ResumeCompoundArgs(m.b[at:], &a) == nil && slices.Equal(a.OpCodes(nil), codes) {
+				h.sameOpsResumed++
+			}
+			resumed = a.OpCodes(nil)
+		}
+		bytesOK = true
+		for i := range min(a.N, MaxOps) {
+			if op := &o.args.Ops[i]; (op.Op == OpWrite || op.Op == OpRead) && (a.Ops[i].Has&HasCount == 0 || a.Ops[i].Count != op.Count) {
+				bytesOK = false
+			}
+		}
+		if a.N < o.args.N {
+			for _, op := range codes[a.N:] {
+				if op == OpWrite || op == OpRead {
+					bytesOK = false
+				}
+			}
+		}
+	} else {
+		var r Reply
+		var res Compound4Res
+		if ParseReply(head, &r) != nil {
+			return
+		}
+		ParseCompoundResult(r.Results, &res)
+		got, main = res.OpCodes(nil), res.MainOp()
+		resStart := len(head) - len(r.Results)
+		if at := resStart + res.ResumeAt; res.ResumeAt > 0 && at >= len(m.b)-HeadMax && at <= len(m.b) {
+			h.resumed++
+			if ResumeCompoundResult(m.b[at:], &res) == nil && slices.Equal(res.OpCodes(nil), codes) {
+				h.sameOpsResumed++
+			}
+			resumed = res.OpCodes(nil)
+		}
+		bytesOK = true
+		for i := range min(res.N, MaxOps) {
+			if op := &o.res.Ops[i]; (op.Op == OpWrite || op.Op == OpRead) && (res.Ops[i].Has&HasCount == 0 || res.Ops[i].Count != op.Count) {
+				bytesOK = false
+			}
+		}
+		if res.N < o.res.N {
+			for _, op := range codes[res.N:] {
+				if op == OpWrite || op == OpRead {
+					bytesOK = false
+				}
+			}
+		}
+	}
+	if len(codes) > 0 && main == firstMain(codes) {
+		h.sameMain++
+	}
+	if len(got) == len(codes) {
+		h.sameOps++
+	} else {
+		for _, op := range codes[len(got):] {
+			h.opsLost[op]++
+		}
+	}
+	if bytesOK {
+		h.sameBytes++
+	}
+	if slices.Equal(got, codes) || resumed != nil && slices.Equal(resumed, codes) {
+		h.wholeWithTail++
+	}
 }
 
 // seed keeps b as the example of its kind, cut to maxSeed bytes (a WRITE
@@ -333,8 +454,17 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 				t.Errorf("frame %d: COMPOUND args: %v", m.frame, err)
 			}
 			codes := o.args.OpCodes(o.codesBuf[:0])
+			o.headCheck(t, m, true, codes)
 			o.seed("args", codes, c.Args)
 			o.opsMain(v, codes)
+			for i := range min(o.args.N, MaxOps) {
+				switch op := &o.args.Ops[i]; op.Op {
+				case OpRead, OpCommit:
+					v.count = append(v.count, u(op.Count))
+				case OpWrite:
+					v.wlen = append(v.wlen, u(op.Count))
+				}
+			}
 			if len(codes) > 0 && o.args.MainOp() != firstMain(codes) {
 				t.Errorf("frame %d: MainOp %d", m.frame, o.args.MainOp())
 			}
@@ -375,6 +505,7 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 			t.Errorf("frame %d: COMPOUND result: %v", m.frame, err)
 		}
 		codes := o.res.OpCodes(o.codesBuf[:0])
+		o.headCheck(t, m, false, codes)
 		o.seed("res", codes, o.reply.Results)
 		o.opsMain(v, codes)
 		if len(codes) > 0 && o.res.MainOp() != firstMain(codes) {
@@ -384,6 +515,12 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 		for i := range min(o.res.N, MaxOps) {
 			op := &o.res.Ops[i]
 			v.stat = append(v.stat, u(op.Status))
+			switch {
+			case op.Op == OpWrite && op.Has&HasCount != 0:
+				v.count = append(v.count, u(uint32(op.Count)))
+			case op.Op == OpRead && op.Has&HasCount != 0:
+				v.rlen = append(v.rlen, u(uint32(op.Count)))
+			}
 			if op.Op == OpReaddir && op.Status == NFS4OK {
 				// tshark shows each entry's rdattr_error attribute as an
 				// nfs.nfsstat4 too.
