@@ -220,6 +220,19 @@ func OpName(op uint32) string {
 	return "OP" + strconv.FormatUint(uint64(op), 10)
 }
 
+// CBProcName names a procedure of the NFSv4 callback program (whose
+// number the client chooses, see Compound4Args.CBProgram): "CB_NULL",
+// "CB_COMPOUND", else "CB_PROC<n>".
+func CBProcName(proc uint32) string {
+	switch proc {
+	case CBProcNull:
+		return "CB_NULL"
+	case CBProcCompound:
+		return "CB_COMPOUND"
+	}
+	return "CB_PROC" + strconv.FormatUint(uint64(proc), 10)
+}
+
 // NFSv4 callback operation names (nfs_cb_opnum4), RFC 7530 (3-4), RFC 8881
 // (5-14), RFC 7862 (15).
 var nfs4CBOps = [...]string{

@@ -340,6 +340,7 @@ const (
 	HasCreateSession
 	HasExchangeID
 	HasSetClientID
+	HasBackchannelCtl
 )
 
 // Compound4Args holds what nfsstall keeps of a COMPOUND call's arguments.
@@ -362,7 +363,9 @@ type Compound4Args struct {
 	CreateSession CreateSessionArgs4
 	ExchangeID    ExchangeIDArgs4
 	SetClientID   SetClientIDArgs4
-	Has           uint32 // HasSequence, ...
+	// BackchannelProgram is BACKCHANNEL_CTL's new callback program.
+	BackchannelProgram uint32
+	Has                uint32 // HasSequence, ...
 	// ResumeAt, when the decode stopped in the data of a WRITE (or
 	// SETXATTR) that runs past the end of the buffer, is the offset in the
 	// arguments where the next operation begins, so that
@@ -381,6 +384,23 @@ func (a *Compound4Args) OpCodes(dst []uint32) []uint32 {
 		dst = append(dst, a.Ops[i].Op)
 	}
 	return dst
+}
+
+// CBProgram returns the program the server is to call the client back
+// with, when the compound names one: CREATE_SESSION's or BACKCHANNEL_CTL's
+// (4.1, on the client's own connection), SETCLIENTID's (4.0, on a
+// connection to the address SetClientID.Addr). A callback on that program
+// (version 1) is a CB_NULL or a CB_COMPOUND.
+func (a *Compound4Args) CBProgram() (prog uint32, ok bool) {
+	switch {
+	case a.Has&HasBackchannelCtl != 0:
+		return a.BackchannelProgram, true
+	case a.Has&HasCreateSession != 0:
+		return a.CreateSession.CBProgram, true
+	case a.Has&HasSetClientID != 0:
+		return a.SetClientID.CBProgram, true
+	}
+	return 0, false
 }
 
 // MainOp returns the operation Wireshark names first as the compound's
@@ -655,8 +675,9 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 	case OpReleaseLockOwner:
 		o.owner(x)
 	case OpBackchannelCtl:
-		x.Uint32() // cb_program
+		a.BackchannelProgram = x.Uint32()
 		secParms(x)
+		a.markHas(x, HasBackchannelCtl)
 	case OpBindConnToSession:
 		o.session(x)
 		x.Uint32() // channel_dir_from_client4

@@ -468,11 +468,8 @@ func (o *oracle) message(t *testing.T, m rpcMessage, v *frameView) string {
 			if len(codes) > 0 && o.args.MainOp() != firstMain(codes) {
 				t.Errorf("frame %d: MainOp %d", m.frame, o.args.MainOp())
 			}
-			if o.args.Has&HasCreateSession != 0 {
-				o.cbProgs[o.args.CreateSession.CBProgram] = true
-			}
-			if o.args.Has&HasSetClientID != 0 {
-				o.cbProgs[o.args.SetClientID.CBProgram] = true
+			if p, ok := o.args.CBProgram(); ok {
+				o.cbProgs[p] = true
 			}
 			return "compound"
 		case o.cbProgs[c.Prog] && c.Vers == 1 && c.Proc == CBProcCompound:

@@ -90,6 +90,9 @@ var argsCases4 = []caseArgs{
 			if string(a.Tag) != "tag" || a.MinorVersion != 1 || a.NumOps != 4 {
 				t.Errorf("header %q %d %d", a.Tag, a.MinorVersion, a.NumOps)
 			}
+			if _, ok := a.CBProgram(); ok {
+				t.Error("a WRITE names a callback program")
+			}
 			want := SequenceArgs4{SequenceID: 7, SlotID: 3, HighestSlotID: 9, CacheThis: true}
 			copy(want.SessionID[:], sess4)
 			if a.Sequence != want || a.Has != HasSequence {
@@ -241,6 +244,9 @@ var argsCases4 = []caseArgs{
 			if a.CreateSession != want || a.Has != HasCreateSession {
 				t.Errorf("%+v", a.CreateSession)
 			}
+			if p, ok := a.CBProgram(); p != 0x40000000 || !ok {
+				t.Errorf("CBProgram %#x %v", p, ok)
+			}
 		},
 	},
 	{
@@ -255,6 +261,9 @@ var argsCases4 = []caseArgs{
 		check: func(t *testing.T, a *Compound4Args) {
 			if a.Ops[1].SessionID != [16]byte(sess4) || a.Ops[2].SessionID != [16]byte(sess4) || !a.Ops[3].Reclaim || a.Ops[5].ClientID != 0x5e1f {
 				t.Errorf("%+v", a.Ops[:6])
+			}
+			if p, ok := a.CBProgram(); p != 0x40000000 || !ok {
+				t.Errorf("CBProgram %#x %v", p, ok)
 			}
 		},
 	},
@@ -274,6 +283,9 @@ var argsCases4 = []caseArgs{
 			}
 			if a.Ops[1].ClientID != 0x77 || a.Ops[2].ClientID != 0x77 {
 				t.Errorf("%+v", a.Ops[1:3])
+			}
+			if p, ok := a.CBProgram(); p != 0x40000000 || !ok {
+				t.Errorf("CBProgram %#x %v", p, ok)
 			}
 		},
 	},
@@ -866,7 +878,7 @@ func TestNFS4Names(t *testing.T) {
 		{OpName(OpSequence), "SEQUENCE"}, {OpName(OpAccess), "ACCESS"}, {OpName(OpRemoveXattr), "REMOVEXATTR"},
 		{OpName(OpReclaimComplete), "RECLAIM_COMPLETE"}, {OpName(OpIllegal), "ILLEGAL"}, {OpName(0), "OP0"}, {OpName(76), "OP76"},
 		{CBOpName(CBOpRecall), "CB_RECALL"}, {CBOpName(CBOpOffload), "CB_OFFLOAD"}, {CBOpName(CBOpIllegal), "CB_ILLEGAL"},
-		{CBOpName(16), "CB_OP16"},
+		{CBOpName(16), "CB_OP16"}, {CBProcName(0), "CB_NULL"}, {CBProcName(1), "CB_COMPOUND"}, {CBProcName(2), "CB_PROC2"},
 		{NFS4StatName(0), "NFS4_OK"}, {NFS4StatName(2), "NFS4ERR_NOENT"}, {NFS4StatName(13), "NFS4ERR_ACCESS"},
 		{NFS4StatName(70), "NFS4ERR_STALE"}, {NFS4StatName(10001), "NFS4ERR_BADHANDLE"}, {NFS4StatName(10002), "NFS4ERR_10002"},
 		{NFS4StatName(10004), "NFS4ERR_NOTSUPP"}, {NFS4StatName(10008), "NFS4ERR_DELAY"}, {NFS4StatName(10013), "NFS4ERR_GRACE"},
