@@ -344,8 +344,8 @@ const (
 )
 
 // Compound4Args holds what nfsstall keeps of a COMPOUND call's arguments.
-// It is large (about 6 KB) and meant to be reused: ParseCompoundArgs
-// resets it.
+// It is large (about 8 KB on 64-bit platforms) and meant to be reused:
+// ParseCompoundArgs resets it.
 type Compound4Args struct {
 	Tag          []byte // aliases the input
 	MinorVersion uint32
@@ -1244,7 +1244,7 @@ type SetClientIDRes4 struct {
 }
 
 // Compound4Res holds what nfsstall keeps of a COMPOUND reply's results.
-// Like Compound4Args it is large and meant to be reused.
+// Like Compound4Args it is large (about 6 KB) and meant to be reused.
 type Compound4Res struct {
 	// Status is the compound's nfsstat4: that of its last operation, the
 	// first that failed.

@@ -560,6 +560,39 @@ func TestCompoundManyOps(t *testing.T) {
 	}
 }
 
+// TestCompoundHostileCounts: declared counts far above what the buffer
+// holds end at the buffer; a megabyte of 4-byte ops is decoded (and
+// counted) in one pass.
+func TestCompoundHostileCounts(t *testing.T) {
+	var a Compound4Args
+	in := wire{}.str("").u32(1, 0xffffffff)
+	for range 1 << 18 {
+		in = in.u32(OpPutRootFH)
+	}
+	err := ParseCompoundArgs(in, &a)
+	if !errors.Is(err, ErrShort) || a.N != 1<<18 || a.NumOps != 0xffffffff {
+		t.Errorf("err %v, N %d", err, a.N)
+	}
+	for _, in := range [][]byte{
+		compound4(0, wire{}.u32(OpTestStateid, 0xffffffff)),
+		compound4(0, wire{}.u32(OpBackchannelCtl, 1, 0xffffffff)),
+		compound4(0, wire{}.u32(OpLayoutError).u64(0).u64(0).stateid(sid4).u32(0x10000000)),
+		compound4(0, wire{}.u32(OpCopy).stateid(sid4).stateid(sid4).u64(0).u64(0).u64(0).u32(0, 0, 0x7fffffff)),
+	} {
+		if err := ParseCompoundArgs(in, &a); !errors.Is(err, ErrShort) {
+			t.Errorf("%x: err %v, want ErrShort", in, err)
+		}
+	}
+	var r Compound4Res
+	res := wire{}.u32(0).str("").u32(1).u32(OpReaddir, 0).raw(verf4...)
+	for range 1 << 14 {
+		res = res.u32(1).u64(1).str("n").bitmap().opaque(nil)
+	}
+	if err := ParseCompoundResult(res, &r); !errors.Is(err, ErrShort) || r.Ops[0].Count != 1<<14 {
+		t.Errorf("READDIR without an end: err %v, %d entries", err, r.Ops[0].Count)
+	}
+}
+
 func TestOpTier(t *testing.T) {
 	tests := []struct {
 		ops  []uint32

@@ -51,8 +51,9 @@ type CBOpArgs4 struct {
 	Stateid Stateid4
 	// Truncate is CB_RECALL's truncate flag.
 	Truncate bool
-	// Type is CB_LAYOUTRECALL's layout type, IOMode its iomode, Recall its
-	// layoutrecall_type4 (LayoutRecallFile, ...), Changed its clora_changed.
+	// Type is CB_LAYOUTRECALL's layout type (HasType), IOMode its iomode,
+	// Recall its layoutrecall_type4 (LayoutRecallFile, ...; HasClaim),
+	// Changed its clora_changed.
 	Type, IOMode, Recall uint32
 	Changed              bool
 	// Offset and Length are CB_LAYOUTRECALL's range (file).
