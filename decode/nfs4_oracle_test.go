@@ -33,10 +33,20 @@ import (
 // The messages are taken from the captures by a deliberately simple path
 // (rpcMessages): TCP payloads per direction put in sequence order
 // (retransmitted bytes taken once), record marking removed, each message
-// placed at the frame holding its last byte, as tshark shows it. It does
-// not handle a gap in a stream (it stops the direction there and says so),
-// nor UDP, IP fragments or RPCSEC_GSS integrity/privacy; none of the
+// placed at the frame holding its last byte, as tshark shows it. A gap in
+// a stream (tcpdump--nfs-v4.pcap has one each way) loses the message it
+// cuts: framing starts again after it, at the first offset where record
+// markers line up with RPC headers. It does not handle UDP, IP fragments,
+// overlapping retransmissions with different bytes, or RPCSEC_GSS
+// integrity/privacy (the arguments would still be wrapped); none of the
 // public NFSv4 captures needs them.
+//
+// Fields tshark shows in ways of its own, which the test reproduces:
+// nfs.nfsstat4 holds the compound's status, each op's, and also each
+// READDIR entry's rdattr_error attribute (and TEST_STATEID's status codes,
+// CB_OFFLOAD's copy status: see the hand-built test); nfs.main_opcode
+// lists every op of the lowest tier (OpTier), MainOp the first of them.
+// With -update the test also rewrites the fuzz seeds (seed).
 
 var update = flag.Bool("update", false, "regenerate the tshark views of testdata/nfs4 (needs tshark)")
 
