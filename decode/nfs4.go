@@ -1151,8 +1151,8 @@ func netloc4(x *XDR) {
 // SAVEFH, RESTOREFH and SEQUENCE. The main opcodes are the operations of
 // the lowest tier in the compound; Wireshark lists them all, MainOp
 // returns the first. Codes past the table (ILLEGAL, unknown ones) are 1:
-// tshark 4.0 names an ILLEGAL result as the main opcode over SEQUENCE and
-// PUTFH.
+// tshark 4.0 names an ILLEGAL result as the main opcode over ACCESS,
+// GETATTR, SEQUENCE and PUTFH (the hand-built tshark test holds one).
 func OpTier(op uint32) int {
 	switch op {
 	case OpAccess, OpNVerify:

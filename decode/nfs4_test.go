@@ -734,6 +734,12 @@ var resCases4 = []caseRes{
 		status: 2,
 	},
 	{
+		name:   "ILLEGAL after ACCESS and GETATTR",
+		in:     result4(resSequence(), resOK(OpPutFH), resOK(OpAccess).u32(1, 1), resGetattr(), wire{}.u32(OpIllegal, NFS4ErrOpIllegal)),
+		ops:    []uint32{OpSequence, OpPutFH, OpAccess, OpGetattr, OpIllegal},
+		status: NFS4ErrOpIllegal,
+	},
+	{
 		name:   "SEQUENCE fails",
 		in:     result4(wire{}.u32(OpSequence, 10052)),
 		ops:    []uint32{OpSequence},
