@@ -201,8 +201,6 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.untracked,
 			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
 				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
-		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
-			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
 	}
 	if a.closedDropped > 0 {
 		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,

@@ -122,6 +122,9 @@ func TestCallLimits(t *testing.T) {
 			for _, s := range r.Skipped {
 				if s.What == "RPC calls" {
 					skipped = s.Count
+					if !s.Bound {
+						t.Errorf("%+v is not flagged a bound (the command says bounds on stderr)", s)
+					}
 					if want := fmt.Sprintf("; %d of these calls met the per-connection limit", tt.byConn); !strings.Contains(s.Reason, want) {
 						t.Errorf("reason %q does not say %q", s.Reason, want)
 					}
@@ -130,8 +133,8 @@ func TestCallLimits(t *testing.T) {
 			if skipped != st.Calls-tt.tracked {
 				t.Errorf("skipped %+v, want %d RPC calls", r.Skipped, st.Calls-tt.tracked)
 			}
-			if (skipped > 0) != (len(r.Warnings) > 0) {
-				t.Errorf("warnings %q", r.Warnings)
+			if (skipped > 0) != (r.Untracked != nil && r.Untracked.Calls == skipped) {
+				t.Errorf("untracked %+v, want %d calls", r.Untracked, skipped)
 			}
 		})
 	}
