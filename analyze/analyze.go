@@ -29,6 +29,24 @@ type Options struct {
 	// that are tracked, in all and per connection. Calls beyond them are
 	// counted but not paired (Report.Skipped says how many).
 	MaxCalls, MaxCallsPerConn int
+	// MaxConnsListed: connections listed in full in the report besides
+	// those a finding, diagnosis or unanswered call names; the rest are
+	// summed per client and server (see history.go). MaxPairs bounds the
+	// client and server pairs summed apart.
+	MaxConnsListed, MaxPairs int
+	// MaxWatchedTotal bounds the calls watched for the server's TCP ACK
+	// and MaxRecordsTotal the RPC records remembered to name never-ACKed
+	// bytes, all connections together (besides their per-connection
+	// bounds, maxInflight and maxRecords).
+	MaxWatchedTotal, MaxRecordsTotal int
+	// MaxClosedKept bounds the closed connections kept only because calls
+	// still wait for a reply on them; past it the calls of the least
+	// recently active half stop being tracked, and those connections fold.
+	MaxClosedKept int
+	// MaxProcs bounds the procedure rows (each keeps its latencies, up to
+	// 64 KB); LatencySamples the latencies kept exactly, all procedures
+	// together, past which a procedure's go to its histogram (16 KB).
+	MaxProcs, LatencySamples int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -82,11 +100,18 @@ const (
 	DefaultMaxCallsPerConn = 16384
 )
 
-// DefaultOptions are the command line's defaults.
-func DefaultOptions() Options {
-	return Options{Ports: []uint16{2049}, StallAfter: 1e9, Slow: 1e9, Limits: tcpflow.DefaultLimits,
-		MaxCalls: DefaultMaxCalls, MaxCallsPerConn: DefaultMaxCallsPerConn}
-}
+// Default totals of per-connection evidence, all connections together.
+const (
+	DefaultMaxWatchedTotal = 65536
+	DefaultMaxRecordsTotal = 65536
+	DefaultMaxClosedKept   = 4096
+	DefaultMaxProcs        = 128
+	DefaultLatencySamples  = 1 << 18
+)
+
+// DefaultOptions are the command line's defaults: every bound at the
+// default memory budget (see Budget).
+func DefaultOptions() Options { return Budget(DefaultMemory) }
 
 // callKey identifies one RPC: a client (by address: a reconnect may come
 // from another port), a server endpoint and an XID.
@@ -120,6 +145,9 @@ type call struct {
 	// endInHole: the call's last byte fell where the capture has a hole,
 	// so when it was sent is unknown and its latency is not measured.
 	endInHole bool
+	// began: when the call's first byte was captured; with endInHole, the
+	// earliest it can have been sent (first is when the hole was declared).
+	began int64
 }
 
 // maxResends bounds the re-send frames kept per call.
@@ -174,7 +202,32 @@ type Analyzer struct {
 	// toolDropped: packets the capture tool said it dropped (pcapng
 	// interface statistics), all files
 	toolDropped int64
-	pairs       map[pairKey][]*connState // see byPair
+	// unread: files whose reading stopped at a damaged record, not at
+	// their end
+	unread []unreadFile
+	pairs  map[pairKey][]*connState // see byPair
+	// history.go: closed connections folded away, and the ones kept to be
+	// listed in full
+	folded          foldedTotals
+	pairSums        map[pairKey]*pairTotals
+	otherPairs      *pairTotals
+	otherPairsConns int64
+	kept            keptConns
+	evidenceKept    int
+	connsNotListed  int64
+	idIndex         map[int]*connState
+	// evidence held by all connections, against Options.MaxWatchedTotal and
+	// MaxRecordsTotal, and what those totals made forget
+	watched, records               int
+	watchedDropped, recordsDropped int64
+	zeroWinsPerConn                int64 // episodes counted, not kept (tcpflow.MaxZeroWins, ZeroWinTotal)
+	pinnedClosed                   int   // closed connections kept only for their calls (MaxClosedKept)
+	closedDropped                  int64 // calls dropped to fold those connections
+	evicting                       bool
+	finishing                      bool  // Finish is closing every connection
+	procsOther                     int64 // calls and replies counted in the row of other procedures
+	samples                        int   // latencies kept exactly, all procedures (Options.LatencySamples)
+	samplesFull                    int64 // procedures whose latencies went to a histogram early
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
@@ -203,6 +256,27 @@ func New(opts Options) *Analyzer {
 	}
 	if opts.MaxCallsPerConn <= 0 {
 		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
+	}
+	if opts.MaxConnsListed <= 0 {
+		opts.MaxConnsListed = DefaultMaxConnsListed
+	}
+	if opts.MaxPairs <= 0 {
+		opts.MaxPairs = DefaultMaxPairs
+	}
+	if opts.MaxWatchedTotal <= 0 {
+		opts.MaxWatchedTotal = DefaultMaxWatchedTotal
+	}
+	if opts.MaxRecordsTotal <= 0 {
+		opts.MaxRecordsTotal = DefaultMaxRecordsTotal
+	}
+	if opts.MaxClosedKept <= 0 {
+		opts.MaxClosedKept = DefaultMaxClosedKept
+	}
+	if opts.MaxProcs <= 0 {
+		opts.MaxProcs = DefaultMaxProcs
+	}
+	if opts.LatencySamples <= 0 {
+		opts.LatencySamples = DefaultLatencySamples
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
@@ -257,29 +331,42 @@ func (a *Analyzer) Packet(p *tcpflow.Packet) { a.flows.Packet(p) }
 // Finish ends the analysis (every connection is closed) and returns the
 // report; caps describes the input files.
 func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
+	a.finishing = true
 	a.flows.Finish()
 	return a.report(caps)
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
-	for d := range c.sinks {
-		c.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
-		c.framers[d].Reset(&c.sinks[d], info.SawSYN)
-		c.framers[d].SetHeadPool(&a.heads)
-	}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns), keptAt: -1}
 	a.conns = append(a.conns, c)
 	return c
 }
 
 func (a *Analyzer) proc(prog, vers, proc uint32) *procStats {
-	k := procKey{prog, vers, proc}
+	k := a.procKeyOf(prog, vers, proc)
 	ps := a.procs[k]
 	if ps == nil {
 		ps = &procStats{}
 		a.procs[k] = ps
 	}
 	return ps
+}
+
+// otherProcs is the row of the procedures past Options.MaxProcs.
+var otherProcs = procKey{^uint32(0), ^uint32(0), ^uint32(0)}
+
+// procKeyOf returns the row a procedure counts in: its own, or, once
+// Options.MaxProcs procedures have rows (hostile input can name 2^96),
+// the row of all others.
+func (a *Analyzer) procKeyOf(prog, vers, proc uint32) procKey {
+	k := procKey{prog, vers, proc}
+	if _, ok := a.procs[k]; ok || len(a.procs) < a.opts.MaxProcs {
+		return k
+	}
+	if k != otherProcs {
+		a.procsOther++
+	}
+	return otherProcs
 }
 
 func (a *Analyzer) newCall() *call {
@@ -306,7 +393,13 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		// on this connection or after a reconnect.
 		p.sends++
 		p.last = at
-		p.lastConn = c
+		if p.lastConn != c {
+			old := p.lastConn
+			old.lastPins--
+			c.lastPins++
+			p.lastConn = c
+			a.unpin(old)
+		}
 		p.ackedAt = tcpflow.FrameRef{} // the re-sent bytes must be ACKed anew
 		if len(p.resends) < maxResends {
 			p.resends = append(p.resends, at)
@@ -352,12 +445,13 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		return
 	}
 	c.tracked++
+	c.lastPins++
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
 	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
 	p.first, p.last, p.sends = at, at, 1
-	p.endInHole = c.msgInHole
+	p.endInHole, p.began = c.msgInHole, c.msgFirst.Time
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
@@ -390,9 +484,19 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 func (a *Analyzer) dropPending(k callKey, p *call) {
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
-	p.conn.tracked--
+	a.release(p)
 	p.resends = p.resends[:0]
 	a.freeCalls = append(a.freeCalls, p)
+}
+
+// release undoes what p, no longer waiting, pinned.
+func (a *Analyzer) release(p *call) {
+	p.conn.tracked--
+	p.lastConn.lastPins--
+	a.unpin(p.conn)
+	if p.lastConn != p.conn {
+		a.unpin(p.lastConn)
+	}
 }
 
 // NFSv3 procedure numbers the analysis treats specially.
@@ -428,7 +532,6 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	}
 	delete(a.pending, k)
 	p.id = 0 // no longer the call an inflight watch refers to
-	p.conn.tracked--
 	a.answered.add(answeredCall{k: k, prog: p.prog, vers: p.vers, proc: p.proc, first: p.first, reply: at,
 		conn: p.conn.info.ID, replyConn: c.info.ID})
 	lat := at.Time - p.first.Time
@@ -446,8 +549,8 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	ps := a.proc(p.prog, p.vers, p.proc)
 	ps.replies++
 	if measured {
-		ps.first.add(lat)
-		ps.last.add(at.Time - p.last.Time)
+		a.addLatency(&ps.first, lat)
+		a.addLatency(&ps.last, at.Time-p.last.Time)
 	} else {
 		ps.unmeasured++
 		a.unmeasured++
@@ -466,6 +569,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if failed {
 		ps.errors++
 	}
+	a.release(p)
 	p.resends = p.resends[:0]
 	a.freeCalls = append(a.freeCalls, p)
 }

@@ -18,22 +18,20 @@ func (a *Analyzer) boundsHit(r *Report) {
 	l := a.opts.Limits
 	st := &a.flows.Stats
 	if n := st.Evicted - st.EvictedQuiet; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: n,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: n,
 			Reason: fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections)})
 	}
 	if st.EvictedQuiet > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: st.EvictedQuiet,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: st.EvictedQuiet,
 			Reason: fmt.Sprintf("released early to make room though still active, the least recently active first: they had carried no RPC message, and %d connections were open at once, the most tracked (connections that carried RPC are kept); a later packet of one starts a new connection", l.MaxConnections)})
 	}
 	if a.emptyDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "connections", Count: a.emptyDropped,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: a.emptyDropped,
 			Reason: fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed)})
 	}
-	var tooLong, unwatched, forgotten, untracked int64
+	tooLong, unwatched, forgotten, untracked := a.folded.tooLong, a.folded.unwatched, a.folded.forgot, a.folded.untrackd
 	for _, c := range a.conns {
-		for d := range c.framers {
-			tooLong += int64(c.framers[d].TooLong)
-		}
+		tooLong += int64(c.framed.tooLong)
 		unwatched += c.ackUnwatched
 		if c.tcp != nil {
 			forgotten += c.tcp.SentForgotten
@@ -41,19 +39,41 @@ func (a *Analyzer) boundsHit(r *Report) {
 		}
 	}
 	if tooLong > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC record markers", Count: tooLong,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC record markers", Count: tooLong,
 			Reason: fmt.Sprintf("declared a fragment or record longer than %d bytes, the largest accepted: taken as lost sync, never buffered", decode.DefaultMaxFragment)})
 	}
 	if unwatched > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "calls watched for their TCP ACK", Count: unwatched,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "calls watched for their TCP ACK", Count: unwatched,
 			Reason: fmt.Sprintf("forgotten before the server's ACK: %d were waiting on one connection (the most watched); their findings cannot say whether the server's TCP got them", maxInflight)})
 	}
 	if forgotten > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "TCP transmissions", Count: forgotten,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP transmissions", Count: forgotten,
 			Reason: fmt.Sprintf("forgotten while waiting for the peer's ACK: more than %d were waiting in one direction (the most remembered); a re-send of their bytes cannot name the original frame", tcpflow.MaxSentLog)})
 	}
+	// Totals across connections (as well as the per-connection bounds).
+	if n := st.SentTotalForgotten; n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP transmissions", Count: n,
+			Reason: fmt.Sprintf("forgotten while waiting for the peer's ACK: all connections together remembered %d, the most at once; a re-send of their bytes cannot name the original frame (counted in the entry above too)", l.SentTotal)})
+	}
+	if n := st.RetransTotalSkipped; n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP re-sends", Count: n,
+			Reason: fmt.Sprintf("not followed: all connections together followed %d re-sent runs, the most at once; they cannot become unacked_retransmission findings", l.RetransTotal)})
+		untracked -= n
+	}
+	if n := a.zeroWinsPerConn; n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "zero-window episodes", Count: n,
+			Reason: fmt.Sprintf("counted, not kept: %d are kept per connection and %d for all connections together at once; they are counted in zero_window_episodes but cannot become findings (a window still closed at the end always can)", tcpflow.MaxZeroWins, l.ZeroWinTotal)})
+	}
+	if a.watchedDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "calls watched for their TCP ACK", Count: a.watchedDropped,
+			Reason: fmt.Sprintf("forgotten or not watched before the server's ACK: all connections together watched %d calls, the most at once; their findings cannot say whether the server's TCP got them", a.opts.MaxWatchedTotal)})
+	}
+	if a.recordsDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC records remembered", Count: a.recordsDropped,
+			Reason: fmt.Sprintf("forgotten or not remembered: all connections together remembered %d records not yet ACKed (the most at once); never-ACKed bytes among them are named from their first bytes, or not at all", a.opts.MaxRecordsTotal)})
+	}
 	if untracked > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "TCP re-sends", Count: untracked,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP re-sends", Count: untracked,
 			Reason: fmt.Sprintf("not followed: %d re-sent runs were already followed in one direction (the most at once); they cannot become unacked_retransmission findings", tcpflow.MaxRetransRuns)})
 	}
 }

@@ -43,6 +43,9 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			if ci.ReadErr != nil {
 				msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
 					ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.ReadErr, ci.Packets)
+				a.unread = append(a.unread, unreadFile{path: ci.Path, offset: ci.TruncatedAt, last: ci.Last})
+				r.Completeness = append(r.Completeness, fmt.Sprintf("%s: reading stopped at a damaged record (byte offset %d%s), not at the end of the file: what follows it is unknown, so no call sent before it is a stall",
+					ci.Path, ci.TruncatedAt, uncompressedNote(ci)))
 			}
 			r.Warnings = append(r.Warnings, msg)
 		}
@@ -75,22 +78,25 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
 	a.compactConns()
-	a.sum.Connections = len(a.conns)
+	a.sum.Connections = len(a.conns) + int(a.folded.conns)
 	if last > first {
 		a.sum.DurationMS = ms(last - first)
 	}
 
 	a.sum.TCPAnalysis = map[string]int64{}
+	for k, n := range a.folded.tcp {
+		a.sum.TCPAnalysis[k] += n
+	}
+	a.sum.Undecodable += a.folded.undecodable
+	a.sum.MissingBytes += a.folded.missing
+	a.sum.TruncatedFrames += a.folded.truncated
+	a.sum.GarbageBytes += a.folded.garbage
+	a.sum.CaptureLossBytes += a.folded.lossBytes[0] + a.folded.lossBytes[1]
 	for _, c := range a.conns {
 		a.sum.Undecodable += c.undecodable
 		a.sum.MissingBytes += c.missing
 		a.sum.TruncatedFrames += c.truncatedFrames
-		var garbage int64
-		var resyncs int
-		for d := range c.framers {
-			garbage += c.framers[d].Garbage
-			resyncs += c.framers[d].Resyncs
-		}
+		garbage, resyncs := c.framed.garbage, c.framed.resyncs
 		a.sum.GarbageBytes += garbage
 		transport := "tcp"
 		if c.info.Proto == tcpflow.ProtoUDP {
@@ -116,7 +122,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	for i, k := range keys {
 		p := a.pending[k]
 		a.proc(p.prog, p.vers, p.proc)
-		unansweredByProc[procKey{p.prog, p.vers, p.proc}]++
+		unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
 		a.sum.Unanswered++
 		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
@@ -136,6 +142,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	a.findings(r, end)
+	a.listConnections(r)
 	if note := a.lossNote(r); note != "" {
 		r.Completeness = append(r.Completeness, note)
 	}
@@ -145,9 +152,13 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	}
 
 	for k, ps := range a.procs {
+		name, progName := decode.ProcName(k.prog, k.vers, k.proc), decode.ProgramName(k.prog)
+		if k == otherProcs {
+			name, progName = "(other procedures)", "*"
+		}
 		r.Procedures = append(r.Procedures, Procedure{
-			Program: k.prog, Version: k.vers, Name: decode.ProcName(k.prog, k.vers, k.proc),
-			ProgramName: decode.ProgramName(k.prog),
+			Program: k.prog, Version: k.vers, Name: name,
+			ProgramName: progName,
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
 			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
@@ -166,12 +177,12 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 
 	st := &a.flows.Stats
 	for _, reason := range st.SkipReasons() {
-		r.Skipped = append(r.Skipped, Skipped{What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
+		r.Skipped = append(r.Skipped, Skipped{Bound: a.skipBound(reason) != "", What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
 	}
 	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {
 		l := a.opts.Limits
-		r.Skipped = append(r.Skipped, Skipped{What: "stream holes", Count: st.ForcedGaps,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "stream holes", Count: st.ForcedGaps,
 			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
 				st.ForcedGapByte, l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)})
 	}
@@ -183,15 +194,19 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
 	}
 	if n := int64(len(keys)) - int64(len(r.Unanswered)); n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "unanswered calls listed", Count: n,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "unanswered calls listed", Count: n,
 			Reason: fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered)})
 	}
 	if a.untracked > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.untracked,
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.untracked,
 			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
 				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
 		r.Warnings = append(r.Warnings, fmt.Sprintf("%d RPC calls were not tracked for a reply: more were waiting at once than the limit (%d in all, %d per connection); unanswered counts only the tracked calls",
 			a.untracked, a.opts.MaxCalls, a.opts.MaxCallsPerConn))
+	}
+	if a.closedDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,
+			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
 	}
 	if a.superseded > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
@@ -208,6 +223,14 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
 		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
+	}
+	if a.procsOther > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "procedure rows", Count: a.procsOther,
+			Reason: fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs)})
+	}
+	if a.samplesFull > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "exact latencies", Count: a.samplesFull,
+			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
 	}
 	a.openSkipped(r)
 	a.boundsHit(r)

@@ -9,7 +9,8 @@ import (
 )
 
 // captureSkips says what the capture readers set aside: packets dropped
-// as copies of another input file's, and timestamps taken as wild.
+// as copies of another input file's, records cut to tcpflow.MaxRecordData,
+// and timestamps taken as wild.
 func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
 	var out []Skipped
 	var dups int64
@@ -24,6 +25,12 @@ func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
 		out = append(out, Skipped{What: "duplicate packets", Count: dups,
 			Reason: "the same timestamp and bytes as a packet of another input file (a merged file given with its parts?): counted once, the later copy dropped (" +
 				strings.Join(from, ", ") + ")"})
+	}
+	for _, ci := range caps {
+		if ci.CutRecords > 0 {
+			out = append(out, Skipped{Bound: true, What: "packet records", Count: ci.CutRecords,
+				Reason: fmt.Sprintf("%s: records longer than the %d bytes kept of a packet (the file's snaplen allows more): cut there as a snaplen cuts, the rest passed over unread", ci.Path, tcpflow.MaxRecordData)})
+		}
 	}
 	for _, ci := range caps {
 		if ci.WildCount == 0 {

@@ -87,6 +87,14 @@ func (c *connState) missingDirection() (tcpflow.Dir, bool) {
 	return 0, false
 }
 
+// unreadFile is a file whose reading stopped at a damaged record: the
+// rest of it may hold anything.
+type unreadFile struct {
+	path   string
+	offset int64
+	last   int64 // time of the last packet read from it
+}
+
 // pairKey names a client (by address) and a server endpoint: a reply may
 // come on any connection between them (a reconnect).
 type pairKey struct {
@@ -112,6 +120,11 @@ func (a *Analyzer) byPair() map[pairKey][]*connState {
 // p was first sent. It returns "" when there are none: then the silence is
 // evidence.
 func (a *Analyzer) replyMissed(p *call) string {
+	for _, u := range a.unread {
+		if p.first.Time <= u.last {
+			return fmt.Sprintf("; reading %s stopped at a damaged record (byte offset %d) after it was sent, and the reply may be in what followed, so this is not evidence of a stall", u.path, u.offset)
+		}
+	}
 	if p.conn.info.Proto != tcpflow.ProtoTCP {
 		// Over UDP no ACK shows what the capture missed: only the capture
 		// tool's own count of its drops does.
@@ -121,16 +134,28 @@ func (a *Analyzer) replyMissed(p *call) string {
 		return ""
 	}
 	var best lossEvent
-	var bestConn *connState
+	bestConn := 0
 	acked := false
-	for _, c := range a.byPair()[pairKey{p.conn.info.Client.Addr, p.conn.info.Server}] {
+	// A call whose end fell in a hole was decoded when the hole was
+	// declared, maybe after its reply: it was sent once its first byte was.
+	since := p.first.Time
+	if p.endInHole && p.began != 0 && p.began < since {
+		since = p.began
+	}
+	k := pairKey{p.conn.info.Client.Addr, p.conn.info.Server}
+	for _, c := range a.byPair()[k] {
 		for i, l := range []*lossLog{&c.loss[tcpflow.ToClient], &c.holes[tcpflow.ToClient]} {
-			if e, ok := l.after(p.first.Time); ok && (bestConn == nil || e.at.Time < best.at.Time) {
-				best, bestConn, acked = e, c, i == 0
+			if e, ok := l.after(since); ok && (bestConn == 0 || e.at.Time < best.at.Time) {
+				best, bestConn, acked = e, c.info.ID, i == 0
 			}
 		}
 	}
-	if bestConn == nil {
+	// Connections of the pair folded away (history.go) left their latest
+	// missing bytes from the server.
+	if f := a.foldedPair(k); f != nil && f.lastLossConn != 0 && f.lastLoss.at.Time > since && (bestConn == 0 || f.lastLoss.at.Time < best.at.Time) {
+		best, bestConn, acked = f.lastLoss, f.lastLossConn, f.lastLossAcked
+	}
+	if bestConn == 0 {
 		return ""
 	}
 	how := fmt.Sprintf("the client ACKed at frame %s %d bytes from the server that the capture did not see", a.frame(best.at), best.n)
@@ -138,8 +163,8 @@ func (a *Analyzer) replyMissed(p *call) string {
 		how = fmt.Sprintf("the capture missed %d bytes from the server before frame %s (a hole nothing filled)", best.n, a.frame(best.at))
 	}
 	where := ""
-	if bestConn != p.lastConn {
-		where = fmt.Sprintf(" on connection %d", bestConn.info.ID)
+	if bestConn != p.lastConn.info.ID {
+		where = fmt.Sprintf(" on connection %d", bestConn)
 	}
 	return fmt.Sprintf("; after it was sent, %s%s: its reply may be among them, so this is not evidence of a stall", how, where)
 }
@@ -181,6 +206,16 @@ func (a *Analyzer) lossNote(r *Report) string {
 	var firstAt [2]tcpflow.FrameRef // the earliest frame that showed missing bytes
 	var conns int
 	var missing [2][]int // connection IDs, per missing direction
+	// Connections folded away (history.go) first: they closed earlier.
+	fo := &a.folded
+	conns = fo.lossConns
+	bytes = fo.lossBytes
+	firstAt = fo.lossFirst
+	var missingN [2]int
+	for d := range missing {
+		missing[d] = append(missing[d], fo.missingDir[d]...)
+		missingN[d] = fo.missingDirN[d]
+	}
 	for _, c := range a.conns {
 		if c.loss[0].bytes+c.loss[1].bytes == 0 {
 			continue
@@ -194,6 +229,7 @@ func (a *Analyzer) lossNote(r *Report) string {
 		}
 		if d, ok := c.missingDirection(); ok {
 			missing[d] = append(missing[d], c.info.ID)
+			missingN[d]++
 		}
 	}
 	if conns == 0 {
@@ -207,14 +243,14 @@ func (a *Analyzer) lossNote(r *Report) string {
 	}
 	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s; on %d %s)", strings.Join(parts, "; "), conns, plural(conns, "connection", "connections"))
 	for d, ids := range missing {
-		switch n := len(ids); {
+		switch n := missingN[d]; {
 		case n == 0:
 			continue
 		case n == conns:
 			note += fmt.Sprintf("; the capture holds no %s packet at all although the ACKs show that side sent data: a one-way capture (an asymmetric route, a SPAN port, a filter), so nothing can rest on that side's silence", tcpflow.Dir(d))
 		default:
 			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, plural(n, "connection", "connections"),
-				connList(ids), plural(n, "has", "have"), tcpflow.Dir(d))
+				connList(ids, n), plural(n, "has", "have"), tcpflow.Dir(d))
 		}
 	}
 	if a.lossUnanswered > 0 {
@@ -249,6 +285,7 @@ func (a *Analyzer) discount(all []Finding) {
 		}
 		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
 			f.Severity = SeverityWarning
+			a.sum.Unproven++
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
 				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
 			continue
@@ -256,7 +293,7 @@ func (a *Analyzer) discount(all []Finding) {
 		if later, at, ok := a.answeredLater(c, f.refs[len(f.refs)-1].Time); ok {
 			f.Severity = SeverityWarning
 			f.Summary += fmt.Sprintf("; the episode is over: the client went on on connection %d, where the server was still replying at frame %s, %s after the episode's last frame",
-				later.info.ID, a.frame(at), fmtMS(ms(at.Time-f.refs[len(f.refs)-1].Time)))
+				later, a.frame(at), fmtMS(ms(at.Time-f.refs[len(f.refs)-1].Time)))
 		}
 	}
 }
@@ -264,13 +301,19 @@ func (a *Analyzer) discount(all []Finding) {
 // answeredLater returns a connection opened after c between the same
 // client and server that carried a reply after time t, and that reply's
 // frame.
-func (a *Analyzer) answeredLater(c *connState, t int64) (*connState, tcpflow.FrameRef, bool) {
-	for _, o := range a.byPair()[pairKey{c.info.Client.Addr, c.info.Server}] {
+func (a *Analyzer) answeredLater(c *connState, t int64) (int, tcpflow.FrameRef, bool) {
+	k := pairKey{c.info.Client.Addr, c.info.Server}
+	for _, o := range a.byPair()[k] {
 		if o.info.ID > c.info.ID && o.lastReply.Time > t {
-			return o, o.lastReply, true
+			return o.info.ID, o.lastReply, true
 		}
 	}
-	return nil, tcpflow.FrameRef{}, false
+	// Connections of the pair folded away (history.go) left their latest
+	// reply. (Not those of other pairs: a reply there says nothing.)
+	if f := a.pairSums[k]; f != nil && f.lastReplyConn > c.info.ID && f.lastReply.Time > t {
+		return f.lastReplyConn, f.lastReply, true
+	}
+	return 0, tcpflow.FrameRef{}, false
 }
 
 // sideName names the sender of a direction.
@@ -281,18 +324,17 @@ func sideName(d tcpflow.Dir) string {
 	return "server"
 }
 
-// connList names a few connections: "1, 2, 3 and 7 more".
-func connList(ids []int) string {
+// connList names a few of n connections: "1, 2, 3 and 7 more".
+func connList(ids []int, n int) string {
 	var b strings.Builder
-	for i, id := range ids {
-		if i == 3 {
-			fmt.Fprintf(&b, " and %d more", len(ids)-i)
-			break
-		}
+	for i, id := range ids[:min(3, len(ids))] {
 		if i > 0 {
 			b.WriteString(", ")
 		}
 		fmt.Fprint(&b, id)
+	}
+	if shown := min(3, len(ids)); n > shown {
+		fmt.Fprintf(&b, " and %d more", n-shown)
 	}
 	return b.String()
 }

@@ -177,6 +177,7 @@ func TestCaptureLossIsNeverAStall(t *testing.T) {
 			if removed == 0 {
 				t.Skip("no server data frame")
 			}
+			t.Logf("%d of %d server data frames removed one at a time", removed, countTrue(l.toClient))
 			for name, keep := range map[string][]bool{"client->server only": l.toServer, "server->client only": l.toClient} {
 				r := l.analyse(analyze.DefaultOptions(), func(i int) bool { return keep[i] })
 				if s := stalls(r); len(s) > 0 {
@@ -283,8 +284,8 @@ func TestDroppedReplyIsNotAStall(t *testing.T) {
 			}
 			continue
 		}
-		if u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 {
-			t.Errorf("reply dropped by the capture: finding %+v, diagnoses %+v", u[0], r.Diagnoses)
+		if u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 || r.Summary.Unproven != 1 {
+			t.Errorf("reply dropped by the capture: finding %+v, diagnoses %+v, unproven %d", u[0], r.Diagnoses, r.Summary.Unproven)
 		}
 		want := fmt.Sprintf("the client ACKed at frame %d 4144 bytes from the server that the capture did not see", ackFrame)
 		if !strings.Contains(u[0].Summary, want) {
@@ -349,7 +350,7 @@ func TestOneWayCaptureNeverBlamesTheMissingSide(t *testing.T) {
 	if len(u) != 1 || u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 {
 		t.Fatalf("unacked %+v, diagnoses %+v", u, r.Diagnoses)
 	}
-	if !strings.Contains(u[0].Summary, "holds no client->server packet") {
+	if !strings.Contains(u[0].Summary, "holds no client->server packet") || r.Summary.Unproven != 1 {
 		t.Errorf("summary %q", u[0].Summary)
 	}
 	if m := r.Connections[0].CaptureLoss.MissingDirection; m == nil || *m != "client_to_server" {
@@ -403,8 +404,8 @@ func TestEpisodeOverOnANewConnection(t *testing.T) {
 			u[0].DurationMS < 6000 {
 			t.Errorf("healed: finding %+v", u[0])
 		}
-		if len(r.Diagnoses) != 0 || stalls(r) != nil {
-			t.Errorf("healed: diagnoses %+v, stalls %q", r.Diagnoses, stalls(r))
+		if len(r.Diagnoses) != 0 || stalls(r) != nil || r.Summary.Unproven != 0 {
+			t.Errorf("healed: diagnoses %+v, stalls %q, unproven %d (an episode that is over is no unknown)", r.Diagnoses, stalls(r), r.Summary.Unproven)
 		}
 		if r.Summary.RPCRetransmissions != 1 || r.Summary.Unanswered != 0 {
 			t.Errorf("healed: summary %+v", r.Summary)
@@ -493,4 +494,55 @@ func TestUDPSilenceWithCaptureDrops(t *testing.T) {
 			t.Errorf("completeness %q", r.Completeness)
 		}
 	}
+}
+
+// A file whose reading stopped at a damaged record, not at its end: what
+// follows is unknown, so a call waiting at that point is no stall; the
+// same capture ending cleanly is server_not_replying.
+func TestDamagedRecordIsNotTheEnd(t *testing.T) {
+	for _, damaged := range []bool{false, true} {
+		s := newScenario(t)
+		c, sv := uint32(100), uint32(900)
+		call := readCall(3, 0, 4096)
+		s.seg(0, true, c, sv, ackF|pshF, 501, call)
+		c += uint32(len(call))
+		s.seg(50*time.Microsecond, false, sv, c, ackF, 501, nil)
+		for i := 0; i < 3; i++ {
+			s.seg(time.Second, true, c-1, sv, ackF, 501, nil)
+			s.seg(50*time.Microsecond, false, sv, c, ackF, 501, nil)
+		}
+		if damaged {
+			// A record header claiming 2 GiB, then bytes that may hold anything.
+			s.buf.Write(words(0x6565e100, 0, 0x7fffffff, 0x7fffffff)[:16])
+			s.buf.Write(make([]byte, 200))
+		}
+		r := s.run(analyze.DefaultOptions())
+		u := findKinds(r)["unanswered_call"]
+		if len(u) != 1 {
+			t.Fatalf("damaged=%v: unanswered %+v", damaged, u)
+		}
+		if !damaged {
+			if len(r.Diagnoses) != 1 || r.Summary.Unproven != 0 {
+				t.Errorf("clean end: diagnoses %+v", r.Diagnoses)
+			}
+			continue
+		}
+		if u[0].Severity != analyze.SeverityWarning || len(r.Diagnoses) != 0 || r.Summary.Unproven != 1 ||
+			!strings.Contains(u[0].Summary, "stopped at a damaged record") {
+			t.Errorf("damaged: finding %+v, diagnoses %+v", u[0], r.Diagnoses)
+		}
+		if len(r.Completeness) == 0 || !strings.Contains(r.Completeness[0], "not at the end of the file") {
+			t.Errorf("completeness %q", r.Completeness)
+		}
+	}
+}
+
+func countTrue(bs []bool) int {
+	n := 0
+	for _, b := range bs {
+		if b {
+			n++
+		}
+	}
+	return n
 }

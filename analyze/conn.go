@@ -16,10 +16,13 @@ type connState struct {
 	info tcpflow.ConnInfo
 	// live is tcpflow's ConnInfo, until Close: it is told when the
 	// connection carries RPC, so a full table keeps it.
-	live    *tcpflow.ConnInfo
-	framers [2]decode.Framer
-	sinks   [2]dirSink
-	at      tcpflow.FrameRef // frame of the bytes being fed
+	live *tcpflow.ConnInfo
+	// st frames the byte streams: made at the first byte, freed at Close
+	// (a SYN flood's connections never need one), when what the framers
+	// counted is kept in framed.
+	st     *connStreams
+	framed framerCounts
+	at     tcpflow.FrameRef // frame of the bytes being fed
 	// where the message being decoded began, and whether bytes of it were
 	// not captured (set per record; for UDP, the datagram's frame)
 	msgFirst   tcpflow.FrameRef
@@ -53,8 +56,43 @@ type connState struct {
 	inHole    [2]bool
 	msgInHole bool             // the message being decoded ended in a hole
 	lastReply tcpflow.FrameRef // the latest reply decoded here
-	idx       int              // index in Analyzer.conns
-	row       int              // index in Report.Connections
+	idx       int              // index in Analyzer.conns; -1 once folded (history.go)
+	keptAt    int              // index in Analyzer.kept, or -1
+	// lastPins counts the calls waiting for a reply that were last sent
+	// here (tracked those first sent here); named: a finding listed names
+	// it. Either keeps it from folding when it closes.
+	lastPins int
+	named    bool
+	// pinKept: closed, and kept only for the calls waiting on it (see
+	// evictPinned); evict: their calls are being dropped
+	pinKept, evict bool
+	row            int // index in Report.Connections
+}
+
+// connStreams frames both directions of a connection.
+type connStreams struct {
+	framers [2]decode.Framer
+	sinks   [2]dirSink
+}
+
+// framerCounts is what a connection's framers counted.
+type framerCounts struct {
+	garbage int64
+	resyncs int
+	tooLong int
+}
+
+// streams returns c's framers, made on first use.
+func (c *connState) streams() *connStreams {
+	if c.st == nil {
+		c.st = &connStreams{}
+		for d := range c.st.sinks {
+			c.st.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
+			c.st.framers[d].Reset(&c.st.sinks[d], c.info.SawSYN)
+			c.st.framers[d].SetHeadPool(&c.a.heads)
+		}
+	}
+	return c.st
 }
 
 // dirSink receives the records of one direction.
@@ -75,8 +113,9 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
 	c.at = at
 	c.bytes[dir] += int64(len(b))
-	c.framers[dir].Mark = mark(at)
-	c.framers[dir].Feed(b)
+	fr := &c.streams().framers[dir]
+	fr.Mark = mark(at)
+	fr.Feed(b)
 }
 
 func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow.GapReason) {
@@ -89,12 +128,13 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	case tcpflow.GapLost:
 		c.holes[dir].add(int64(n), at)
 	}
-	c.framers[dir].Mark = mark(at)
+	fr := &c.streams().framers[dir]
+	fr.Mark = mark(at)
 	// Bytes cut by the snaplen were on the wire in a captured frame, at
 	// its time; bytes the capture missed were not: a record ending among
 	// them ended at an unknown time.
 	c.inHole[dir] = why != tcpflow.GapSnaplen
-	c.framers[dir].Skip(int64(n))
+	fr.Skip(int64(n))
 	c.inHole[dir] = false
 }
 
@@ -116,7 +156,10 @@ func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tc
 // Acked notes when the server's TCP acknowledged each call: the evidence
 // that a call reached the server even though no reply came.
 func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
-	c.recent[dir].acked(upTo)
+	l := &c.recent[dir]
+	n := len(l.recs) - l.head
+	l.acked(upTo)
+	c.a.records += len(l.recs) - l.head - n
 	if dir != tcpflow.ToServer {
 		return
 	}
@@ -127,9 +170,13 @@ func (c *connState) Acked(dir tcpflow.Dir, upTo int64, at tcpflow.FrameRef) {
 		}
 		*w = inflightCall{}
 		c.inflightHead++
+		c.a.watched--
 	}
 	if c.inflightHead == len(c.inflight) {
 		c.inflight, c.inflightHead = c.inflight[:0], 0
+		if cap(c.inflight) >= 2048 {
+			c.inflight = nil // a burst's array is not kept for an idle connection
+		}
 	}
 }
 
@@ -151,10 +198,18 @@ func (c *connState) watchAck(p *call) {
 	if c.msgEnd < 0 || c.info.Proto != tcpflow.ProtoTCP {
 		return
 	}
-	if len(c.inflight)-c.inflightHead >= maxInflight {
+	if len(c.inflight)-c.inflightHead >= maxInflight || c.a.watched >= c.a.opts.MaxWatchedTotal {
+		if c.a.watched >= c.a.opts.MaxWatchedTotal {
+			c.a.watchedDropped++
+		} else {
+			c.ackUnwatched++
+		}
+		if c.inflightHead == len(c.inflight) {
+			return // nothing of this connection's to forget: not watched
+		}
 		c.inflight[c.inflightHead] = inflightCall{} // forget the oldest
 		c.inflightHead++
-		c.ackUnwatched++
+		c.a.watched--
 	}
 	if c.inflightHead > 0 && c.inflightHead >= len(c.inflight)/2 {
 		n := copy(c.inflight, c.inflight[c.inflightHead:])
@@ -162,6 +217,7 @@ func (c *connState) watchAck(p *call) {
 		c.inflight, c.inflightHead = c.inflight[:n], 0
 	}
 	c.inflight = append(c.inflight, inflightCall{p: p, id: p.id, end: c.msgEnd})
+	c.a.watched++
 }
 
 // recordLog remembers records of one direction, so never-ACKed bytes can
@@ -223,7 +279,22 @@ func (c *connState) remember(dir tcpflow.Dir, xid uint32, isCall bool, p *call) 
 	if p != nil {
 		r.prog, r.vers, r.proc, r.known = p.prog, p.vers, p.proc, true
 	}
-	c.recent[dir].add(r)
+	l := &c.recent[dir]
+	n := len(l.recs) - l.head
+	if c.a.records >= c.a.opts.MaxRecordsTotal {
+		// All connections together remember as many as allowed: forget
+		// this direction's oldest, or, holding none, do not remember it.
+		c.a.recordsDropped++
+		if n == 0 {
+			return
+		}
+		l.recs[l.head] = recentRecord{}
+		l.head++
+		n--
+		c.a.records--
+	}
+	l.add(r)
+	c.a.records += len(l.recs) - l.head - n
 }
 
 // find returns the newest remembered record holding stream offset off.
@@ -239,18 +310,31 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
 	c.live = nil
-	defer c.a.dropIfEmpty(c)
+	defer c.a.retire(c)
 	c.tcp = tcp
-	for d := range c.framers {
-		c.framers[d].Finish()
+	if c.st == nil {
+		return
+	}
+	defer func() {
+		for d := range c.st.framers {
+			fr := &c.st.framers[d]
+			c.framed.garbage += fr.Garbage
+			c.framed.resyncs += fr.Resyncs
+			c.framed.tooLong += fr.TooLong
+		}
+		c.st = nil
+	}()
+	fs := &c.st.framers
+	for d := range fs {
+		fs[d].Finish()
 	}
 	// A reply that began but whose last byte never came: remember how much
 	// of it was sent, for the unanswered call's report. Any other record
 	// left open is counted apart (openrec.go).
-	if r, ok := c.framers[tcpflow.ToServer].Partial(); ok {
+	if r, ok := fs[tcpflow.ToServer].Partial(); ok {
 		c.noteOpen(tcpflow.ToServer, r)
 	}
-	if r, ok := c.framers[tcpflow.ToClient].Partial(); ok {
+	if r, ok := fs[tcpflow.ToClient].Partial(); ok {
 		var p *call
 		if xid, typ, err := decode.Header(r.Head); err == nil && typ == decode.MsgReply {
 			k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}
@@ -272,13 +356,13 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 func (s *dirSink) Record(r *decode.Record) {
 	c := s.c
 	c.msgFirst, c.msgMissing = unmark(r.First), r.Missing > 0
-	c.msgStart, c.msgEnd = r.Start, c.framers[s.dir].Offset()
+	c.msgStart, c.msgEnd = r.Start, c.st.framers[s.dir].Offset()
 	c.msgInHole = c.inHole[s.dir]
 	if !c.message(s.dir, r.Head) {
 		c.undecodable++
 		// A record that is not RPC means the framer lost its place
 		// (garbage, or a false boundary found mid-stream).
-		c.framers[s.dir].Desync()
+		c.st.framers[s.dir].Desync()
 	}
 }
 
@@ -403,18 +487,13 @@ const maxEmptyListed = 1000
 // dropIfEmpty forgets c, just closed, when it carried nothing and
 // maxEmptyListed such connections are already kept.
 func (a *Analyzer) dropIfEmpty(c *connState) {
-	if c.bytes != [2]int64{} || c.calls+c.replies+c.undecodable != 0 {
-		return
-	}
-	if t := c.tcp; t != nil && (t.Count != (tcpflow.TCPSummary{}).Count || len(t.Unacked)+len(t.ZeroWins) != 0) {
-		return
-	}
 	if a.emptyKept < maxEmptyListed {
 		a.emptyKept++
 		return
 	}
 	a.emptyDropped++
 	a.conns[c.idx] = nil
+	c.idx = -1
 	a.connHoles++
 	if a.connHoles > len(a.conns)/2 {
 		a.compactConns()

@@ -116,6 +116,15 @@ func (a *Analyzer) pendingByAge() []callKey {
 	return keys
 }
 
+// sentAt says where the call was sent: at its frame, or, when its last
+// bytes fell in a capture hole, by the frame that declared the hole.
+func (p *call) sentAt(a *Analyzer) string {
+	if p.endInHole {
+		return "sent by frame " + a.frame(p.first) + " (its last bytes were not captured)"
+	}
+	return "sent at frame " + a.frame(p.first)
+}
+
 // ackNote says whether, and when, the server's TCP acknowledged the call.
 func (p *call) ackNote(a *Analyzer) string {
 	if p.ackedAt.Frame == 0 {
@@ -137,6 +146,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	if len(a.slow) >= maxListed {
 		return
 	}
+	c.named = true
 	lat := at.Time - p.first.Time
 	refs := []tcpflow.FrameRef{p.first}
 	if p.ackedAt.Frame != 0 {
@@ -178,6 +188,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	if len(a.retrans) >= maxListed {
 		return
 	}
+	p.conn.named = true
 	sends := append([]tcpflow.FrameRef{p.first}, p.resends...)
 	refs := sends
 	outcome := "never answered"
@@ -241,13 +252,14 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		} else if missed := a.replyMissed(p); missed != "" {
 			sev, silent = SeverityWarning, missed
 			a.lossUnanswered++
+			a.sum.Unproven++
 		}
 		f := Finding{
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
 			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 			Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s sent at frame %s was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), a.frame(p.first), fmtMS(ms(age)), p.ackNote(a), partial, silent),
+			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
+				p.label(k.xid), p.sentAt(a), fmtMS(ms(age)), p.ackNote(a), partial, silent),
 			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
 		}
 		f.setFrames(refs)
@@ -283,11 +295,20 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			built[KindZeroWindow]++
 			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
 		}
-		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins))
+		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
+		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
 		for d := 0; d < 2; d++ {
 			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
 		}
 	}
+
+	// Connections folded with their evidence (history.go).
+	for kind, n := range a.folded.omitted {
+		omitted[kind] += n
+	}
+	a.sum.UnackedRetransmissions += a.folded.unackedResends
+	a.sum.ZeroWindowEpisodes += a.folded.zeroWins
+	a.sum.TCPRetransmissions += a.folded.tcpRetrans
 
 	// Stalls first, then by time.
 	sevRank := map[Severity]int{SeverityStall: 0, SeverityWarning: 1, SeverityInfo: 2}
@@ -317,7 +338,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	r.Findings = all
 	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow} {
 		if n := omitted[kind]; n > 0 {
-			r.Skipped = append(r.Skipped, Skipped{What: kind + " findings", Count: n,
+			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
 		}
 	}

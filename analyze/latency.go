@@ -22,6 +22,33 @@ type latencies struct {
 	hist     []uint32 // allocated when exact overflows
 }
 
+// addLatency adds ns to l, keeping the latencies held exactly, all
+// procedures together, within Options.LatencySamples: past it, l goes to
+// its histogram now rather than when it holds exactSamples.
+func (a *Analyzer) addLatency(l *latencies, ns int64) {
+	if l.hist == nil {
+		if a.samples >= a.opts.LatencySamples {
+			a.samples -= len(l.exact)
+			a.samplesFull++
+			l.toHist()
+		} else if len(l.exact) < exactSamples {
+			a.samples++
+		} else {
+			a.samples -= len(l.exact)
+		}
+	}
+	l.add(ns)
+}
+
+// toHist moves the exact samples to the histogram.
+func (l *latencies) toHist() {
+	l.hist = make([]uint32, 64<<subBits)
+	for _, v := range l.exact {
+		l.hist[bucket(v)]++
+	}
+	l.exact = nil
+}
+
 func (l *latencies) add(ns int64) {
 	if ns < 0 {
 		ns = 0
@@ -39,11 +66,7 @@ func (l *latencies) add(ns int64) {
 			l.exact = append(l.exact, ns)
 			return
 		}
-		l.hist = make([]uint32, 64<<subBits)
-		for _, v := range l.exact {
-			l.hist[bucket(v)]++
-		}
-		l.exact = nil
+		l.toHist()
 	}
 	l.hist[bucket(ns)]++
 }

@@ -45,8 +45,12 @@ type Report struct {
 	Summary       Summary      `json:"summary"`
 	Procedures    []Procedure  `json:"procedures"`
 	Connections   []Connection `json:"connections"`
-	Findings      []Finding    `json:"findings"`
-	Diagnoses     []Diagnosis  `json:"diagnoses"`
+	// ConnectionGroups sums, per client address and server, the
+	// connections not listed in Connections (see Options.MaxConnsListed).
+	// An extra beyond the contract.
+	ConnectionGroups []ConnectionGroup `json:"connection_groups"`
+	Findings         []Finding         `json:"findings"`
+	Diagnoses        []Diagnosis       `json:"diagnoses"`
 	// Unanswered lists every call with no reply by the end of the capture,
 	// whatever its age (findings only hold those past the stall threshold).
 	Unanswered []Unanswered `json:"unanswered_calls"`
@@ -125,6 +129,10 @@ type Summary struct {
 	// CaptureLossBytes: bytes the peers ACKed that the capture never saw,
 	// all connections, both directions.
 	CaptureLossBytes int64 `json:"capture_loss_bytes"`
+	// Unproven counts findings that would be stalls but rest on what the
+	// capture did not see (capture loss, a missing direction, drops the
+	// capture tool reported, a damaged record); they are warnings.
+	Unproven int64 `json:"unproven_stalls"`
 	// Extras beyond the contract.
 	OrphanReplies   int64   `json:"orphan_replies"`   // replies whose call is not in the capture
 	Undecodable     int64   `json:"undecodable"`      // records that did not parse as RPC
@@ -295,6 +303,10 @@ type Skipped struct {
 	What   string `json:"what"`
 	Count  int64  `json:"count"`
 	Reason string `json:"reason"`
+	// Bound: a cap on nfsstall's own memory or work was reached (its
+	// value is in Reason), not something about the capture; the command
+	// also says so on stderr. An extra beyond the contract.
+	Bound bool `json:"bound,omitempty"`
 }
 
 // ms converts a duration in ns to float milliseconds.

@@ -79,6 +79,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 	if len(a.retrans) >= maxListed {
 		return
 	}
+	c.named = true
 	label := fmt.Sprintf("%s xid %s", procLabel(e.prog, e.vers, e.proc), XID(e.k.xid))
 	if p != nil {
 		label = p.label(e.k.xid)
@@ -95,7 +96,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: c.info.ID,
 		XID: xidPtr(e.k.xid), Procedure: decode.ProcName(e.prog, e.vers, e.proc),
 		Start: Time(e.first.Time), DurationMS: ms(at.Time - e.first.Time),
-		Summary: fmt.Sprintf("%s sent at frame %s was re-sent %s at frame %s, %s after its reply at frame %s: the client did not get that reply",
+		Summary: fmt.Sprintf("%s sent at frame %s was re-sent %s at frame %s, %s after its reply at frame %s: a replay (the reply did not reach the client, or crossed the re-send)",
 			label, a.frame(e.first), where, a.frame(at), fmtMS(ms(at.Time-e.reply.Time)), a.frame(e.reply)),
 	}
 	f.setFrames(refs)

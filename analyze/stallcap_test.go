@@ -5,6 +5,7 @@ package analyze_test
 // written into the test: re-making the captures re-makes the expectations.
 
 import (
+	"math"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -235,6 +236,43 @@ func TestCaptureClientWindowClosed(t *testing.T) {
 	}
 	if probes < 2 || f.Probes != probes {
 		t.Errorf("probes: nfsstall %d, tshark %d (want >= 2)", f.Probes, probes)
+	}
+}
+
+// The client's reader is frozen twice and thawed while capturing: two
+// zero-window episodes that end. Each must be one zero_window finding,
+// not a stall, with tshark's frames (the first zero-window frame, the
+// frame that reopened the window), the time between them and the probes.
+func TestCaptureZeroWindowEnds(t *testing.T) {
+	const name = "zero-window-ends.pcap"
+	r, _ := run(t, captureFile(t, name))
+	want := tsharkEpisodes(t, readTSV(t, filepath.Join(pcapDir, name+".tcp.tsv")))
+	if len(want) < 2 {
+		t.Fatalf("tshark's view has %d zero-window episodes, the capture was made for 2", len(want))
+	}
+	var got []analyze.Finding
+	for _, f := range r.Findings {
+		if f.Kind == analyze.KindZeroWindow {
+			got = append(got, f)
+		}
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d zero_window findings, tshark's view %d episodes", len(got), len(want))
+	}
+	for i, e := range want {
+		f := got[i]
+		if e.end == 0 {
+			t.Errorf("episode at frame %d never ends in tshark's view", e.start)
+			continue
+		}
+		if !slices.Equal(f.Frames, []int64{e.start, e.end}) || f.Probes != e.probes ||
+			math.Abs(f.DurationMS-float64(e.endT-e.startT)/1e6) > 1e-6 || f.Severity == analyze.SeverityStall {
+			t.Errorf("finding frames %v, %.6f ms, %d probes, %s; tshark: frames [%d %d], %.6f ms, %d probes, ended",
+				f.Frames, f.DurationMS, f.Probes, f.Severity, e.start, e.end, float64(e.endT-e.startT)/1e6, e.probes)
+		}
+	}
+	if len(r.Diagnoses) != 0 {
+		t.Errorf("episodes that ended are no stall; got %+v", r.Diagnoses)
 	}
 }
 

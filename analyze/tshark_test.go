@@ -111,11 +111,12 @@ func tcpPayloadFrames(t *testing.T, path string) map[int64]bool {
 }
 
 type srtRow struct {
-	calls    int64
-	min, max float64 // seconds
+	calls         int64
+	min, max, avg float64 // seconds
 }
 
-// readSRT parses `tshark -z rpc,srt,100003,3` output, keyed by procedure number.
+// readSRT parses `tshark -z rpc,srt,100003,3` output, keyed by procedure
+// number: Index Procedure Calls "Min SRT" "Max SRT" "Avg SRT" "Sum SRT".
 func readSRT(t *testing.T, path string) map[uint32]srtRow {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -134,7 +135,11 @@ func readSRT(t *testing.T, path string) map[uint32]srtRow {
 		calls, _ := strconv.ParseInt(f[2], 10, 64)
 		mn, _ := strconv.ParseFloat(f[3], 64)
 		mx, _ := strconv.ParseFloat(f[4], 64)
-		out[uint32(proc)] = srtRow{calls: calls, min: mn, max: mx}
+		avg, err := strconv.ParseFloat(f[5], 64)
+		if err != nil {
+			t.Fatalf("%s: Avg SRT %q: %v", path, f[5], err)
+		}
+		out[uint32(proc)] = srtRow{calls: calls, min: mn, max: mx, avg: avg}
 	}
 	return out
 }
@@ -302,11 +307,16 @@ func TestAgreesWithTshark(t *testing.T) {
 				if p.Replies-extra != row.calls {
 					t.Errorf("%s: %d replies (%d tshark did not decode), tshark SRT %d", p.Name, p.Replies, extra, row.calls)
 				}
-				// min/max only where both time every reply from the same
-				// frame: no snaplen-cut message, no re-sent call.
+				// min/max/mean only where both time every reply from the
+				// same frame: no snaplen-cut message, no re-sent call
+				// (TestLatencyAgreesWithTsharkRPCTime checks those per
+				// call). tshark prints 6 decimals: within one unit of the
+				// last.
 				if extra == 0 && !anyMissing(msgs, proc) && p.Retransmits == 0 {
-					if math.Abs(p.Latency.Min/1e3-row.min) > 1e-6 || math.Abs(p.Latency.Max/1e3-row.max) > 1e-6 {
-						t.Errorf("%s: latency min/max %.6f/%.6f s, tshark SRT %.6f/%.6f", p.Name, p.Latency.Min/1e3, p.Latency.Max/1e3, row.min, row.max)
+					if math.Abs(p.Latency.Min/1e3-row.min) > 1e-6 || math.Abs(p.Latency.Max/1e3-row.max) > 1e-6 ||
+						math.Abs(p.Latency.Mean/1e3-row.avg) > 1e-6 {
+						t.Errorf("%s: latency min/max/mean %.6f/%.6f/%.6f s, tshark SRT %.6f/%.6f/%.6f", p.Name,
+							p.Latency.Min/1e3, p.Latency.Max/1e3, p.Latency.Mean/1e3, row.min, row.max, row.avg)
 					}
 				}
 			}
@@ -468,9 +478,9 @@ func TestTCPCountsAgreeWithTshark(t *testing.T) {
 			if fmt.Sprint(r.Summary.TCPAnalysis) != fmt.Sprint(total) {
 				t.Errorf("summary tcp_analysis %v, tshark %v", r.Summary.TCPAnalysis, total)
 			}
-			if r.Summary.TCPRetransmissions != total["retransmission"] || r.Summary.ZeroWindowEpisodes > total["zero_window"] {
-				t.Errorf("summary: tcp_retransmissions %d (tshark %d), zero_window_episodes %d (tshark zero-window frames %d)",
-					r.Summary.TCPRetransmissions, total["retransmission"], r.Summary.ZeroWindowEpisodes, total["zero_window"])
+			if eps := int64(len(tsharkEpisodes(t, rows))); r.Summary.TCPRetransmissions != total["retransmission"] || r.Summary.ZeroWindowEpisodes != eps {
+				t.Errorf("summary: tcp_retransmissions %d (tshark %d), zero_window_episodes %d (tshark's view %d)",
+					r.Summary.TCPRetransmissions, total["retransmission"], r.Summary.ZeroWindowEpisodes, eps)
 			}
 		})
 	}
@@ -481,4 +491,40 @@ func endpointOf(v4, v6, port string) string {
 		return v4 + ":" + port
 	}
 	return "[" + v6 + "]:" + port
+}
+
+// tsharkEpisode is a zero-window episode read off tshark's TCP view.
+type tsharkEpisode struct {
+	start, end   int64 // frames; end 0: still closed at the end of the capture
+	startT, endT int64 // ns
+	probes       int
+}
+
+// tsharkEpisodes reads the zero-window episodes off tshark's view: one
+// starts at a frame tshark flags tcp.analysis.zero_window while its sender
+// has none open, and ends at that sender's next frame, not SYN or RST, with
+// a non-zero window; its probes are the peer's frames in between that
+// tshark flags zero_window_probe or keep_alive (tcpflow's
+// TestZeroWindowEpisodesAgreeWithTshark holds the TCP layer to the same).
+func tsharkEpisodes(t *testing.T, rows []tsharkview.Row) []tsharkEpisode {
+	open := map[string]int{} // sender -> index in out, +1
+	var out []tsharkEpisode
+	for _, row := range rows {
+		sender := row["tcp.stream"] + " " + endpointOf(row["ip.src"], row["ipv6.src"], row["tcp.srcport"])
+		peer := row["tcp.stream"] + " " + endpointOf(row["ip.dst"], row["ipv6.dst"], row["tcp.dstport"])
+		flags, _ := strconv.ParseUint(row["tcp.flags"], 0, 16)
+		frame := int64(parseUint(t, row["frame.number"]))
+		if i := open[peer]; i > 0 && (row["tcp.analysis.zero_window_probe"] == "1" || row["tcp.analysis.keep_alive"] == "1") {
+			out[i-1].probes++
+		}
+		switch i := open[sender]; {
+		case i == 0 && row["tcp.analysis.zero_window"] == "1":
+			out = append(out, tsharkEpisode{start: frame, startT: epochNS(t, row["frame.time_epoch"])})
+			open[sender] = len(out)
+		case i > 0 && flags&(0x02|0x04) == 0 && row["tcp.window_size_value"] != "0":
+			out[i-1].end, out[i-1].endT = frame, epochNS(t, row["frame.time_epoch"])
+			delete(open, sender)
+		}
+	}
+	return out
 }

@@ -553,6 +553,9 @@ func FuzzNFS3Args(f *testing.F) {
 	for _, tt := range argsCases {
 		f.Add(append([]byte{byte(tt.proc)}, tt.in...))
 	}
+	for _, seed := range loadBoundarySeeds(f).nfs3Args {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, in []byte) {
 		proc, b := nfs3Proc(in)
 		var a NFS3Args

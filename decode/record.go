@@ -222,9 +222,66 @@ type HeadPool struct {
 	carrys []*carryBuf
 }
 
-// carryBuf holds two search windows with their markers: a window is
-// tested once all its bytes are here, then the bytes before it dropped.
-type carryBuf [2 * (4 + SearchWindow)]byte
+// carryBuf holds two search windows with their markers (a window is
+// tested once all its bytes are here, then the bytes before it dropped),
+// and the Mark of each chunk they came in, so that a record found in them
+// begins where its first byte came, not where the search decided.
+type carryBuf struct {
+	b      [2 * (4 + SearchWindow)]byte
+	marks  [maxChunkMarks]chunkMark // oldest first
+	nMarks int
+}
+
+// maxChunkMarks bounds the chunks whose Mark is kept while searching; past
+// it the oldest is forgotten, and its bytes take the next chunk's Mark.
+const maxChunkMarks = 8
+
+// chunkMark is the stream offset where a chunk fed to the Framer began,
+// and the Mark it was fed with.
+type chunkMark struct {
+	off int64
+	m   Mark
+}
+
+// note records that the bytes from stream offset off on came with m.
+func (c *carryBuf) note(off int64, m Mark) {
+	if c.nMarks > 0 && c.marks[c.nMarks-1].m == m {
+		return // the same chunk, or one of the same frame
+	}
+	if c.nMarks == maxChunkMarks {
+		c.nMarks = copy(c.marks[:], c.marks[1:])
+	}
+	c.marks[c.nMarks] = chunkMark{off, m}
+	c.nMarks++
+}
+
+// prune forgets the chunks that ended before stream offset off.
+func (c *carryBuf) prune(off int64) {
+	i := 0
+	for i+1 < c.nMarks && c.marks[i+1].off <= off {
+		i++
+	}
+	if i > 0 {
+		c.nMarks = copy(c.marks[:], c.marks[i:c.nMarks])
+	}
+}
+
+// markAt returns the Mark of the byte at stream offset off (def when no
+// chunk is known) and where the next chunk begins (-1: none).
+func (c *carryBuf) markAt(off int64, def Mark) (Mark, int64) {
+	m, next := def, int64(-1)
+	if c.nMarks > 0 {
+		m = c.marks[0].m
+	}
+	for _, cm := range c.marks[:c.nMarks] {
+		if cm.off > off {
+			next = cm.off
+			break
+		}
+		m = cm.m
+	}
+	return m, next
+}
 
 func (p *HeadPool) getCarry() *carryBuf {
 	if p == nil || len(p.carrys) == 0 {
@@ -238,6 +295,9 @@ func (p *HeadPool) getCarry() *carryBuf {
 // releaseCarry gives the search buffer back to the pool, if there is one
 // and no bytes are held in it.
 func (f *Framer) releaseCarry() {
+	if f.carry != nil && f.carryN == 0 {
+		f.carry.nMarks = 0
+	}
 	if f.pool != nil && f.carry != nil && f.carryN == 0 {
 		f.pool.carrys = append(f.pool.carrys, f.carry)
 		f.carry = nil
@@ -328,8 +388,11 @@ func (f *Framer) search(b []byte) []byte {
 	if f.carry == nil {
 		f.carry = f.pool.getCarry()
 	}
+	if len(b) > 0 {
+		f.carry.note(f.off, f.Mark)
+	}
 	for {
-		take := copy(f.carry[f.carryN:], b)
+		take := copy(f.carry.b[f.carryN:], b)
 		f.carryN += take
 		f.off += int64(take)
 		b = b[take:]
@@ -342,16 +405,16 @@ func (f *Framer) search(b []byte) []byte {
 		p := 0
 	scan:
 		for ; p+4+minRecord <= f.carryN; p++ {
-			n := binary.BigEndian.Uint32(f.carry[p:])
+			n := binary.BigEndian.Uint32(f.carry.b[p:])
 			length, held := int(n&0x7fffffff), f.carryN-p-4
 			var ok bool
 			switch {
 			case length < minRecord || length > int(f.maxFragment):
 			case p+w <= f.carryN:
-				ok = f.candidate(f.carry[p:p+w], false)
+				ok = f.candidate(f.carry.b[p:p+w], false)
 			case n&0x80000000 != 0 && length <= held:
-				ok = f.candidate(f.carry[p:p+4+length], false)
-			case held >= minJudged && !f.sink.Plausible(f.carry[p+4:f.carryN], true):
+				ok = f.candidate(f.carry.b[p:p+4+length], false)
+			case held >= minJudged && !f.sink.Plausible(f.carry.b[p+4:f.carryN], true):
 			default:
 				break scan
 			}
@@ -364,7 +427,8 @@ func (f *Framer) search(b []byte) []byte {
 		// Positions before p are not boundaries: drop them.
 		if p > 0 {
 			f.Garbage += int64(p)
-			f.carryN = copy(f.carry[:], f.carry[p:f.carryN])
+			f.carryN = copy(f.carry.b[:], f.carry.b[p:f.carryN])
+			f.carry.prune(f.off - int64(f.carryN))
 		}
 		if len(b) == 0 {
 			return nil
@@ -399,7 +463,7 @@ func (f *Framer) syncAtGap() bool {
 		return false
 	}
 	for p := 0; p+4+minHeader <= f.carryN; p++ {
-		v := binary.BigEndian.Uint32(f.carry[p:])
+		v := binary.BigEndian.Uint32(f.carry.b[p:])
 		length := int(v & 0x7fffffff)
 		if length < minRecord || length > int(f.maxFragment) {
 			continue
@@ -408,11 +472,11 @@ func (f *Framer) syncAtGap() bool {
 		ok := false
 		switch {
 		case length > held:
-			ok = f.sink.Plausible(f.carry[p+4:f.carryN], true)
+			ok = f.sink.Plausible(f.carry.b[p+4:f.carryN], true)
 		case v&0x80000000 != 0:
-			ok = f.sink.Plausible(f.carry[p+4:p+4+length], false)
+			ok = f.sink.Plausible(f.carry.b[p+4:p+4+length], false)
 		default: // a first fragment that ends here: judge what it holds
-			ok = f.sink.Plausible(f.carry[p+4:p+4+length], true)
+			ok = f.sink.Plausible(f.carry.b[p+4:p+4+length], true)
 		}
 		if ok {
 			f.syncAt(p)
@@ -423,16 +487,29 @@ func (f *Framer) syncAtGap() bool {
 }
 
 // syncAt takes the record boundary at carry[p]: the bytes before it are
-// garbage, the held bytes from it on are fed again as a synced stream.
+// garbage, the held bytes from it on are fed again as a synced stream,
+// chunk by chunk, each with the Mark it first came with.
 func (f *Framer) syncAt(p int) {
 	f.Garbage += int64(p)
 	var tmp carryBuf
-	rest := tmp[:copy(tmp[:], f.carry[p:f.carryN])]
+	rest := tmp.b[:copy(tmp.b[:], f.carry.b[p:f.carryN])]
+	tmp.nMarks = copy(tmp.marks[:], f.carry.marks[:f.carry.nMarks])
+	f.off -= int64(len(rest))
 	f.carryN = 0
 	f.releaseCarry()
 	f.synced = true
-	f.off -= int64(len(rest))
-	f.Feed(rest)
+	cur := f.Mark
+	for len(rest) > 0 {
+		m, next := tmp.markAt(f.off, cur)
+		n := len(rest)
+		if next > f.off && next-f.off < int64(n) {
+			n = int(next - f.off)
+		}
+		f.Mark = m
+		f.Feed(rest[:n])
+		rest = rest[n:]
+	}
+	f.Mark = cur
 }
 
 // candidate reports whether w, a marker and the bytes after it (a search

@@ -3,6 +3,7 @@ package decode
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"testing"
 )
@@ -214,6 +215,7 @@ func FuzzFramer(f *testing.F) {
 	f.Add(cat(record(testCall(1, 8)), record(testCall(2, 100))), uint16(7), false)
 	f.Add(cat([]byte("garbage"), marker(20, false), testCall(3, 0)[:20], marker(20, true), testCall(3, 0)[20:]), uint16(3), true)
 	f.Add(marker(0x7fffffff, true), uint16(1), true)
+	f.Add(loadBoundarySeeds(f).stream, uint16(1460), true)
 	f.Fuzz(func(t *testing.T, data []byte, cut uint16, synced bool) {
 		s := &checkSink{t: t}
 		fr := NewFramer(s, synced)
@@ -317,5 +319,46 @@ func TestFramerResyncRPCSECGSS(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// markSink keeps the Mark each record began with.
+type markSink struct {
+	dirSink
+	first []Mark
+}
+
+func (s *markSink) Record(r *Record) { s.first = append(s.first, r.First) }
+
+// TestFramerResyncMarks: a record found by the boundary search begins
+// where its first byte came (the chunk's Mark), not in the chunk in which
+// the search had bytes enough to decide: in a stream joined mid-way, a
+// reply whose marker is in the last bytes of one segment and whose header
+// ends in the next begins in the first.
+func TestFramerResyncMarks(t *testing.T) {
+	mic := bytes.Repeat([]byte{0xee}, 28)
+	reply := func(xid uint32, n int) []byte {
+		return append(wire{}.u32(xid, MsgReply, MsgAccepted, RPCSECGSS).opaque(mic).u32(Success), make([]byte, n)...)
+	}
+	junk := bytes.Repeat([]byte{0x5a, 0x00, 0x00, 0x01}, 300)
+	stream := cat(junk, record(reply(1, 3000)), record(reply(2, 10)), record(reply(3, 2000)))
+	s := &markSink{dirSink: dirSink{replies: true}}
+	f := NewFramer(s, false)
+	// Segments of 1448 bytes, numbered from 1: reply 1 begins 48 bytes
+	// before the end of the first, reply 2 in the third, reply 3 in the third.
+	seg := int64(1)
+	for off := 0; off < len(stream); off += 1448 {
+		f.Mark = Mark{B: seg}
+		f.Feed(stream[off:min(off+1448, len(stream))])
+		seg++
+	}
+	f.Finish()
+	at := func(off int) int64 { return int64(off/1448) + 1 }
+	r1 := len(junk)
+	r2 := r1 + 4 + len(reply(1, 3000))
+	r3 := r2 + 4 + len(reply(2, 10))
+	want := []Mark{{B: at(r1)}, {B: at(r2)}, {B: at(r3)}}
+	if fmt.Sprint(s.first) != fmt.Sprint(want) {
+		t.Errorf("records begin at %v, want %v", s.first, want)
 	}
 }

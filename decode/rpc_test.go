@@ -517,6 +517,9 @@ func FuzzParseCall(f *testing.F) {
 	for _, seed := range [][]byte{sysCall, nullCall, gssCall, sysCall[:40], successReply} {
 		f.Add([]byte(seed))
 	}
+	for _, seed := range loadBoundarySeeds(f).calls {
+		f.Add(seed)
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var c Call
 		err := ParseCall(b, &c)
@@ -562,6 +565,9 @@ func FuzzParseCall(f *testing.F) {
 func FuzzParseReply(f *testing.F) {
 	for _, seed := range [][]byte{successReply[:64], gssReply, progMismatch, procUnavail, rpcMismatch, authError, unknownAccept, sysCall} {
 		f.Add([]byte(seed))
+	}
+	for _, seed := range loadBoundarySeeds(f).replies {
+		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var r Reply

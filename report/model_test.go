@@ -53,7 +53,7 @@ func TestJSONSameAsEncodingJSON(t *testing.T) {
 		SchemaVersion: analyze.SchemaVersion,
 		Captures:      []analyze.Capture{}, Procedures: []analyze.Procedure{}, Connections: []analyze.Connection{},
 		Findings: []analyze.Finding{}, Diagnoses: []analyze.Diagnosis{}, Unanswered: []analyze.Unanswered{},
-		Skipped: []analyze.Skipped{}, Warnings: []string{}, Completeness: []string{},
+		Skipped: []analyze.Skipped{}, Warnings: []string{}, Completeness: []string{}, ConnectionGroups: []analyze.ConnectionGroup{},
 		Summary: analyze.Summary{TCPAnalysis: map[string]int64{}},
 	}
 	for name, r := range map[string]*analyze.Report{"full": full, "empty": empty} {

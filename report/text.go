@@ -260,10 +260,16 @@ func plural(n int, one, many string) string {
 // connections, or that there is no stall.
 func stallLine(r *analyze.Report) string {
 	if len(r.Diagnoses) == 0 {
-		if u := r.Untracked; u != nil {
-			return "no stall found among the tracked connections and calls; not analysed: " + untrackedNote(u)
+		line := "no stall found"
+		if n := r.Summary.Unproven; n > 0 {
+			// Silence the capture cannot vouch for: not "no stall".
+			line = fmt.Sprintf("no stall proven: %d %s would be %s but rest on what the capture did not see (the capture: lines say what)",
+				n, plural(int(min(n, 2)), "finding", "findings"), plural(int(min(n, 2)), "a stall", "stalls"))
 		}
-		return "no stall found"
+		if u := r.Untracked; u != nil {
+			return line + " among the tracked connections and calls; not analysed: " + untrackedNote(u)
+		}
+		return line
 	}
 	var parts []string
 	count := map[string]int{}

@@ -78,7 +78,9 @@ type seqState struct {
 	winScale        int8
 	dupacks         int
 	lastFlags       Analysis
-	synTime         int64 // when this direction's SYN was seen
+	synTime         int64  // when this direction's SYN was seen
+	synOnly         bool   // nextseq comes from a SYN, and nothing was sent since
+	maxWindow       uint32 // the largest window this direction advertised
 }
 
 // Unacked is a run of bytes that a sender re-sent and the peer never
@@ -116,6 +118,50 @@ type TCPSummary struct {
 	// maxRetrans runs were already followed (they cannot become findings).
 	SentForgotten    int64
 	RetransUntracked int64
+	// ZeroWinsMore counts the episodes not kept in ZeroWins (past
+	// maxZeroWins on this connection, or Limits.ZeroWinTotal on all).
+	ZeroWinsMore int64
+}
+
+// maxZeroWins bounds the zero-window episodes kept per connection (one
+// still open at the end is always kept: it may be a stall).
+const maxZeroWins = 1024
+
+// bigLog: a sent log that drains with at least this capacity gives its
+// array back (smaller ones are kept: refilled at once on a busy stream).
+const bigLog = 2048
+
+// MaxZeroWins is maxZeroWins, for reports.
+const MaxZeroWins = maxZeroWins
+
+// evidenceBudget counts the stall evidence that all the connections of a
+// Flows hold at once, against the totals in Limits.
+type evidenceBudget struct {
+	limits            *Limits
+	stats             *Stats
+	sent, runs, zwins int
+}
+
+// takeRun reports whether a new re-sent run may be followed, and counts it.
+// A nil budget (a tracker made outside a Flows, in tests) has no total.
+func (ev *evidenceBudget) takeRun() bool {
+	if ev == nil {
+		return true
+	}
+	if ev.runs >= ev.limits.RetransTotal {
+		ev.stats.RetransTotalSkipped++
+		return false
+	}
+	ev.runs++
+	return true
+}
+
+// add counts transmissions and runs given back (negative) or taken.
+func (ev *evidenceBudget) add(sent, runs int) {
+	if ev != nil {
+		ev.sent += sent
+		ev.runs += runs
+	}
 }
 
 // Counted returns how many segments of direction d carried flag a.
@@ -169,7 +215,8 @@ const RunHead = 32
 type tracker struct {
 	sent    []sentSeg // unacked transmissions, oldest first
 	retrans []retransRun
-	zw      *ZeroWindow // open episode advertised by this direction
+	ev      *evidenceBudget // the connection's (nil: no total)
+	zw      *ZeroWindow     // open episode advertised by this direction
 }
 
 // analyze computes the Wireshark flags of segment s sent in direction d,
@@ -186,6 +233,15 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	// Learn the window scale from the handshake. A SYN's own window is
 	// never scaled.
 	window := uint32(s.Window)
+	if syn && s.Flags&FlagACK != 0 && rev.synOnly && ack != rev.nextseq {
+		// The SYN-ACK acknowledges the peer's SYN: when it disagrees with
+		// the SYN captured, the SYN's sequence number was damaged. Left
+		// alone, every byte of the connection would be flagged a
+		// retransmission, and the last, never ACKed within the capture,
+		// evidence of a stall. Wireshark follows the SYN; a real capture
+		// never tells the two apart.
+		rev.nextseq, rev.maxseqtobeacked = ack, ack
+	}
 	if syn {
 		fwd.synTime = at.Time
 		if s.WScale >= 0 {
@@ -208,6 +264,11 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	if window == 0 && !ctl {
 		flags |= AZeroWindow
 	}
+	// The flags compare as Wireshark's GT_SEQ and LT_SEQ do, so that
+	// counts agree with tshark even at the ambiguous distance 2^31 (where
+	// both LT_SEQ(a, b) and LT_SEQ(b, a) hold): they are labels, and
+	// nothing below indexes or sizes anything by them. Evidence (below, in
+	// evidence) uses the plausibility rules of seqspace.go instead.
 	if fwd.haveNext && seqDiff(seq, fwd.nextseq) > 0 && !rst {
 		flags |= ALostSegment
 	}
@@ -268,6 +329,7 @@ finishedFwd:
 		if syn || fin {
 			next++
 		}
+		fwd.synOnly = syn && seglen == 0 && (!fwd.haveNext || fwd.synOnly)
 		if !fwd.haveNext || seqDiff(next, fwd.nextseq) > 0 {
 			fwd.haveNext, fwd.nextseq, fwd.nextseqTime = true, next, at.Time
 			if flags&AKeepAlive == 0 {
@@ -286,6 +348,7 @@ finishedFwd:
 		fwd.haveAck, fwd.lastack = true, ack
 	}
 	fwd.haveWindow, fwd.window = true, window
+	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 
 	for i := 0; i < numAnalysis; i++ {
@@ -311,14 +374,29 @@ func (c *conn) oooThresh() int64 {
 func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Analysis, at FrameRef) {
 	fwd, rev := &c.trk[d], &c.trk[1-d]
 	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+	if c.ev == nil {
+		// A connection made outside a Flows (tests): a budget of its own.
+		l := DefaultLimits
+		c.ev = &evidenceBudget{limits: &l, stats: &Stats{}}
+	}
 
 	// The first RTT: from the client's SYN to its ACK of the SYN-ACK.
 	if !syn && s.Flags&FlagACK != 0 && c.firstRTT == 0 && c.tcp[d].synTime != 0 && c.tcp[1-d].synTime != 0 {
 		c.firstRTT = at.Time - c.tcp[d].synTime
 	}
 
-	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 {
-		if flags&RetransmissionFamily != 0 {
+	// Evidence rests only on sequence and ACK numbers near the stream's
+	// (see seqspace.go): a damaged one would otherwise be a re-sent run
+	// no ACK ever covers, or an ACK that covers every run.
+	h := &c.halves[d]
+	if seglen > 0 && flags&(AKeepAlive|AZeroWindowProbe) == 0 && (!h.synced || h.plausible(seq)) {
+		// A segment flagged a retransmission that the stream takes as its
+		// next new bytes, with nothing queued beyond, re-sends nothing the
+		// capture saw: the flag comes from a sequence number the stream
+		// did not believe (Wireshark's flags follow every one). Logged as
+		// a transmission, it cannot become a never-ACKed re-send.
+		fresh := h.synced && seq == h.next && len(h.queue) == 0
+		if flags&RetransmissionFamily != 0 && !fresh {
 			if !fwd.noteRetrans(seq, seq+seglen, s.Payload, at) {
 				c.sum.RetransUntracked++
 			}
@@ -330,11 +408,32 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 				n := len(fwd.sent) / 2
 				fwd.sent = fwd.sent[:copy(fwd.sent, fwd.sent[n:])]
 				c.sum.SentForgotten += int64(n)
+				c.ev.sent -= n
 			}
-			fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+			keep := true
+			if c.ev.sent >= c.ev.limits.SentTotal {
+				// All connections together hold as many as allowed: this
+				// direction forgets its older half, or, holding few, does
+				// not remember this one.
+				n := max(1, len(fwd.sent)/2)
+				if len(fwd.sent) >= 2 {
+					// Into a new array: the old one's capacity would
+					// otherwise stay with this direction.
+					fwd.sent = append(make([]sentSeg, 0, len(fwd.sent)-n+1), fwd.sent[n:]...)
+					c.ev.sent -= n
+				} else {
+					keep = false
+				}
+				c.sum.SentForgotten += int64(n)
+				c.ev.stats.SentTotalForgotten += int64(n)
+			}
+			if keep {
+				fwd.sent = append(fwd.sent, sentSeg{seq: seq, end: seq + seglen, at: at})
+				c.ev.sent++
+			}
 		}
 	}
-	if s.Flags&FlagACK != 0 && !syn {
+	if peer := &c.halves[1-d]; s.Flags&FlagACK != 0 && !syn && (!peer.synced || peer.plausible(s.Ack)) {
 		rev.acked(s.Ack, at, &c.sum, 1-d)
 	}
 
@@ -345,7 +444,16 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 		fwd.zw = &ZeroWindow{Dir: d, Start: at}
 	case window != 0 && fwd.zw != nil:
 		fwd.zw.End, fwd.zw.Closed = at, true
-		c.sum.ZeroWins = append(c.sum.ZeroWins, *fwd.zw)
+		switch {
+		case len(c.sum.ZeroWins) >= maxZeroWins:
+			c.sum.ZeroWinsMore++
+		case c.ev.zwins >= c.ev.limits.ZeroWinTotal:
+			c.sum.ZeroWinsMore++
+			c.ev.stats.ZeroWinTotalSkipped++
+		default:
+			c.sum.ZeroWins = append(c.sum.ZeroWins, *fwd.zw)
+			c.ev.zwins++
+		}
 		fwd.zw = nil
 	}
 	if rev.zw != nil && flags&(AZeroWindowProbe|AKeepAlive) != 0 {
@@ -362,7 +470,7 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	for i := range t.retrans {
 		r := &t.retrans[i]
 		if r.seq == seq {
-			if seqDiff(end, r.end) > 0 {
+			if d, ok := seqAhead(end, r.end); ok && d > 0 {
 				r.end = end
 			}
 			r.resends++
@@ -377,10 +485,13 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	if len(t.retrans) >= maxRetrans {
 		return false
 	}
+	if !t.ev.takeRun() {
+		return false
+	}
 	r := retransRun{seq: seq, end: end, first: at.Time, resends: 1}
 	r.headN = uint8(copy(r.head[:], payload))
 	for i := len(t.sent) - 1; i >= 0; i-- {
-		if sg := t.sent[i]; seqDiff(seq, sg.seq) >= 0 && seqDiff(seq, sg.end) < 0 {
+		if sg := t.sent[i]; seqIn(seq, sg.seq, sg.end) {
 			r.frames = append(r.frames, sg.at)
 			break
 		}
@@ -390,18 +501,24 @@ func (t *tracker) noteRetrans(seq, end uint32, payload []byte, at FrameRef) bool
 	return true
 }
 
-// acked drops what the peer has now acknowledged up to ack.
+// acked drops what the peer has now acknowledged up to ack. An ACK covers
+// an end at most seqFar before it: one 2^31 away covers nothing.
 func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 	n := 0
-	for n < len(t.sent) && seqDiff(t.sent[n].end, ack) <= 0 {
+	for n < len(t.sent) && seqCovers(ack, t.sent[n].end) {
 		n++
 	}
 	if n > 0 {
 		t.sent = t.sent[:copy(t.sent, t.sent[n:])]
+		t.ev.add(-n, 0)
+		if len(t.sent) == 0 && cap(t.sent) >= bigLog {
+			t.sent = nil // a burst's array is not kept for an idle connection
+		}
 	}
 	keep := t.retrans[:0]
 	for _, r := range t.retrans {
-		if seqDiff(r.end, ack) <= 0 {
+		if seqCovers(ack, r.end) {
+			t.ev.add(0, -1)
 			sum.Recovered[d]++
 			sum.MaxStuckNS[d] = max(sum.MaxStuckNS[d], at.Time-r.first)
 			continue
@@ -414,6 +531,11 @@ func (t *tracker) acked(ack uint32, at FrameRef, sum *TCPSummary, d Dir) {
 
 // finish closes open episodes and reports runs never ACKed.
 func (c *conn) finishAnalysis() *TCPSummary {
+	if c.ev == nil {
+		l := DefaultLimits
+		c.ev = &evidenceBudget{limits: &l, stats: &Stats{}}
+	}
+	zwKept := len(c.sum.ZeroWins)
 	for d := range c.trk {
 		t := &c.trk[d]
 		if t.zw != nil {
@@ -424,12 +546,20 @@ func (c *conn) finishAnalysis() *TCPSummary {
 		for _, r := range t.retrans {
 			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more,
 				Head: append([]byte(nil), r.head[:r.headN]...)}
-			if h.synced {
-				u.Start = h.offsetOf(r.seq)
+			if off, ok := h.offsetOf(r.seq); h.synced && ok {
+				u.Start = off
 			}
 			c.sum.Unacked = append(c.sum.Unacked, u)
 		}
-		t.retrans = nil
+		c.ev.sent -= len(t.sent)
+		c.ev.runs -= len(t.retrans)
+		t.retrans, t.sent = nil, nil
 	}
-	return &c.sum
+	// The episodes are handed on with the summary: they no longer count
+	// against the total of the connections still open.
+	c.ev.zwins -= zwKept
+	// A copy: a pointer into c would keep the whole connection (its
+	// reassembly and analysis state) alive as long as the summary is.
+	sum := c.sum
+	return &sum
 }

@@ -5,12 +5,14 @@ package tcpflow
 
 import (
 	"bufio"
+	"bytes"
 	"compress/gzip"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -25,12 +27,20 @@ var ErrNotCapture = errors.New("not a pcap or pcapng file")
 // big buffer turns them into memcpy (measured 3x over the 4 KiB default).
 const readBufSize = 1 << 20
 
+// MaxRecordData is the most bytes kept of one packet record: tcpdump's
+// largest snaplen (MAXIMUM_SNAPLEN), more than any frame analysis needs.
+// A record that claims more (a pcap snaplen of 0xffffffff, a pcapng
+// interface with snaplen 0) is cut to it as a snaplen would cut it: the
+// rest is passed over unread, never held, and the packet keeps its
+// original length; CaptureInfo.CutRecords counts such records.
+const MaxRecordData = 256 << 10
+
 // CaptureInfo describes one input file as read so far.
 type CaptureInfo struct {
 	Path       string
 	Format     string            // "pcap" or "pcapng"
 	Compressed bool              // gzip
-	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections)
+	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections), the first MaxLinkTypesListed
 	Snaplen    uint32
 	Packets    int64
 	First      int64  // ns since the Unix epoch of the first packet (0 if none)
@@ -49,7 +59,8 @@ type CaptureInfo struct {
 	Truncated   bool
 	TruncatedAt int64
 	ReadErr     error // the error that ended reading, when not a clean EOF
-	// Unsupported lists link types seen that nfsstall cannot decode.
+	// Unsupported lists link types seen that nfsstall cannot decode (the
+	// first MaxLinkTypesListed).
 	Unsupported []layers.LinkType
 	// WildCount counts the timestamps found wild (see File.Next) and
 	// WildTimes lists the first few.
@@ -58,6 +69,9 @@ type CaptureInfo struct {
 	// Duplicates counts this file's packets dropped as copies of another
 	// file's (see Input.Next).
 	Duplicates int64
+	// CutRecords counts the records longer than MaxRecordData, cut to it
+	// (their bytes past it read as cut by a snaplen).
+	CutRecords int64
 }
 
 // packetReader is what pcapgo's two readers have in common.
@@ -84,7 +98,7 @@ type File struct {
 	Info   CaptureInfo
 	closer io.Closer
 	cr     *countingReader
-	buf    *bufio.Reader // over cr; what pcapgo reads (pcapgo adds no buffer of its own to a *bufio.Reader)
+	buf    *bufio.Reader // over cr; what the records are read from
 	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
 	buf2   *bufio.Reader
 	pr     packetReader
@@ -102,6 +116,68 @@ type File struct {
 	eof       bool
 	delivered int64
 	lastTime  int64
+	// The read buffers made for the file, given back to pool (if any)
+	// when it is released.
+	made [3]*bufio.Reader
+	zr   *gzip.Reader
+	pool *bufPool
+}
+
+// reader returns a read buffer of size bytes over r.
+func (f *File) reader(r io.Reader, size int) *bufio.Reader {
+	b := f.pool.get(r, size)
+	for i := range f.made {
+		if f.made[i] == nil {
+			f.made[i] = b
+			break
+		}
+	}
+	return b
+}
+
+// bufPool keeps the read buffers of files read to their end for the files
+// opened after them (rotated files: one or two open at a time, each a
+// read buffer of 1 MiB). It keeps at most maxPooled, of the sizes asked
+// for: a file that ends gives its buffers to the next.
+type bufPool struct {
+	free []*bufio.Reader
+	gz   []*gzip.Reader // gzip readers, each with its window (32 KiB) and tables
+}
+
+// gzip returns a gzip reader of r, one of the pool's if it has one.
+func (p *bufPool) gzip(r *bufio.Reader) (*gzip.Reader, error) {
+	if p == nil || len(p.gz) == 0 {
+		return gzip.NewReader(r)
+	}
+	zr := p.gz[len(p.gz)-1]
+	p.gz = p.gz[:len(p.gz)-1]
+	if err := zr.Reset(r); err != nil {
+		return nil, err // a header that does not start: dropped with the file
+	}
+	return zr, nil
+}
+
+const maxPooled = 8
+
+func (p *bufPool) get(r io.Reader, size int) *bufio.Reader {
+	if p != nil {
+		for i, b := range p.free {
+			if b.Size() == size {
+				p.free = slices.Delete(p.free, i, i+1)
+				b.Reset(r)
+				return b
+			}
+		}
+	}
+	return bufio.NewReaderSize(r, size)
+}
+
+func (p *bufPool) put(b *bufio.Reader) {
+	if p == nil || b == nil || len(p.free) >= maxPooled {
+		return
+	}
+	b.Reset(nil) // lets go of the file
+	p.free = append(p.free, b)
 }
 
 // rawCounter counts the bytes read from the file itself (compressed bytes
@@ -125,6 +201,12 @@ func (f *File) Position() (read, size int64) { return f.raw.n, f.size }
 // Open opens a capture file ("-" reads stdin), detecting gzip and the
 // capture format by their magic numbers, never by the file name.
 func Open(path string, stdin io.Reader) (*File, error) {
+	return openSized(path, stdin, readBufSize, nil)
+}
+
+// openSized is Open with read buffers of bufSize bytes, taken from pool
+// when it has some (pool may be nil).
+func openSized(path string, stdin io.Reader, bufSize int, pool *bufPool) (*File, error) {
 	var rc io.ReadCloser
 	var size int64
 	if path == "-" {
@@ -140,7 +222,7 @@ func Open(path string, stdin io.Reader) (*File, error) {
 		rc = f
 	}
 	raw := &rawCounter{ReadCloser: rc}
-	f, err := newFile(path, raw)
+	f, err := newFile(path, raw, bufSize, pool)
 	if err != nil {
 		rc.Close()
 		return nil, err
@@ -149,18 +231,29 @@ func Open(path string, stdin io.Reader) (*File, error) {
 	return f, nil
 }
 
-func newFile(path string, rc io.ReadCloser) (*File, error) {
-	cf := &File{Info: CaptureInfo{Path: path}, closer: rc}
+func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, error) {
+	cf := &File{Info: CaptureInfo{Path: path}, closer: rc, pool: pool}
 	cf.cr = &countingReader{r: rc}
-	br := bufio.NewReaderSize(cf.cr, readBufSize)
-	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
-		zr, err := gzip.NewReader(br)
+	// The first two bytes say whether the file is gzip before a read
+	// buffer is made: the compressed bytes need only a small one.
+	var gz [2]byte
+	n, err := io.ReadFull(cf.cr, gz[:])
+	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
+		return nil, fmt.Errorf("%s: reading the capture header: %w", path, err)
+	}
+	src := io.MultiReader(bytes.NewReader(gz[:n]), cf.cr)
+	var br *bufio.Reader
+	if n == 2 && gz == [2]byte{0x1f, 0x8b} {
+		zr, err := cf.pool.gzip(cf.reader(src, min(max(size/16, 4<<10), 64<<10)))
 		if err != nil {
 			return nil, fmt.Errorf("%s: gzip: %w", path, err)
 		}
+		cf.zr = zr
 		cf.cr = &countingReader{r: zr} // offsets are in the uncompressed stream
-		br = bufio.NewReaderSize(cf.cr, readBufSize)
+		br = cf.reader(cf.cr, size)
 		cf.Info.Compressed = true
+	} else {
+		br = cf.reader(src, size)
 	}
 	cf.buf = br
 	magic, err := br.Peek(8)
@@ -175,22 +268,25 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		src := br
 		if hdr, _ := br.Peek(24); len(hdr) == 24 {
 			if cf.old = newOldPcap(br, hdr); cf.old != nil {
-				cf.buf2 = bufio.NewReaderSize(cf.old, 64<<10)
+				cf.buf2 = cf.reader(cf.old, smallBufSize)
 				src = cf.buf2
 			}
 		}
-		r, err := pcapgo.NewReader(src)
+		// pcapgo reads the file header only: given the buffer itself, it
+		// would put one of its own (4 KiB) in front of a smaller one.
+		hdr, _ := src.Peek(24)
+		r, err := pcapgo.NewReader(bytes.NewReader(hdr))
 		if err != nil {
 			return nil, fmt.Errorf("%s: pcap header: %w", path, err)
 		}
+		src.Discard(len(hdr))
 		cf.Info.Format = "pcap"
 		cf.link = r.LinkType()
 		cf.Info.LinkTypes = []layers.LinkType{cf.link}
 		cf.Info.Snaplen = r.Snaplen()
-		cf.pr = r
-		if cf.old == nil {
-			cf.pr = newPcapFast(br, r, m)
-		}
+		fast := newPcapFast(src, r, m)
+		fast.cuts = &cf.Info.CutRecords
+		cf.pr = fast
 	case magicModified, magicModifiedSwapped:
 		r, link, err := newModifiedPcap(br)
 		if err != nil {
@@ -200,6 +296,7 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 		cf.link = link
 		cf.Info.LinkTypes = []layers.LinkType{link}
 		cf.Info.Snaplen = r.snaplen
+		r.cuts = &cf.Info.CutRecords
 		cf.pr = r
 	case 0x0a0d0d0a:
 		cf.Info.Format = "pcapng"
@@ -219,7 +316,30 @@ func newFile(path string, rc io.ReadCloser) (*File, error) {
 }
 
 // Close closes the underlying file.
-func (f *File) Close() error { return f.closer.Close() }
+func (f *File) Close() error {
+	if f.closer == nil {
+		return nil
+	}
+	err := f.closer.Close()
+	f.closer = nil
+	return err
+}
+
+// release closes a file read to its end and lets go of its buffers; its
+// Info and Position stay.
+func (f *File) release() {
+	f.Close()
+	for i, b := range f.made {
+		f.pool.put(b)
+		f.made[i] = nil
+	}
+	if p := f.pool; p != nil && f.zr != nil && len(p.gz) < maxPooled {
+		p.gz = append(p.gz, f.zr)
+	}
+	f.zr = nil
+	f.cr, f.buf, f.old, f.buf2, f.pr, f.ng = nil, nil, nil, nil, nil, nil
+	f.cur, f.q, f.nq, f.eof = slot{}, [2]slot{}, 0, true
+}
 
 // WildGap is how far a frame's timestamp may be from its neighbours'
 // before it is taken as wild (see File.Next).

@@ -121,6 +121,9 @@ func FuzzDecodeFast(f *testing.F) {
 		f.Add(bytes.Clone(p.Data))
 	}
 	in.Close()
+	for _, fr := range boundaryFrames(f, 24) {
+		f.Add(fr)
+	}
 	d := NewDecoder()
 	f.Add(append([]byte{0x08, 0, 0, 0, 0, 0, 0, 7, 0x03, 0x0a, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0}, p.Data[14:]...)) // SLL2 on GRE
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -110,6 +110,14 @@ type Limits struct {
 	FragDatagrams int
 	FragBytes     int
 	FragTimeout   int64
+	// Stall evidence held at once, all connections together (besides the
+	// per-direction bounds MaxSentLog and MaxRetransRuns): SentTotal
+	// unACKed transmissions remembered, RetransTotal re-sent runs
+	// followed, ZeroWinTotal zero-window episodes kept. Zero takes the
+	// default.
+	SentTotal    int
+	RetransTotal int
+	ZeroWinTotal int
 }
 
 // DefaultLimits fit a 1 MiB NFS READ reply reordered on a busy link, while
@@ -124,6 +132,9 @@ var DefaultLimits = Limits{
 	FragDatagrams:      1024,
 	FragBytes:          8 << 20,
 	FragTimeout:        30e9,
+	SentTotal:          1 << 17,
+	RetransTotal:       8192,
+	ZeroWinTotal:       8192,
 }
 
 // Stats counts what happened to packets, so the report can say what was
@@ -133,7 +144,10 @@ type Stats struct {
 	Skipped       [numSkipReasons]int64
 	ForcedGaps    int64 // holes declared lost because a queue limit was hit
 	ForcedGapByte int64
-	Connections   int
+	// Implausible counts TCP segments dropped because their sequence
+	// number is more than 2^30 from the stream's (see seqspace.go).
+	Implausible int64
+	Connections int
 	// Evicted counts connections released before their end (or before
 	// CloseIdle after it) because the connection table was full, and of
 	// those EvictedQuiet the ones still active that never carried RPC.
@@ -149,6 +163,13 @@ type Stats struct {
 	Fragments   int64
 	Reassembled int64
 	FragDropped [numSkipReasons]int64
+	// Stall evidence forgotten or not kept because a total across
+	// connections (Limits.SentTotal, RetransTotal, ZeroWinTotal) was
+	// reached: transmissions forgotten, re-sent runs not followed,
+	// zero-window episodes counted but not kept.
+	SentTotalForgotten  int64
+	RetransTotalSkipped int64
+	ZeroWinTotalSkipped int64
 }
 
 // FragDroppedCount returns how many datagrams in reassembly were dropped
@@ -189,6 +210,7 @@ type conn struct {
 	trk      [2]tracker  // stall evidence, per sender
 	sum      TCPSummary
 	firstRTT int64
+	ev       *evidenceBudget // shared by every connection of a Flows
 }
 
 // Flows demultiplexes packets into connections to the analysed ports and
@@ -203,14 +225,16 @@ type Flows struct {
 	seg      Segment
 	frags    *defrag
 	Stats    Stats
-	queued   int // out-of-order bytes held, all connections
-	queuedN  int // out-of-order segments held, all connections
-	freeBufs [][]byte
-	lastTime int64 // the latest capture time seen: the clock of sweeps
+	queued   int                       // out-of-order bytes held, all connections
+	queuedN  int                       // out-of-order segments held, all connections
+	freeBufs [len(bufClasses)][][]byte // see getBuf
+	lastTime int64                     // the latest capture time seen: the clock of sweeps
 	sweepAt  int64
 	// closing lists connections that ended (FIN/RST), for sweep: scanning
 	// only them keeps a sweep's cost independent of the open connections.
-	closing []*conn
+	closing     []*conn
+	closingGone int // connections on closing already released
+	ev          evidenceBudget
 	// scanCredit: new connections to refuse before the full connection
 	// table is scanned again (see makeRoom).
 	scanCredit int
@@ -228,7 +252,17 @@ func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler
 	if limits.FragTimeout <= 0 {
 		limits.FragTimeout = DefaultLimits.FragTimeout
 	}
+	if limits.SentTotal <= 0 {
+		limits.SentTotal = DefaultLimits.SentTotal
+	}
+	if limits.RetransTotal <= 0 {
+		limits.RetransTotal = DefaultLimits.RetransTotal
+	}
+	if limits.ZeroWinTotal <= 0 {
+		limits.ZeroWinTotal = DefaultLimits.ZeroWinTotal
+	}
 	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
+	f.ev = evidenceBudget{limits: &f.limits, stats: &f.Stats}
 	for _, p := range ports {
 		f.ports[p/64] |= 1 << (p % 64)
 	}
@@ -430,6 +464,8 @@ func (f *Flows) open(key connKey, s *Segment, dir Dir, at FrameRef) *conn {
 	c.halves[ToServer].dir = ToServer
 	c.halves[ToClient].dir = ToClient
 	c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
+	c.ev = &f.ev
+	c.trk[ToServer].ev, c.trk[ToClient].ev = c.ev, c.ev
 	c.h = f.newConn(&c.info)
 	f.conns[key] = c
 	return c
@@ -445,31 +481,50 @@ func (c *conn) isNewSYN(seq uint32) bool {
 func (f *Flows) tcp(c *conn, dir Dir, s *Segment, at FrameRef) {
 	c.h.Segment(dir, s, c.analyze(dir, s, at), at)
 	h, peer := &c.halves[dir], &c.halves[1-dir]
-	if s.Flags&FlagRST != 0 {
+	// A RST or FIN ends the connection only when its sequence number is
+	// plausible for its sender (RFC 5961 takes a RST only in the window):
+	// a damaged one must not end a live connection, whose later packets
+	// would then be late ones.
+	believed := !h.synced || h.plausible(s.Seq)
+	if s.Flags&FlagRST != 0 && believed {
 		c.rst = true
 	}
 	// The ACK first: it acknowledges bytes the peer sent before this
 	// segment, so what it releases (holes the capture missed, and the
 	// queued bytes behind them) comes before this segment's data. A reply
 	// must not be decoded before the call its ACK releases.
+	if s.Flags&(FlagSYN|FlagACK) == FlagSYN|FlagACK && peer.sawSYN && peer.delivered == 0 && len(peer.queue) == 0 && s.Ack != peer.next {
+		// The SYN-ACK acknowledges the peer's ISN+1: when it disagrees
+		// with the SYN seen, before any byte, the SYN's sequence number
+		// was damaged (or answered another SYN); following the SYN would
+		// drop every byte of the connection as a re-send, or declare up
+		// to 2^30 bytes lost before the first.
+		peer.isn, peer.next = s.Ack-1, s.Ack
+	}
 	if s.Flags&FlagACK != 0 {
-		f.acked(c, peer, s.Ack, at)
-		if peer.synced {
-			if off := min(peer.offsetOf(s.Ack), peer.delivered); off > peer.ackedOff {
-				peer.ackedOff = off
-				c.h.Acked(1-dir, off, at)
+		if believed := f.acked(c, peer, s.Ack, at); peer.synced && believed {
+			// An implausible ACK (far ahead: damaged) acknowledges nothing;
+			// one beyond the bytes delivered, only those.
+			if off, ok := peer.offsetOf(s.Ack); ok && min(off, peer.delivered) > peer.ackedOff {
+				peer.ackedOff = min(off, peer.delivered)
+				c.h.Acked(1-dir, peer.ackedOff, at)
 			}
 		}
 	}
 	if s.Flags&FlagSYN != 0 {
-		if !h.sawSYN || h.isn != s.Seq {
+		// A SYN (or one with another ISN) sets the sequence space only
+		// before any byte was taken: later, it is a damaged header (a real
+		// new connection on this 4-tuple starts with the client's SYN,
+		// which opens a new conn above), and following it would strand
+		// the queued segments and make every later byte implausible.
+		if (!h.sawSYN || h.isn != s.Seq) && h.delivered == 0 && len(h.queue) == 0 {
 			h.sawSYN, h.isn = true, s.Seq
 			h.synced, h.next = true, s.Seq+1
 		}
 	} else if s.WireLen > 0 {
 		f.data(c, h, s.Seq, s.Payload, s.WireLen, at)
 	}
-	if s.Flags&FlagFIN != 0 {
+	if s.Flags&FlagFIN != 0 && believed {
 		h.fin, h.finSeq = true, s.Seq+uint32(s.WireLen)
 	}
 	if c.rst || (h.fin && peer.fin) {
@@ -500,7 +555,7 @@ func (f *Flows) sweep(at FrameRef) {
 		}
 	}
 	clear(f.closing[len(keep):])
-	f.closing = keep
+	f.closing, f.closingGone = keep, 0
 }
 
 func (f *Flows) release(k connKey, c *conn, at FrameRef) {
@@ -518,6 +573,28 @@ func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 	c.h.Close(end, sum)
 	c.gone = true
 	delete(f.conns, k)
+	if c.closed {
+		f.closingGone++
+		if f.closingGone > 64 && f.closingGone > len(f.closing)/2 {
+			f.compactClosing()
+		}
+	}
+}
+
+// compactClosing drops the released connections from the closing list.
+// makeRoom releases ended connections long before sweep would, and
+// without this the list (and every connection on it) would be kept until
+// the next sweep: a flood of SYN+RST connections within one second of
+// capture time would hold them all.
+func (f *Flows) compactClosing() {
+	keep := f.closing[:0]
+	for _, c := range f.closing {
+		if !c.gone {
+			keep = append(keep, c)
+		}
+	}
+	clear(f.closing[len(keep):])
+	f.closing, f.closingGone = keep, 0
 }
 
 // Finish flushes every connection at the end of the capture: holes still

@@ -2,7 +2,6 @@ package tcpflow
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -18,7 +17,8 @@ import (
 // pcapgo's ZeroCopyReadPacketData copies each into a buffer of its own
 // (a third of the time spent reading a capture from the page cache). It
 // returns what pcapgo returns, errors included, and consumes the same bytes,
-// so offsets stay those of the file.
+// so offsets stay those of the file; but a record longer than
+// MaxRecordData is cut to it, where pcapgo would hold it whole.
 type pcapFast struct {
 	br      *bufio.Reader
 	order   binary.ByteOrder
@@ -28,18 +28,21 @@ type pcapFast struct {
 	// standard 16 bytes: 8 in the modified pcap of Alexey Kuznetsov's
 	// patched libpcap (ifindex, protocol, packet type, padding), else 0.
 	extra int
-	big   bytes.Buffer // a record larger than br's buffer
+	// cut holds the kept bytes of a record larger than br's buffer (grown
+	// to the longest such record, at most MaxRecordData bytes); cuts
+	// counts the records cut to MaxRecordData (see CaptureInfo.CutRecords).
+	cut  []byte
+	cuts *int64
 }
 
 // eagerReadMax is pcapgo's: a record may be longer than the snaplen up to
 // this length.
 const eagerReadMax = 262144
 
-// newPcapFast takes over from r, which has read the file header from br
-// (pcapgo reads a *bufio.Reader directly, with no buffer of its own);
-// magic is the file's first 4 bytes, big-endian.
+// newPcapFast reads the records of br, whose file header r has read (br
+// is past it); magic is the file's first 4 bytes, big-endian.
 func newPcapFast(br *bufio.Reader, r *pcapgo.Reader, magic uint32) *pcapFast {
-	f := &pcapFast{br: br, order: binary.LittleEndian, factor: 1, snaplen: r.Snaplen()}
+	f := &pcapFast{br: br, order: binary.LittleEndian, factor: 1, snaplen: r.Snaplen(), cuts: new(int64)}
 	if magic == 0xa1b2c3d4 || magic == 0xa1b23c4d {
 		f.order = binary.BigEndian
 	}
@@ -70,7 +73,7 @@ func newModifiedPcap(br *bufio.Reader) (*pcapFast, layers.LinkType, error) {
 	if _, err := io.ReadFull(br, hdr); err != nil {
 		return nil, 0, fmt.Errorf("short file header: %w", err)
 	}
-	f := &pcapFast{br: br, order: binary.BigEndian, factor: 1000, extra: 8}
+	f := &pcapFast{br: br, order: binary.BigEndian, factor: 1000, extra: 8, cuts: new(int64)}
 	if binary.BigEndian.Uint32(hdr) == magicModifiedSwapped {
 		f.order = binary.LittleEndian
 	}
@@ -158,24 +161,50 @@ func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInf
 	// A captured length larger than the original length is not an error:
 	// Wireshark's wiretap (libpcap.c) refuses a record only when its
 	// captured length exceeds the largest snaplen, and otherwise reads the
-	// captured length's bytes (pcapgo stops the file here). The record is
-	// read whole, and its original length is what the file says.
-	if caplen > r.br.Size() {
-		// Grows with the bytes read, as pcapgo does: a short file cannot
-		// make it allocate what its record header claims.
-		r.big.Reset()
-		n, err := io.CopyN(&r.big, r.br, int64(caplen))
+	// captured length's bytes (pcapgo stops the file here). Its original
+	// length is what the file says.
+	keep := min(caplen, MaxRecordData)
+	if keep < caplen {
+		// Cut as a snaplen would cut it: the bytes past the limit are
+		// passed over unread, and the frame was at least as long as the
+		// record.
+		*r.cuts++
+		ci.CaptureLength, ci.Length = keep, max(length, caplen)
+	}
+	if caplen <= r.br.Size() {
+		d, err := r.br.Peek(caplen)
+		if len(d) < caplen {
+			return nil, ci, r.short(len(d), err)
+		}
+		r.br.Discard(caplen)
+		return d[:keep:keep], ci, nil
+	}
+	// Larger than the buffer: the kept bytes are copied into a buffer of
+	// a fixed size, whatever the record header claims.
+	r.cut = grow(r.cut, keep)
+	n, err := io.ReadFull(r.br, r.cut)
+	if err == nil {
+		var m int
+		m, err = r.br.Discard(caplen - keep)
+		n += m
+	}
+	if err != nil {
 		if err == io.EOF && n > 0 {
 			err = io.ErrUnexpectedEOF
 		}
-		return r.big.Bytes(), ci, err
+		return nil, ci, err
 	}
-	d, err := r.br.Peek(caplen)
-	if len(d) < caplen {
-		return nil, ci, r.short(len(d), err)
+	return r.cut[:keep:keep], ci, nil
+}
+
+// grow returns b with length n (at most a pcapng block's head), in a
+// new buffer if b is too short: doubled, so that records of growing
+// lengths do not allocate each, but no longer than a record can need.
+func grow(b []byte, n int) []byte {
+	if cap(b) < n {
+		b = make([]byte, n, min(max(n, 2*cap(b)), 8+ngHeadMax+4))
 	}
-	r.br.Discard(caplen)
-	return d[:caplen:caplen], ci, nil
+	return b[:n]
 }
 
 // short consumes the n bytes there are of a read that wanted more, and

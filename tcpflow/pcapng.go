@@ -2,13 +2,11 @@ package tcpflow
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"math/bits"
-	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -31,11 +29,25 @@ type pcapngReader struct {
 	off      int64 // offset in the capture stream of the next block
 	blockOff int64 // offset of the block read last (or being read)
 	lastTime int64 // the last packet's time, for simple packet blocks, which carry none
-	// Interface statistics of the sections already ended.
-	ifDrop, osDrop       uint64
-	hasIfDrop, hasOsDrop bool
-	large                bytes.Buffer // a block larger than br's buffer
+	// Interface statistics of the sections already ended, and the sums
+	// of the current section's interfaces' latest counters, kept as
+	// blocks come so that a statistics block costs the same whatever the
+	// number of interfaces.
+	ifDrop, osDrop             uint64
+	hasIfDrop, hasOsDrop       bool
+	secIfDrop, secOsDrop       uint64
+	secHasIfDrop, secHasOsDrop bool
+	// links marks the link types listed in info.LinkTypes.
+	links linkSet
+	// large holds the head of a block larger than br's buffer (grown to
+	// the longest such head, at most ngHeadMax bytes and the block's
+	// header and trailer): the rest is passed over.
+	large []byte
 }
+
+// ngHeadMax is the most bytes kept of a block's body: a packet block's
+// fields and MaxRecordData bytes of packet, with room for its options.
+const ngHeadMax = 20 + MaxRecordData + 1024
 
 // ngIface is one interface of the current section.
 type ngIface struct {
@@ -70,8 +82,23 @@ const (
 
 // maxInterfaces bounds the interfaces of one section (a hostile file
 // could describe millions); an interface id is 32 bits, but no capture
-// tool writes more than a few hundred.
+// tool writes more than a few hundred. The interface block beyond it is
+// an unreadable record: the file ends there, reported as truncated with
+// the reason. Each interface is an append to the section's list and a
+// packet's is an index into it: interleaved interface and packet blocks
+// cost the same per block however many came before.
 const maxInterfaces = 1 << 16
+
+// MaxLinkTypesListed bounds the distinct link types listed per file in
+// CaptureInfo.LinkTypes and Unsupported: a pcapng file may give each of
+// 65,536 interfaces a link type of its own.
+const MaxLinkTypesListed = 64
+
+// linkSet is a set of link types (16 bits), a bit each.
+type linkSet [1 << 16 / 64]uint64
+
+func (s *linkSet) has(l layers.LinkType) bool { return s[l/64]&(1<<(l%64)) != 0 }
+func (s *linkSet) add(l layers.LinkType)      { s[l/64] |= 1 << (l % 64) }
 
 var (
 	errNgBlockLength = errors.New("block total length is not a multiple of 4 of at least 12 bytes")
@@ -88,7 +115,7 @@ func newPcapngReader(br *bufio.Reader, info *CaptureInfo) (*pcapngReader, error)
 	r := &pcapngReader{br: br, info: info}
 	// The first block must be a section header: read it now, so that a
 	// file that is not pcapng after all is refused at Open.
-	typ, body, err := r.block()
+	typ, body, _, err := r.block()
 	if err != nil {
 		return nil, err
 	}
@@ -122,22 +149,25 @@ func (r *pcapngReader) u64(b []byte) uint64 {
 	return binary.LittleEndian.Uint64(b)
 }
 
-// block reads the next block whole and returns its type and body (what
-// lies between the block length fields). The body is valid until the
-// next call. A file that ends cleanly between blocks returns io.EOF; one
-// that ends inside a block, io.ErrUnexpectedEOF.
-func (r *pcapngReader) block() (uint32, []byte, error) {
+// block reads the next block and returns its type, its body (what lies
+// between the block length fields) and the body's length. A block longer
+// than br's buffer is read in pieces: the first ngHeadMax bytes of its
+// body are returned (body may then be shorter than bodyLen), the rest is
+// passed over unread. The body is valid until the next call. A file that
+// ends cleanly between blocks returns io.EOF; one that ends inside a block,
+// io.ErrUnexpectedEOF.
+func (r *pcapngReader) block() (typ uint32, body []byte, bodyLen int, err error) {
 	r.blockOff = r.off
 	h, err := r.br.Peek(12)
 	if len(h) < 8 {
 		if len(h) == 0 && err == io.EOF {
-			return 0, nil, io.EOF
+			return 0, nil, 0, io.EOF
 		}
-		return 0, nil, r.short(len(h), err)
+		return 0, nil, 0, r.short(len(h), err)
 	}
 	if binary.BigEndian.Uint32(h) == ngSHB { // a palindrome: the same in either byte order
 		if len(h) < 12 {
-			return 0, nil, r.short(len(h), err)
+			return 0, nil, 0, r.short(len(h), err)
 		}
 		switch ngByteOrderMagic {
 		case binary.BigEndian.Uint32(h[8:]):
@@ -145,39 +175,51 @@ func (r *pcapngReader) block() (uint32, []byte, error) {
 		case binary.LittleEndian.Uint32(h[8:]):
 			r.big = false
 		default:
-			return 0, nil, r.ngError("block", errNgByteOrder)
+			return 0, nil, 0, r.ngError("block", errNgByteOrder)
 		}
 	}
-	typ, n := r.u32(h), int64(r.u32(h[4:]))
+	typ, n := r.u32(h), int(r.u32(h[4:]))
 	if n < 12 || n%4 != 0 {
-		return 0, nil, r.ngError("block", errNgBlockLength)
+		return 0, nil, 0, r.ngError("block", errNgBlockLength)
 	}
-	var b []byte
-	if n <= int64(r.br.Size()) {
-		b, err = r.br.Peek(int(n))
-		if int64(len(b)) < n {
-			return 0, nil, r.short(len(b), err)
+	var trailer []byte
+	if n <= r.br.Size() {
+		b, err := r.br.Peek(n)
+		if len(b) < n {
+			return 0, nil, 0, r.short(len(b), err)
 		}
-		r.br.Discard(int(n))
+		r.br.Discard(n)
+		body, trailer = b[8:n-4], b[n-4:]
 	} else {
-		// Grows with the bytes read: a short file cannot make it allocate
-		// what its block header claims.
-		r.large.Reset()
-		got, err := io.CopyN(&r.large, r.br, n)
+		// A short file cannot make it allocate what its block header
+		// claims, nor a long one hold it.
+		keep := 8 + min(n-12, ngHeadMax)
+		r.large = grow(r.large, keep+4)
+		got, err := io.ReadFull(r.br, r.large[:keep])
+		if err == nil {
+			var m int
+			m, err = r.br.Discard(n - 4 - keep)
+			got += m
+		}
+		if err == nil {
+			var m int
+			m, err = io.ReadFull(r.br, r.large[keep:keep+4])
+			got += m
+		}
 		if err != nil {
-			r.off += got
+			r.off += int64(got)
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return 0, nil, err
+			return 0, nil, 0, err
 		}
-		b = r.large.Bytes()
+		body, trailer = r.large[8:keep], r.large[keep:keep+4]
 	}
-	r.off += n
-	if int64(r.u32(b[n-4:])) != n {
-		return 0, nil, r.ngError("block", errNgTrailer)
+	r.off += int64(n)
+	if int(r.u32(trailer)) != n {
+		return 0, nil, 0, r.ngError("block", errNgTrailer)
 	}
-	return typ, b[8 : n-4], nil
+	return typ, body, n - 12, nil
 }
 
 // short consumes the n bytes there are of a read that wanted more.
@@ -222,16 +264,11 @@ func (r *pcapngReader) section(body []byte) error {
 // foldStats moves the current section's interface statistics into the
 // file's totals.
 func (r *pcapngReader) foldStats() {
-	for _, i := range r.ifaces {
-		if i.hasIfDrop {
-			r.ifDrop += i.ifDrop
-			r.hasIfDrop = true
-		}
-		if i.hasOsDrop {
-			r.osDrop += i.osDrop
-			r.hasOsDrop = true
-		}
-	}
+	r.ifDrop += r.secIfDrop
+	r.osDrop += r.secOsDrop
+	r.hasIfDrop = r.hasIfDrop || r.secHasIfDrop
+	r.hasOsDrop = r.hasOsDrop || r.secHasOsDrop
+	r.secIfDrop, r.secOsDrop, r.secHasIfDrop, r.secHasOsDrop = 0, 0, false, false
 }
 
 // interfaceBlock adds an interface to the current section.
@@ -274,7 +311,8 @@ func (r *pcapngReader) interfaceBlock(body []byte) error {
 		return r.ngError("interface description block", fmt.Errorf("more than %d interfaces in one section", maxInterfaces))
 	}
 	r.ifaces = append(r.ifaces, i)
-	if !slices.Contains(r.info.LinkTypes, i.link) {
+	if !r.links.has(i.link) && len(r.info.LinkTypes) < MaxLinkTypesListed {
+		r.links.add(i.link)
 		r.info.LinkTypes = append(r.info.LinkTypes, i.link)
 	}
 	r.info.Snaplen = max(r.info.Snaplen, i.snaplen)
@@ -301,6 +339,7 @@ func (r *pcapngReader) statsBlock(body []byte) {
 	}
 	i := &r.ifaces[id]
 	end := i.time(uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:])))
+	ifDrop, osDrop := i.ifDrop, i.osDrop
 	r.options(body[12:], func(code uint16, v []byte) {
 		if len(v) < 8 {
 			return
@@ -315,18 +354,15 @@ func (r *pcapngReader) statsBlock(body []byte) {
 		}
 	})
 	r.info.End = max(r.info.End, end)
-	ifDrop, osDrop, hasIf, hasOs := r.ifDrop, r.osDrop, r.hasIfDrop, r.hasOsDrop
-	for _, i := range r.ifaces {
-		if i.hasIfDrop {
-			ifDrop, hasIf = ifDrop+i.ifDrop, true
-		}
-		if i.hasOsDrop {
-			osDrop, hasOs = osDrop+i.osDrop, true
-		}
-	}
-	r.info.IfDrop, r.info.HasIfDrop = ifDrop, hasIf
-	r.info.OsDrop, r.info.HasOsDrop = osDrop, hasOs
-	r.info.Dropped = ifDrop
+	// The interface's counters replace its earlier ones in the sums
+	// (uint64 arithmetic wraps as the sum's would).
+	r.secIfDrop += i.ifDrop - ifDrop
+	r.secOsDrop += i.osDrop - osDrop
+	r.secHasIfDrop = r.secHasIfDrop || i.hasIfDrop
+	r.secHasOsDrop = r.secHasOsDrop || i.hasOsDrop
+	r.info.IfDrop, r.info.HasIfDrop = r.ifDrop+r.secIfDrop, r.hasIfDrop || r.secHasIfDrop
+	r.info.OsDrop, r.info.HasOsDrop = r.osDrop+r.secOsDrop, r.hasOsDrop || r.secHasOsDrop
+	r.info.Dropped = r.info.IfDrop
 }
 
 // ZeroCopyReadPacketData returns the next packet; ci.InterfaceIndex is
@@ -334,7 +370,7 @@ func (r *pcapngReader) statsBlock(body []byte) {
 // the next call.
 func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInfo, err error) {
 	for {
-		typ, body, err := r.block()
+		typ, body, bodyLen, err := r.block()
 		if err != nil {
 			return nil, ci, err
 		}
@@ -360,15 +396,16 @@ func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 			if id >= uint32(len(r.ifaces)) {
 				return nil, ci, r.ngError("packet block", fmt.Errorf("interface %d not described in its section (%d interfaces)", id, len(r.ifaces)))
 			}
-			caplen, length := r.u32(body[12:]), r.u32(body[16:])
-			if caplen > uint32(len(body)-20) {
+			caplen, length := int(r.u32(body[12:])), int(r.u32(body[16:]))
+			if caplen > bodyLen-20 {
 				return nil, ci, r.ngError("packet block", fmt.Errorf("captured length %d exceeds the block", caplen))
 			}
 			t := r.ifaces[id].time(uint64(r.u32(body[4:]))<<32 | uint64(r.u32(body[8:])))
 			r.lastTime = t
 			ci.Timestamp = time.Unix(0, t).UTC()
-			ci.CaptureLength, ci.Length, ci.InterfaceIndex = int(caplen), int(length), int(id)
-			return body[20 : 20+caplen : 20+caplen], ci, nil
+			ci.InterfaceIndex = int(id)
+			data := r.packet(body[20:], caplen, length, &ci)
+			return data, ci, nil
 		case ngSPB:
 			if len(body) < 4 {
 				return nil, ci, r.ngError("simple packet block", errNgBlockLength)
@@ -376,18 +413,30 @@ func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 			if len(r.ifaces) == 0 {
 				return nil, ci, r.ngError("simple packet block", errors.New("no interface described in its section"))
 			}
-			length := r.u32(body)
-			caplen := min(length, uint32(len(body)-4))
+			length := int(r.u32(body))
+			caplen := min(length, bodyLen-4)
 			if s := r.ifaces[0].snaplen; s != 0 {
-				caplen = min(caplen, s)
+				caplen = min(caplen, int(s))
 			}
 			// It carries no timestamp: the previous packet's is the best
 			// guess, where a zero would read as a wild jump to 1970.
 			ci.Timestamp = time.Unix(0, r.lastTime).UTC()
-			ci.CaptureLength, ci.Length = int(caplen), int(length)
-			return body[4 : 4+caplen : 4+caplen], ci, nil
+			data := r.packet(body[4:], caplen, length, &ci)
+			return data, ci, nil
 		}
 	}
+}
+
+// packet returns a packet's captured bytes, which start b, cut to
+// MaxRecordData (see File.read), and sets its lengths in ci.
+func (r *pcapngReader) packet(b []byte, caplen, length int, ci *gopacket.CaptureInfo) []byte {
+	keep := min(caplen, MaxRecordData)
+	ci.CaptureLength, ci.Length = keep, length
+	if keep < caplen {
+		r.info.CutRecords++
+		ci.Length = max(length, caplen)
+	}
+	return b[:keep:keep]
 }
 
 // link returns the link type of interface i of the current section.

@@ -29,11 +29,35 @@ type half struct {
 	// offset of next.
 	delivered int64
 	ackedOff  int64 // stream offset the peer has ACKed, as last reported
+	// jumped: the last data segment was implausibly far from next
+	// (dropped); jumpEnd is where it ended, to recognise its successor.
+	jumped  bool
+	jumpEnd uint32
+	// farAck: the last ACK was beyond reach (see acked), and not believed.
+	farAck    uint32
+	farAckSet bool
 }
 
-// offsetOf returns the stream offset of sequence number seq (which must be
-// within 2^31 of next).
-func (h *half) offsetOf(seq uint32) int64 { return h.delivered + seqDiff(seq, h.next) }
+// offsetOf returns the stream offset of sequence number seq, and whether
+// it is believable (see plausible) and not before the stream's first byte.
+func (h *half) offsetOf(seq uint32) (int64, bool) {
+	if d, ok := seqAhead(seq, h.next); ok {
+		return h.delivered + d, true
+	}
+	if d, ok := seqBehind(seq, h.next); ok && d <= seqFar && d <= h.delivered {
+		return h.delivered - d, true
+	}
+	return 0, false
+}
+
+// plausible reports whether seq is within seqFar of next, either way: a
+// byte this direction can have sent or be sending. Anything else is a
+// damaged or hostile header (see seqspace.go).
+func (h *half) plausible(seq uint32) bool {
+	_, ahead := seqAhead(seq, h.next)
+	d, behind := seqBehind(seq, h.next)
+	return ahead || (behind && d <= seqFar)
+}
 
 type queued struct {
 	seq     uint32
@@ -41,9 +65,6 @@ type queued struct {
 	wireLen int
 	at      FrameRef
 }
-
-// seqDiff returns a-b in sequence space (RFC 1982 style, wraps at 2^32).
-func seqDiff(a, b uint32) int64 { return int64(int32(a - b)) }
 
 // data handles a segment carrying wireLen bytes at seq, of which payload
 // were captured.
@@ -58,34 +79,85 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 		// captured: bytes between that ACK and this segment may have been
 		// in flight when the capture began, so start at the first byte
 		// seen, as a mid-stream join does. Bytes the peer ACKed since are
-		// already gaps; a segment far from the ACK (a stale or bogus ACK)
-		// re-anchors the stream.
+		// already gaps; a segment not plausibly behind the ACK (ahead of
+		// it, or a stale or bogus ACK) re-anchors the stream.
 		h.ackOnly = false
-		if d := seqDiff(seq, h.next); d > 0 || d < -(1<<30) {
+		if back, ok := seqBehind(seq, h.next); !ok || back > seqFar {
 			h.next = seq
 		}
 	}
-	if seqDiff(seq, h.next) <= 0 {
-		f.deliver(c, h, seq, payload, wireLen, at)
+	if !h.plausible(seq) || f.beyondReach(c, h, seq) {
+		// Neither a re-send of recent bytes nor bytes the window allows:
+		// a damaged sequence number. Queued, it would turn into a gap of
+		// up to 4 GiB and hide every byte after it; delivered as a
+		// re-send, garbage. Unless the next one continues it: then the
+		// stream really jumped (the capture lost more than seqFar bytes,
+		// ACKs included), and the jump is at least this far.
+		f.Stats.Implausible++
+		if !h.jumped || seq != h.jumpEnd {
+			h.jumped, h.jumpEnd = true, seq+uint32(wireLen)
+			return
+		}
+		h.jumped = false
+		f.flushHalf(c, h, at) // queued bytes are before the jump
+		jump := int64(seq - h.next)
+		c.h.Gap(h.dir, int(jump), at, GapLost)
+		h.delivered += jump
+		h.next = seq
+	}
+	h.jumped = false
+	if back, ok := seqBehind(seq, h.next); ok && back > 1 && h.delivered == 0 && len(h.queue) == 0 {
+		// Bytes before the first one expected, when none was taken yet,
+		// are not a re-send of anything: next came from a damaged SYN
+		// (one behind is a keep-alive's probe byte, kept as one).
+		h.next = seq
+	}
+	if back, ok := seqBehind(seq, h.next); ok {
+		f.deliver(c, h, seq, back, payload, wireLen, at)
 		f.drain(c, h, at)
 		return
 	}
 	f.enqueue(h, seq, payload, wireLen, at)
 	for h.qbytes > f.limits.QueuePerDirection || (f.queued > f.limits.QueueTotal && len(h.queue) > 0) ||
 		f.overSegments(h) {
+		// Queued segments are at most seqFar ahead of next (only
+		// plausible ones are queued, and next never passes one without
+		// draining it), so the gap is a forward distance.
+		gap, _ := seqAhead(h.queue[0].seq, h.next)
 		f.Stats.ForcedGaps++
-		f.Stats.ForcedGapByte += seqDiff(h.queue[0].seq, h.next)
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
+		f.Stats.ForcedGapByte += gap
+		f.skipToHead(c, h)
 	}
 }
 
+// skipToHead declares the hole before the first queued segment lost and
+// delivers what became contiguous. Each call removes at least that
+// segment: should it not be plausibly ahead (the invariant above broken),
+// it is dropped rather than looped on.
+func (f *Flows) skipToHead(c *conn, h *half) {
+	q := &h.queue[0]
+	if _, ok := seqAhead(q.seq, h.next); !ok {
+		if _, ok := seqBehind(q.seq, h.next); !ok {
+			f.Stats.Implausible++
+			f.unqueue(h, q)
+			n := copy(h.queue, h.queue[1:])
+			h.queue[n] = queued{}
+			h.queue = h.queue[:n]
+			return
+		}
+	}
+	f.skipTo(c, h, q.seq, q.at, GapLost)
+}
+
 // deliver hands the part of a segment beyond h.next to the handler: its
-// captured bytes as data, and what the snaplen cut as a gap.
-func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
-	overlap := int(seqDiff(h.next, seq))
-	if overlap >= wireLen {
+// captured bytes as data, and what the snaplen cut as a gap. The segment
+// starts back bytes before h.next (seqBehind's distance: never
+// negative, so never an index before the payload).
+func (f *Flows) deliver(c *conn, h *half, seq uint32, back int64, payload []byte, wireLen int, at FrameRef) {
+	if back >= int64(wireLen) {
 		return // all already delivered: a retransmission or keep-alive
 	}
+	overlap := int(back)
 	if overlap < len(payload) {
 		c.h.Data(h.dir, payload[overlap:], at)
 	}
@@ -102,9 +174,13 @@ func (f *Flows) deliver(c *conn, h *half, seq uint32, payload []byte, wireLen in
 // Wireshark shows a message completed by out-of-order reassembly.
 func (f *Flows) drain(c *conn, h *half, at FrameRef) {
 	n := 0
-	for n < len(h.queue) && seqDiff(h.queue[n].seq, h.next) <= 0 {
+	for n < len(h.queue) {
 		q := &h.queue[n]
-		f.deliver(c, h, q.seq, q.data, q.wireLen, later(q.at, at))
+		back, ok := seqBehind(q.seq, h.next)
+		if !ok {
+			break // still ahead: the queue is sorted
+		}
+		f.deliver(c, h, q.seq, back, q.data, q.wireLen, later(q.at, at))
 		f.unqueue(h, q)
 		n++
 	}
@@ -165,7 +241,7 @@ func (f *Flows) unqueue(h *half, q *queued) {
 // skipTo declares the bytes up to seq missing (why says how we know they
 // were sent), then delivers what queued segments became contiguous.
 func (f *Flows) skipTo(c *conn, h *half, seq uint32, at FrameRef, why GapReason) {
-	if n := seqDiff(seq, h.next); n > 0 {
+	if n, ok := seqAhead(seq, h.next); ok && n > 0 {
 		c.h.Gap(h.dir, int(n), at, why)
 		h.delivered += n
 		h.next = seq
@@ -182,58 +258,114 @@ func later(a, b FrameRef) FrameRef {
 	return a
 }
 
-// acked handles the peer acknowledging h's bytes up to ack. A receiver only
+// acked handles the peer acknowledging h's bytes up to ack, and reports
+// false when the ACK is not believed because it is beyond reach. A receiver only
 // ACKs bytes it has, so an ACK beyond what was captured means the capture
 // missed them: waiting longer cannot fill the hole.
-func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) {
+func (f *Flows) acked(c *conn, h *half, ack uint32, at FrameRef) bool {
 	if !h.synced {
 		// Nothing of this direction captured yet: the ACK says where its
 		// stream stands, so that bytes ACKed later and never captured (a
 		// one-way capture, a capture that drops one side) are known to be
 		// missing, not absent.
 		h.synced, h.ackOnly, h.next = true, true, ack
-		return
+		return true
 	}
 	if h.fin && ack == h.finSeq+1 {
 		ack = h.finSeq // the FIN takes a sequence number but carries no byte
 	}
-	for {
-		d := seqDiff(ack, h.next)
-		if d <= 0 || d > 1<<30 {
-			return
+	if f.beyondReach(c, h, ack) {
+		// More than the receiver's window ahead: believed only when the
+		// receiver's next ACK this far confirms it (a capture that lost
+		// more than a window of both directions); one damaged ACK would
+		// declare up to 2^30 bytes ACKed and skip every byte before them.
+		if !h.farAckSet || !seqIn(ack, h.farAck, h.farAck+uint32(f.reach(c, h))) {
+			h.farAck, h.farAckSet = ack, true
+			return false
 		}
-		if len(h.queue) > 0 && seqDiff(h.queue[0].seq, ack) < 0 {
+	}
+	h.farAckSet = false
+	for {
+		// Only an ACK at most seqFar ahead is believed: a damaged one
+		// would declare up to 4 GiB lost and skip every byte before it.
+		if d, ok := seqAhead(ack, h.next); !ok || d == 0 {
+			return true // nothing new; offsetOf judges the rest
+		}
+		if len(h.queue) > 0 && seqIn(h.queue[0].seq, h.next, ack) {
 			f.skipTo(c, h, h.queue[0].seq, at, GapAcked)
 			continue
 		}
 		f.skipTo(c, h, ack, at, GapAcked)
-		return
+		return true
 	}
+}
+
+// reach returns how far ahead of h's next byte a sequence or ACK number is
+// believed: what the receiver's largest window let the sender have in
+// flight, plus what reassembly may hold queued behind a hole. Without the
+// handshake the window's scale is unknown (up to 2^14), and so is the
+// reach: seqFar.
+func (f *Flows) reach(c *conn, h *half) int64 {
+	rcv := &c.tcp[1-h.dir]
+	if rcv.winScale == scaleUnknown || c.tcp[h.dir].winScale == scaleUnknown {
+		return seqFar
+	}
+	return min(seqFar, int64(rcv.maxWindow)+int64(f.limits.QueuePerDirection)+1<<16)
+}
+
+// beyondReach reports whether seq is more than reach ahead of h's next byte
+// (and not behind it).
+func (f *Flows) beyondReach(c *conn, h *half, seq uint32) bool {
+	d, ok := seqAhead(seq, h.next)
+	return ok && d > f.reach(c, h)
 }
 
 // flushHalf declares every remaining hole lost and delivers the queue.
 func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
 	for len(h.queue) > 0 {
-		f.skipTo(c, h, h.queue[0].seq, h.queue[0].at, GapLost)
+		f.skipToHead(c, h)
 	}
+}
+
+// Out-of-order buffers are pooled for reuse by size class (bufClasses):
+// a queued segment holds a buffer of the smallest class that fits it, so
+// the one-byte segments of a hostile or keep-alive-heavy stream do not
+// each hold a full-size buffer. A buffer for an outsized segment (TSO/GRO
+// captures hold segments of up to 64 KiB) is allocated to fit and left to
+// the garbage collector once its bytes are delivered, so a burst of big
+// segments does not stay in the pool for the rest of the capture. Each
+// class keeps at most poolBufs free buffers.
+var bufClasses = [...]int{256, 2048, 9216}
+
+const poolBufs = 1024
+
+func bufClass(n int) int {
+	for i, c := range bufClasses {
+		if n <= c {
+			return i
+		}
+	}
+	return -1
 }
 
 func (f *Flows) getBuf(n int) []byte {
-	for i := len(f.freeBufs) - 1; i >= 0; i-- {
-		if b := f.freeBufs[i]; cap(b) >= n {
-			f.freeBufs[i] = f.freeBufs[len(f.freeBufs)-1]
-			f.freeBufs = f.freeBufs[:len(f.freeBufs)-1]
-			return b[:n]
-		}
-		if len(f.freeBufs)-i > 8 {
-			break // do not scan a long list for a big buffer
-		}
+	c := bufClass(n)
+	if c < 0 {
+		return make([]byte, n)
 	}
-	return make([]byte, n, max(n, 2048))
+	if k := len(f.freeBufs[c]); k > 0 {
+		b := f.freeBufs[c][k-1]
+		f.freeBufs[c][k-1] = nil
+		f.freeBufs[c] = f.freeBufs[c][:k-1]
+		return b[:n]
+	}
+	return make([]byte, n, bufClasses[c])
 }
 
 func (f *Flows) putBuf(b []byte) {
-	if len(f.freeBufs) < 1024 {
-		f.freeBufs = append(f.freeBufs, b[:0])
+	c := bufClass(cap(b))
+	if c < 0 || cap(b) != bufClasses[c] || len(f.freeBufs[c]) >= poolBufs {
+		return
 	}
+	f.freeBufs[c] = append(f.freeBufs[c], b[:0])
 }

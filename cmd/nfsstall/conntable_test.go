@@ -97,5 +97,15 @@ func TestSYNFloodDoesNotHideStall(t *testing.T) {
 			_, notAnalysed, _ := strings.Cut(out, "NOT ANALYSED")
 			t.Errorf("%d SYNs: NOT ANALYSED section wrong:%s", n, notAnalysed)
 		}
+		// Every limit reached is said on stderr too, with its value.
+		wantErr := []string{fmt.Sprintf("nfsstall: limit reached: %d connections not listed: they carried nothing", n-1000), "and 1000 such connections were already listed"}
+		if n >= 10000 {
+			wantErr = append(wantErr, "limit reached: ", "connections released early to make room", "10000 connections were open at once")
+		}
+		for _, w := range wantErr {
+			if !strings.Contains(errOut, w) {
+				t.Errorf("%d SYNs: stderr lacks %q:\n%s", n, w, errOut)
+			}
+		}
 	}
 }

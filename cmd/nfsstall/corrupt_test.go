@@ -245,6 +245,7 @@ func TestCorruptedCaptures(t *testing.T) {
 			t.Run("byte errors", func(t *testing.T) { byteErrors(t, orig, l, base, rng) })
 			t.Run("off port", func(t *testing.T) { offPort(t, orig, l, base, rng) })
 			t.Run("cuts", func(t *testing.T) { cuts(t, orig, l, base, rng) })
+			t.Run("boundaries", func(t *testing.T) { boundaries(t, orig, uint64(i)) })
 		})
 	}
 }

@@ -46,6 +46,7 @@ func FuzzCapture(f *testing.F) {
 	f.Add([]byte("snoop\x00\x00\x00\x00\x00\x00\x02\x00\x00\x00\x04"))
 	f.Add(pcapHeader(layers.LinkTypeEthernet))
 	f.Add(lookupCapture(f, evilNames[:3])) // hostile names and machine names
+	addBoundarySeeds(f)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		checkRun(t, data)
 	})

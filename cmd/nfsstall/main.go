@@ -81,6 +81,7 @@ type options struct {
 	progress string
 	stall    time.Duration
 	slow     time.Duration
+	memory   string
 }
 
 func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
@@ -93,6 +94,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call still unanswered this long at the end of the capture is a stall")
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
+	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -100,17 +102,20 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	return fs, o
 }
 
-// memoryLimit is the Go heap's soft limit unless GOMEMLIMIT says
-// otherwise: the analysis keeps its state bounded (see README, Bounds),
-// and near this limit the garbage collector runs often enough that the
-// process stays under 64 MB, where by default it would let the heap grow
-// to twice what is live.
-const memoryLimit = 48 << 20
+// heapLimit is the Go heap's soft limit for a memory budget, unless
+// GOMEMLIMIT says otherwise: the analysis keeps its state within the
+// budget (see analyze.Budget and README, Bounds), and near this limit the
+// garbage collector runs often enough that the process stays under the
+// budget, where by default it would let the heap grow to twice what is
+// live.
+func heapLimit(budget int64) int64 { return budget * 3 / 4 }
+
+// limitHeap: set the heap's soft limit from --memory. Only the command
+// does: tests call run in a process of their own size.
+var limitHeap = false
 
 func main() {
-	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(memoryLimit)
-	}
+	limitHeap = true
 	os.Exit(run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr))
 }
 
@@ -185,7 +190,14 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 
 // analysis checks the flags and turns them into analysis options.
 func (o *options) analysis() (analyze.Options, error) {
-	opts := analyze.DefaultOptions()
+	mem, err := parseSize(o.memory)
+	if err != nil || mem < 16<<20 {
+		return analyze.DefaultOptions(), fmt.Errorf("--memory must be a size of at least 16MB, like 64MB or 1GB, not %q", o.memory)
+	}
+	opts := analyze.Budget(mem)
+	if limitHeap && os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(heapLimit(mem))
+	}
 	if o.format != "text" && o.format != "json" {
 		return opts, fmt.Errorf("--format must be text or json, not %q", o.format)
 	}
@@ -238,12 +250,40 @@ func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, 
 	for _, w := range r.Warnings {
 		fmt.Fprintf(stderr, "nfsstall: warning: %s\n", w)
 	}
+	for _, s := range r.Skipped {
+		if s.Bound {
+			// A cap on nfsstall's own memory or work: the report is
+			// incomplete there, and --memory raises most caps.
+			fmt.Fprintf(stderr, "nfsstall: limit reached: %d %s %s (--memory raises most limits)\n", s.Count, s.What, s.Reason)
+		}
+	}
 	return r, exitOK
 }
 
 func fail(stderr io.Writer, format string, args ...any) int {
 	fmt.Fprintf(stderr, "nfsstall: "+format+"\n", args...)
 	return exitError
+}
+
+// parseSize reads a byte size: a number with an optional unit, B, KB, MB,
+// GB (powers of 1024, as the budget is counted; KiB, MiB, GiB too).
+func parseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KIB", 1 << 10}, {"MIB", 1 << 20}, {"GIB", 1 << 30}, {"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseFloat(t, 64)
+	if err != nil || n <= 0 || n*float64(mult) > 1<<50 {
+		return 0, fmt.Errorf("not a size: %q", s)
+	}
+	return int64(n * float64(mult)), nil
 }
 
 func parsePorts(s string) ([]uint16, error) {

@@ -3,6 +3,12 @@
 #
 # Usage (as root):  bash testdata/pcaps/make-captures.sh [NAME...]
 #   NAME is one of the capture names listed in ALL_CAPTURES below (default: all).
+# Or (any user, tshark + capinfos only, no lab):
+#                    bash testdata/pcaps/make-captures.sh --views [FILE...]
+#   re-writes only the tshark views of the committed captures (FILE: a capture
+#   file, relative to this directory, e.g. mixed.pcap.gz or
+#   ../../tcpflow/testdata/probes.pcap; default: every capture here), with the
+#   same fixed tshark options, e.g. after a column is added to the views.
 #
 # What it does:
 #   1. installs the Debian packages it needs if they are missing;
@@ -25,7 +31,8 @@ set -euo pipefail
 OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ALL_CAPTURES=(mixed mixed-pcapng any-sll2 snap200 udp-null cut ipv6
-              stall-server-stopped stall-server-hung stall-client-noack zero-window reconnect)
+              stall-server-stopped stall-server-hung stall-client-noack zero-window reconnect
+              zero-window-ends)
 
 # ---- lab constants ---------------------------------------------------------
 NS_C=nfsstall-cli            # client network namespace
@@ -49,7 +56,9 @@ TSHARK_OPTS=(-n -2 -d 'tcp.port==1-1023,rpc' -o tcp.reassemble_out_of_order:TRUE
 log() { printf '[%(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-[[ $(id -u) == 0 ]] || die "run as root (namespaces, ganesha, tcpdump)"
+VIEWS_ONLY=
+[[ ${1:-} == --views ]] && { VIEWS_ONLY=1; shift; }
+[[ -n $VIEWS_ONLY || $(id -u) == 0 ]] || die "run as root (namespaces, ganesha, tcpdump)"
 
 # ---- 1. packages ------------------------------------------------------------
 need_pkgs() {
@@ -80,7 +89,7 @@ need_pkgs() {
     fi
 }
 export PATH=$PATH:/sbin:/usr/sbin
-need_pkgs
+[[ -n $VIEWS_ONLY ]] || need_pkgs
 
 # ---- 2. process bookkeeping & teardown ---------------------------------------
 PIDS=()          # every long-running process we started (killed in cleanup)
@@ -128,7 +137,7 @@ teardown() {
     ((rc)) && log "failed (exit $rc); lab torn down"
     exit $rc
 }
-trap teardown EXIT
+[[ -n $VIEWS_ONLY ]] || trap teardown EXIT
 trap 'exit 130' INT TERM
 
 # ---- 3. the lab ---------------------------------------------------------------
@@ -351,9 +360,12 @@ RPC_FIELDS=(frame.number frame.time_epoch ip.src ipv6.src tcp.srcport udp.srcpor
     rpc.time rpc.repframe rpc.reqframe rpc.lastfrag rpc.fraglen rpc.auth.flavor
     rpc.auth.machinename rpc.auth.uid nfs.status nfs.fh.hash nfs.offset3
     nfs.count3 nfs.read.eof nfs.write.stable nfs.write.committed nfs.name)
+# frame.len - frame.cap_len: the bytes of a frame the snaplen cut (all TCP
+# payload here: every header fits in 200 bytes), for the missing-bytes oracle.
 TCP_FIELDS=(frame.number frame.time_epoch tcp.stream ip.src ipv6.src tcp.srcport
     ip.dst ipv6.dst tcp.dstport tcp.seq_raw tcp.ack_raw tcp.len tcp.flags
-    tcp.window_size_value tcp.window_size tcp.window_size_scalefactor)
+    tcp.window_size_value tcp.window_size tcp.window_size_scalefactor
+    frame.len frame.cap_len)
 # Expert-info flags are FT_NONE. tshark 4.0.17 prints "1" for a present FT_NONE
 # field with `-T fields -e`, but that is not promised (other versions print an
 # empty cell, set or not). So: take the flags from the one `-T fields` pass
@@ -361,9 +373,11 @@ TCP_FIELDS=(frame.number frame.time_epoch tcp.stream ip.src ipv6.src tcp.srcport
 # `-z io,stat,0,tcp.analysis.X,...` (a display filter per column: reliable for
 # FT_NONE), and if any column's count of 1s differs, rebuild that column from
 # its own `-Y tcp.analysis.X` pass (frames listed -> 1, others 0).
+# Every flag nfsstall sets (analysisNames in tcpflow/analysis.go) has a
+# column: the tests compare each one frame by frame and skip none.
 TCP_FLAGS=(retransmission fast_retransmission spurious_retransmission out_of_order
     lost_segment ack_lost_segment duplicate_ack zero_window zero_window_probe
-    keep_alive window_full window_update)
+    zero_window_probe_ack keep_alive keep_alive_ack window_full window_update)
 
 ts() {  # tshark with the fixed oracle options; a capture cut mid-record makes
         # tshark exit 2 after printing all complete frames: that is fine here.
@@ -746,6 +760,47 @@ cap_reconnect() {
     check "reconnect: same XID on two connections" "$(grep -c . <<<"$dup" || true)" -ge 1
 }
 
+# --- issue 9: zero-window episodes that end ------------------------------------
+
+cap_zero-window-ends() {
+    # As zero-window, but the reader is thawed while the capture runs, twice:
+    # two zero-window episodes that end (the client's window update reopens
+    # the window), then the read runs to its end. Small tcp_rmem + 20 Mbit/s
+    # server link, as in cap_zero-window.
+    local raw=$WORK/zero-window-ends.pcap old_rmem
+    old_rmem=$(ip netns exec "$NS_C" sysctl -n net.ipv4.tcp_rmem)
+    ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_rmem='4096 131072 262144'
+    ip netns exec "$NS_S" tc qdisc add dev "$VETH_S" root tbf rate 20mbit burst 64kb latency 200ms
+    start_capture "$raw" tcpdump -i "$VETH_C"
+    start_ticker
+    "${CNS[@]}" nfs-cat "$(url /paced.txt)" > /dev/null &
+    CLIENT_PID=$!; PIDS+=("$CLIENT_PID")
+    sleep 1.5
+    kill -STOP "$CLIENT_PID"; STOPPED+=("$CLIENT_PID")
+    sleep 4
+    kill -CONT "$CLIENT_PID"
+    sleep 0.7
+    kill -STOP "$CLIENT_PID"
+    sleep 3
+    kill -CONT "$CLIENT_PID"
+    wait_client
+    sleep 1
+    stop_ticker
+    stop_capture
+    ip netns exec "$NS_S" tc qdisc del dev "$VETH_S" root
+    ip netns exec "$NS_C" sysctl -qw net.ipv4.tcp_rmem="$old_rmem"
+    store "$raw" zero-window-ends; make_views "$STORED"
+    local zw wu
+    zw=$(q "$STORED" "tcp.analysis.zero_window && ip.src == $C4" frame.number | tr '\n' ' ')
+    # The reopening: the client's first segment with a non-zero window after
+    # a zero one (tshark flags it window_update).
+    wu=$(q "$STORED" "tcp.analysis.window_update && ip.src == $C4 && tcp.srcport != 111" frame.number | tr '\n' ' ')
+    log "zero-window-ends: client zero-window frames: $zw"
+    log "zero-window-ends: client window updates: $wu"
+    check "zero-window-ends: client advertises 0" "$(wc -w <<<"$zw")" -ge 2
+    check "zero-window-ends: client reopens the window" "$(wc -w <<<"$wu")" -ge 2
+}
+
 # ---- 7. main ---------------------------------------------------------------------
 VERDICTS=()
 check() {   # check WHAT VALUE -ge MIN
@@ -754,6 +809,26 @@ check() {   # check WHAT VALUE -ge MIN
     else
         VERDICTS+=("MISSING  $1 (${2:-none})")
     fi
+}
+
+# views_only [FILE...]: re-write the views of committed captures, no lab.
+views_only() {
+    local files=("$@") f
+    if ((${#files[@]} == 0)); then
+        for f in "$OUT"/*.pcap "$OUT"/*.pcap.gz "$OUT"/*.pcapng "$OUT"/*.pcapng.gz; do
+            [[ -e $f ]] && files+=("$(basename "$f")")
+        done
+    fi
+    # FILE is relative to this directory; the views go beside it (e.g.
+    # ../../tcpflow/testdata/probes.pcap, the hand-made probe capture).
+    local here=$OUT
+    for f in "${files[@]}"; do
+        [[ -e $here/$f ]] || die "no capture $f in $here"
+        log "views of $f"
+        OUT=$(cd "$(dirname "$here/$f")" && pwd)
+        make_views "$OUT/$(basename "$f")"
+    done
+    OUT=$here
 }
 
 main() {
@@ -772,4 +847,11 @@ main() {
     du -ch "$OUT" | tail -1 | sed 's/^/    testdata\/pcaps total: /' >&2
 }
 
-main "$@"
+if [[ -n $VIEWS_ONLY ]]; then
+    # make_views keeps tshark's stderr and a temporary file in $WORK.
+    WORK=$(mktemp -d)
+    trap 'rm -rf "$WORK"' EXIT
+    views_only "$@"
+else
+    main "$@"
+fi

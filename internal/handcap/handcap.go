@@ -1,0 +1,109 @@
+// Package handcap builds small hand-made TCP captures (microsecond pcap,
+// Ethernet, IPv4) for tests whose oracle is tshark run on the result:
+// the traffic Linux and libnfs never send (one-byte zero-window probes,
+// an RPC call re-sent on the same connection).
+package handcap
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// TCP flag bits.
+const (
+	SYN = 0x02
+	PSH = 0x08
+	ACK = 0x10
+)
+
+// Seg is one segment between client 198.18.0.1:Port and server
+// 198.18.0.2:2049; MS is its time in ms from the start, Payload its data
+// (or, when nil, N filler bytes).
+type Seg struct {
+	MS       int64
+	Port     uint16
+	ToServer bool
+	Flags    byte
+	Seq, Ack uint32
+	Win      uint16
+	N        int
+	Payload  []byte
+}
+
+// T0 is the capture's start, 2026-11-18 (seconds since the epoch).
+const T0 = 1795000000
+
+func csum(b []byte, sum uint32) uint16 {
+	for i := 0; i+1 < len(b); i += 2 {
+		sum += uint32(binary.BigEndian.Uint16(b[i:]))
+	}
+	if len(b)%2 == 1 {
+		sum += uint32(b[len(b)-1]) << 8
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// Pcap returns the capture of segs, with valid IP and TCP checksums.
+func Pcap(segs []Seg) []byte {
+	var out bytes.Buffer
+	hdr := make([]byte, 24)
+	binary.LittleEndian.PutUint32(hdr[0:], 0xa1b2c3d4)
+	binary.LittleEndian.PutUint16(hdr[4:], 2)
+	binary.LittleEndian.PutUint16(hdr[6:], 4)
+	binary.LittleEndian.PutUint32(hdr[16:], 65535)
+	binary.LittleEndian.PutUint32(hdr[20:], 1)
+	out.Write(hdr)
+	cli, srv := []byte{198, 18, 0, 1}, []byte{198, 18, 0, 2}
+	cmac, smac := []byte{2, 0, 0xc6, 0x12, 0, 1}, []byte{2, 0, 0xc6, 0x12, 0, 2}
+	for i, s := range segs {
+		src, dst, sport, dport, smacX, dmacX := cli, srv, s.Port, uint16(2049), cmac, smac
+		if !s.ToServer {
+			src, dst, sport, dport, smacX, dmacX = srv, cli, 2049, s.Port, smac, cmac
+		}
+		payload := s.Payload
+		if payload == nil {
+			payload = bytes.Repeat([]byte{'p'}, s.N)
+		}
+		tcp := make([]byte, 20, 20+len(payload))
+		binary.BigEndian.PutUint16(tcp[0:], sport)
+		binary.BigEndian.PutUint16(tcp[2:], dport)
+		binary.BigEndian.PutUint32(tcp[4:], s.Seq)
+		binary.BigEndian.PutUint32(tcp[8:], s.Ack)
+		tcp[12] = 5 << 4
+		tcp[13] = s.Flags
+		binary.BigEndian.PutUint16(tcp[14:], s.Win)
+		tcp = append(tcp, payload...)
+		var ph uint32
+		for j := 0; j < 4; j += 2 {
+			ph += uint32(binary.BigEndian.Uint16(src[j:])) + uint32(binary.BigEndian.Uint16(dst[j:]))
+		}
+		ph += 6 + uint32(len(tcp))
+		binary.BigEndian.PutUint16(tcp[16:], csum(tcp, ph))
+		ip := make([]byte, 20)
+		ip[0] = 0x45
+		binary.BigEndian.PutUint16(ip[2:], uint16(20+len(tcp)))
+		binary.BigEndian.PutUint16(ip[4:], uint16(i+1))
+		ip[6] = 0x40 // DF
+		ip[8] = 64
+		ip[9] = 6
+		copy(ip[12:], src)
+		copy(ip[16:], dst)
+		binary.BigEndian.PutUint16(ip[10:], csum(ip, 0))
+		frame := append(append(append(append([]byte{}, dmacX...), smacX...), 0x08, 0x00), ip...)
+		frame = append(frame, tcp...)
+		if len(frame) < 60 {
+			frame = append(frame, make([]byte, 60-len(frame))...)
+		}
+		rec := make([]byte, 16)
+		binary.LittleEndian.PutUint32(rec[0:], uint32(T0+s.MS/1000))
+		binary.LittleEndian.PutUint32(rec[4:], uint32(s.MS%1000*1000))
+		binary.LittleEndian.PutUint32(rec[8:], uint32(len(frame)))
+		binary.LittleEndian.PutUint32(rec[12:], uint32(len(frame)))
+		out.Write(rec)
+		out.Write(frame)
+	}
+	return out.Bytes()
+}

@@ -1,0 +1,444 @@
+package tcpflow
+
+import (
+	"bytes"
+	"compress/gzip"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/internal/advcap"
+)
+
+// streamed returns a reader of what write writes, produced as it is read:
+// a capture of any size that is never held in memory.
+func streamed(write func(w io.Writer) error) io.Reader {
+	pr, pw := io.Pipe()
+	go func() { pw.CloseWithError(write(pw)) }()
+	return pr
+}
+
+// allocated returns the bytes f allocated (all of them, freed or not)
+// and the heap in use after it, less before it, once garbage is collected.
+func allocated(f func()) (total uint64, held int64) {
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	f()
+	runtime.ReadMemStats(&after)
+	total = after.TotalAlloc - before.TotalAlloc
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	return total, int64(after.HeapInuse) - int64(before.HeapInuse)
+}
+
+// TestRecordsReadInBoundedPieces reads records far longer than any frame,
+// which the file's snaplen allows (0xffffffff; pcapng 0, no limit): each
+// is cut to MaxRecordData as a snaplen would cut it, keeps its original
+// length, is counted, and costs no memory beyond the fixed buffers,
+// whether it fits the read buffer or not; the record after it is read as
+// it should be.
+func TestRecordsReadInBoundedPieces(t *testing.T) {
+	const huge = 100 << 20 // far beyond the read buffer
+	const mid = 600 << 10  // within the read buffer, beyond MaxRecordData
+	pcap := func(minor uint16, size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			var h bytes.Buffer
+			advcap.PcapHeader(&h, 0xffffffff)
+			binary.LittleEndian.PutUint16(h.Bytes()[6:], minor)
+			w.Write(h.Bytes())
+			if err := advcap.PcapRecord(w, 1e15, size); err != nil {
+				return err
+			}
+			return advcap.PcapRecord(w, 1e15+1, 100)
+		}
+	}
+	pcapng := func(size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			n := &advcap.NgWriter{W: w}
+			n.Section()
+			n.Interface(0)
+			n.Packet(0, 1e15, size)
+			n.Packet(0, 1e15+1, 100)
+			return n.Err
+		}
+	}
+	block := func(size int64) func(io.Writer) error {
+		return func(w io.Writer) error {
+			n := &advcap.NgWriter{W: w}
+			n.Section()
+			n.Interface(0)
+			n.Packet(0, 1e15, size)
+			n.Block(0x40000BAD, huge) // passed over, whatever its length
+			n.Packet(0, 1e15+1, 100)
+			return n.Err
+		}
+	}
+	gzipped := func(write func(io.Writer) error) func(io.Writer) error {
+		return func(w io.Writer) error {
+			zw := gzip.NewWriter(w)
+			if err := write(zw); err != nil {
+				return err
+			}
+			return zw.Close()
+		}
+	}
+	tests := []struct {
+		name  string
+		size  int
+		write func(io.Writer) error
+	}{
+		{"pcap huge", huge, pcap(4, huge)},
+		{"pcap within the buffer", mid, pcap(4, mid)},
+		{"pcap 2.3 huge", huge, pcap(3, huge)},
+		{"pcap huge gzipped", huge, gzipped(pcap(4, huge))},
+		{"pcapng huge", huge, pcapng(huge)},
+		{"pcapng within the buffer", mid, pcapng(mid)},
+		{"pcapng huge gzipped", huge, gzipped(pcapng(huge))},
+		{"pcapng huge, then a huge custom block", huge, block(huge)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var f *File
+			var got []Packet
+			var lens []int
+			alloc, held := allocated(func() {
+				var err error
+				f, err = Open("-", streamed(tt.write))
+				if err != nil {
+					t.Fatal(err)
+				}
+				var p Packet
+				for f.Next(&p) == nil {
+					got = append(got, p)
+					lens = append(lens, len(p.Data))
+				}
+			})
+			if f.Info.Truncated || f.Info.ReadErr != nil {
+				t.Fatalf("truncated at %d: %v", f.Info.TruncatedAt, f.Info.ReadErr)
+			}
+			if len(got) != 2 || lens[0] != MaxRecordData || got[0].Length != tt.size || lens[1] != 100 || got[1].Length != 100 {
+				t.Fatalf("read %d packets, lengths %v captured, first %d on the wire; want 2, [%d 100], %d", len(got), lens, got[0].Length, MaxRecordData, tt.size)
+			}
+			if f.Info.CutRecords != 1 {
+				t.Errorf("CutRecords = %d, want 1", f.Info.CutRecords)
+			}
+			// The read buffers (1 MiB each, two for gzip), gzip's
+			// window and MaxRecordData bytes for the cut record.
+			if alloc > 4<<20 {
+				t.Errorf("reading a %d-byte record allocated %d bytes", tt.size, alloc)
+			}
+			// What the open file keeps once read: its buffers, none the
+			// record's size (a buffer grown to a record used to stay).
+			if held > 3<<20 {
+				t.Errorf("after a %d-byte record, the file holds %d bytes", tt.size, held)
+			}
+			runtime.KeepAlive(f)
+		})
+	}
+}
+
+// readTimed reads a whole capture and returns the File and the shortest
+// of three readings' time.
+func readTimed(t *testing.T, file []byte) (*File, time.Duration) {
+	t.Helper()
+	var f *File
+	best := time.Duration(math.MaxInt64)
+	for range 3 {
+		start := time.Now()
+		var err error
+		f, err = Open("-", bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		for f.Next(&p) == nil {
+		}
+		best = min(best, time.Since(start))
+	}
+	return f, best
+}
+
+// TestPcapngLinear reads pcapng files whose every block refers to the
+// interfaces before it: interface and packet blocks interleaved, a
+// statistics block for each of 65,536 interfaces, 65,536 link types. Each
+// block costs the same however many interfaces came before (reading 16
+// times the blocks takes about 16 times as long, where it took 256 times
+// when each block walked the interfaces), the interfaces held are what
+// they weigh, and the lists of link types stay short.
+func TestPcapngLinear(t *testing.T) {
+	const small, large = 1 << 12, 1 << 16
+	shapes := []struct {
+		name  string
+		write func(io.Writer, int) error
+		check func(t *testing.T, f *File, n int)
+	}{
+		{"interleaved", advcap.Interleaved, func(t *testing.T, f *File, n int) {
+			if f.Info.Packets != int64(n) {
+				t.Errorf("%d packets, want %d", f.Info.Packets, n)
+			}
+		}},
+		{"statistics", advcap.Stats, func(t *testing.T, f *File, n int) {
+			if !f.Info.HasIfDrop || f.Info.IfDrop != uint64(n) {
+				t.Errorf("ifdrop %d (%v), want %d", f.Info.IfDrop, f.Info.HasIfDrop, n)
+			}
+		}},
+		{"link types", advcap.LinkTypes, func(t *testing.T, f *File, n int) {
+			if len(f.Info.LinkTypes) != MaxLinkTypesListed || f.Info.Packets != int64(n) {
+				t.Errorf("%d link types listed, %d packets; want %d, %d", len(f.Info.LinkTypes), f.Info.Packets, MaxLinkTypesListed, n)
+			}
+		}},
+	}
+	for _, sh := range shapes {
+		t.Run(sh.name, func(t *testing.T) {
+			var took [2]time.Duration
+			for k, n := range []int{small, large} {
+				var buf bytes.Buffer
+				if err := sh.write(&buf, n); err != nil {
+					t.Fatal(err)
+				}
+				var f *File
+				f, took[k] = readTimed(t, buf.Bytes())
+				if f.Info.Truncated {
+					t.Fatalf("%d: truncated: %v", n, f.Info.ReadErr)
+				}
+				sh.check(t, f, n)
+			}
+			// The floor keeps a fast small reading from making noise a
+			// ratio: a quadratic reading of the large file takes seconds.
+			r := float64(took[1]) / float64(max(took[0], 2*time.Millisecond))
+			t.Logf("%d blocks: %v, %d: %v (%.1f times)", small, took[0], large, took[1], r)
+			if r > 64 {
+				t.Errorf("%d blocks took %v, %d took %v: %.0f times as long", large, took[1], small, took[0], r)
+			}
+		})
+	}
+}
+
+// TestPcapngInterfaceCap: the interfaces of a section are capped at
+// maxInterfaces, held in what they weigh (the file's own read buffer
+// aside); the block beyond the cap ends the file as an unreadable record
+// that names the cap.
+func TestPcapngInterfaceCap(t *testing.T) {
+	for _, n := range []int{maxInterfaces, maxInterfaces + 1} {
+		var buf bytes.Buffer
+		if err := advcap.Interfaces(&buf, n); err != nil {
+			t.Fatal(err)
+		}
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		f, _ := readTimed(t, buf.Bytes())
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		if held := int64(after.HeapInuse) - int64(before.HeapInuse); held > 8<<20 {
+			t.Errorf("%d interfaces: %d bytes held", n, held)
+		}
+		runtime.KeepAlive(f)
+		if n <= maxInterfaces {
+			if f.Info.Truncated || f.Info.Packets != 1 {
+				t.Errorf("%d interfaces: truncated %v (%v), %d packets", n, f.Info.Truncated, f.Info.ReadErr, f.Info.Packets)
+			}
+			continue
+		}
+		if !f.Info.Truncated || f.Info.ReadErr == nil || !strings.Contains(f.Info.ReadErr.Error(), "more than 65536 interfaces") {
+			t.Errorf("%d interfaces: truncated %v, error %v; want the cap named", n, f.Info.Truncated, f.Info.ReadErr)
+		}
+	}
+}
+
+// TestManyFilesBounded reads 400 files as one capture: rotated (each
+// after the one before it), only the file being read is open, with the
+// read buffers of the files that ended reused; overlapping in time (all
+// open at once), the files beyond the first few read with small buffers.
+// Either way every packet comes once, in time order, and the heap in use
+// stays far below a read buffer per file (400 MiB before, 800 MiB
+// gzipped).
+func TestManyFilesBounded(t *testing.T) {
+	const files, packets = 400, 4
+	for _, tt := range []struct {
+		name        string
+		overlap, gz bool
+		maxOpen     int
+		maxBytes    uint64
+	}{
+		{"rotated", false, false, 2, 8 << 20},
+		{"overlapping", true, false, files, 24 << 20},
+		// A gzip reader is some 42 KB (its window and tables) besides.
+		{"rotated gzip", false, true, 2, 8 << 20},
+		{"overlapping gzip", true, true, files, 40 << 20},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			paths, err := advcap.Rotated(t.TempDir(), files, packets, tt.overlap, tt.gz)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ms runtime.MemStats
+			runtime.GC()
+			runtime.ReadMemStats(&ms)
+			base, peak := ms.HeapInuse, ms.HeapInuse
+			in, err := OpenInputs(paths, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer in.Close()
+			var p Packet
+			n, maxOpen, last := 0, 0, int64(0)
+			for in.Next(&p) == nil {
+				if p.Time < last {
+					t.Fatalf("packet %d of file %d at %d, after %d", p.Frame, p.File, p.Time, last)
+				}
+				last = p.Time
+				n++
+				maxOpen = max(maxOpen, len(in.open))
+				runtime.ReadMemStats(&ms)
+				peak = max(peak, ms.HeapInuse)
+			}
+			if n != files*packets {
+				t.Errorf("%d packets, want %d", n, files*packets)
+			}
+			for _, ci := range in.Captures() {
+				if ci.Packets != packets || ci.Truncated {
+					t.Fatalf("%s: %d packets, truncated %v (%v)", ci.Path, ci.Packets, ci.Truncated, ci.ReadErr)
+				}
+			}
+			if len(in.pool.free) > maxPooled {
+				t.Errorf("%d read buffers kept for reuse, want at most %d", len(in.pool.free), maxPooled)
+			}
+			if maxOpen > tt.maxOpen {
+				t.Errorf("%d files open at once, want at most %d", maxOpen, tt.maxOpen)
+			}
+			if peak-base > tt.maxBytes {
+				t.Errorf("heap in use grew by %d bytes, want at most %d", peak-base, tt.maxBytes)
+			}
+			t.Logf("%d files open at most, heap in use grew by %.1f MB", maxOpen, float64(peak-base)/1e6)
+		})
+	}
+}
+
+// TestMergeOrder holds the merge of files (a heap of the open files, each
+// opened when the merge reaches its first packet) to the plain rule:
+// always the earliest head, ties to the earlier file, on files that
+// overlap, tie and go backwards in time, some empty.
+func TestMergeOrder(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := range 20 {
+		dir := t.TempDir()
+		nfiles := 1 + rng.IntN(9)
+		var paths []string
+		times := make([][]int64, nfiles)
+		for i := range nfiles {
+			start := int64(1e18) + rng.Int64N(50)*1e6
+			for range rng.IntN(30) {
+				times[i] = append(times[i], start+rng.Int64N(100)*1e6)
+				if rng.IntN(4) > 0 {
+					start += rng.Int64N(10) * 1e6 // mostly forwards, with ties
+				}
+			}
+			var file []byte
+			for k, ts := range times[i] {
+				// Each frame its own bytes, so none is a copy of another's.
+				frame := append(advcap.Frame(), byte(i), byte(k))
+				rec := pcapAt(frame, []int64{ts})
+				if k > 0 {
+					rec = rec[24:]
+				}
+				file = append(file, rec...)
+			}
+			if len(file) == 0 {
+				file = pcapAt(nil, nil)
+			}
+			p := filepath.Join(dir, fmt.Sprintf("f%d.pcap", i))
+			if err := os.WriteFile(p, file, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			paths = append(paths, p)
+		}
+		var want []string
+		next := make([]int, nfiles)
+		for {
+			best := -1
+			for i := range nfiles {
+				if next[i] < len(times[i]) && (best < 0 || times[i][next[i]] < times[best][next[best]]) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			next[best]++
+			want = append(want, fmt.Sprintf("%d:%d@%d", best, next[best], times[best][next[best]-1]))
+		}
+		in, err := OpenInputs(paths, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		var p Packet
+		for in.Next(&p) == nil {
+			got = append(got, fmt.Sprintf("%d:%d@%d", p.File, p.Frame, p.Time))
+		}
+		in.Close()
+		if !slices.Equal(got, want) {
+			t.Fatalf("round %d, %d files:\ngot  %v\nwant %v", round, nfiles, got, want)
+		}
+	}
+}
+
+// FuzzBufferSize reads a capture through the usual read buffer and through
+// one of 64 bytes, where every record longer than that takes the path of
+// records longer than the buffer (kept bytes copied, the rest passed
+// over, the pcapng block trailer read apart): both must read the same
+// packets, the same lengths and the same end.
+func FuzzBufferSize(f *testing.F) {
+	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello, this is longer than sixty-four bytes, all of it"})
+	var w ngWriter
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
+	w.packet(0, 1, eth)
+	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
+	w.section(binary.BigEndian)
+	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
+	w.packet(0, 2e6, eth[14:])
+	w.packet(0, 3e6, eth[14:])
+	f.Add(w.b.Bytes())
+	f.Add(pcapAt(eth, []int64{1e18, 1e18 + 1e9, 1e18 + 2e9}))
+	f.Add(oldPcapFile(3, binary.LittleEndian, false, [][]byte{eth, eth[:20]}, []int{len(eth), 20}))
+	read := func(b []byte, size int) string {
+		file, err := openSized("-", bytes.NewReader(b), size, nil)
+		if err != nil {
+			return "open: " + err.Error()
+		}
+		var out strings.Builder
+		var p Packet
+		for file.Next(&p) == nil {
+			fmt.Fprintf(&out, "%d %d %d %d %x\n", p.Frame, p.Time, p.Length, p.LinkType, p.Data)
+		}
+		i := file.Info
+		fmt.Fprintf(&out, "%d packets, truncated %v at %d, %v, cut %d, drops %d %d, end %d\n",
+			i.Packets, i.Truncated, i.TruncatedAt, i.ReadErr, i.CutRecords, i.IfDrop, i.OsDrop, i.End)
+		return out.String()
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		if len(b) >= 4 {
+			if m := binary.BigEndian.Uint32(b); m == magicModified || m == magicModifiedSwapped {
+				return // its variant is guessed from the records the buffer holds
+			}
+		}
+		want, got := read(b, readBufSize), read(b, 64)
+		if got != want {
+			t.Fatalf("with a 64-byte buffer:\n%s\nwith %d bytes:\n%s", got, readBufSize, want)
+		}
+	})
+}
