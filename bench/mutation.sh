@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# Mutation testing of the analysis packages with gremlins: each mutant is
+# one small deliberate bug (a flipped comparison, + for -, a negated
+# condition) in a line the package's own tests cover; a mutant that passes
+# every test of its package "lived", and shows where the tests are blind.
+#
+#   bench/mutation.sh [-w WORKERS] [-c COEFFICIENT] [-o DIR] [PACKAGE...]
+#
+# PACKAGE is a directory of the module (default: decode tcpflow analyze),
+# or DIR:FILE.go to mutate one file of it (e.g. tcpflow:analysis.go: the
+# whole of tcpflow or analyze takes hours on two cores). For each one it
+# runs `gremlins unleash` from inside it, so only that package's tests run
+# against its mutants, and prints the score (killed /
+# (killed + lived + timed out), and gremlins' own "test efficacy", which
+# leaves timeouts out) and every surviving mutant with its source line.
+#
+#   -w WORKERS      mutants tested at once (default 1: this is slow, and each
+#                   test run is timed; a loaded machine turns slow runs into
+#                   false timeouts)
+#   -c COEFFICIENT  a mutant's test run may take COEFFICIENT times as long as
+#                   the unmutated run before it counts as timed out (default 30: the
+#                   unmutated run is timed with its build cached, a mutant's
+#                   includes rebuilding the package)
+#   -o DIR          keep gremlins' JSON results in DIR (default: a temporary
+#                   directory, removed at the end)
+#
+# Not run by CI and not part of `go test ./...`: decode takes minutes,
+# tcpflow and analyze take hours (every mutant rebuilds and reruns the
+# package's tests). Installs gremlins from the Go module proxy if missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
+# gremlins times each mutant's test run against its first, coverage run;
+# a cached test result would make that time near zero and every mutant a
+# "timeout".
+export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
+
+gremlins_version=v0.6.0
+workers=1 coeff=30 out=""
+while getopts "w:c:o:h" opt; do
+  case $opt in
+    w) workers=$OPTARG ;;
+    c) coeff=$OPTARG ;;
+    o) out=$OPTARG ;;
+    *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+pkgs=("$@")
+[ ${#pkgs[@]} -gt 0 ] || pkgs=(decode tcpflow analyze)
+
+if ! command -v gremlins >/dev/null; then
+  echo "installing gremlins $gremlins_version" >&2
+  go install "github.com/go-gremlins/gremlins/cmd/gremlins@$gremlins_version"
+fi
+
+if [ -z "$out" ]; then
+  out=$(mktemp -d)
+  trap 'rm -rf "$out"' EXIT
+fi
+mkdir -p "$out"
+root=$(pwd)
+
+summary=()
+for arg in "${pkgs[@]}"; do
+  pkg=${arg%%:*} only=""
+  [ "$pkg" = "$arg" ] || only=${arg#*:}
+  pkg=${pkg%/}
+  [ -d "$pkg" ] || { echo "no package directory $pkg" >&2; exit 2; }
+  [ -z "$only" ] || [ -f "$pkg/$only" ] || { echo "no file $pkg/$only" >&2; exit 2; }
+  # One file: exclude every other source file of the package.
+  excludes=()
+  if [ -n "$only" ]; then
+    for f in "$pkg"/*.go; do
+      f=${f##*/}
+      case $f in *_test.go|"$only") continue ;; esac
+      excludes+=(--exclude-files "^${f//./\\.}\$")
+    done
+  fi
+  name=$(echo "$arg" | tr /: __)
+  log="$out/$name.log"
+  echo "== $arg: gremlins unleash --workers $workers --timeout-coefficient $coeff" >&2
+  start=$(date +%s)
+  # gremlins exits non-zero only for a failed threshold (none set here) or
+  # a failure to run: then stop, rather than print a score of nothing.
+  (cd "$pkg" && gremlins unleash --workers "$workers" --timeout-coefficient "$coeff" \
+    ${excludes[@]+"${excludes[@]}"} --output "$out/$name.json") >"$log" 2>&1 || {
+    echo "gremlins failed on $arg:" >&2; tail -20 "$log" >&2; exit 1; }
+  secs=$(( $(date +%s) - start ))
+  killed=$(grep -c '^ *KILLED ' "$log" || true)
+  lived=$(grep -c '^ *LIVED ' "$log" || true)
+  timedout=$(grep -c '^ *TIMED OUT ' "$log" || true)
+  notcov=$(sed -n 's/.*Not covered: \([0-9]*\).*/\1/p' "$log" | tail -1)
+  notviable=$(sed -n 's/.*Not viable: \([0-9]*\).*/\1/p' "$log" | tail -1)
+  efficacy=$(sed -n 's/.*Test efficacy: \([0-9.]*%\).*/\1/p' "$log" | tail -1)
+  tested=$((killed + lived + timedout))
+  score=$(awk -v k="$killed" -v t="$timedout" -v n="$tested" 'BEGIN { if (n) printf "%.1f%%", 100 * (k + t) / n; else print "n/a" }')
+  line="$arg: score $score ($((killed + timedout)) of $tested killed, $timedout of them by timeout; gremlins efficacy $efficacy); $lived lived, ${notcov:-?} not covered, ${notviable:-?} not viable; ${secs}s"
+  summary+=("$line")
+  echo "$line"
+  if [ "$timedout" -gt 0 ]; then
+    echo "  ($timedout timed out: a mutant that loops forever, or a machine too busy for the timeout; -c raises it)"
+  fi
+  # Surviving mutants, with the line they mutate.
+  { grep '^ *LIVED ' "$log" || true; } | sed 's/^ *LIVED *//' | while read -r kind _at pos; do
+    file=${pos%%:*} rest=${pos#*:} ln=${rest%%:*}
+    printf '  LIVED %-22s %s/%s  %s\n' "$kind" "$pkg" "$pos" "$(sed -n "${ln}p" "$root/$pkg/$file" | sed 's/^[[:space:]]*//')"
+  done
+done
+
+echo
+echo "Mutation scores (gremlins $gremlins_version, $(date -u +%Y-%m-%d)):"
+printf '  %s\n' "${summary[@]}"
