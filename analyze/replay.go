@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"fmt"
 
 	"nfsstall/decode"
@@ -28,47 +29,118 @@ type answeredCall struct {
 	prog, vers, proc uint32
 	first, reply     tcpflow.FrameRef
 	conn, replyConn  int // where the call was first sent, and where its reply came
+	fp               uint64
 }
 
 // answeredLog remembers the last maxAnswered answered calls: a ring in
-// answer order, and an index by key to the newest entry of each key.
+// answer order, and an index from key to the newest ring entry of each key.
+// The index is an open-addressed table of fingerprints (linear probing,
+// deletion by backward shift), not a Go map: it is touched by every call
+// and every reply, and hashing a 40-byte key through a map costs more than
+// the rest of a reply's bookkeeping.
 type answeredLog struct {
 	ring []answeredCall
 	next int // when the ring is full, the oldest entry: the next to reuse
-	idx  map[callKey]int
+	// slots[i] is 0 (empty) or 1 + a ring index; fps[i] that entry's
+	// fingerprint. Twice maxAnswered slots keep probes short.
+	slots []int32
+	fps   []uint64
 }
 
-func (l *answeredLog) add(e answeredCall) {
-	if l.idx == nil {
-		l.idx = make(map[callKey]int)
+const answeredSlots = 2 * maxAnswered // a power of two
+
+// fingerprint hashes a call key; equal keys give equal fingerprints, and
+// the ring entry's full key settles a collision.
+func fingerprint(k callKey) uint64 {
+	h := uint64(k.xid) * 0x9e3779b97f4a7c15
+	for _, b := range [][]byte{k.client[:], k.server.Addr[:]} {
+		h ^= binary.LittleEndian.Uint64(b[:8])
+		h *= 0xff51afd7ed558ccd
+		h ^= binary.LittleEndian.Uint64(b[8:16])
+		h *= 0xc4ceb9fe1a85ec53
 	}
-	if len(l.ring) < maxAnswered {
-		l.idx[e.k] = len(l.ring)
+	h ^= uint64(k.server.Port)
+	return h ^ h>>29
+}
+
+// find returns the slot holding k, or the empty slot where it would go.
+func (l *answeredLog) find(k callKey, fp uint64) (int, bool) {
+	i := int(fp & (answeredSlots - 1))
+	for {
+		s := l.slots[i]
+		if s == 0 {
+			return i, false
+		}
+		if l.fps[i] == fp && l.ring[s-1].k == k {
+			return i, true
+		}
+		i = (i + 1) & (answeredSlots - 1)
+	}
+}
+
+// remove empties slot i and shifts back the entries probed past it.
+func (l *answeredLog) remove(i int) {
+	l.slots[i] = 0
+	j := i
+	for {
+		j = (j + 1) & (answeredSlots - 1)
+		if l.slots[j] == 0 {
+			return
+		}
+		home := int(l.fps[j] & (answeredSlots - 1))
+		// Move j's entry to the hole at i unless its home lies in (i, j].
+		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
+			l.slots[i], l.fps[i], l.slots[j] = l.slots[j], l.fps[j], 0
+			i = j
+		}
+	}
+}
+
+func (l *answeredLog) add(e answeredCall) { l.addFP(e, fingerprint(e.k)) }
+
+// addFP adds e under fingerprint fp (tests choose fingerprints to force
+// collisions and probes that wrap around the table).
+func (l *answeredLog) addFP(e answeredCall, fp uint64) {
+	if l.slots == nil {
+		l.slots, l.fps = make([]int32, answeredSlots), make([]uint64, answeredSlots)
+	}
+	at := len(l.ring)
+	if at == maxAnswered {
+		at = l.next
+		old := l.ring[at]
+		if i, ok := l.find(old.k, old.fp); ok && int(l.slots[i]-1) == at {
+			l.remove(i)
+		}
+		l.next = (l.next + 1) % maxAnswered
+		l.ring[at] = e
+	} else {
 		l.ring = append(l.ring, e)
-		return
 	}
-	old := &l.ring[l.next]
-	if i, ok := l.idx[old.k]; ok && i == l.next {
-		delete(l.idx, old.k)
-	}
-	*old = e
-	l.idx[e.k] = l.next
-	l.next = (l.next + 1) % maxAnswered
+	l.ring[at].fp = fp
+	i, _ := l.find(e.k, fp) // an older entry of the same key gives its slot up
+	l.slots[i], l.fps[i] = int32(at+1), fp
 }
 
 // take returns the remembered answer of the call k, if it was of the same
 // program, version and procedure, and forgets it: the call is pending
 // again.
 func (l *answeredLog) take(k callKey, prog, vers, proc uint32) (answeredCall, bool) {
-	i, ok := l.idx[k]
+	return l.takeFP(k, fingerprint(k), prog, vers, proc)
+}
+
+func (l *answeredLog) takeFP(k callKey, fp uint64, prog, vers, proc uint32) (answeredCall, bool) {
+	if l.slots == nil {
+		return answeredCall{}, false
+	}
+	i, ok := l.find(k, fp)
 	if !ok {
 		return answeredCall{}, false
 	}
-	e := l.ring[i]
+	e := l.ring[l.slots[i]-1]
 	if e.prog != prog || e.vers != vers || e.proc != proc {
 		return answeredCall{}, false // the XID reused for another call
 	}
-	delete(l.idx, k)
+	l.remove(i)
 	return e, true
 }
 
