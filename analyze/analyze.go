@@ -7,6 +7,7 @@ import (
 	"io"
 	"runtime"
 
+	"nfsstall/capture"
 	"nfsstall/decode"
 	"nfsstall/tcpflow"
 )
@@ -284,7 +285,7 @@ func New(opts Options) *Analyzer {
 }
 
 // Run reads every packet of in and returns the report.
-func Run(in *tcpflow.Input, opts Options) (*Report, error) {
+func Run(in *capture.Input, opts Options) (*Report, error) {
 	a := New(opts)
 	a.multiFile = len(in.Captures()) > 1
 	var err error
@@ -302,14 +303,14 @@ func Run(in *tcpflow.Input, opts Options) (*Report, error) {
 // progressEvery is how many packets pass between calls of Options.Progress.
 const progressEvery = 4096
 
-func (a *Analyzer) progress(in *tcpflow.Input, packets int64) {
+func (a *Analyzer) progress(in *capture.Input, packets int64) {
 	read, total := in.Position()
 	a.opts.Progress(Progress{Packets: packets, Read: read, Total: total})
 }
 
 // readAll reads and analyses every packet in this goroutine.
-func (a *Analyzer) readAll(in *tcpflow.Input) error {
-	var p tcpflow.Packet
+func (a *Analyzer) readAll(in *capture.Input) error {
+	var p capture.Packet
 	for {
 		err := in.Next(&p)
 		if errors.Is(err, io.EOF) {
@@ -326,11 +327,11 @@ func (a *Analyzer) readAll(in *tcpflow.Input) error {
 }
 
 // Packet analyses one packet. p.Data is not kept.
-func (a *Analyzer) Packet(p *tcpflow.Packet) { a.flows.Packet(p) }
+func (a *Analyzer) Packet(p *capture.Packet) { a.flows.Packet(p) }
 
 // Finish ends the analysis (every connection is closed) and returns the
 // report; caps describes the input files.
-func (a *Analyzer) Finish(caps []*tcpflow.CaptureInfo) *Report {
+func (a *Analyzer) Finish(caps []*capture.CaptureInfo) *Report {
 	a.finishing = true
 	a.flows.Finish()
 	return a.report(caps)

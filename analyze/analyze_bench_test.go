@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/internal/gencap"
-	"nfsstall/tcpflow"
 )
 
 // benchConfig is a busy NFS server: 16 connections, 64 KiB and 1 MiB
@@ -25,14 +25,14 @@ var benchCapture = sync.OnceValue(func() []byte {
 })
 
 // memPackets reads a capture into memory, one Packet per frame.
-func memPackets(tb testing.TB, capture []byte) []tcpflow.Packet {
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(capture))
+func memPackets(tb testing.TB, capBytes []byte) []capture.Packet {
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(capBytes))
 	if err != nil {
 		tb.Fatal(err)
 	}
 	defer in.Close()
-	var out []tcpflow.Packet
-	var p tcpflow.Packet
+	var out []capture.Packet
+	var p capture.Packet
 	for in.Next(&p) == nil {
 		q := p
 		q.Data = bytes.Clone(p.Data)
@@ -50,12 +50,12 @@ func BenchmarkRun(b *testing.B) {
 		sequential bool
 	}{{"pipelined", false}, {"sequential", true}} {
 		b.Run(mode.name, func(b *testing.B) {
-			capture := benchCapture()
-			b.SetBytes(int64(len(capture)))
+			capBytes := benchCapture()
+			b.SetBytes(int64(len(capBytes)))
 			b.ReportAllocs()
 			var packets int64
 			for b.Loop() {
-				in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(capture))
+				in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(capBytes))
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -77,9 +77,9 @@ func BenchmarkRun(b *testing.B) {
 // memory: decode, reassembly, TCP analysis, framing, RPC decoding and
 // pairing. One op is one packet; at steady state it allocates nothing.
 func BenchmarkAnalyzerPacket(b *testing.B) {
-	capture := benchCapture()
-	pkts := memPackets(b, capture)
-	b.SetBytes(int64(len(capture)) / int64(len(pkts)))
+	capBytes := benchCapture()
+	pkts := memPackets(b, capBytes)
+	b.SetBytes(int64(len(capBytes)) / int64(len(pkts)))
 	b.ReportAllocs()
 	a := analyze.New(analyze.DefaultOptions())
 	i := 0

@@ -5,12 +5,13 @@ import (
 	"slices"
 	"strings"
 
+	"nfsstall/capture"
 	"nfsstall/decode"
 	"nfsstall/tcpflow"
 )
 
 // report assembles the report model once every packet has been read.
-func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
+func (a *Analyzer) report(caps []*capture.CaptureInfo) *Report {
 	r := &Report{
 		SchemaVersion: SchemaVersion,
 		Captures:      []Capture{},
@@ -60,7 +61,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		}
 		for _, lt := range ci.Unsupported {
 			r.Warnings = append(r.Warnings, fmt.Sprintf("%s: link type %s is not decoded (supported: %s); its packets were skipped",
-				ci.Path, LinkTypeName(lt), tcpflow.SupportedLinkTypes))
+				ci.Path, LinkTypeName(lt), capture.SupportedLinkTypes))
 		}
 		if n := c.ToolDropped(); n > 0 {
 			a.toolDropped += int64(n)
@@ -253,7 +254,7 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func uncompressedNote(ci *tcpflow.CaptureInfo) string {
+func uncompressedNote(ci *capture.CaptureInfo) string {
 	if ci.Compressed {
 		return " of the uncompressed data"
 	}

@@ -5,13 +5,13 @@ import (
 	"strings"
 	"time"
 
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 // captureSkips says what the capture readers set aside: packets dropped
-// as copies of another input file's, records cut to tcpflow.MaxRecordData,
+// as copies of another input file's, records cut to capture.MaxRecordData,
 // and timestamps taken as wild.
-func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
+func captureSkips(caps []*capture.CaptureInfo) []Skipped {
 	var out []Skipped
 	var dups int64
 	var from []string
@@ -29,7 +29,7 @@ func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
 	for _, ci := range caps {
 		if ci.CutRecords > 0 {
 			out = append(out, Skipped{Bound: true, What: "packet records", Count: ci.CutRecords,
-				Reason: fmt.Sprintf("%s: records longer than the %d bytes kept of a packet (the file's snaplen allows more): cut there as a snaplen cuts, the rest passed over unread", ci.Path, tcpflow.MaxRecordData)})
+				Reason: fmt.Sprintf("%s: records longer than the %d bytes kept of a packet (the file's snaplen allows more): cut there as a snaplen cuts, the rest passed over unread", ci.Path, capture.MaxRecordData)})
 		}
 	}
 	for _, ci := range caps {
@@ -50,7 +50,7 @@ func captureSkips(caps []*tcpflow.CaptureInfo) []Skipped {
 		}
 		out = append(out, Skipped{What: "frame timestamps", Count: ci.WildCount,
 			Reason: fmt.Sprintf("%s: more than %s away from both neighbouring frames, which agree (or, for a first or last frame, from its one neighbour): a clock claim no other frame backs, given the neighbour's time so that it neither stretches the capture nor ages calls: %s",
-				ci.Path, strings.TrimSuffix(time.Duration(tcpflow.WildGap).String(), "0m0s"), strings.Join(ex, "; "))})
+				ci.Path, strings.TrimSuffix(time.Duration(capture.WildGap).String(), "0m0s"), strings.Join(ex, "; "))})
 	}
 	return out
 }

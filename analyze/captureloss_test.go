@@ -21,13 +21,14 @@ import (
 	"time"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/tcpflow"
 )
 
 // loaded is a capture held in memory, with each frame's direction.
 type loaded struct {
-	pkts []tcpflow.Packet
-	caps []*tcpflow.CaptureInfo
+	pkts []capture.Packet
+	caps []*capture.CaptureInfo
 	// toClient: the frame is a TCP segment from the server port with
 	// payload; toServer: any TCP segment to it
 	toClient, toServer []bool
@@ -35,7 +36,7 @@ type loaded struct {
 
 func loadCapture(t *testing.T, path string) *loaded {
 	t.Helper()
-	in, err := tcpflow.OpenInputs([]string{path}, nil)
+	in, err := capture.OpenInputs([]string{path}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +45,7 @@ func loadCapture(t *testing.T, path string) *loaded {
 	dec := tcpflow.NewDecoder()
 	var s tcpflow.Segment
 	for {
-		var p tcpflow.Packet
+		var p capture.Packet
 		err := in.Next(&p)
 		if errors.Is(err, io.EOF) {
 			break
@@ -77,7 +78,7 @@ func (l *loaded) analyse(opts analyze.Options, keep func(i int) bool) *analyze.R
 			ci.Last = max(ci.Last, p.Time)
 		}
 	}
-	return a.Finish([]*tcpflow.CaptureInfo{&ci})
+	return a.Finish([]*capture.CaptureInfo{&ci})
 }
 
 func stalls(r *analyze.Report) []string {

@@ -11,15 +11,15 @@ import (
 	"time"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/internal/advconn"
-	"nfsstall/tcpflow"
 )
 
 // runPeak analyses a generated capture and returns the report and the
 // largest live heap (after a GC) seen every `every` packets and at the end.
-func runPeak(t *testing.T, opts analyze.Options, capture []byte, every int64) (*analyze.Report, uint64) {
+func runPeak(t *testing.T, opts analyze.Options, capBytes []byte, every int64) (*analyze.Report, uint64) {
 	t.Helper()
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(capture))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(capBytes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func runPeak(t *testing.T, opts analyze.Options, capture []byte, every int64) (*
 	base := liveHeap()
 	var peak uint64
 	a := analyze.New(opts)
-	var p tcpflow.Packet
+	var p capture.Packet
 	for n := int64(1); ; n++ {
 		err := in.Next(&p)
 		if errors.Is(err, io.EOF) {

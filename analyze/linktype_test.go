@@ -16,7 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 // rewrap turns one Ethernet frame (without VLAN tags) into the same packet
@@ -132,7 +132,7 @@ func reportParts(t *testing.T, path string) parts {
 
 func rewrite(t *testing.T, src, dst string, lc rewrap) {
 	t.Helper()
-	f, err := tcpflow.Open(src, nil)
+	f, err := capture.Open(src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +146,7 @@ func rewrite(t *testing.T, src, dst string, lc rewrap) {
 	if err := w.WriteFileHeader(262144+64, lc.lt); err != nil {
 		t.Fatal(err)
 	}
-	var p tcpflow.Packet
+	var p capture.Packet
 	for f.Next(&p) == nil {
 		data := lc.wrap(p.Data)
 		ci := gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Time), CaptureLength: len(data), Length: p.Length + len(data) - len(p.Data)}

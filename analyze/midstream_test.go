@@ -17,19 +17,19 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"nfsstall/analyze"
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 func TestJoinMidStream(t *testing.T) {
 	for _, name := range []string{"mixed.pcap", "stall-server-stopped.pcap", "ipv6.pcap"} {
 		src := captureFile(t, name)
 		_, whole := run(t, src)
-		var packets []tcpflow.Packet
-		f, err := tcpflow.Open(src, nil)
+		var packets []capture.Packet
+		f, err := capture.Open(src, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p tcpflow.Packet
+		var p capture.Packet
 		for f.Next(&p) == nil {
 			q := p
 			q.Data = append([]byte(nil), p.Data...)
@@ -91,7 +91,7 @@ func TestJoinMidStream(t *testing.T) {
 	}
 }
 
-func writePcap(t *testing.T, path string, pkts []tcpflow.Packet) {
+func writePcap(t *testing.T, path string, pkts []capture.Packet) {
 	t.Helper()
 	out, err := os.Create(path)
 	if err != nil {

@@ -8,16 +8,16 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/internal/gencap"
 	"nfsstall/report"
-	"nfsstall/tcpflow"
 )
 
-// jsonReport analyses paths (or capture, read as stdin) and renders the
+// jsonReport analyses paths (or capBytes, read as stdin) and renders the
 // JSON report.
-func jsonReport(t *testing.T, opts analyze.Options, capture []byte, paths ...string) []byte {
+func jsonReport(t *testing.T, opts analyze.Options, capBytes []byte, paths ...string) []byte {
 	t.Helper()
-	in, err := tcpflow.OpenInputs(paths, bytes.NewReader(capture))
+	in, err := capture.OpenInputs(paths, bytes.NewReader(capBytes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -104,7 +104,7 @@ func TestCallLimits(t *testing.T) {
 		{"no limit hit", 10000, 10000, 1000, 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
+			in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -148,7 +148,7 @@ func TestUnansweredListBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

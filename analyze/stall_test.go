@@ -13,7 +13,7 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"nfsstall/analyze"
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 // scenario builds a capture by hand: TCP segments between one NFS client
@@ -95,7 +95,7 @@ func (s *scenario) write(ls ...gopacket.SerializableLayer) int64 {
 // run analyses the capture built so far.
 func (s *scenario) run(opts analyze.Options) *analyze.Report {
 	s.t.Helper()
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(s.buf.Bytes()))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(s.buf.Bytes()))
 	if err != nil {
 		s.t.Fatal(err)
 	}

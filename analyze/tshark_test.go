@@ -19,8 +19,8 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/internal/tsharkview"
-	"nfsstall/tcpflow"
 )
 
 const pcapDir = "../testdata/pcaps"
@@ -163,7 +163,7 @@ func captureFile(t *testing.T, name string) string {
 // run analyses one capture, returning the report and every message.
 func run(t *testing.T, paths ...string) (*analyze.Report, []analyze.Message) {
 	t.Helper()
-	in, err := tcpflow.OpenInputs(paths, nil)
+	in, err := capture.OpenInputs(paths, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,14 +8,16 @@ import (
 	"testing"
 
 	"nfsstall/internal/advconn"
+
+	"nfsstall/capture"
 )
 
 // peakLiveHeap feeds a generated capture to f and returns the largest live
 // heap (after a GC) seen every `every` packets and at the end, with f
 // still in use.
-func peakLiveHeap(t *testing.T, f *Flows, capture []byte, every int64) uint64 {
+func peakLiveHeap(t *testing.T, f *Flows, capBytes []byte, every int64) uint64 {
 	t.Helper()
-	in, err := OpenInputs([]string{"-"}, bytes.NewReader(capture))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(capBytes))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +29,7 @@ func peakLiveHeap(t *testing.T, f *Flows, capture []byte, every int64) uint64 {
 		runtime.ReadMemStats(&ms)
 		peak = max(peak, ms.HeapAlloc)
 	}
-	var p Packet
+	var p capture.Packet
 	for {
 		err := in.Next(&p)
 		if errors.Is(err, io.EOF) {

@@ -1,133 +1,18 @@
 package tcpflow
 
+// Decoding what capture reads: the decoder on hand-built link layers, and
+// capture files read with capture.Open whose packets must decode.
+
 import (
 	"bytes"
 	"encoding/binary"
-	"fmt"
-	"io"
-	"os"
-	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/capture"
 )
-
-// pcapRecords builds a pcap 2.4 file (µs, Ethernet) in the given byte
-// order with the given magic; each record's captured length is its data's
-// length, its original length wire[i], and extra bytes of per-record
-// fields follow the standard 16-byte header.
-func pcapRecords(magic uint32, order binary.ByteOrder, extra int, pkts [][]byte, wire []int) []byte {
-	var b bytes.Buffer
-	h := make([]byte, 24)
-	order.PutUint32(h, magic)
-	order.PutUint16(h[4:], 2)
-	order.PutUint16(h[6:], 4)
-	order.PutUint32(h[16:], 65535)
-	order.PutUint32(h[20:], uint32(layers.LinkTypeEthernet))
-	b.Write(h)
-	for i, p := range pkts {
-		r := make([]byte, 16+extra)
-		order.PutUint32(r, uint32(1000+i))
-		order.PutUint32(r[4:], 7)
-		order.PutUint32(r[8:], uint32(len(p)))
-		order.PutUint32(r[12:], uint32(wire[i]))
-		if extra >= 8 { // ifindex, protocol, packet type, then padding not guaranteed zero
-			order.PutUint32(r[16:], 2)
-			order.PutUint16(r[20:], 0x0800)
-			for j := 23; j < len(r); j++ {
-				r[j] = 0xee
-			}
-		}
-		b.Write(r)
-		b.Write(p)
-	}
-	return b.Bytes()
-}
-
-func readAll(t *testing.T, name string, file []byte) (*File, []Packet) {
-	t.Helper()
-	f, err := Open("-", bytes.NewReader(file))
-	if err != nil {
-		t.Fatalf("%s: %v", name, err)
-	}
-	var out []Packet
-	for {
-		var p Packet
-		if err := f.Next(&p); err == io.EOF {
-			break
-		} else if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		p.Data = bytes.Clone(p.Data)
-		out = append(out, p)
-	}
-	return f, out
-}
-
-// TestCaplenAboveLen: a record whose captured length exceeds its original
-// length (caplen = len+1) is read as Wireshark reads it, the captured
-// bytes whole, and every record after it is read too.
-func TestCaplenAboveLen(t *testing.T) {
-	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
-	var pkts [][]byte
-	var wire []int
-	for i := range 200 {
-		pkts = append(pkts, full)
-		wire = append(wire, len(full))
-		if i == 100 {
-			wire[i] = len(full) - 1
-		}
-	}
-	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
-		file := pcapRecords(0xa1b2c3d4, order, 0, pkts, wire)
-		f, got := readAll(t, order.String(), file)
-		if len(got) != len(pkts) || f.Info.Truncated || f.Info.ReadErr != nil {
-			t.Fatalf("%v: read %d of %d packets, truncated %v, %v", order, len(got), len(pkts), f.Info.Truncated, f.Info.ReadErr)
-		}
-		if !bytes.Equal(got[100].Data, full) || got[100].Length != len(full)-1 {
-			t.Errorf("%v: record 101: %d bytes, length %d", order, len(got[100].Data), got[100].Length)
-		}
-		var s Segment
-		if r := NewDecoder().Decode(&got[100], &s); r != SkipNone || string(s.Payload) != "0123456789" {
-			t.Errorf("%v: record 101 decodes as %v, payload %q", order, r, s.Payload)
-		}
-	}
-}
-
-// TestModifiedPcapMagic: the modified pcap format (magic 0xa1b2cd34,
-// 8 more bytes per record header, or 12 in the ss990915 variant, told
-// apart by their first records as Wireshark does) is read in both byte
-// orders, as Wireshark reads it.
-func TestModifiedPcapMagic(t *testing.T) {
-	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
-	cut := full[:len(full)-4]
-	pkts, wire := [][]byte{full, cut, full, full}, []int{len(full), len(full), len(full), len(full)}
-	for _, tt := range []struct {
-		order binary.ByteOrder
-		extra int
-	}{{binary.BigEndian, 8}, {binary.LittleEndian, 8}, {binary.BigEndian, 12}, {binary.LittleEndian, 12}} {
-		order := tt.order
-		file := pcapRecords(0xa1b2cd34, order, tt.extra, pkts, wire)
-		name := fmt.Sprintf("modified %v +%d", order, tt.extra)
-		f, got := readAll(t, name, file)
-		if len(got) != len(pkts) || f.Info.Truncated || f.Info.Format != "pcap" {
-			t.Fatalf("%s: read %d of %d packets, truncated %v, format %q", name, len(got), len(pkts), f.Info.Truncated, f.Info.Format)
-		}
-		for i, p := range got {
-			if !bytes.Equal(p.Data, pkts[i]) || p.Length != wire[i] || p.Time != int64(1000+i)*1e9+7000 || p.LinkType != layers.LinkTypeEthernet {
-				t.Errorf("%s: packet %d: %d bytes, length %d, time %d, link %v", name, i+1, len(p.Data), p.Length, p.Time, p.LinkType)
-			}
-		}
-		// Cut inside the last record's extra fields: truncated there (the
-		// first three records, whole, still tell the variant).
-		f, got = readAll(t, name+" cut", file[:len(file)-len(full)-3])
-		if len(got) != 3 || !f.Info.Truncated || f.Info.TruncatedAt != int64(len(file)-len(full)-16-tt.extra) {
-			t.Errorf("%s cut: %d packets, truncated %v at %d", name, len(got), f.Info.Truncated, f.Info.TruncatedAt)
-		}
-	}
-}
 
 // ipv4TCP hand-builds an IPv4 header (no options) and a TCP header
 // carrying opts (padded to 4 bytes) and payload.
@@ -159,7 +44,7 @@ func TestWindowScaleCapped(t *testing.T) {
 		shift uint8
 		want  int8
 	}{{0, 0}, {7, 7}, {14, 14}, {15, 14}, {127, 14}, {128, 14}, {255, 14}} {
-		p := Packet{Data: append(bytes.Clone(eth), ipv4TCP(FlagSYN, []byte{3, 3, tt.shift}, "")...), LinkType: layers.LinkTypeEthernet}
+		p := capture.Packet{Data: append(bytes.Clone(eth), ipv4TCP(FlagSYN, []byte{3, 3, tt.shift}, "")...), LinkType: layers.LinkTypeEthernet}
 		p.Length = len(p.Data)
 		var s Segment
 		if r := NewDecoder().Decode(&p, &s); r != SkipNone || s.WScale != tt.want {
@@ -206,7 +91,7 @@ func TestCookedByProtocol(t *testing.T) {
 		{"SLL2 cut", layers.LinkTypeLinuxSLL2, sll2(0x0800, 778)[:19], SkipMalformed},
 		{"SLL cut", layers.LinkTypeLinuxSLL, sll(0x0800, 778)[:15], SkipMalformed},
 	} {
-		p := Packet{Data: tt.data, Length: len(tt.data), LinkType: tt.link}
+		p := capture.Packet{Data: tt.data, Length: len(tt.data), LinkType: tt.link}
 		var s Segment
 		r := NewDecoder().Decode(&p, &s)
 		if r != tt.want {
@@ -223,192 +108,119 @@ func TestCookedByProtocol(t *testing.T) {
 	}
 	// The cooked path allocates nothing per packet.
 	d := NewDecoder()
-	p := Packet{Data: cat(sll2(0x0800, 778), ip), LinkType: layers.LinkTypeLinuxSLL2}
+	p := capture.Packet{Data: cat(sll2(0x0800, 778), ip), LinkType: layers.LinkTypeLinuxSLL2}
 	var s Segment
 	if n := testing.AllocsPerRun(100, func() { d.Decode(&p, &s) }); n != 0 {
 		t.Errorf("%v allocations per packet", n)
 	}
 }
 
-// pcapAt builds a nanosecond pcap file of copies of frame at the given
-// times (ns since the epoch).
-func pcapAt(frame []byte, times []int64) []byte {
-	be := binary.BigEndian
-	out := be.AppendUint32(nil, 0xa1b23c4d)
-	out = be.AppendUint16(be.AppendUint16(out, 2), 4)
-	out = be.AppendUint32(be.AppendUint32(be.AppendUint32(be.AppendUint32(out, 0), 0), 65535), uint32(layers.LinkTypeEthernet))
-	for _, t := range times {
-		out = be.AppendUint32(be.AppendUint32(out, uint32(t/1e9)), uint32(t%1e9))
-		out = be.AppendUint32(be.AppendUint32(out, uint32(len(frame))), uint32(len(frame)))
-		out = append(out, frame...)
+// TestCaplenAboveLen: a record whose captured length exceeds its original
+// length (caplen = len+1) is read as Wireshark reads it, the captured
+// bytes whole, and every record after it is read too.
+func TestCaplenAboveLen(t *testing.T) {
+	full := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "0123456789"})
+	var pkts [][]byte
+	var wire []int
+	for i := range 200 {
+		pkts = append(pkts, full)
+		wire = append(wire, len(full))
+		if i == 100 {
+			wire[i] = len(full) - 1
+		}
 	}
-	return out
-}
-
-// TestWildTimestamps: a frame more than an hour away from both its
-// neighbours, which agree, is given the previous frame's time; a first or
-// last frame more than an hour from its neighbour, that neighbour's time.
-// Frames that agree with a neighbour are a real jump and kept.
-func TestWildTimestamps(t *testing.T) {
-	const T, s, far = int64(1_700_000_000e9), int64(1e9), int64(1_700_000_000e9 + 351_880_326e9)
-	frame := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	for _, tt := range []struct {
-		name  string
-		times []int64
-		want  []int64
-		wild  []int64 // frames
-	}{
-		{"middle", []int64{T, T + s, far, T + 2*s, T + 3*s}, []int64{T, T + s, T + s, T + 2*s, T + 3*s}, []int64{3}},
-		{"middle, in the past", []int64{T, T + s, 0, T + 2*s}, []int64{T, T + s, T + s, T + 2*s}, []int64{3}},
-		{"first", []int64{far, T, T + s}, []int64{T, T, T + s}, []int64{1}},
-		{"last", []int64{T, T + s, far}, []int64{T, T + s, T + s}, []int64{3}},
-		{"two apart", []int64{T, far, T + s, far, T + 2*s}, []int64{T, T, T + s, T + s, T + 2*s}, []int64{2, 4}},
-		{"one hour exactly", []int64{T, T + 3600*s, T + s}, []int64{T, T + 3600*s, T + s}, nil},
-		{"real jump", []int64{T, T + s, T + 7200*s, T + 7201*s}, []int64{T, T + s, T + 7200*s, T + 7201*s}, nil},
-		{"a clock step", []int64{T, T + s, far, far + s, far + 2*s}, []int64{T, T + s, far, far + s, far + 2*s}, nil},
-		{"first, then a clock step", []int64{T, far, far + s}, []int64{far, far, far + s}, []int64{1}},
-		{"two frames", []int64{T, far}, []int64{T, T}, []int64{2}},
-		{"one frame", []int64{far}, []int64{far}, nil},
-	} {
-		f, got := readAll(t, tt.name, pcapAt(frame, tt.times))
-		var times, wild []int64
-		for _, p := range got {
-			times = append(times, p.Time)
+	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
+		file := pcapRecords(0xa1b2c3d4, order, 0, pkts, wire)
+		f, got := readAll(t, order.String(), file)
+		if len(got) != len(pkts) || f.Info.Truncated || f.Info.ReadErr != nil {
+			t.Fatalf("%v: read %d of %d packets, truncated %v, %v", order, len(got), len(pkts), f.Info.Truncated, f.Info.ReadErr)
 		}
-		for _, w := range f.Info.WildTimes {
-			wild = append(wild, w.Frame)
-			if w.Claimed != tt.times[w.Frame-1] {
-				t.Errorf("%s: frame %d claimed %d, file says %d", tt.name, w.Frame, w.Claimed, tt.times[w.Frame-1])
-			}
+		if !bytes.Equal(got[100].Data, full) || got[100].Length != len(full)-1 {
+			t.Errorf("%v: record 101: %d bytes, length %d", order, len(got[100].Data), got[100].Length)
 		}
-		if fmt.Sprint(times) != fmt.Sprint(tt.want) || fmt.Sprint(wild) != fmt.Sprint(tt.wild) || f.Info.WildCount != int64(len(tt.wild)) {
-			t.Errorf("%s: times %v, want %v; wild frames %v, want %v", tt.name, times, tt.want, wild, tt.wild)
-		}
-		if f.Info.First != tt.want[0] || f.Info.Last != slices.Max(tt.want) {
-			t.Errorf("%s: first %d last %d", tt.name, f.Info.First, f.Info.Last)
-		}
-		for i, p := range got {
-			if p.Frame != int64(i+1) || !bytes.Equal(p.Data, frame) {
-				t.Errorf("%s: packet %d is frame %d, %d bytes", tt.name, i+1, p.Frame, len(p.Data))
-			}
+		var s Segment
+		if r := NewDecoder().Decode(&got[100], &s); r != SkipNone || string(s.Payload) != "0123456789" {
+			t.Errorf("%v: record 101 decodes as %v, payload %q", order, r, s.Payload)
 		}
 	}
 }
 
-// TestWildStatisticsEnd: a pcapng interface statistics end time more than
-// an hour after the last frame does not become the capture's end.
-func TestWildStatisticsEnd(t *testing.T) {
-	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	for _, tt := range []struct {
-		end, want int64
-	}{{5e6, 5e9}, {4000e6, 0}} {
-		var w ngWriter
-		w.section(binary.LittleEndian)
-		w.iface(layers.LinkTypeEthernet)
-		w.packet(0, 1e6, eth)
-		w.stats(0, opt{optISBEnd, append(w.u64(uint64(tt.end))[4:], w.u64(uint64(tt.end))[:4]...)}) // high word first
-		f, got := readAll(t, "isb end", w.b.Bytes())
-		if len(got) != 1 || f.Info.End != tt.want || (tt.want == 0) != (f.Info.WildCount == 1) {
-			t.Errorf("end %d µs: End %d, wild %+v", tt.end, f.Info.End, f.Info.WildTimes)
+// TestPcapngSections: each section header starts a new list of
+// interfaces, in the section's own byte order; packets use their own
+// section's interfaces.
+func TestPcapngSections(t *testing.T) {
+	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
+	raw := eth[14:]
+	var w ngWriter
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeEthernet)
+	w.packet(0, 1e6, eth)
+	w.section(binary.BigEndian)
+	w.iface(layers.LinkTypeRaw)
+	w.iface(layers.LinkTypeEthernet)
+	w.packet(0, 2e6, raw)
+	w.packet(1, 3e6, eth)
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeRaw)
+	w.packet(0, 4e6, raw)
+	f, got := readAll(t, "sections", w.b.Bytes())
+	if f.Info.Truncated || len(got) != 4 {
+		t.Fatalf("%d packets, truncated %v %v", len(got), f.Info.Truncated, f.Info.ReadErr)
+	}
+	wantLinks := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeEthernet, layers.LinkTypeRaw}
+	d := NewDecoder()
+	for i, p := range got {
+		var s Segment
+		if p.LinkType != wantLinks[i] || p.Time != int64(i+1)*1e9 {
+			t.Errorf("packet %d: link %v time %d, want %v", i+1, p.LinkType, p.Time, wantLinks[i])
 		}
+		if r := d.Decode(&p, &s); r != SkipNone || string(s.Payload) != "hello" {
+			t.Errorf("packet %d: %v %q", i+1, r, s.Payload)
+		}
+	}
+
+	// A packet naming an interface its section does not have ends the
+	// file there, with the block's offset.
+	w.section(binary.BigEndian)
+	at := w.b.Len()
+	w.packet(0, 5e6, raw)
+	f, got = readAll(t, "no interface", w.b.Bytes())
+	if len(got) != 4 || !f.Info.Truncated || f.Info.TruncatedAt != int64(at) || f.Info.ReadErr == nil ||
+		!strings.Contains(f.Info.ReadErr.Error(), "interface 0 not described") {
+		t.Errorf("no interface: %d packets, truncated %v at %d (want %d): %v", len(got), f.Info.Truncated, f.Info.TruncatedAt, at, f.Info.ReadErr)
 	}
 }
 
-// TestSameFileTwice: a file given twice, by the same path or another name
-// for it, is an error naming it.
-func TestSameFileTwice(t *testing.T) {
-	dir := t.TempDir()
-	a := filepath.Join(dir, "a.pcap")
-	frame := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	if err := os.WriteFile(a, pcapAt(frame, []int64{1e9}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	link := filepath.Join(dir, "link.pcap")
-	if err := os.Symlink(a, link); err != nil {
-		t.Fatal(err)
-	}
-	b := filepath.Join(dir, "b.pcap")
-	if err := os.WriteFile(b, pcapAt(frame, []int64{1e9}), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, paths := range [][]string{{a, a}, {a, b, link}, {link, dir + "/./a.pcap"}} {
-		in, err := OpenInputs(paths, nil)
-		if err == nil {
-			in.Close()
-			t.Errorf("%v: no error", paths)
-			continue
-		}
-		if last := paths[len(paths)-1]; !strings.HasPrefix(err.Error(), last+": ") {
-			t.Errorf("%v: %v", paths, err)
-		}
-	}
-	in, err := OpenInputs([]string{a, b}, nil) // the same bytes, not the same file
-	if err != nil {
-		t.Fatal(err)
-	}
-	in.Close()
-}
-
-// TestDuplicatesAcrossFiles: a merged file given with its parts counts
-// each packet once; a file's own repeats are kept; packets of two files
-// at the same time but with other bytes are all kept.
-func TestDuplicatesAcrossFiles(t *testing.T) {
-	dir := t.TempDir()
-	var frames [][]byte
-	for i := range 6 {
-		frames = append(frames, build(t, pkt{toServer: true, seq: uint32(1 + i), flags: ack, data: "x"}))
-	}
-	write := func(name string, idx []int, times []int64) string {
-		var b []byte
-		for k, i := range idx {
-			one := pcapAt(frames[i], times[k:k+1])
-			if b == nil {
-				b = one
-			} else {
-				b = append(b, one[24:]...)
-			}
-		}
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, b, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	const T = int64(1_700_000_000e9)
-	// The merged capture: frame 2 is there twice at the same time (a
-	// capture's own duplicate), frames 4 and 5 share a timestamp.
-	merged := write("merged", []int{0, 1, 1, 2, 3, 4, 5}, []int64{T, T + 1, T + 1, T + 2, T + 3, T + 3, T + 4})
-	partA := write("a", []int{0, 1, 1, 3}, []int64{T, T + 1, T + 1, T + 3})
-	partB := write("b", []int{2, 4, 5}, []int64{T + 2, T + 3, T + 4})
-	other := write("other", []int{5, 4}, []int64{T + 3, T + 4}) // other bytes at those times
-
-	for _, tt := range []struct {
-		name  string
-		paths []string
-		want  int   // packets handed out
-		dups  []int // per file
-	}{
-		{"merged with its parts", []string{merged, partA, partB}, 7, []int{0, 4, 3}},
-		{"parts before the merged file", []string{partB, partA, merged}, 7, []int{0, 0, 7}},
-		{"parts", []string{partA, partB}, 7, []int{0, 0}},
-		{"other bytes at the same times", []string{partB, other}, 5, []int{0, 0}},
-	} {
-		in, err := OpenInputs(tt.paths, nil)
+// FuzzOpen reads any bytes as a capture file: no panic, frames numbered
+// in order, and every packet decodes to something.
+func FuzzOpen(f *testing.F) {
+	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
+	var w ngWriter
+	w.section(binary.LittleEndian)
+	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
+	w.packet(0, 1, eth)
+	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
+	w.section(binary.BigEndian)
+	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
+	w.packet(0, 2e6, eth[14:])
+	w.packet(0, 1<<62, eth[14:])
+	w.packet(0, 3e6, eth[14:])
+	f.Add(w.b.Bytes())
+	f.Add(pcapRecords(0xa1b2cd34, binary.LittleEndian, 8, [][]byte{eth, eth}, []int{len(eth), len(eth) - 1}))
+	f.Add(pcapAt(eth, []int64{1e18, 1e9, 2e9, 3e18, 4e9}))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		file, err := capture.Open("-", bytes.NewReader(b))
 		if err != nil {
-			t.Fatal(err)
+			return
 		}
-		var p Packet
-		n := 0
-		for in.Next(&p) == nil {
-			n++
+		d := NewDecoder()
+		var p capture.Packet
+		var s Segment
+		for n := int64(1); file.Next(&p) == nil; n++ {
+			if p.Frame != n {
+				t.Fatalf("frame %d, want %d", p.Frame, n)
+			}
+			d.Decode(&p, &s)
 		}
-		var dups []int
-		for _, c := range in.Captures() {
-			dups = append(dups, int(c.Duplicates))
-		}
-		in.Close()
-		if n != tt.want || fmt.Sprint(dups) != fmt.Sprint(tt.dups) {
-			t.Errorf("%s: %d packets, duplicates %v; want %d, %v", tt.name, n, dups, tt.want, tt.dups)
-		}
-	}
+	})
 }

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/capture"
 )
 
 // Hand-built IP fragments, IPv4 and IPv6: every order, duplicates,
@@ -153,7 +155,7 @@ func newFragRun(t *testing.T, limits Limits) *fragRun {
 // feed feeds one frame at capture time ns and returns its frame number.
 func (r *fragRun) feed(ns int64, data []byte) int64 {
 	r.frame++
-	r.f.Packet(&Packet{Frame: r.frame, Time: ns, Data: data, Length: len(data), LinkType: layers.LinkTypeEthernet})
+	r.f.Packet(&capture.Packet{Frame: r.frame, Time: ns, Data: data, Length: len(data), LinkType: layers.LinkTypeEthernet})
 	return r.frame
 }
 
@@ -704,14 +706,14 @@ func TestDefragRealCapture(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, err := OpenInputs([]string{"testdata/rpcbind-udp-fragments.pcap.gz"}, nil)
+	in, err := capture.OpenInputs([]string{"testdata/rpcbind-udp-fragments.pcap.gz"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
 	var out []got
 	f := NewFlows([]uint16{111}, DefaultLimits, func(*ConnInfo) ConnHandler { return fragHandler{out: &out} })
-	var p Packet
+	var p capture.Packet
 	for in.Next(&p) == nil {
 		f.Packet(&p)
 	}

@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/capture"
 )
 
 // decodeFast decodes the frame nearly every NFS capture is made of,
@@ -14,7 +16,7 @@ import (
 // tags, IP options or fragments, SYN segments, whose options are read,
 // malformed headers) it reports false and leaves the packet to the
 // general path.
-func decodeFast(p *Packet, s *Segment) bool {
+func decodeFast(p *capture.Packet, s *Segment) bool {
 	b := p.Data
 	var ip []byte
 	switch p.LinkType {

@@ -11,11 +11,13 @@ import (
 
 	"nfsstall/internal/gencap"
 	"nfsstall/internal/tsharkview"
+
+	"nfsstall/capture"
 )
 
 // sameAsLayers checks that when decodeFast takes a packet, it decodes it
 // exactly as the gopacket path does.
-func sameAsLayers(t testing.TB, d *Decoder, p *Packet) bool {
+func sameAsLayers(t testing.TB, d *Decoder, p *capture.Packet) bool {
 	var fast, slow Segment
 	if !decodeFast(p, &fast) {
 		return false
@@ -35,11 +37,11 @@ func sameAsLayers(t testing.TB, d *Decoder, p *Packet) bool {
 // TestDecodeFastSameAsLayers runs both decoding paths on every packet of
 // the real captures, of generated ones, and of those packets cut short.
 func TestDecodeFastSameAsLayers(t *testing.T) {
-	type capture struct {
+	type source struct {
 		name string
-		open func() (*Input, error)
+		open func() (*capture.Input, error)
 	}
-	var caps []capture
+	var caps []source
 	names, err := tsharkview.Captures(pcapDir)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +51,7 @@ func TestDecodeFastSameAsLayers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		caps = append(caps, capture{name: name, open: func() (*Input, error) { return OpenInputs([]string{path}, nil) }})
+		caps = append(caps, source{name: name, open: func() (*capture.Input, error) { return capture.OpenInputs([]string{path}, nil) }})
 	}
 	for i, cfg := range []gencap.Config{
 		{Seed: 1, Size: 2 << 20, Conns: 3, ReorderRate: 0.01, RetransRate: 0.01, Unanswered: 3, Timestamps: true},
@@ -59,8 +61,8 @@ func TestDecodeFastSameAsLayers(t *testing.T) {
 		if _, err := gencap.Write(&buf, cfg); err != nil {
 			t.Fatal(err)
 		}
-		caps = append(caps, capture{name: fmt.Sprintf("generated-%d", i), open: func() (*Input, error) {
-			return OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
+		caps = append(caps, source{name: fmt.Sprintf("generated-%d", i), open: func() (*capture.Input, error) {
+			return capture.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
 		}})
 	}
 	d := NewDecoder()
@@ -69,7 +71,7 @@ func TestDecodeFastSameAsLayers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var p Packet
+		var p capture.Packet
 		taken, all := 0, 0
 		for in.Next(&p) == nil {
 			all++
@@ -112,11 +114,11 @@ func FuzzDecodeFast(f *testing.F) {
 	if _, err := gencap.Write(&buf, gencap.Config{Size: 20 << 10, Timestamps: true}); err != nil {
 		f.Fatal(err)
 	}
-	in, err := OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
 	if err != nil {
 		f.Fatal(err)
 	}
-	var p Packet
+	var p capture.Packet
 	for n := 0; in.Next(&p) == nil && n < 8; n++ {
 		f.Add(bytes.Clone(p.Data))
 	}
@@ -128,7 +130,7 @@ func FuzzDecodeFast(f *testing.F) {
 	f.Add(append([]byte{0x08, 0, 0, 0, 0, 0, 0, 7, 0x03, 0x0a, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0}, p.Data[14:]...)) // SLL2 on GRE
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, lt := range []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeLinuxSLL2, layers.LinkTypeLinuxSLL} {
-			sameAsLayers(t, d, &Packet{Data: data[:len(data):len(data)], LinkType: lt})
+			sameAsLayers(t, d, &capture.Packet{Data: data[:len(data):len(data)], LinkType: lt})
 		}
 	})
 }

@@ -1,6 +1,10 @@
 package tcpflow
 
-import "slices"
+import (
+	"slices"
+
+	"nfsstall/capture"
+)
 
 // FrameRef names the packet a byte or an event came from.
 type FrameRef struct {
@@ -278,7 +282,7 @@ func (f *Flows) Limits() Limits { return f.limits }
 func (f *Flows) isServerPort(p uint16) bool { return f.ports[p/64]&(1<<(p%64)) != 0 }
 
 // Packet decodes p and feeds it to its connection.
-func (f *Flows) Packet(p *Packet) {
+func (f *Flows) Packet(p *capture.Packet) {
 	f.Stats.Packets++
 	s := &f.seg
 	if r := f.dec.Decode(p, s); r != SkipNone {
@@ -296,7 +300,7 @@ func (f *Flows) Packet(p *Packet) {
 // if any, is analysed as if it had come whole in this packet: Wireshark
 // too shows a reassembled datagram in the frame of the fragment that
 // completed it, at that frame's time.
-func (f *Flows) fragment(p *Packet) {
+func (f *Flows) fragment(p *capture.Packet) {
 	fr := &f.dec.frag
 	if fr.key.proto != ProtoTCP && fr.key.proto != ProtoUDP {
 		f.Stats.Skipped[SkipNotTCPUDP]++ // the protocol is in every fragment
@@ -321,7 +325,7 @@ func (f *Flows) fragment(p *Packet) {
 
 // reassembled analyses a whole datagram: data is the captured part of its
 // IP payload, wireLen its length, n the packets it came in.
-func (f *Flows) reassembled(p *Packet, proto Proto, data []byte, wireLen int, n int64) {
+func (f *Flows) reassembled(p *capture.Packet, proto Proto, data []byte, wireLen int, n int64) {
 	s := &f.seg
 	if r := f.dec.decodeTransport(proto, data, wireLen, s); r != SkipNone {
 		f.Stats.Skipped[r] += n
@@ -332,7 +336,7 @@ func (f *Flows) reassembled(p *Packet, proto Proto, data []byte, wireLen int, n 
 
 // segment feeds a decoded segment that came in p to its connection; n is
 // the packets it stands for in the skipped counts (its IP fragments).
-func (f *Flows) segment(p *Packet, s *Segment, n int64) {
+func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 	var key connKey
 	var dir Dir
 	switch {

@@ -9,6 +9,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/capture"
 )
 
 // pkt describes one hand-built TCP segment.
@@ -93,7 +95,7 @@ func replay(t *testing.T, limits Limits, pkts ...pkt) (string, *Flows) {
 	for i, p := range pkts {
 		data := build(t, p)
 		wire := len(build(t, pkt{toServer: p.toServer, seq: p.seq, ack: p.ack, flags: p.flags, data: p.data}))
-		f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: data, Length: wire, LinkType: layers.LinkTypeEthernet})
+		f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: data, Length: wire, LinkType: layers.LinkTypeEthernet})
 	}
 	f.Finish()
 	return log.String(), f
@@ -272,9 +274,9 @@ c1 close
 func TestOtherPortsAreCounted(t *testing.T) {
 	var log strings.Builder
 	f := NewFlows([]uint16{2050}, DefaultLimits, func(ci *ConnInfo) ConnHandler { return &recorder{log: &log, info: *ci} })
-	f.Packet(&Packet{Frame: 1, Data: build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"}), LinkType: layers.LinkTypeEthernet})
-	f.Packet(&Packet{Frame: 2, Data: []byte{1, 2, 3}, LinkType: layers.LinkTypeEthernet})
-	f.Packet(&Packet{Frame: 3, Data: []byte{0x45}, LinkType: 147})
+	f.Packet(&capture.Packet{Frame: 1, Data: build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"}), LinkType: layers.LinkTypeEthernet})
+	f.Packet(&capture.Packet{Frame: 2, Data: []byte{1, 2, 3}, LinkType: layers.LinkTypeEthernet})
+	f.Packet(&capture.Packet{Frame: 3, Data: []byte{0x45}, LinkType: 147})
 	if f.Stats.Skipped[SkipOtherPort] != 1 || f.Stats.Skipped[SkipMalformed] != 1 || f.Stats.Skipped[SkipLinkType] != 1 {
 		t.Errorf("skipped %v", f.Stats.Skipped)
 	}
@@ -295,7 +297,7 @@ func TestDecodeWireLength(t *testing.T) {
 		captured, len int
 	}{{"full", full, 10, 10}, {"snaplen", cut, 3, 10}, {"padding", padded, 0, 0}} {
 		var s Segment
-		if r := d.Decode(&Packet{Data: tc.data, LinkType: layers.LinkTypeEthernet}, &s); r != SkipNone {
+		if r := d.Decode(&capture.Packet{Data: tc.data, LinkType: layers.LinkTypeEthernet}, &s); r != SkipNone {
 			t.Fatalf("%s: skipped: %v", tc.name, r)
 		}
 		if len(s.Payload) != tc.captured || s.WireLen != tc.len {
@@ -306,7 +308,7 @@ func TestDecodeWireLength(t *testing.T) {
 
 func TestDecodeNoAllocs(t *testing.T) {
 	d := NewDecoder()
-	p := &Packet{Data: build(t, pkt{toServer: true, seq: 1, flags: ack | FlagPSH, data: "0123456789"}), LinkType: layers.LinkTypeEthernet}
+	p := &capture.Packet{Data: build(t, pkt{toServer: true, seq: 1, flags: ack | FlagPSH, data: "0123456789"}), LinkType: layers.LinkTypeEthernet}
 	var s Segment
 	if n := testing.AllocsPerRun(100, func() { d.Decode(p, &s) }); n != 0 {
 		t.Errorf("Decode allocates %v times per packet", n)

@@ -7,17 +7,9 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-)
 
-// Packet is one captured frame, as read from a file.
-type Packet struct {
-	File     int   // index of the file in the input list
-	Frame    int64 // 1-based frame number within its file, as Wireshark numbers it
-	Time     int64 // capture time, ns since the Unix epoch
-	Data     []byte
-	Length   int // original length on the wire
-	LinkType layers.LinkType
-}
+	"nfsstall/capture"
+)
 
 // Proto is a transport protocol.
 type Proto uint8
@@ -142,9 +134,6 @@ func (r SkipReason) IsFragmentReason() bool { return r >= SkipFragDuplicate && r
 
 func (r SkipReason) String() string { return skipReasonNames[r] }
 
-// SupportedLinkTypes lists the link types Decoder understands, for error messages.
-const SupportedLinkTypes = "ETHERNET (with 802.1Q/QinQ), LINUX_SLL, LINUX_SLL2, RAW, IPV4, IPV6, NULL, LOOP"
-
 // Decoder turns packets into segments. It reuses its layers, so it does not
 // allocate per packet; it is not safe for concurrent use.
 type Decoder struct {
@@ -221,12 +210,9 @@ func NewDecoder() *Decoder {
 	return d
 }
 
-// LinkTypeSupported reports whether Decode understands link type lt.
-func LinkTypeSupported(lt layers.LinkType) bool {
-	_, ok := firstLayer(lt)
-	return ok
-}
-
+// firstLayer says which layer a packet of link type lt starts with. It
+// knows the link types capture.LinkTypes marks supported, no others
+// (TestLinkTableAgrees).
 func firstLayer(lt layers.LinkType) (int, bool) {
 	switch lt {
 	case layers.LinkTypeEthernet:
@@ -246,7 +232,7 @@ func firstLayer(lt layers.LinkType) (int, bool) {
 
 // Decode fills s from p. It returns SkipNone when s holds a TCP or UDP
 // segment, and otherwise why the packet carries none.
-func (d *Decoder) Decode(p *Packet, s *Segment) SkipReason {
+func (d *Decoder) Decode(p *capture.Packet, s *Segment) SkipReason {
 	if decodeFast(p, s) {
 		return SkipNone
 	}
@@ -255,7 +241,7 @@ func (d *Decoder) Decode(p *Packet, s *Segment) SkipReason {
 
 // decodeLayers is Decode through gopacket's layer parser: every link type,
 // VLAN tags, IPv6, IP options, fragments, UDP, TCP options.
-func (d *Decoder) decodeLayers(p *Packet, s *Segment) SkipReason {
+func (d *Decoder) decodeLayers(p *capture.Packet, s *Segment) SkipReason {
 	first, ok := firstLayer(p.LinkType)
 	if !ok {
 		return SkipLinkType
@@ -461,7 +447,7 @@ const (
 // packet that carried no TCP or UDP for a Fragment header. It returns
 // SkipFragment with d.frag filled when there is one, SkipMalformed when
 // the headers are cut short, and SkipNone when there is none.
-func (d *Decoder) fragment6(p *Packet, s *Segment) SkipReason {
+func (d *Decoder) fragment6(p *capture.Packet, s *Segment) SkipReason {
 	ip := &d.ip6
 	nh := uint8(ip.NextHeader)
 	if ip.HopByHop != nil {

@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"nfsstall/capture"
 )
 
 // The distances every sequence-space function is tested at (issue 8):
@@ -95,7 +97,7 @@ func seqReplay(t *testing.T, pkts ...pkt) (string, *Flows) {
 	var log strings.Builder
 	f := NewFlows([]uint16{serverPort}, DefaultLimits, func(*ConnInfo) ConnHandler { return seqLog{&log} })
 	for i, p := range pkts {
-		f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+		f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
 	}
 	f.Finish()
 	return log.String(), f
@@ -342,7 +344,7 @@ func TestEndSeqDistances(t *testing.T) {
 					{toServer: true, seq: next + d, ack: 7001, flags: FlagACK | flag},
 				}
 				for i, p := range pkts {
-					f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+					f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
 				}
 				var c *conn
 				for _, open := range f.conns {
@@ -439,7 +441,7 @@ func TestWildSegmentNoEvidence(t *testing.T) {
 				{toServer: true, seq: 1005, ack: 7000, flags: FlagACK | FlagPSH, data: "world"},
 			}
 			for i, p := range pkts {
-				f.Packet(&Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
+				f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
 			}
 			var c *conn
 			for _, open := range f.conns {

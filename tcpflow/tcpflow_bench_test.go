@@ -2,10 +2,10 @@ package tcpflow_test
 
 import (
 	"bytes"
-	"io"
 	"sync"
 	"testing"
 
+	"nfsstall/capture"
 	"nfsstall/internal/gencap"
 	"nfsstall/tcpflow"
 )
@@ -25,14 +25,14 @@ var benchCapture = sync.OnceValue(func() []byte {
 	return buf.Bytes()
 })
 
-var benchPackets = sync.OnceValue(func() []tcpflow.Packet {
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(benchCapture()))
+var benchPackets = sync.OnceValue(func() []capture.Packet {
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(benchCapture()))
 	if err != nil {
 		panic(err)
 	}
 	defer in.Close()
-	var out []tcpflow.Packet
-	var p tcpflow.Packet
+	var out []capture.Packet
+	var p capture.Packet
 	for in.Next(&p) == nil {
 		q := p
 		q.Data = bytes.Clone(p.Data)
@@ -45,29 +45,6 @@ var benchPackets = sync.OnceValue(func() []tcpflow.Packet {
 func perPacket(b *testing.B) {
 	b.SetBytes(int64(len(benchCapture())) / int64(len(benchPackets())))
 	b.ReportAllocs()
-}
-
-// BenchmarkReadPcap is reading packets from a pcap stream (what comes
-// from the page cache is here a bytes.Reader).
-func BenchmarkReadPcap(b *testing.B) {
-	capture := benchCapture()
-	perPacket(b)
-	open := func() *tcpflow.File {
-		f, err := tcpflow.Open("-", bytes.NewReader(capture))
-		if err != nil {
-			b.Fatal(err)
-		}
-		return f
-	}
-	f := open()
-	var p tcpflow.Packet
-	for b.Loop() {
-		if err := f.Next(&p); err == io.EOF {
-			b.StopTimer()
-			f = open()
-			b.StartTimer()
-		}
-	}
 }
 
 // BenchmarkDecode is link, IP and TCP header decoding.

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"nfsstall/internal/tsharkview"
+
+	"nfsstall/capture"
 )
 
 const pcapDir = "../testdata/pcaps"
@@ -68,12 +70,12 @@ func viewCaptures(t *testing.T) []viewCapture {
 func analyseCapture(t *testing.T, path string) *flagRecorder {
 	rec := &flagRecorder{flags: map[int64]Analysis{}}
 	f := NewFlows([]uint16{2049, 20048, 111}, DefaultLimits, func(*ConnInfo) ConnHandler { return rec })
-	in, err := OpenInputs([]string{path}, nil)
+	in, err := capture.OpenInputs([]string{path}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	var p Packet
+	var p capture.Packet
 	for in.Next(&p) == nil {
 		f.Packet(&p)
 	}

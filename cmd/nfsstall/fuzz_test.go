@@ -18,7 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 var makeSeeds = flag.Bool("make-fuzz-seeds", false, "rewrite testdata/fuzz/FuzzCapture/real-* from the captures in testdata/pcaps")
@@ -167,12 +167,12 @@ func TestMakeFuzzSeeds(t *testing.T) {
 	seeds := map[string][]byte{}
 	for _, path := range realCaptures(t) {
 		name := strings.TrimSuffix(strings.TrimSuffix(filepath.Base(path), ".gz"), ".pcap")
-		f, err := tcpflow.Open(path, nil)
+		f, err := capture.Open(path, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pkts []tcpflow.Packet
-		var p tcpflow.Packet
+		var pkts []capture.Packet
+		var p capture.Packet
 		size := 0
 		for size < seedBudget && f.Next(&p) == nil {
 			q := p
@@ -222,7 +222,7 @@ func TestMakeFuzzSeeds(t *testing.T) {
 	}
 }
 
-func writePcap(t *testing.T, b *bytes.Buffer, pkts []tcpflow.Packet) {
+func writePcap(t *testing.T, b *bytes.Buffer, pkts []capture.Packet) {
 	w := pcapgo.NewWriterNanos(b)
 	lt := layers.LinkTypeEthernet
 	if len(pkts) > 0 {
@@ -238,7 +238,7 @@ func writePcap(t *testing.T, b *bytes.Buffer, pkts []tcpflow.Packet) {
 	}
 }
 
-func writePcapng(t *testing.T, b *bytes.Buffer, pkts []tcpflow.Packet) {
+func writePcapng(t *testing.T, b *bytes.Buffer, pkts []capture.Packet) {
 	lt := layers.LinkTypeEthernet
 	if len(pkts) > 0 {
 		lt = pkts[0].LinkType
@@ -258,6 +258,6 @@ func writePcapng(t *testing.T, b *bytes.Buffer, pkts []tcpflow.Packet) {
 	}
 }
 
-func seedCI(p tcpflow.Packet) gopacket.CaptureInfo {
+func seedCI(p capture.Packet) gopacket.CaptureInfo {
 	return gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Time), CaptureLength: len(p.Data), Length: max(p.Length, len(p.Data))}
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/spf13/pflag"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/report"
-	"nfsstall/tcpflow"
 )
 
 // Exit statuses, the same for every command (scripts rely on them).
@@ -224,7 +224,7 @@ func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, 
 	if stdinUses > 1 {
 		return nil, fail(stderr, "standard input (-) can be given only once")
 	}
-	in, err := tcpflow.OpenInputs(files, stdin)
+	in, err := capture.OpenInputs(files, stdin)
 	if err != nil {
 		return nil, fail(stderr, "%v", err)
 	}

@@ -22,7 +22,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/tcpflow"
+	"nfsstall/capture"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden text reports in testdata/golden")
@@ -487,7 +487,7 @@ func (r genericReport) list(t *testing.T, key string) []map[string]any {
 // frame first, as tcpdump -C rotation would, and returns their paths.
 func splitCapture(t *testing.T, src string, first int64) [2]string {
 	t.Helper()
-	f, err := tcpflow.Open(src, nil)
+	f, err := capture.Open(src, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -506,7 +506,7 @@ func splitCapture(t *testing.T, src string, first int64) [2]string {
 			t.Fatal(err)
 		}
 	}
-	var p tcpflow.Packet
+	var p capture.Packet
 	for f.Next(&p) == nil {
 		w := ws[0]
 		if p.Frame >= first {
@@ -519,6 +519,6 @@ func splitCapture(t *testing.T, src string, first int64) [2]string {
 	return parts
 }
 
-func ciOf(p tcpflow.Packet) gopacket.CaptureInfo {
+func ciOf(p capture.Packet) gopacket.CaptureInfo {
 	return gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Time), CaptureLength: len(p.Data), Length: p.Length}
 }

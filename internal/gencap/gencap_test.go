@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
 	"nfsstall/internal/gencap"
-	"nfsstall/tcpflow"
 )
 
 // analyse runs a generated capture through nfsstall's whole pipeline.
-func analyse(t *testing.T, capture []byte) *analyze.Report {
+func analyse(t *testing.T, capBytes []byte) *analyze.Report {
 	t.Helper()
-	in, err := tcpflow.OpenInputs([]string{"-"}, bytes.NewReader(capture))
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(capBytes))
 	if err != nil {
 		t.Fatal(err)
 	}

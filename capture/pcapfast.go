@@ -1,4 +1,4 @@
-package tcpflow
+package capture
 
 import (
 	"bufio"

@@ -1,7 +1,4 @@
-// Package tcpflow reads capture files and turns their packets into
-// per-connection, per-direction ordered byte streams, with the frame each
-// byte came from and explicit gaps for bytes that were sent but not captured.
-package tcpflow
+package capture
 
 import (
 	"bufio"
@@ -445,7 +442,7 @@ type slot struct {
 func (s *slot) keep() {
 	if !s.own {
 		s.buf = append(s.buf[:0], s.p.Data...)
-		s.p.Data = s.buf[:len(s.buf):len(s.buf)] // the decoder reads offsets from capacities
+		s.p.Data = s.buf[:len(s.buf):len(s.buf)] // its capacity ends with its bytes (see Packet)
 		s.own = true
 	}
 }

@@ -1,4 +1,4 @@
-package tcpflow
+package capture
 
 import (
 	"bytes"
@@ -85,52 +85,6 @@ func (w *ngWriter) u64(v uint64) []byte {
 	b := make([]byte, 8)
 	w.order.PutUint64(b, v)
 	return b
-}
-
-// TestPcapngSections: each section header starts a new list of
-// interfaces, in the section's own byte order; packets use their own
-// section's interfaces.
-func TestPcapngSections(t *testing.T) {
-	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
-	raw := eth[14:]
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 1e6, eth)
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeRaw)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 2e6, raw)
-	w.packet(1, 3e6, eth)
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeRaw)
-	w.packet(0, 4e6, raw)
-	f, got := readAll(t, "sections", w.b.Bytes())
-	if f.Info.Truncated || len(got) != 4 {
-		t.Fatalf("%d packets, truncated %v %v", len(got), f.Info.Truncated, f.Info.ReadErr)
-	}
-	wantLinks := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeEthernet, layers.LinkTypeRaw}
-	d := NewDecoder()
-	for i, p := range got {
-		var s Segment
-		if p.LinkType != wantLinks[i] || p.Time != int64(i+1)*1e9 {
-			t.Errorf("packet %d: link %v time %d, want %v", i+1, p.LinkType, p.Time, wantLinks[i])
-		}
-		if r := d.Decode(&p, &s); r != SkipNone || string(s.Payload) != "hello" {
-			t.Errorf("packet %d: %v %q", i+1, r, s.Payload)
-		}
-	}
-
-	// A packet naming an interface its section does not have ends the
-	// file there, with the block's offset.
-	w.section(binary.BigEndian)
-	at := w.b.Len()
-	w.packet(0, 5e6, raw)
-	f, got = readAll(t, "no interface", w.b.Bytes())
-	if len(got) != 4 || !f.Info.Truncated || f.Info.TruncatedAt != int64(at) || f.Info.ReadErr == nil ||
-		!strings.Contains(f.Info.ReadErr.Error(), "interface 0 not described") {
-		t.Errorf("no interface: %d packets, truncated %v at %d (want %d): %v", len(got), f.Info.Truncated, f.Info.TruncatedAt, at, f.Info.ReadErr)
-	}
 }
 
 // TestPcapngTimestampOptions: if_tsresol (a power of 10, or of 2 with the
@@ -264,40 +218,6 @@ func TestPcapngDamaged(t *testing.T) {
 			t.Errorf("%s: %d packets, truncated %v at %d: %v", tt.name, len(got), f.Info.Truncated, f.Info.TruncatedAt, f.Info.ReadErr)
 		}
 	}
-}
-
-// FuzzOpen reads any bytes as a capture file: no panic, frames numbered
-// in order, and every packet decodes to something.
-func FuzzOpen(f *testing.F) {
-	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
-	w.packet(0, 1, eth)
-	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
-	w.packet(0, 2e6, eth[14:])
-	w.packet(0, 1<<62, eth[14:])
-	w.packet(0, 3e6, eth[14:])
-	f.Add(w.b.Bytes())
-	f.Add(pcapRecords(0xa1b2cd34, binary.LittleEndian, 8, [][]byte{eth, eth}, []int{len(eth), len(eth) - 1}))
-	f.Add(pcapAt(eth, []int64{1e18, 1e9, 2e9, 3e18, 4e9}))
-	f.Fuzz(func(t *testing.T, b []byte) {
-		file, err := Open("-", bytes.NewReader(b))
-		if err != nil {
-			return
-		}
-		d := NewDecoder()
-		var p Packet
-		var s Segment
-		for n := int64(1); file.Next(&p) == nil; n++ {
-			if p.Frame != n {
-				t.Fatalf("frame %d, want %d", p.Frame, n)
-			}
-			d.Decode(&p, &s)
-		}
-	})
 }
 
 // TestPcapngNoAllocs: reading a pcapng packet allocates nothing.
