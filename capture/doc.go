@@ -3,7 +3,7 @@
 // several files merged into one time-ordered stream (Input), with
 // duplicates across files dropped, wild timestamps mended and every
 // record read in bounded pieces. It holds the table of link types
-// (LinkTypes: number, tcpdump name, whether nfsstall decodes it), the
+// (number, tcpdump name, whether nfsstall decodes it: LinkTypeSupported, LinkTypeName, SupportedLinkTypes), the
 // Packet a reader hands out, and Prefetch, which reads ahead on a
 // goroutine of its own.
 //

@@ -7,7 +7,7 @@ import (
 )
 
 // TestLinkTableAgrees: the decoder knows a first layer for exactly the
-// link types capture.LinkTypes marks supported.
+// link types capture's table marks supported.
 func TestLinkTableAgrees(t *testing.T) {
 	for lt := range 1 << 16 {
 		_, ok := firstLayer(capture.LinkType(lt))

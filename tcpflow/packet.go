@@ -210,24 +210,24 @@ func NewDecoder() *Decoder {
 	return d
 }
 
-// firstLayer says which layer a packet of link type lt starts with. It
-// knows the link types capture.LinkTypes marks supported, no others
-// (TestLinkTableAgrees).
-func firstLayer(lt layers.LinkType) (int, bool) {
-	switch lt {
-	case layers.LinkTypeEthernet:
-		return firstEth, true
-	case layers.LinkTypeLinuxSLL:
-		return firstSLL, true
-	case layers.LinkTypeLinuxSLL2:
-		return firstSLL2, true
-	case layers.LinkTypeNull, layers.LinkTypeLoop:
-		return firstLoop, true
-	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
-		// 12 and 14 are DLT_RAW on some BSDs.
-		return firstIP4, true // IPv4 or IPv6: Decode picks by the version nibble
+// firstOf is the layer a packet starts with, by its link header; the
+// link types and their headers are capture's table (capture.LinkHeaderOf).
+var firstOf = [...]int{
+	capture.HeaderEthernet:  firstEth,
+	capture.HeaderLinuxSLL:  firstSLL,
+	capture.HeaderLinuxSLL2: firstSLL2,
+	capture.HeaderLoopback:  firstLoop,
+	capture.HeaderIP:        firstIP4, // IPv4 or IPv6: Decode picks by the version nibble
+}
+
+// firstLayer says which layer a packet of link type lt starts with, and
+// false for a link type capture's table does not mark supported.
+func firstLayer(lt capture.LinkType) (int, bool) {
+	h := capture.LinkHeaderOf(lt)
+	if h == capture.HeaderNone {
+		return 0, false
 	}
-	return 0, false
+	return firstOf[h], true
 }
 
 // Decode fills s from p. It returns SkipNone when s holds a TCP or UDP
