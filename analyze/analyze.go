@@ -231,6 +231,9 @@ type Analyzer struct {
 	// orphansAfterSYN counts orphan replies on connections captured from
 	// their SYN: their calls were sent during the capture but not decoded.
 	orphansAfterSYN int64
+	// unansweredByProc counts calls never answered by procedure row
+	// (listUnanswered).
+	unansweredByProc map[procKey]int64
 	// multiFile: the input has several files, so frames are written
 	// FILE:FRAME in summaries.
 	multiFile     bool

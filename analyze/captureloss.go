@@ -285,7 +285,7 @@ func (a *Analyzer) discount(all []Finding) {
 		}
 		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
 			f.Severity = SeverityWarning
-			a.sum.Unproven++
+			f.unproven = true
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
 				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
 			continue

@@ -236,7 +236,6 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		} else if missed := a.replyMissed(p); missed != "" {
 			sev, silent = SeverityWarning, missed
 			a.lossUnanswered++
-			a.sum.Unproven++
 		}
 		f := Finding{
 			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
@@ -244,7 +243,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			Start: Time(p.first.Time), DurationMS: ms(age),
 			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
 				p.label(k.xid), p.sentAt(a), fmtMS(ms(age)), p.ackNote(a), partial, silent),
-			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
+			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
 		}
 		f.setFrames(refs)
 		all = append(all, f)
@@ -263,7 +262,6 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		// still closed at the end besides: they may be stalls); the rest
 		// are counted.
 		for _, u := range c.tcp.Unacked {
-			a.sum.UnackedRetransmissions += int64(u.Resends)
 			if built[KindUnackedRetran] >= maxListed {
 				omitted[KindUnackedRetran]++
 				continue
@@ -279,20 +277,12 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			built[KindZeroWindow]++
 			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
 		}
-		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
-		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
-		for d := 0; d < 2; d++ {
-			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
-		}
 	}
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
 		omitted[kind] += n
 	}
-	a.sum.UnackedRetransmissions += a.folded.unackedResends
-	a.sum.ZeroWindowEpisodes += a.folded.zeroWins
-	a.sum.TCPRetransmissions += a.folded.tcpRetrans
 
 	// Stalls first, then by time.
 	sevRank := map[Severity]int{SeverityStall: 0, SeverityWarning: 1, SeverityInfo: 2}

@@ -226,7 +226,9 @@ func (a *Analyzer) fold(c *connState) {
 		if t.tcp == nil {
 			t.tcp = map[string]int64{}
 		}
-		c.tcpCounts(t.tcp)
+		for flag, n := range c.tcpCounts() {
+			t.tcp[flag] += n
+		}
 		t.forgot += c.tcp.SentForgotten
 		t.untrackd += c.tcp.RetransUntracked
 		for d := range 2 {

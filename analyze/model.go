@@ -258,7 +258,10 @@ type Finding struct {
 	// window), and whether an unanswered call was ACKed by the server.
 	side  tcpflow.Dir
 	acked bool
-	refs  []tcpflow.FrameRef // Frames with their files and times
+	// unproven: a stall the capture cannot back, made a warning
+	// (Summary.Unproven)
+	unproven bool
+	refs     []tcpflow.FrameRef // Frames with their files and times
 }
 
 // Diagnosis is the verdict on one connection with a stall.

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -9,9 +10,30 @@ import (
 	"nfsstall/tcpflow"
 )
 
-// report assembles the report model once every packet has been read.
+// report assembles the report model once every packet has been read, in
+// named steps. Counters kept while reading (calls, replies, RPC
+// retransmissions, orphan replies) are in a.sum; every total known only at
+// the end is computed by summarize, once the findings are built.
 func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
-	r := &Report{
+	r := emptyReport()
+	span := a.listCaptures(r, caps)
+	a.compactConns()
+	a.listConnectionRows(r)
+	a.listUnanswered(r, span.end)
+	a.findings(r, span.end)
+	a.listConnections(r)
+	a.completenessNotes(r)
+	a.listProcedures(r)
+	r.Summary = a.summarize(r, span)
+	a.skippedNotes(r, caps)
+	a.openSkipped(r)
+	a.boundsHit(r)
+	return r
+}
+
+// emptyReport has every list present, so JSON shows [] rather than null.
+func emptyReport() *Report {
+	return &Report{
 		SchemaVersion: SchemaVersion,
 		Captures:      []Capture{},
 		Procedures:    []Procedure{},
@@ -23,8 +45,18 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		Warnings:      []string{},
 		Completeness:  []string{},
 	}
-	var first, last, end int64
-	for i, ci := range caps {
+}
+
+// timeSpan is when the captures begin and end: first and last are their
+// first and last frames, end the time a call's age is measured to (the
+// last frame, or a later pcapng end time).
+type timeSpan struct{ first, last, end int64 }
+
+// listCaptures lists the capture files, with the warnings and completeness
+// notes each calls for, and returns the time they span.
+func (a *Analyzer) listCaptures(r *Report, caps []*tcpflow.CaptureInfo) timeSpan {
+	var span timeSpan
+	for _, ci := range caps {
 		c := Capture{
 			File: ci.Path, Format: ci.Format, Compressed: ci.Compressed,
 			Packets: ci.Packets, FirstTime: Time(ci.First), LastTime: Time(ci.Last),
@@ -38,16 +70,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		}
 		if ci.Truncated {
 			c.TruncatedAt = ci.TruncatedAt
-			msg := fmt.Sprintf("%s: file ends inside the packet record that starts at byte offset %d%s; analysed the %d packets before it",
-				ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.Packets)
-			if ci.ReadErr != nil {
-				msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
-					ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.ReadErr, ci.Packets)
-				a.unread = append(a.unread, unreadFile{path: ci.Path, offset: ci.TruncatedAt, last: ci.Last})
-				r.Completeness = append(r.Completeness, fmt.Sprintf("%s: reading stopped at a damaged record (byte offset %d%s), not at the end of the file: what follows it is unknown, so no call sent before it is a stall",
-					ci.Path, ci.TruncatedAt, uncompressedNote(ci)))
-			}
-			r.Warnings = append(r.Warnings, msg)
+			a.truncatedCapture(r, ci)
 		}
 		for j, lt := range ci.LinkTypes {
 			name := LinkTypeName(lt)
@@ -67,37 +90,35 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			r.Completeness = append(r.Completeness, fmt.Sprintf("%s: the capture tool dropped %d packets (pcapng interface statistics): over TCP the peers' ACKs show what it missed; over UDP nothing does, so no unanswered UDP call is a stall", ci.Path, n))
 		}
 		if ci.Packets > 0 {
-			if first == 0 || ci.First < first {
-				first = ci.First
+			if span.first == 0 || ci.First < span.first {
+				span.first = ci.First
 			}
-			last = max(last, ci.Last)
+			span.last = max(span.last, ci.Last)
 		}
-		end = max(end, ci.End)
-		_ = i
+		span.end = max(span.end, ci.End)
 		r.Captures = append(r.Captures, c)
 	}
-	end = max(end, last) // a call's age is measured to the last frame (or a later pcapng end time)
-	a.compactConns()
-	a.sum.Connections = len(a.conns) + int(a.folded.conns)
-	if last > first {
-		a.sum.DurationMS = ms(last - first)
-	}
+	span.end = max(span.end, span.last) // a call's age is measured to the last frame (or a later pcapng end time)
+	return span
+}
 
-	a.sum.TCPAnalysis = map[string]int64{}
-	for k, n := range a.folded.tcp {
-		a.sum.TCPAnalysis[k] += n
+// truncatedCapture warns of a capture file whose reading stopped early.
+func (a *Analyzer) truncatedCapture(r *Report, ci *tcpflow.CaptureInfo) {
+	msg := fmt.Sprintf("%s: file ends inside the packet record that starts at byte offset %d%s; analysed the %d packets before it",
+		ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.Packets)
+	if ci.ReadErr != nil {
+		msg = fmt.Sprintf("%s: unreadable packet record at byte offset %d%s (%v); analysed the %d packets before it",
+			ci.Path, ci.TruncatedAt, uncompressedNote(ci), ci.ReadErr, ci.Packets)
+		a.unread = append(a.unread, unreadFile{path: ci.Path, offset: ci.TruncatedAt, last: ci.Last})
+		r.Completeness = append(r.Completeness, fmt.Sprintf("%s: reading stopped at a damaged record (byte offset %d%s), not at the end of the file: what follows it is unknown, so no call sent before it is a stall",
+			ci.Path, ci.TruncatedAt, uncompressedNote(ci)))
 	}
-	a.sum.Undecodable += a.folded.undecodable
-	a.sum.MissingBytes += a.folded.missing
-	a.sum.TruncatedFrames += a.folded.truncated
-	a.sum.GarbageBytes += a.folded.garbage
-	a.sum.CaptureLossBytes += a.folded.lossBytes[0] + a.folded.lossBytes[1]
+	r.Warnings = append(r.Warnings, msg)
+}
+
+// listConnectionRows gives every connection still held its row.
+func (a *Analyzer) listConnectionRows(r *Report) {
 	for _, c := range a.conns {
-		a.sum.Undecodable += c.undecodable
-		a.sum.MissingBytes += c.missing
-		a.sum.TruncatedFrames += c.truncatedFrames
-		garbage, resyncs := c.framed.garbage, c.framed.resyncs
-		a.sum.GarbageBytes += garbage
 		transport := "tcp"
 		if c.info.Proto == tcpflow.ProtoUDP {
 			transport = "udp"
@@ -109,21 +130,20 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Transport: transport, Capture: c.info.First.File, FirstFrame: c.info.First.Frame,
 			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
 			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
-			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: garbage, Resyncs: resyncs,
-			TCPAnalysis: c.tcpCounts(a.sum.TCPAnalysis), CaptureLoss: c.captureLoss(),
+			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: c.framed.garbage, Resyncs: c.framed.resyncs,
+			TCPAnalysis: c.tcpCounts(), CaptureLoss: c.captureLoss(),
 		})
-		a.sum.CaptureLossBytes += c.loss[0].bytes + c.loss[1].bytes
 	}
+}
 
-	// Calls still pending are unanswered; the oldest maxListedUnanswered
-	// are listed.
-	keys := a.pendingByAge()
-	unansweredByProc := map[procKey]int64{}
-	for i, k := range keys {
+// listUnanswered counts the calls still pending, which are unanswered, per
+// connection and procedure, and lists the oldest maxListedUnanswered.
+func (a *Analyzer) listUnanswered(r *Report, end int64) {
+	a.unansweredByProc = map[procKey]int64{}
+	for i, k := range a.pendingByAge() {
 		p := a.pending[k]
 		a.proc(p.prog, p.vers, p.proc)
-		unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
-		a.sum.Unanswered++
+		a.unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
 		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
 			continue
@@ -140,9 +160,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		}
 		r.Unanswered = append(r.Unanswered, u)
 	}
+}
 
-	a.findings(r, end)
-	a.listConnections(r)
+// completenessNotes says what the capture could not show.
+func (a *Analyzer) completenessNotes(r *Report) {
 	if note := a.lossNote(r); note != "" {
 		r.Completeness = append(r.Completeness, note)
 	}
@@ -150,7 +171,10 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Completeness = append(r.Completeness, fmt.Sprintf("%d %s not timed: the call or the reply ended where the capture has a hole, so when it was on the wire is unknown (latencies cover only what the capture shows)",
 			a.unmeasured, plural(int(a.unmeasured), "reply was", "replies were")))
 	}
+}
 
+// listProcedures gives each procedure its row, NFS first.
+func (a *Analyzer) listProcedures(r *Report) {
 	for k, ps := range a.procs {
 		name, progName := decode.ProcName(k.prog, k.vers, k.proc), decode.ProgramName(k.prog)
 		if k == otherProcs {
@@ -161,7 +185,7 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			ProgramName: progName,
 			Calls:       ps.calls, Replies: ps.replies, Errors: ps.errors, Retransmits: ps.retrans,
 			Bytes: ps.bytes, Latency: ps.first.summary(), LatencyLast: ps.last.summary(),
-			Unanswered: unansweredByProc[k], Untimed: ps.unmeasured,
+			Unanswered: a.unansweredByProc[k], Untimed: ps.unmeasured,
 		})
 	}
 	slices.SortFunc(r.Procedures, func(x, y Procedure) int {
@@ -173,8 +197,63 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
-	r.Summary = a.sum
+}
 
+// summarize is the one place the summary's end-of-capture totals are
+// computed: over the connections held, those folded as they closed
+// (history.go) and the findings built. It also totals the zero-window
+// episodes counted but not kept per connection, for boundsHit.
+func (a *Analyzer) summarize(r *Report, span timeSpan) Summary {
+	s := a.sum
+	f := &a.folded
+	s.Connections = len(a.conns) + int(f.conns)
+	if span.last > span.first {
+		s.DurationMS = ms(span.last - span.first)
+	}
+	s.Unanswered = int64(len(a.pending))
+	s.TCPAnalysis = maps.Clone(f.tcp)
+	if s.TCPAnalysis == nil {
+		s.TCPAnalysis = map[string]int64{}
+	}
+	s.Undecodable += f.undecodable
+	s.MissingBytes += f.missing
+	s.TruncatedFrames += f.truncated
+	s.GarbageBytes += f.garbage
+	s.CaptureLossBytes += f.lossBytes[0] + f.lossBytes[1]
+	s.UnackedRetransmissions += f.unackedResends
+	s.ZeroWindowEpisodes += f.zeroWins
+	s.TCPRetransmissions += f.tcpRetrans
+	for _, c := range a.conns {
+		s.Undecodable += c.undecodable
+		s.MissingBytes += c.missing
+		s.TruncatedFrames += c.truncatedFrames
+		s.GarbageBytes += c.framed.garbage
+		s.CaptureLossBytes += c.loss[0].bytes + c.loss[1].bytes
+		for flag, n := range c.tcpCounts() {
+			s.TCPAnalysis[flag] += n
+		}
+		if c.tcp == nil {
+			continue
+		}
+		for _, u := range c.tcp.Unacked {
+			s.UnackedRetransmissions += int64(u.Resends)
+		}
+		s.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
+		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
+		for d := 0; d < 2; d++ {
+			s.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
+		}
+	}
+	for _, f := range r.Findings {
+		if f.unproven {
+			s.Unproven++
+		}
+	}
+	return s
+}
+
+// skippedNotes says what was not analysed, and why.
+func (a *Analyzer) skippedNotes(r *Report, caps []*tcpflow.CaptureInfo) {
 	st := &a.flows.Stats
 	for _, reason := range st.SkipReasons() {
 		r.Skipped = append(r.Skipped, Skipped{Bound: a.skipBound(reason) != "", What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
@@ -186,31 +265,19 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
 				st.ForcedGapByte, l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)})
 	}
-	if a.sum.Undecodable > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC records", Count: a.sum.Undecodable, Reason: "did not decode as an RPC call or reply"})
+	if r.Summary.Undecodable > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC records", Count: r.Summary.Undecodable, Reason: "did not decode as an RPC call or reply"})
 	}
-	if a.sum.GarbageBytes > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "stream bytes", Count: a.sum.GarbageBytes,
+	if r.Summary.GarbageBytes > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "stream bytes", Count: r.Summary.GarbageBytes,
 			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
 	}
-	if n := int64(len(keys)) - int64(len(r.Unanswered)); n > 0 {
+	if n := r.Summary.Unanswered - int64(len(r.Unanswered)); n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "unanswered calls listed", Count: n,
 			Reason: fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered)})
 	}
-	if a.untracked > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.untracked,
-			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
-				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
-	}
-	if a.closedDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,
-			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
-	}
-	if a.superseded > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
-			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
-	}
-	if n := a.sum.OrphanReplies - a.orphansAfterSYN; n > 0 {
+	a.callsNotTracked(r)
+	if n := r.Summary.OrphanReplies - a.orphansAfterSYN; n > 0 {
 		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
 			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})
 	}
@@ -230,9 +297,23 @@ func (a *Analyzer) report(caps []*tcpflow.CaptureInfo) *Report {
 		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "exact latencies", Count: a.samplesFull,
 			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
 	}
-	a.openSkipped(r)
-	a.boundsHit(r)
-	return r
+}
+
+// callsNotTracked says which calls were given up for a reply, and why.
+func (a *Analyzer) callsNotTracked(r *Report) {
+	if a.untracked > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.untracked,
+			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
+				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
+	}
+	if a.closedDropped > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,
+			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
+	}
+	if a.superseded > 0 {
+		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
+			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
+	}
 }
 
 // procOrder puts NFS first, then the other programs by number.
@@ -260,9 +341,8 @@ func uncompressedNote(ci *tcpflow.CaptureInfo) string {
 	return ""
 }
 
-// tcpCounts returns the connection's tcp.analysis counts by flag name,
-// adding them to total.
-func (c *connState) tcpCounts(total map[string]int64) map[string]int64 {
+// tcpCounts returns the connection's tcp.analysis counts by flag name.
+func (c *connState) tcpCounts() map[string]int64 {
 	out := map[string]int64{}
 	if c.tcp == nil {
 		return out
@@ -271,7 +351,6 @@ func (c *connState) tcpCounts(total map[string]int64) map[string]int64 {
 		n := c.tcp.Counted(tcpflow.ToServer, flag) + c.tcp.Counted(tcpflow.ToClient, flag)
 		if n > 0 {
 			out[flag.Name()] = n
-			total[flag.Name()] += n
 		}
 	}
 	return out
