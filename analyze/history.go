@@ -67,7 +67,7 @@ type foldedTotals struct {
 	// evidence of connections folded past maxEvidenceKept: their findings
 	// are counted, not listed
 	omitted                  map[string]int64
-	unackedResends, zeroWins int64
+	unackedResends, zeroWins int64 // zeroWins also has those of closed connections that kept none (retire)
 	evidenceFolded           int64
 }
 
@@ -97,8 +97,9 @@ func (a *Analyzer) retire(c *connState) {
 	a.watched -= len(c.inflight) - c.inflightHead
 	c.inflight, c.inflightHead = nil, 0
 	if t := c.tcp; t != nil && t.ZeroWinsMore > 0 && len(t.ZeroWins) == 0 {
-		// Episodes counted, none kept (ZeroWinTotal): nothing to list.
-		a.sum.ZeroWindowEpisodes += t.ZeroWinsMore
+		// Episodes counted, none kept (ZeroWinTotal): nothing to list;
+		// summed with the folded connections' for the summary.
+		a.folded.zeroWins += t.ZeroWinsMore
 		a.zeroWinsPerConn += t.ZeroWinsMore
 		t.ZeroWinsMore = 0
 	}
