@@ -470,7 +470,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		}
 		if args.Has&decode.HasCount != 0 {
 			p.count = args.Count
-			if m.Proc == nfs3Write {
+			if m.Proc == decode.NFS3ProcWrite {
 				ps.bytes += int64(args.Count)
 			}
 		}
@@ -501,12 +501,6 @@ func (a *Analyzer) release(p *call) {
 		a.unpin(p.lastConn)
 	}
 }
-
-// NFSv3 procedure numbers the analysis treats specially.
-const (
-	nfs3Read  = 6
-	nfs3Write = 7
-)
 
 // onReply records an RPC reply message.
 func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
@@ -565,7 +559,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		if res.Has&decode.HasStatus != 0 && res.Status != 0 {
 			failed = true
 		}
-		if p.proc == nfs3Read && res.Has&decode.HasCount != 0 {
+		if p.proc == decode.NFS3ProcRead && res.Has&decode.HasCount != 0 {
 			ps.bytes += int64(res.Count)
 		}
 	}

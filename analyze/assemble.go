@@ -169,7 +169,7 @@ func (a *Analyzer) completenessNotes(r *Report) {
 	}
 	if a.unmeasured > 0 {
 		r.Completeness = append(r.Completeness, fmt.Sprintf("%d %s not timed: the call or the reply ended where the capture has a hole, so when it was on the wire is unknown (latencies cover only what the capture shows)",
-			a.unmeasured, plural(int(a.unmeasured), "reply was", "replies were")))
+			a.unmeasured, Plural(int(a.unmeasured), "reply was", "replies were")))
 	}
 }
 

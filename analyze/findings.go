@@ -57,15 +57,6 @@ func (p *call) detail() string {
 	return strings.Join(parts, ", ")
 }
 
-// procLabel is the procedure's name, qualified unless it is NFSv3.
-func procLabel(prog, vers, proc uint32) string {
-	name := decode.ProcName(prog, vers, proc)
-	if prog == decode.ProgNFS && vers == 3 {
-		return name
-	}
-	return fmt.Sprintf("%s v%d %s", decode.ProgramName(prog), vers, name)
-}
-
 func xidPtr(x uint32) *XID { v := XID(x); return &v }
 
 // maxListedUnanswered bounds the calls listed in Report.Unanswered: the
@@ -121,7 +112,7 @@ func (p *call) ackNote(a *Analyzer) string {
 	if p.sends > 1 {
 		sent = "it was last sent"
 	}
-	return fmt.Sprintf("; the server's TCP ACKed it at frame %s, %s after %s", a.frame(p.ackedAt), fmtMS(ms(p.ackedAt.Time-p.last.Time)), sent)
+	return fmt.Sprintf("; the server's TCP ACKed it at frame %s, %s after %s", a.frame(p.ackedAt), FormatMS(ms(p.ackedAt.Time-p.last.Time)), sent)
 }
 
 // noteSlow records a reply that came later than the slow threshold.
@@ -150,17 +141,17 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	case began.Frame == 0:
 	case inFlight > toStart:
 		where = fmt.Sprintf(": the server began the reply at frame %s, %s after the call, and it took %s more to arrive: it was held up in TCP, not in the server",
-			a.frame(began), fmtMS(ms(toStart)), fmtMS(ms(inFlight)))
+			a.frame(began), FormatMS(ms(toStart)), FormatMS(ms(inFlight)))
 	case p.ackedAt.Frame != 0:
 		where = fmt.Sprintf(": the call had reached the server, which began the reply only %s later (frame %s): the wait was in the server",
-			fmtMS(ms(toStart)), a.frame(began))
+			FormatMS(ms(toStart)), a.frame(began))
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
 		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
-			p.label(k.xid), a.frame(p.first), fmtMS(ms(lat)), a.frame(at), p.ackNote(a), where),
+			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
 	}
 	f.setFrames(refs)
 	a.slow = append(a.slow, f)
@@ -179,7 +170,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	if reply.Frame != 0 {
 		refs = append(slices.Clip(sends), reply)
 		outcome = fmt.Sprintf("answered at frame %s on connection %d, %s after the first transmission",
-			a.frame(reply), c.info.ID, fmtMS(ms(reply.Time-p.first.Time)))
+			a.frame(reply), c.info.ID, FormatMS(ms(reply.Time-p.first.Time)))
 	}
 	where := "on the same connection"
 	if p.lastConn != p.conn {
@@ -242,7 +233,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 			Start: Time(p.first.Time), DurationMS: ms(age),
 			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), p.sentAt(a), fmtMS(ms(age)), p.ackNote(a), partial, silent),
+				p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
 			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
 		}
 		f.setFrames(refs)
@@ -362,7 +353,7 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
 	}
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
-		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
+		sender, u.Len, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	return f
 }
 
@@ -414,7 +405,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 			f.Severity = SeverityWarning
 		}
 		f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and reopened it at frame %s, %s later (%d window probes meanwhile)",
-			who, c.a.frame(zw.Start), c.a.frame(zw.End), fmtMS(f.DurationMS), zw.Probes)
+			who, c.a.frame(zw.Start), c.a.frame(zw.End), FormatMS(f.DurationMS), zw.Probes)
 		return f
 	}
 	f.DurationMS = ms(end - zw.Start.Time)
@@ -423,7 +414,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 		f.Severity = SeverityStall
 	}
 	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
-		who, c.a.frame(zw.Start), fmtMS(f.DurationMS), zw.Probes)
+		who, c.a.frame(zw.Start), FormatMS(f.DurationMS), zw.Probes)
 	return f
 }
 
@@ -488,22 +479,4 @@ func (f *Finding) setFrames(refs []tcpflow.FrameRef) {
 			f.FrameCaptures[i] = r.File
 		}
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// fmtMS formats a duration in milliseconds for people.
-func fmtMS(msec float64) string {
-	switch {
-	case msec >= 1000:
-		return fmt.Sprintf("%.2f s", msec/1000)
-	case msec >= 1:
-		return fmt.Sprintf("%.1f ms", msec)
-	}
-	return fmt.Sprintf("%.0f µs", msec*1000)
 }

@@ -107,7 +107,7 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	stuck := ""
 	if len(e.unanswered) > 0 {
 		f := r.Findings[e.unanswered[0]]
-		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.Procedure, *f.XID, c.a.frame(f.refs[0]), fmtMS(f.DurationMS))
+		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.Procedure, *f.XID, c.a.frame(f.refs[0]), FormatMS(f.DurationMS))
 	}
 	switch {
 	case len(e.unacked[tcpflow.ToClient]) > 0:
@@ -131,7 +131,7 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Findings = idx
 		n := int(c.tcpRecovered())
 		d.Summary = fmt.Sprintf("segments were lost and retransmitted (%d %s eventually ACKed) and calls stalled meanwhile.%s",
-			n, plural(n, "re-sent run was", "re-sent runs were"), stuck)
+			n, Plural(n, "re-sent run was", "re-sent runs were"), stuck)
 	}
 	return d
 }
@@ -159,20 +159,20 @@ func (c *connState) notAcking(r *Report, d *Diagnosis, dir tcpflow.Dir, e stallE
 // notReplying says why n calls got no reply, acked of them ACKed by the
 // server's TCP.
 func (c *connState) notReplying(n, acked int) string {
-	calls := plural(n, "call", "calls")
+	calls := Plural(n, "call", "calls")
 	switch {
 	case c.info.Proto == tcpflow.ProtoUDP:
 		return fmt.Sprintf("%d %s over UDP got no reply: UDP has no acknowledgment, so the capture cannot show whether %s reached the server; if %s did, the server process is not answering.",
-			n, calls, plural(n, "it", "they"), plural(n, "it", "they"))
+			n, calls, Plural(n, "it", "they"), Plural(n, "it", "they"))
 	case acked == n:
 		return fmt.Sprintf("%d %s reached the server and its TCP ACKed %s, but no RPC reply came: the server process is stuck, not the network.",
-			n, calls, plural(n, "it", "them"))
+			n, calls, Plural(n, "it", "them"))
 	case acked > 0:
 		return fmt.Sprintf("%d %s got no RPC reply; the server's TCP ACKed %d of them (the capture shows no ACK of the others): the server process is stuck, not the network.",
 			n, calls, acked)
 	}
 	return fmt.Sprintf("%d %s got no RPC reply, and the capture shows no TCP ACK of %s from the server: either %s did not reach it, or its ACKs were not captured.",
-		n, calls, plural(n, "it", "them"), plural(n, "it", "they"))
+		n, calls, Plural(n, "it", "them"), Plural(n, "it", "they"))
 }
 
 // capturePointNote says what the capture point proves about bytes the

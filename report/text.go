@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"nfsstall/analyze"
 )
@@ -49,8 +48,8 @@ func header(w *errWriter, r *analyze.Report) {
 		packets += c.Packets
 	}
 	s := r.Summary
-	w.printf("nfsstall: %d %s, %d packets, %s\n", len(r.Captures), plural(len(r.Captures), "capture", "captures"),
-		packets, fmtDuration(s.DurationMS))
+	w.printf("nfsstall: %d %s, %d packets, %s\n", len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"),
+		packets, analyze.FormatMS(s.DurationMS))
 	for i, c := range r.Captures {
 		format := c.Format
 		if c.Compressed {
@@ -74,7 +73,7 @@ func header(w *errWriter, r *analyze.Report) {
 		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
 	}
 	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
-		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+		s.Connections, analyze.Plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
 	w.printf("  %s\n", stallLine(r))
 	for _, m := range r.Completeness {
 		w.printf("  capture: %s\n", m)
@@ -163,8 +162,8 @@ func unanswered(w *errWriter, r *analyze.Report) {
 		if u.ReplyPartial != "" {
 			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
 		}
-		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, progProc(u.ProgramName, u.Version, u.Procedure),
-			frame, u.Sent, fmtDuration(u.AgeMS), u.Sends, detail)
+		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
+			frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
 	}
 	t.Flush()
 	w.printf("\n")
@@ -175,7 +174,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 		if r.Summary.Replies > 0 {
 			// Replies whose calls are not in the capture have no procedure.
 			w.printf("No RPC calls found on the analysed ports (%d %s whose calls are not in the capture).\n\n",
-				r.Summary.Replies, plural(int(r.Summary.Replies), "reply", "replies"))
+				r.Summary.Replies, analyze.Plural(int(r.Summary.Replies), "reply", "replies"))
 			return
 		}
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
@@ -190,7 +189,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 		if p.Replies > 0 {
 			lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
 		}
-		fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", progProc(p.ProgramName, p.Version, p.Name),
+		fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
 			p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
 	}
 	t.Flush()
@@ -234,28 +233,6 @@ func skipped(w *errWriter, r *analyze.Report) {
 	w.printf("\n")
 }
 
-func progProc(prog string, vers uint32, name string) string {
-	return fmt.Sprintf("%sv%d %s", prog, vers, name)
-}
-
-func fmtDuration(msec float64) string {
-	d := time.Duration(msec * 1e6)
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1f ms", msec)
-	}
-	return fmt.Sprintf("%.0f µs", msec*1000)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
 // stallLine is the one-line answer: which verdicts, on how many
 // connections, or that there is no stall.
 func stallLine(r *analyze.Report) string {
@@ -264,7 +241,7 @@ func stallLine(r *analyze.Report) string {
 		if n := r.Summary.Unproven; n > 0 {
 			// Silence the capture cannot vouch for: not "no stall".
 			line = fmt.Sprintf("no stall proven: %d %s would be %s but rest on what the capture did not see (the capture: lines say what)",
-				n, plural(int(min(n, 2)), "finding", "findings"), plural(int(min(n, 2)), "a stall", "stalls"))
+				n, analyze.Plural(int(min(n, 2)), "finding", "findings"), analyze.Plural(int(min(n, 2)), "a stall", "stalls"))
 		}
 		if u := r.Untracked; u != nil {
 			return line + " among the tracked connections and calls; not analysed: " + untrackedNote(u)
@@ -280,7 +257,7 @@ func stallLine(r *analyze.Report) string {
 		count[d.Verdict]++
 	}
 	for i, v := range parts {
-		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], plural(count[v], "connection", "connections"))
+		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], analyze.Plural(count[v], "connection", "connections"))
 	}
 	return "STALL: " + strings.Join(parts, ", ")
 }
@@ -290,11 +267,11 @@ func untrackedNote(u *analyze.Untracked) string {
 	var parts []string
 	if u.RefusedPackets > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s of new connections refused while the connection table was full (%d connections at once, the most tracked)",
-			u.RefusedPackets, plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
+			u.RefusedPackets, analyze.Plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
 	}
 	if u.Calls > 0 {
 		parts = append(parts, fmt.Sprintf("%d RPC %s not tracked for a reply (%d waiting at once in all, %d per connection)",
-			u.Calls, plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
+			u.Calls, analyze.Plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
 	}
 	return strings.Join(parts, "; ")
 }
