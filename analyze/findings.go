@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strconv"
@@ -363,28 +362,20 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 // was already stuck. It asks for a record marker followed by an RPC
 // header, the framer's own test for a record boundary.
 func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
-	if len(u.Head) < 4+12 {
-		return ""
-	}
-	n := binary.BigEndian.Uint32(u.Head) & 0x7fffffff
-	body := u.Head[4:]
-	if n < 24 || n > decode.DefaultMaxFragment {
-		return ""
-	}
-	xid := binary.BigEndian.Uint32(body)
+	h, ok := decode.PeekRecordHead(u.Head)
 	switch {
-	case u.Dir == tcpflow.ToClient && decode.LooksLikeReplyHeader(body):
-		f.XID = xidPtr(xid)
-		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}]; p != nil {
+	case !ok:
+	case u.Dir == tcpflow.ToClient && !h.Call:
+		f.XID = xidPtr(h.XID)
+		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: h.XID}]; p != nil {
 			f.Procedure = decode.ProcName(p.prog, p.vers, p.proc)
 			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
-				procLabel(p.prog, p.vers, p.proc), XID(xid), c.a.frame(p.first))
+				procLabel(p.prog, p.vers, p.proc), XID(h.XID), c.a.frame(p.first))
 		}
-		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(xid))
-	case u.Dir == tcpflow.ToServer && decode.LooksLikeCallHeader(body) && len(body) >= 24:
-		prog, vers, proc := binary.BigEndian.Uint32(body[12:]), binary.BigEndian.Uint32(body[16:]), binary.BigEndian.Uint32(body[20:])
-		f.XID, f.Procedure = xidPtr(xid), decode.ProcName(prog, vers, proc)
-		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(prog, vers, proc), XID(xid))
+		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(h.XID))
+	case u.Dir == tcpflow.ToServer && h.Call:
+		f.XID, f.Procedure = xidPtr(h.XID), decode.ProcName(h.Prog, h.Vers, h.Proc)
+		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(h.Prog, h.Vers, h.Proc), XID(h.XID))
 	}
 	return ""
 }

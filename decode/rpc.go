@@ -391,6 +391,41 @@ func LooksLikeReplyHeader(b []byte) bool {
 	return x.err == nil && msgType == MsgReply && replyStat <= MsgDenied
 }
 
+// RecordHead is what the head of an RPC record says: its XID and, for a
+// call, what was called.
+type RecordHead struct {
+	XID              uint32
+	Call             bool // a call; else a reply
+	Prog, Vers, Proc uint32
+}
+
+// PeekRecordHead reads a record marker and the RPC header after it from the
+// first bytes of a record, which may be cut anywhere after the header. It
+// makes the framer's test for a record boundary: a fragment length from
+// 24 to DefaultMaxFragment, then a call (LooksLikeCallHeader) or a reply
+// (LooksLikeReplyHeader).
+func PeekRecordHead(b []byte) (RecordHead, bool) {
+	x := NewXDR(b)
+	n := x.Uint32() & 0x7fffffff
+	body := x.Rest()
+	if x.err != nil || n < 24 || n > DefaultMaxFragment {
+		return RecordHead{}, false
+	}
+	switch {
+	case LooksLikeReplyHeader(body):
+		xid, _, _ := Header(body)
+		return RecordHead{XID: xid}, true
+	case LooksLikeCallHeader(body):
+		h := RecordHead{Call: true}
+		x := NewXDR(body)
+		h.XID = x.Uint32()
+		x.Skip(8) // msg_type, rpcvers
+		h.Prog, h.Vers, h.Proc = x.Uint32(), x.Uint32(), x.Uint32()
+		return h, true
+	}
+	return RecordHead{}, false
+}
+
 // LooksLikeReply reports whether b plausibly starts an RPC reply: msg_type
 // 1 and reply_stat 0 or 1; if accepted, a known verifier flavor with a body
 // of at most 400 bytes followed by an accept_stat of at most 5; if denied,
