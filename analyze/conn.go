@@ -420,11 +420,11 @@ func cutShort(err error, b []byte, need int) bool {
 // mark and unmark carry a frame reference through the framer, which knows
 // nothing of frames.
 func mark(at tcpflow.FrameRef) decode.Mark {
-	return decode.Mark{A: int64(at.File), B: at.Frame, C: at.Time}
+	return decode.Mark{File: int64(at.File), Frame: at.Frame, Time: at.Time}
 }
 
 func unmark(m decode.Mark) tcpflow.FrameRef {
-	return tcpflow.FrameRef{File: int(m.A), Frame: m.B, Time: m.C}
+	return tcpflow.FrameRef{File: int(m.File), Frame: m.Frame, Time: m.Time}
 }
 
 // ttlRange is the range of IP TTLs (hop limits) one side's packets had.

@@ -43,11 +43,12 @@ type Record struct {
 	First Mark
 }
 
-// Mark is an opaque caller value (for nfsstall: a frame reference) that
-// the Framer copies into a record when the record's first byte arrives, so
-// the caller learns where each message began without the Framer knowing
-// about frames.
-type Mark struct{ A, B, C int64 }
+// Mark says which captured frame a record's first byte came from: the
+// capture file, the frame's number in it and its time. The Framer copies
+// it into a record when that byte arrives and never reads it, so the
+// caller learns where each message began without the Framer knowing about
+// frames.
+type Mark struct{ File, Frame, Time int64 }
 
 // RecordSink receives the records of one stream.
 type RecordSink interface {
