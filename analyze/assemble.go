@@ -164,7 +164,7 @@ func (a *Analyzer) listUnanswered(r *Report, end int64) {
 
 // completenessNotes says what the capture could not show.
 func (a *Analyzer) completenessNotes(r *Report) {
-	if note := a.lossNote(r); note != "" {
+	if note := a.lossNote(); note != "" {
 		r.Completeness = append(r.Completeness, note)
 	}
 	if a.unmeasured > 0 {

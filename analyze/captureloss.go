@@ -201,7 +201,7 @@ func dirKey(d tcpflow.Dir) string {
 // lossNote summarises what the capture missed, for the report's header:
 // what it means for the verdicts. It returns "" for a capture that, as
 // far as the ACKs show, missed nothing.
-func (a *Analyzer) lossNote(r *Report) string {
+func (a *Analyzer) lossNote() string {
 	var bytes [2]int64
 	var firstAt [2]tcpflow.FrameRef // the earliest frame that showed missing bytes
 	var conns int

@@ -112,16 +112,10 @@ type Framer struct {
 	TooLong int
 }
 
-// NewFramer returns a Framer delivering to sink. synced says whether the
-// stream starts at a record boundary (the capture saw the SYN); otherwise
-// the Framer first looks for one.
-func NewFramer(sink RecordSink, synced bool) *Framer {
-	f := &Framer{}
-	f.Reset(sink, synced)
-	return f
-}
-
-// Reset makes f a new Framer for sink, reusing its memory.
+// Reset makes f a new Framer for sink, reusing its memory; a zero Framer
+// is ready once Reset. synced says whether the stream starts at a record
+// boundary (the capture saw the SYN); otherwise the Framer first looks for
+// one.
 func (f *Framer) Reset(sink RecordSink, synced bool) {
 	f.releaseHead()
 	f.carryN = 0
@@ -129,14 +123,8 @@ func (f *Framer) Reset(sink RecordSink, synced bool) {
 	*f = Framer{sink: sink, maxFragment: DefaultMaxFragment, synced: synced, head: f.head, carry: f.carry, pool: f.pool}
 }
 
-// SetMaxFragment changes the largest fragment length accepted.
-func (f *Framer) SetMaxFragment(n uint32) { f.maxFragment = n }
-
 // Offset returns the stream offset of the next byte.
 func (f *Framer) Offset() int64 { return f.off }
-
-// Synced reports whether the Framer knows where records start.
-func (f *Framer) Synced() bool { return f.synced }
 
 // Feed hands the Framer the next bytes of the stream.
 func (f *Framer) Feed(b []byte) {

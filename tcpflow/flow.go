@@ -560,7 +560,7 @@ func (f *Flows) sweep(at FrameRef) {
 
 func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 	for d := range c.halves {
-		f.flushHalf(c, &c.halves[d], at)
+		f.flushHalf(c, &c.halves[d])
 	}
 	end := at
 	if c.closed {

@@ -99,7 +99,7 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 			return
 		}
 		h.jumped = false
-		f.flushHalf(c, h, at) // queued bytes are before the jump
+		f.flushHalf(c, h) // queued bytes are before the jump
 		jump := int64(seq - h.next)
 		c.h.Gap(h.dir, int(jump), at, GapLost)
 		h.delivered += jump
@@ -321,7 +321,7 @@ func (f *Flows) beyondReach(c *conn, h *half, seq uint32) bool {
 }
 
 // flushHalf declares every remaining hole lost and delivers the queue.
-func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
+func (f *Flows) flushHalf(c *conn, h *half) {
 	for len(h.queue) > 0 {
 		f.skipToHead(c, h)
 	}
