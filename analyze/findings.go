@@ -189,85 +189,13 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 // findings turns what was gathered into findings and verdicts. end is the
 // time the capture ends (the last frame, or a later pcapng end time).
 func (a *Analyzer) findings(r *Report, end int64) {
-	all := []Finding{}
 	omitted := map[string]int64{}
-	built := map[string]int{}
-
-	// Calls never answered.
-	var unanswered int
-	for _, k := range a.pendingByAge() {
-		p := a.pending[k]
-		if p.sends > 1 {
-			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
-		}
-		age := end - p.first.Time
-		if age < a.opts.StallAfter {
-			continue
-		}
-		unanswered++
-		if unanswered > maxListed {
-			omitted[KindUnanswered]++
-			continue
-		}
-		refs := append([]tcpflow.FrameRef{p.first}, p.resends...)
-		if p.ackedAt.Frame != 0 {
-			refs = append(refs, p.ackedAt)
-		}
-		partial := ""
-		if p.partialLen > 0 {
-			partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
-		}
-		sev, silent := SeverityStall, ""
-		if p.prog == decode.ProgPortmap && p.proc == pmapCallit {
-			// RFC 1833: CALLIT (rpcbind's BCAST) answers only when the
-			// called procedure succeeds, and broadcasts are answered by
-			// whoever has it: silence is no stall.
-			sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
-		} else if missed := a.replyMissed(p); missed != "" {
-			sev, silent = SeverityWarning, missed
-			a.lossUnanswered++
-		}
-		f := Finding{
-			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
-			Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
-			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
-		}
-		f.setFrames(refs)
-		all = append(all, f)
-	}
+	all := a.unansweredFindings(end, omitted)
 	all = append(all, a.slow...)
 	omitted[KindSlowReply] += a.slowCount - int64(len(a.slow))
 	all = append(all, a.retrans...)
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
-
-	// TCP evidence, per connection.
-	for _, c := range a.conns {
-		if c.tcp == nil {
-			continue
-		}
-		// At most maxListed of each kind are built (of zero windows, any
-		// still closed at the end besides: they may be stalls); the rest
-		// are counted.
-		for _, u := range c.tcp.Unacked {
-			if built[KindUnackedRetran] >= maxListed {
-				omitted[KindUnackedRetran]++
-				continue
-			}
-			built[KindUnackedRetran]++
-			all = append(all, c.unackedFinding(u, end))
-		}
-		for _, zw := range c.tcp.ZeroWins {
-			if zw.Closed && built[KindZeroWindow] >= maxListed {
-				omitted[KindZeroWindow]++
-				continue
-			}
-			built[KindZeroWindow]++
-			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
-		}
-	}
+	all, zeroWins := a.tcpFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -284,7 +212,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	})
 	// Zero windows open at the end were all built: keep the first
 	// maxListed, stalls first.
-	if built[KindZeroWindow] > maxListed {
+	if zeroWins > maxListed {
 		n := 0
 		all = slices.DeleteFunc(all, func(f Finding) bool {
 			if f.Kind != KindZeroWindow {
@@ -307,6 +235,94 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		}
 	}
 	a.diagnose(r)
+}
+
+// unansweredFindings lists the calls never answered that are old enough
+// to be stalls, the first maxListed in full, and notes the retransmitted
+// among all that wait.
+func (a *Analyzer) unansweredFindings(end int64, omitted map[string]int64) []Finding {
+	all := []Finding{}
+	var unanswered int
+	for _, k := range a.pendingByAge() {
+		p := a.pending[k]
+		if p.sends > 1 {
+			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
+		}
+		age := end - p.first.Time
+		if age < a.opts.StallAfter {
+			continue
+		}
+		unanswered++
+		if unanswered > maxListed {
+			omitted[KindUnanswered]++
+			continue
+		}
+		all = append(all, a.unansweredFinding(p, k, age))
+	}
+	return all
+}
+
+// unansweredFinding describes a call never answered, age old at the end.
+func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
+	refs := append([]tcpflow.FrameRef{p.first}, p.resends...)
+	if p.ackedAt.Frame != 0 {
+		refs = append(refs, p.ackedAt)
+	}
+	partial := ""
+	if p.partialLen > 0 {
+		partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
+	}
+	sev, silent := SeverityStall, ""
+	if p.prog == decode.ProgPortmap && p.proc == pmapCallit {
+		// RFC 1833: CALLIT (rpcbind's BCAST) answers only when the
+		// called procedure succeeds, and broadcasts are answered by
+		// whoever has it: silence is no stall.
+		sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
+	} else if missed := a.replyMissed(p); missed != "" {
+		// The reply may be in what the capture missed: unproven.
+		sev, silent = SeverityWarning, missed
+		a.lossUnanswered++
+	}
+	f := Finding{
+		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		Start: Time(p.first.Time), DurationMS: ms(age),
+		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
+			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
+		side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
+	}
+	f.setFrames(refs)
+	return f
+}
+
+// tcpFindings appends the TCP evidence of every connection held: at most
+// maxListed of each kind are built (of zero windows, any still closed at
+// the end besides: they may be stalls); the rest are counted in omitted.
+// It returns how many zero-window findings it built.
+func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int64) ([]Finding, int) {
+	built := map[string]int{}
+	for _, c := range a.conns {
+		if c.tcp == nil {
+			continue
+		}
+		for _, u := range c.tcp.Unacked {
+			if built[KindUnackedRetran] >= maxListed {
+				omitted[KindUnackedRetran]++
+				continue
+			}
+			built[KindUnackedRetran]++
+			all = append(all, c.unackedFinding(u, end))
+		}
+		for _, zw := range c.tcp.ZeroWins {
+			if zw.Closed && built[KindZeroWindow] >= maxListed {
+				omitted[KindZeroWindow]++
+				continue
+			}
+			built[KindZeroWindow]++
+			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
+		}
+	}
+	return all, built[KindZeroWindow]
 }
 
 // pmapCallit is PMAPPROC_CALLIT (portmap v2) and RPCBPROC_BCAST (rpcbind
