@@ -198,8 +198,7 @@ func (f *Flows) overSegments(h *half) bool {
 		return false
 	}
 	l := &f.limits
-	return (l.QueueSegments > 0 && len(h.queue) > l.QueueSegments) ||
-		(l.QueueSegmentsTotal > 0 && f.queuedN > l.QueueSegmentsTotal)
+	return len(h.queue) > l.QueueSegments || f.queuedN > l.QueueSegmentsTotal
 }
 
 func (f *Flows) enqueue(h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
