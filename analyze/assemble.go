@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"maps"
 	"slices"
@@ -190,10 +191,10 @@ func (a *Analyzer) listProcedures(r *Report) {
 	}
 	slices.SortFunc(r.Procedures, func(x, y Procedure) int {
 		if x.Program != y.Program {
-			return cmpInt(int64(procOrder(x.Program)), int64(procOrder(y.Program)))
+			return cmp.Compare(int64(procOrder(x.Program)), int64(procOrder(y.Program)))
 		}
 		if x.Version != y.Version {
-			return cmpInt(int64(x.Version), int64(y.Version))
+			return cmp.Compare(int64(x.Version), int64(y.Version))
 		}
 		return strings.Compare(x.Name, y.Name)
 	})
@@ -322,16 +323,6 @@ func procOrder(prog uint32) uint32 {
 		return 0
 	}
 	return prog
-}
-
-func cmpInt(a, b int64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func uncompressedNote(ci *tcpflow.CaptureInfo) string {

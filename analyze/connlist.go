@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 
@@ -98,12 +99,12 @@ func (a *Analyzer) listConnections(r *Report) {
 	}
 	slices.SortStableFunc(out, func(x, y ConnectionGroup) int {
 		if x.Connections != y.Connections {
-			return cmpInt(y.Connections, x.Connections)
+			return cmp.Compare(y.Connections, x.Connections)
 		}
 		if x.Client != y.Client {
-			return cmpStr(x.Client, y.Client)
+			return cmp.Compare(x.Client, y.Client)
 		}
-		return cmpStr(x.Server, y.Server)
+		return cmp.Compare(x.Server, y.Server)
 	})
 	if len(out) > a.opts.MaxConnsListed {
 		rest := ConnectionGroup{Client: "*", Server: "*"}
@@ -153,7 +154,7 @@ func (a *Analyzer) groupUnnamed(r *Report, gs *groupSet) {
 			}
 			return 1
 		}
-		return cmpInt(y.BytesToSrv+y.BytesToCli, x.BytesToSrv+x.BytesToCli)
+		return cmp.Compare(y.BytesToSrv+y.BytesToCli, x.BytesToSrv+x.BytesToCli)
 	})
 	drop := map[int]bool{}
 	for _, i := range others[a.opts.MaxConnsListed:] {

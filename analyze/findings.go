@@ -1,9 +1,9 @@
 package analyze
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"strconv"
 	"strings"
 
 	"nfsstall/decode"
@@ -78,9 +78,9 @@ func (a *Analyzer) pendingByAge() []callKey {
 	}
 	slices.SortFunc(all, func(x, y entry) int {
 		if x.time != y.time {
-			return cmpInt(x.time, y.time)
+			return cmp.Compare(x.time, y.time)
 		}
-		return cmpInt(int64(x.k.xid), int64(y.k.xid))
+		return cmp.Compare(int64(x.k.xid), int64(y.k.xid))
 	})
 	keys := make([]callKey, len(all))
 	for i, e := range all {
@@ -208,7 +208,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if x.Severity != y.Severity {
 			return sevRank[x.Severity] - sevRank[y.Severity]
 		}
-		return cmpInt(int64(x.Start), int64(y.Start))
+		return cmp.Compare(int64(x.Start), int64(y.Start))
 	})
 	// Zero windows open at the end were all built: keep the first
 	// maxListed, stalls first.
@@ -428,10 +428,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 // frame formats a frame as Wireshark numbers it; when the report spans
 // several files, as FILE:FRAME, FILE being the index in captures.
 func (a *Analyzer) frame(f tcpflow.FrameRef) string {
-	if a.multiFile {
-		return strconv.Itoa(f.File) + ":" + strconv.FormatInt(f.Frame, 10)
-	}
-	return strconv.FormatInt(f.Frame, 10)
+	return FrameLabel(f.File, f.Frame, a.multiFile)
 }
 
 // frames formats a list of frames, the middle of a long one elided.
@@ -455,12 +452,12 @@ func (a *Analyzer) frames(fs []tcpflow.FrameRef) string {
 func sortFrames(fs []tcpflow.FrameRef) []tcpflow.FrameRef {
 	slices.SortStableFunc(fs, func(x, y tcpflow.FrameRef) int {
 		if x.Time != y.Time {
-			return cmpInt(x.Time, y.Time)
+			return cmp.Compare(x.Time, y.Time)
 		}
 		if x.File != y.File {
 			return x.File - y.File
 		}
-		return cmpInt(x.Frame, y.Frame)
+		return cmp.Compare(x.Frame, y.Frame)
 	})
 	return slices.Compact(fs)
 }

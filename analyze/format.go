@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"strconv"
 
 	"nfsstall/decode"
 )
@@ -46,4 +47,14 @@ func FormatMS(msec float64) string {
 		return fmt.Sprintf("%.1f ms", msec)
 	}
 	return fmt.Sprintf("%.0f µs", msec*1000)
+}
+
+// FrameLabel names a frame as Wireshark numbers it; when the report spans
+// several capture files, as FILE:FRAME, FILE being its index in
+// Report.Captures.
+func FrameLabel(file int, frame int64, multiFile bool) string {
+	if multiFile {
+		return strconv.Itoa(file) + ":" + strconv.FormatInt(frame, 10)
+	}
+	return strconv.FormatInt(frame, 10)
 }

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"container/heap"
 	"slices"
 
@@ -159,7 +160,7 @@ func (a *Analyzer) evictPinned() {
 	}
 	slices.SortFunc(kept, func(x, y *connState) int {
 		if x.last.Time != y.last.Time {
-			return cmpInt(x.last.Time, y.last.Time)
+			return cmp.Compare(x.last.Time, y.last.Time)
 		}
 		return x.info.ID - y.info.ID
 	})
@@ -341,16 +342,6 @@ func (h *keptConns) Pop() any {
 	*h = old[:len(old)-1]
 	c.keptAt = -1
 	return c
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addrString formats an endpoint's address without its port.

@@ -154,10 +154,7 @@ func unanswered(w *errWriter, r *analyze.Report) {
 	t := table(w)
 	fmt.Fprintf(t, "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n")
 	for _, u := range r.Unanswered {
-		frame := fmt.Sprint(u.Frame)
-		if len(r.Captures) > 1 {
-			frame = fmt.Sprintf("%d:%d", u.Capture, u.Frame)
-		}
+		frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
 		detail := u.Detail
 		if u.ReplyPartial != "" {
 			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
@@ -204,10 +201,7 @@ func connections(w *errWriter, r *analyze.Report) {
 	t := table(w)
 	fmt.Fprintf(t, "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n")
 	for _, c := range r.Connections {
-		frame := fmt.Sprint(c.FirstFrame)
-		if len(r.Captures) > 1 {
-			frame = fmt.Sprintf("%d:%d", c.Capture, c.FirstFrame)
-		}
+		frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
 		hs := "no (joined mid-stream)"
 		if c.Handshake {
 			hs = "yes"
