@@ -266,38 +266,25 @@ func (a *Analyzer) skippedNotes(r *Report, caps []*tcpflow.CaptureInfo) {
 			Reason: fmt.Sprintf("out-of-order data beyond the reassembly limit; %d bytes declared lost (out-of-order data held: %d bytes or %d segments per direction, %d bytes or %d segments in all)",
 				st.ForcedGapByte, l.QueuePerDirection, l.QueueSegments, l.QueueTotal, l.QueueSegmentsTotal)})
 	}
-	if r.Summary.Undecodable > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC records", Count: r.Summary.Undecodable, Reason: "did not decode as an RPC call or reply"})
-	}
-	if r.Summary.GarbageBytes > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "stream bytes", Count: r.Summary.GarbageBytes,
-			Reason: "passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)"})
-	}
-	if n := r.Summary.Unanswered - int64(len(r.Unanswered)); n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "unanswered calls listed", Count: n,
-			Reason: fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered)})
-	}
+	r.skip(false, "RPC records", r.Summary.Undecodable,
+		"did not decode as an RPC call or reply")
+	r.skip(false, "stream bytes", r.Summary.GarbageBytes,
+		"passed over while finding the first RPC record boundary (capture joined mid-stream, or sync lost after a gap)")
+	r.skip(true, "unanswered calls listed", r.Summary.Unanswered-int64(len(r.Unanswered)),
+		fmt.Sprintf("beyond the oldest %d listed in unanswered_calls (all are counted in the summary and tables)", maxListedUnanswered))
 	a.callsNotTracked(r)
-	if n := r.Summary.OrphanReplies - a.orphansAfterSYN; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: n,
-			Reason: "their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)"})
-	}
-	if a.orphansAfterSYN > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC replies", Count: a.orphansAfterSYN,
-			Reason: "their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)"})
-	}
+	r.skip(false, "RPC replies", r.Summary.OrphanReplies-a.orphansAfterSYN,
+		"their call is not in the capture (sent before it started, not captured, or in IP fragments never completed)")
+	r.skip(false, "RPC replies", a.orphansAfterSYN,
+		"their call was sent on a connection captured from its start but could not be decoded (cut by the snaplen, or not captured)")
 	if refused := st.SkipCount(tcpflow.SkipConnLimit); refused > 0 || a.untracked > 0 {
 		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
 	}
-	if a.procsOther > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "procedure rows", Count: a.procsOther,
-			Reason: fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs)})
-	}
-	if a.samplesFull > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "exact latencies", Count: a.samplesFull,
-			Reason: fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples)})
-	}
+	r.skip(true, "procedure rows", a.procsOther,
+		fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs))
+	r.skip(true, "exact latencies", a.samplesFull,
+		fmt.Sprintf("procedures whose latencies went to their histogram (percentiles within 1.6%%) early: all procedures together held %d latencies exactly, the most at once", a.opts.LatencySamples))
 }
 
 // callsNotTracked says which calls were given up for a reply, and why.
@@ -307,14 +294,10 @@ func (a *Analyzer) callsNotTracked(r *Report) {
 			Reason: fmt.Sprintf("not tracked for a reply: as many calls were already waiting as tracked at once (%d in all, %d per connection; %d of these calls met the per-connection limit); a reply to one counts as an orphan reply",
 				a.opts.MaxCalls, a.opts.MaxCallsPerConn, a.untrackedConn)})
 	}
-	if a.closedDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC calls", Count: a.closedDropped,
-			Reason: fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept)})
-	}
-	if a.superseded > 0 {
-		r.Skipped = append(r.Skipped, Skipped{What: "RPC calls", Count: a.superseded,
-			Reason: "no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)"})
-	}
+	r.skip(true, "RPC calls", a.closedDropped,
+		fmt.Sprintf("no longer tracked for a reply: their connection had closed, and %d closed connections were kept for the calls waiting on them, the most at once (the least recently active half gave up theirs); a reply to one counts as an orphan reply", a.opts.MaxClosedKept))
+	r.skip(false, "RPC calls", a.superseded,
+		"no longer tracked for a reply: the same client sent their XID again, for another procedure, before a reply came (a new call, which is tracked)")
 }
 
 // procOrder puts NFS first, then the other programs by number.

@@ -314,3 +314,11 @@ type Skipped struct {
 
 // ms converts a duration in ns to float milliseconds.
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// skip notes n items of what not analysed, and why, when there are any;
+// bound says a bound on the analysis' state left them out.
+func (r *Report) skip(bound bool, what string, n int64, reason string) {
+	if n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: bound, What: what, Count: n, Reason: reason})
+	}
+}
