@@ -254,32 +254,23 @@ func New(opts Options) *Analyzer {
 	if opts.Limits == (tcpflow.Limits{}) {
 		opts.Limits = tcpflow.DefaultLimits
 	}
-	if opts.MaxCalls <= 0 {
-		opts.MaxCalls = DefaultMaxCalls
-	}
-	if opts.MaxCallsPerConn <= 0 {
-		opts.MaxCallsPerConn = DefaultMaxCallsPerConn
-	}
-	if opts.MaxConnsListed <= 0 {
-		opts.MaxConnsListed = DefaultMaxConnsListed
-	}
-	if opts.MaxPairs <= 0 {
-		opts.MaxPairs = DefaultMaxPairs
-	}
-	if opts.MaxWatchedTotal <= 0 {
-		opts.MaxWatchedTotal = DefaultMaxWatchedTotal
-	}
-	if opts.MaxRecordsTotal <= 0 {
-		opts.MaxRecordsTotal = DefaultMaxRecordsTotal
-	}
-	if opts.MaxClosedKept <= 0 {
-		opts.MaxClosedKept = DefaultMaxClosedKept
-	}
-	if opts.MaxProcs <= 0 {
-		opts.MaxProcs = DefaultMaxProcs
-	}
-	if opts.LatencySamples <= 0 {
-		opts.LatencySamples = DefaultLatencySamples
+	for _, d := range []struct {
+		v   *int
+		def int
+	}{
+		{&opts.MaxCalls, DefaultMaxCalls},
+		{&opts.MaxCallsPerConn, DefaultMaxCallsPerConn},
+		{&opts.MaxConnsListed, DefaultMaxConnsListed},
+		{&opts.MaxPairs, DefaultMaxPairs},
+		{&opts.MaxWatchedTotal, DefaultMaxWatchedTotal},
+		{&opts.MaxRecordsTotal, DefaultMaxRecordsTotal},
+		{&opts.MaxClosedKept, DefaultMaxClosedKept},
+		{&opts.MaxProcs, DefaultMaxProcs},
+		{&opts.LatencySamples, DefaultLatencySamples},
+	} {
+		if *d.v <= 0 {
+			*d.v = d.def
+		}
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)

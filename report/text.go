@@ -42,6 +42,17 @@ func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, 
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
+// tableSection prints a titled table: the title, the column names, the rows
+// that rows writes (aligned in columns), then a blank line.
+func tableSection(w *errWriter, title, columns string, rows func(t io.Writer)) {
+	w.printf("%s\n", title)
+	t := table(w)
+	io.WriteString(t, columns)
+	rows(t)
+	t.Flush()
+	w.printf("\n")
+}
+
 func header(w *errWriter, r *analyze.Report) {
 	var packets int64
 	for _, c := range r.Captures {
@@ -150,20 +161,17 @@ func unanswered(w *errWriter, r *analyze.Report) {
 	if len(r.Unanswered) == 0 {
 		return
 	}
-	w.printf("UNANSWERED CALLS (no reply by the end of the capture)\n")
-	t := table(w)
-	fmt.Fprintf(t, "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n")
-	for _, u := range r.Unanswered {
-		frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
-		detail := u.Detail
-		if u.ReplyPartial != "" {
-			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
+	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", func(t io.Writer) {
+		for _, u := range r.Unanswered {
+			frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
+			detail := u.Detail
+			if u.ReplyPartial != "" {
+				detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
+			}
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
+				frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
 		}
-		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
-			frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func procedures(w *errWriter, r *analyze.Report) {
@@ -177,43 +185,37 @@ func procedures(w *errWriter, r *analyze.Report) {
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
-	w.printf("PROCEDURES (latency in ms, from the first transmission of each call)\n")
-	t := table(w)
-	fmt.Fprintf(t, "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n")
-	for _, p := range r.Procedures {
-		l := p.Latency
-		lat := "-\t-\t-\t-\t-\t-"
-		if p.Replies > 0 {
-			lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", func(t io.Writer) {
+		for _, p := range r.Procedures {
+			l := p.Latency
+			lat := "-\t-\t-\t-\t-\t-"
+			if p.Replies > 0 {
+				lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+			}
+			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
+				p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
 		}
-		fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
-			p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func connections(w *errWriter, r *analyze.Report) {
 	if len(r.Connections) == 0 {
 		return
 	}
-	w.printf("CONNECTIONS\n")
-	t := table(w)
-	fmt.Fprintf(t, "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n")
-	for _, c := range r.Connections {
-		frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
-		hs := "no (joined mid-stream)"
-		if c.Handshake {
-			hs = "yes"
+	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", func(t io.Writer) {
+		for _, c := range r.Connections {
+			frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
+			hs := "no (joined mid-stream)"
+			if c.Handshake {
+				hs = "yes"
+			}
+			if c.Transport == "udp" {
+				hs = "-"
+			}
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Transport, c.Client, c.Server, frame, hs,
+				c.Calls, c.Replies, c.Unanswered, c.BytesToSrv, c.BytesToCli, c.MissingBytes)
 		}
-		if c.Transport == "udp" {
-			hs = "-"
-		}
-		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Transport, c.Client, c.Server, frame, hs,
-			c.Calls, c.Replies, c.Unanswered, c.BytesToSrv, c.BytesToCli, c.MissingBytes)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func skipped(w *errWriter, r *analyze.Report) {
