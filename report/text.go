@@ -42,15 +42,26 @@ func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, 
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
-// tableSection prints a titled table: the title, the column names, the rows
-// that rows writes (aligned in columns), then a blank line.
-func tableSection(w *errWriter, title, columns string, rows func(t io.Writer)) {
+// titled prints a section of n entries: its title, what body prints, and a
+// blank line; nothing when n is 0.
+func titled(w *errWriter, title string, n int, body func()) {
+	if n == 0 {
+		return
+	}
 	w.printf("%s\n", title)
-	t := table(w)
-	io.WriteString(t, columns)
-	rows(t)
-	t.Flush()
+	body()
 	w.printf("\n")
+}
+
+// tableSection prints a titled section of n rows as a table: the column
+// names, then the rows that rows writes, aligned in columns.
+func tableSection(w *errWriter, title, columns string, n int, rows func(t io.Writer)) {
+	titled(w, title, n, func() {
+		t := table(w)
+		io.WriteString(t, columns)
+		rows(t)
+		t.Flush()
+	})
 }
 
 func header(w *errWriter, r *analyze.Report) {
@@ -96,26 +107,23 @@ func header(w *errWriter, r *analyze.Report) {
 }
 
 func diagnoses(w *errWriter, r *analyze.Report) {
-	if len(r.Diagnoses) == 0 {
-		return
-	}
-	w.printf("DIAGNOSIS\n")
-	for _, d := range r.Diagnoses {
-		w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
-		for _, i := range d.Findings {
-			f := r.Findings[i]
-			// Each summary names its evidence frames; JSON lists them all.
-			w.printf("    - [%s] %s\n", f.Kind, f.Summary)
-		}
-		for _, wf := range d.WiresharkFilters {
-			if len(r.Captures) > 1 {
-				w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
-			} else {
-				w.printf("    Wireshark: %s\n", wf.Filter)
+	titled(w, "DIAGNOSIS", len(r.Diagnoses), func() {
+		for _, d := range r.Diagnoses {
+			w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
+			for _, i := range d.Findings {
+				f := r.Findings[i]
+				// Each summary names its evidence frames; JSON lists them all.
+				w.printf("    - [%s] %s\n", f.Kind, f.Summary)
+			}
+			for _, wf := range d.WiresharkFilters {
+				if len(r.Captures) > 1 {
+					w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
+				} else {
+					w.printf("    Wireshark: %s\n", wf.Filter)
+				}
 			}
 		}
-	}
-	w.printf("\n")
+	})
 }
 
 // textPerKind bounds the findings of one kind printed in text; JSON has
@@ -158,10 +166,7 @@ func findings(w *errWriter, r *analyze.Report) {
 }
 
 func unanswered(w *errWriter, r *analyze.Report) {
-	if len(r.Unanswered) == 0 {
-		return
-	}
-	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", func(t io.Writer) {
+	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", len(r.Unanswered), func(t io.Writer) {
 		for _, u := range r.Unanswered {
 			frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
 			detail := u.Detail
@@ -185,7 +190,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
-	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", func(t io.Writer) {
+	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(r.Procedures), func(t io.Writer) {
 		for _, p := range r.Procedures {
 			l := p.Latency
 			lat := "-\t-\t-\t-\t-\t-"
@@ -199,10 +204,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 }
 
 func connections(w *errWriter, r *analyze.Report) {
-	if len(r.Connections) == 0 {
-		return
-	}
-	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", func(t io.Writer) {
+	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", len(r.Connections), func(t io.Writer) {
 		for _, c := range r.Connections {
 			frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
 			hs := "no (joined mid-stream)"
@@ -219,14 +221,11 @@ func connections(w *errWriter, r *analyze.Report) {
 }
 
 func skipped(w *errWriter, r *analyze.Report) {
-	if len(r.Skipped) == 0 {
-		return
-	}
-	w.printf("NOT ANALYSED\n")
-	for _, s := range r.Skipped {
-		w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
-	}
-	w.printf("\n")
+	titled(w, "NOT ANALYSED", len(r.Skipped), func() {
+		for _, s := range r.Skipped {
+			w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
+		}
+	})
 }
 
 // stallLine is the one-line answer: which verdicts, on how many
