@@ -1,5 +1,13 @@
 // Package analyze pairs RPC calls with their replies, keeps per-procedure
 // and per-connection statistics, and builds the report model.
+//
+// Where things are: calls.go pairs calls and replies; conn.go frames each
+// connection's streams; findings.go turns what was gathered into findings;
+// verdict.go is the one place that turns findings into a verdict per
+// connection and ranks verdicts; assemble.go builds the report in named
+// steps, summarize computing every end-of-capture total; format.go holds
+// the words shared with package report (procedure labels, durations,
+// plurals, frame numbers).
 package analyze
 
 import (
