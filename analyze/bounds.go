@@ -17,18 +17,12 @@ import (
 func (a *Analyzer) boundsHit(r *Report) {
 	l := a.opts.Limits
 	st := &a.flows.Stats
-	if n := st.Evicted - st.EvictedQuiet; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: n,
-			Reason: fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections)})
-	}
-	if st.EvictedQuiet > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: st.EvictedQuiet,
-			Reason: fmt.Sprintf("released early to make room though still active, the least recently active first: they had carried no RPC message, and %d connections were open at once, the most tracked (connections that carried RPC are kept); a later packet of one starts a new connection", l.MaxConnections)})
-	}
-	if a.emptyDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections", Count: a.emptyDropped,
-			Reason: fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed)})
-	}
+	r.skip(true, "connections", st.Evicted-st.EvictedQuiet,
+		fmt.Sprintf("released early to make room (they had ended, or been idle %s): %d connections were open at once, the most tracked; a later packet of one starts a new connection", time.Duration(l.CloseIdle), l.MaxConnections))
+	r.skip(true, "connections", st.EvictedQuiet,
+		fmt.Sprintf("released early to make room though still active, the least recently active first: they had carried no RPC message, and %d connections were open at once, the most tracked (connections that carried RPC are kept); a later packet of one starts a new connection", l.MaxConnections))
+	r.skip(true, "connections", a.emptyDropped,
+		fmt.Sprintf("not listed: they carried nothing (no payload byte either way, no TCP evidence: SYNs or ACKs only) and %d such connections were already listed", maxEmptyListed))
 	tooLong, unwatched, forgotten, untracked := a.folded.tooLong, a.folded.unwatched, a.folded.forgot, a.folded.untrackd
 	for _, c := range a.conns {
 		tooLong += int64(c.framed.tooLong)
@@ -38,44 +32,26 @@ func (a *Analyzer) boundsHit(r *Report) {
 			untracked += c.tcp.RetransUntracked
 		}
 	}
-	if tooLong > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC record markers", Count: tooLong,
-			Reason: fmt.Sprintf("declared a fragment or record longer than %d bytes, the largest accepted: taken as lost sync, never buffered", decode.DefaultMaxFragment)})
-	}
-	if unwatched > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "calls watched for their TCP ACK", Count: unwatched,
-			Reason: fmt.Sprintf("forgotten before the server's ACK: %d were waiting on one connection (the most watched); their findings cannot say whether the server's TCP got them", maxInflight)})
-	}
-	if forgotten > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP transmissions", Count: forgotten,
-			Reason: fmt.Sprintf("forgotten while waiting for the peer's ACK: more than %d were waiting in one direction (the most remembered); a re-send of their bytes cannot name the original frame", tcpflow.MaxSentLog)})
-	}
+	r.skip(true, "RPC record markers", tooLong,
+		fmt.Sprintf("declared a fragment or record longer than %d bytes, the largest accepted: taken as lost sync, never buffered", decode.DefaultMaxFragment))
+	r.skip(true, "calls watched for their TCP ACK", unwatched,
+		fmt.Sprintf("forgotten before the server's ACK: %d were waiting on one connection (the most watched); their findings cannot say whether the server's TCP got them", maxInflight))
+	r.skip(true, "TCP transmissions", forgotten,
+		fmt.Sprintf("forgotten while waiting for the peer's ACK: more than %d were waiting in one direction (the most remembered); a re-send of their bytes cannot name the original frame", tcpflow.MaxSentLog))
 	// Totals across connections (as well as the per-connection bounds).
-	if n := st.SentTotalForgotten; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP transmissions", Count: n,
-			Reason: fmt.Sprintf("forgotten while waiting for the peer's ACK: all connections together remembered %d, the most at once; a re-send of their bytes cannot name the original frame (counted in the entry above too)", l.SentTotal)})
-	}
-	if n := st.RetransTotalSkipped; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP re-sends", Count: n,
-			Reason: fmt.Sprintf("not followed: all connections together followed %d re-sent runs, the most at once; they cannot become unacked_retransmission findings", l.RetransTotal)})
-		untracked -= n
-	}
-	if n := a.zeroWinsPerConn; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "zero-window episodes", Count: n,
-			Reason: fmt.Sprintf("counted, not kept: %d are kept per connection and %d for all connections together at once; they are counted in zero_window_episodes but cannot become findings (a window still closed at the end always can)", tcpflow.MaxZeroWins, l.ZeroWinTotal)})
-	}
-	if a.watchedDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "calls watched for their TCP ACK", Count: a.watchedDropped,
-			Reason: fmt.Sprintf("forgotten or not watched before the server's ACK: all connections together watched %d calls, the most at once; their findings cannot say whether the server's TCP got them", a.opts.MaxWatchedTotal)})
-	}
-	if a.recordsDropped > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "RPC records remembered", Count: a.recordsDropped,
-			Reason: fmt.Sprintf("forgotten or not remembered: all connections together remembered %d records not yet ACKed (the most at once); never-ACKed bytes among them are named from their first bytes, or not at all", a.opts.MaxRecordsTotal)})
-	}
-	if untracked > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "TCP re-sends", Count: untracked,
-			Reason: fmt.Sprintf("not followed: %d re-sent runs were already followed in one direction (the most at once); they cannot become unacked_retransmission findings", tcpflow.MaxRetransRuns)})
-	}
+	r.skip(true, "TCP transmissions", st.SentTotalForgotten,
+		fmt.Sprintf("forgotten while waiting for the peer's ACK: all connections together remembered %d, the most at once; a re-send of their bytes cannot name the original frame (counted in the entry above too)", l.SentTotal))
+	r.skip(true, "TCP re-sends", st.RetransTotalSkipped,
+		fmt.Sprintf("not followed: all connections together followed %d re-sent runs, the most at once; they cannot become unacked_retransmission findings", l.RetransTotal))
+	untracked -= st.RetransTotalSkipped // said above, not again below
+	r.skip(true, "zero-window episodes", a.zeroWinsPerConn,
+		fmt.Sprintf("counted, not kept: %d are kept per connection and %d for all connections together at once; they are counted in zero_window_episodes but cannot become findings (a window still closed at the end always can)", tcpflow.MaxZeroWins, l.ZeroWinTotal))
+	r.skip(true, "calls watched for their TCP ACK", a.watchedDropped,
+		fmt.Sprintf("forgotten or not watched before the server's ACK: all connections together watched %d calls, the most at once; their findings cannot say whether the server's TCP got them", a.opts.MaxWatchedTotal))
+	r.skip(true, "RPC records remembered", a.recordsDropped,
+		fmt.Sprintf("forgotten or not remembered: all connections together remembered %d records not yet ACKed (the most at once); never-ACKed bytes among them are named from their first bytes, or not at all", a.opts.MaxRecordsTotal))
+	r.skip(true, "TCP re-sends", untracked,
+		fmt.Sprintf("not followed: %d re-sent runs were already followed in one direction (the most at once); they cannot become unacked_retransmission findings", tcpflow.MaxRetransRuns))
 }
 
 // skipBound is the bound behind a packet skip reason, said with its value,

@@ -201,7 +201,7 @@ func dirKey(d tcpflow.Dir) string {
 // lossNote summarises what the capture missed, for the report's header:
 // what it means for the verdicts. It returns "" for a capture that, as
 // far as the ACKs show, missed nothing.
-func (a *Analyzer) lossNote(r *Report) string {
+func (a *Analyzer) lossNote() string {
 	var bytes [2]int64
 	var firstAt [2]tcpflow.FrameRef // the earliest frame that showed missing bytes
 	var conns int
@@ -241,7 +241,7 @@ func (a *Analyzer) lossNote(r *Report) string {
 			parts = append(parts, fmt.Sprintf("%d bytes %s, the first ACKed at frame %s", n, tcpflow.Dir(d), a.frame(firstAt[d])))
 		}
 	}
-	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s; on %d %s)", strings.Join(parts, "; "), conns, plural(conns, "connection", "connections"))
+	note := fmt.Sprintf("the capture missed bytes that the peers ACKed (%s; on %d %s)", strings.Join(parts, "; "), conns, Plural(conns, "connection", "connections"))
 	for d, ids := range missing {
 		switch n := missingN[d]; {
 		case n == 0:
@@ -249,13 +249,13 @@ func (a *Analyzer) lossNote(r *Report) string {
 		case n == conns:
 			note += fmt.Sprintf("; the capture holds no %s packet at all although the ACKs show that side sent data: a one-way capture (an asymmetric route, a SPAN port, a filter), so nothing can rest on that side's silence", tcpflow.Dir(d))
 		default:
-			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, plural(n, "connection", "connections"),
-				connList(ids, n), plural(n, "has", "have"), tcpflow.Dir(d))
+			note += fmt.Sprintf("; %d %s (%s) %s no %s packet although the ACKs show that side sent data", n, Plural(n, "connection", "connections"),
+				connList(ids, n), Plural(n, "has", "have"), tcpflow.Dir(d))
 		}
 	}
 	if a.lossUnanswered > 0 {
 		note += fmt.Sprintf("; %d unanswered %s may have %s reply in them, so no verdict rests on %s", a.lossUnanswered,
-			plural(int(a.lossUnanswered), "call", "calls"), plural(int(a.lossUnanswered), "its", "their"), plural(int(a.lossUnanswered), "it", "them"))
+			Plural(int(a.lossUnanswered), "call", "calls"), Plural(int(a.lossUnanswered), "its", "their"), Plural(int(a.lossUnanswered), "it", "them"))
 	}
 	return note
 }
@@ -285,7 +285,7 @@ func (a *Analyzer) discount(all []Finding) {
 		}
 		if d, ok := c.missingDirection(); ok && f.Kind == KindUnackedRetran && d == 1-f.side {
 			f.Severity = SeverityWarning
-			a.sum.Unproven++
+			f.unproven = true
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
 				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
 			continue
@@ -293,7 +293,7 @@ func (a *Analyzer) discount(all []Finding) {
 		if later, at, ok := a.answeredLater(c, f.refs[len(f.refs)-1].Time); ok {
 			f.Severity = SeverityWarning
 			f.Summary += fmt.Sprintf("; the episode is over: the client went on on connection %d, where the server was still replying at frame %s, %s after the episode's last frame",
-				later, a.frame(at), fmtMS(ms(at.Time-f.refs[len(f.refs)-1].Time)))
+				later, a.frame(at), FormatMS(ms(at.Time-f.refs[len(f.refs)-1].Time)))
 		}
 	}
 }

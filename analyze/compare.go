@@ -69,7 +69,7 @@ func Compare(base, cand *Report) *Comparison {
 		}
 		if c.Unanswered > b.Unanswered {
 			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "unanswered", Baseline: float64(b.Unanswered), Candidate: float64(c.Unanswered),
-				Summary: fmt.Sprintf("%s: %d unanswered %s (baseline %d)", pp.Label, c.Unanswered, plural(int(c.Unanswered), "call", "calls"), b.Unanswered)})
+				Summary: fmt.Sprintf("%s: %d unanswered %s (baseline %d)", pp.Label, c.Unanswered, Plural(int(c.Unanswered), "call", "calls"), b.Unanswered)})
 		}
 	}
 	for _, m := range []struct {
@@ -127,7 +127,7 @@ func Compare(base, cand *Report) *Comparison {
 		}
 		add(Change{Kind: "new_verdict", Metric: d.Verdict, Candidate: float64(candV[d.Verdict]),
 			Summary: fmt.Sprintf("only the candidate has verdict %s (%d %s; the first, connection %d): %s",
-				d.Verdict, candV[d.Verdict], plural(candV[d.Verdict], "connection", "connections"), d.Connection, d.Summary)})
+				d.Verdict, candV[d.Verdict], Plural(candV[d.Verdict], "connection", "connections"), d.Connection, d.Summary)})
 		candV[d.Verdict] = 0
 	}
 	return cmp
@@ -144,7 +144,7 @@ func PairProcedures(base, cand *Report) []ProcedurePair {
 	}{{cand, true}, {base, false}} {
 		for i := range side.r.Procedures {
 			p := &side.r.Procedures[i]
-			label := fmt.Sprintf("%sv%d %s", p.ProgramName, p.Version, p.Name) // as the text report
+			label := ProcLabel(p.ProgramName, p.Version, p.Name, false) // as the text report
 
 			j, ok := idx[label]
 			if !ok {

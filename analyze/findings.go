@@ -1,11 +1,9 @@
 package analyze
 
 import (
-	"encoding/binary"
+	"cmp"
 	"fmt"
-	"maps"
 	"slices"
-	"strconv"
 	"strings"
 
 	"nfsstall/decode"
@@ -25,21 +23,6 @@ const (
 	KindUnackedRetran = "unacked_retransmission"
 	KindZeroWindow    = "zero_window"
 )
-
-// Verdicts, most severe first.
-const (
-	VerdictClientNotAcking    = "client_not_acking"
-	VerdictServerNotAcking    = "server_not_acking"
-	VerdictClientWindowClosed = "client_window_closed"
-	VerdictServerWindowClosed = "server_window_closed"
-	VerdictServerNotReplying  = "server_not_replying"
-	VerdictPacketLoss         = "packet_loss"
-)
-
-var verdictRank = map[string]int{
-	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
-	VerdictServerWindowClosed: 3, VerdictServerNotReplying: 4, VerdictPacketLoss: 5,
-}
 
 // label names a call for people, with what it was about:
 // "READ xid 0xccbc20c7 (FH 0x633aa4f4, offset 1376075776, 1048576 bytes)".
@@ -73,15 +56,6 @@ func (p *call) detail() string {
 	return strings.Join(parts, ", ")
 }
 
-// procLabel is the procedure's name, qualified unless it is NFSv3.
-func procLabel(prog, vers, proc uint32) string {
-	name := decode.ProcName(prog, vers, proc)
-	if prog == decode.ProgNFS && vers == 3 {
-		return name
-	}
-	return fmt.Sprintf("%s v%d %s", decode.ProgramName(prog), vers, name)
-}
-
 func xidPtr(x uint32) *XID { v := XID(x); return &v }
 
 // maxListedUnanswered bounds the calls listed in Report.Unanswered: the
@@ -104,9 +78,9 @@ func (a *Analyzer) pendingByAge() []callKey {
 	}
 	slices.SortFunc(all, func(x, y entry) int {
 		if x.time != y.time {
-			return cmpInt(x.time, y.time)
+			return cmp.Compare(x.time, y.time)
 		}
-		return cmpInt(int64(x.k.xid), int64(y.k.xid))
+		return cmp.Compare(int64(x.k.xid), int64(y.k.xid))
 	})
 	keys := make([]callKey, len(all))
 	for i, e := range all {
@@ -137,7 +111,7 @@ func (p *call) ackNote(a *Analyzer) string {
 	if p.sends > 1 {
 		sent = "it was last sent"
 	}
-	return fmt.Sprintf("; the server's TCP ACKed it at frame %s, %s after %s", a.frame(p.ackedAt), fmtMS(ms(p.ackedAt.Time-p.last.Time)), sent)
+	return fmt.Sprintf("; the server's TCP ACKed it at frame %s, %s after %s", a.frame(p.ackedAt), FormatMS(ms(p.ackedAt.Time-p.last.Time)), sent)
 }
 
 // noteSlow records a reply that came later than the slow threshold.
@@ -166,17 +140,17 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	case began.Frame == 0:
 	case inFlight > toStart:
 		where = fmt.Sprintf(": the server began the reply at frame %s, %s after the call, and it took %s more to arrive: it was held up in TCP, not in the server",
-			a.frame(began), fmtMS(ms(toStart)), fmtMS(ms(inFlight)))
+			a.frame(began), FormatMS(ms(toStart)), FormatMS(ms(inFlight)))
 	case p.ackedAt.Frame != 0:
 		where = fmt.Sprintf(": the call had reached the server, which began the reply only %s later (frame %s): the wait was in the server",
-			fmtMS(ms(toStart)), a.frame(began))
+			FormatMS(ms(toStart)), a.frame(began))
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
 		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
-			p.label(k.xid), a.frame(p.first), fmtMS(ms(lat)), a.frame(at), p.ackNote(a), where),
+			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
 	}
 	f.setFrames(refs)
 	a.slow = append(a.slow, f)
@@ -195,7 +169,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	if reply.Frame != 0 {
 		refs = append(slices.Clip(sends), reply)
 		outcome = fmt.Sprintf("answered at frame %s on connection %d, %s after the first transmission",
-			a.frame(reply), c.info.ID, fmtMS(ms(reply.Time-p.first.Time)))
+			a.frame(reply), c.info.ID, FormatMS(ms(reply.Time-p.first.Time)))
 	}
 	where := "on the same connection"
 	if p.lastConn != p.conn {
@@ -215,100 +189,18 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 // findings turns what was gathered into findings and verdicts. end is the
 // time the capture ends (the last frame, or a later pcapng end time).
 func (a *Analyzer) findings(r *Report, end int64) {
-	all := []Finding{}
 	omitted := map[string]int64{}
-	built := map[string]int{}
-
-	// Calls never answered.
-	var unanswered int
-	for _, k := range a.pendingByAge() {
-		p := a.pending[k]
-		if p.sends > 1 {
-			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
-		}
-		age := end - p.first.Time
-		if age < a.opts.StallAfter {
-			continue
-		}
-		unanswered++
-		if unanswered > maxListed {
-			omitted[KindUnanswered]++
-			continue
-		}
-		refs := append([]tcpflow.FrameRef{p.first}, p.resends...)
-		if p.ackedAt.Frame != 0 {
-			refs = append(refs, p.ackedAt)
-		}
-		partial := ""
-		if p.partialLen > 0 {
-			partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
-		}
-		sev, silent := SeverityStall, ""
-		if p.prog == decode.ProgPortmap && p.proc == pmapCallit {
-			// RFC 1833: CALLIT (rpcbind's BCAST) answers only when the
-			// called procedure succeeds, and broadcasts are answered by
-			// whoever has it: silence is no stall.
-			sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
-		} else if missed := a.replyMissed(p); missed != "" {
-			sev, silent = SeverityWarning, missed
-			a.lossUnanswered++
-			a.sum.Unproven++
-		}
-		f := Finding{
-			Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-			XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
-			Start: Time(p.first.Time), DurationMS: ms(age),
-			Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
-				p.label(k.xid), p.sentAt(a), fmtMS(ms(age)), p.ackNote(a), partial, silent),
-			side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0,
-		}
-		f.setFrames(refs)
-		all = append(all, f)
-	}
+	all := a.unansweredFindings(end, omitted)
 	all = append(all, a.slow...)
 	omitted[KindSlowReply] += a.slowCount - int64(len(a.slow))
 	all = append(all, a.retrans...)
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
-
-	// TCP evidence, per connection.
-	for _, c := range a.conns {
-		if c.tcp == nil {
-			continue
-		}
-		// At most maxListed of each kind are built (of zero windows, any
-		// still closed at the end besides: they may be stalls); the rest
-		// are counted.
-		for _, u := range c.tcp.Unacked {
-			a.sum.UnackedRetransmissions += int64(u.Resends)
-			if built[KindUnackedRetran] >= maxListed {
-				omitted[KindUnackedRetran]++
-				continue
-			}
-			built[KindUnackedRetran]++
-			all = append(all, c.unackedFinding(u, end))
-		}
-		for _, zw := range c.tcp.ZeroWins {
-			if zw.Closed && built[KindZeroWindow] >= maxListed {
-				omitted[KindZeroWindow]++
-				continue
-			}
-			built[KindZeroWindow]++
-			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
-		}
-		a.sum.ZeroWindowEpisodes += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
-		a.zeroWinsPerConn += c.tcp.ZeroWinsMore
-		for d := 0; d < 2; d++ {
-			a.sum.TCPRetransmissions += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
-		}
-	}
+	all, zeroWins := a.tcpFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
 		omitted[kind] += n
 	}
-	a.sum.UnackedRetransmissions += a.folded.unackedResends
-	a.sum.ZeroWindowEpisodes += a.folded.zeroWins
-	a.sum.TCPRetransmissions += a.folded.tcpRetrans
 
 	// Stalls first, then by time.
 	sevRank := map[Severity]int{SeverityStall: 0, SeverityWarning: 1, SeverityInfo: 2}
@@ -316,11 +208,11 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		if x.Severity != y.Severity {
 			return sevRank[x.Severity] - sevRank[y.Severity]
 		}
-		return cmpInt(int64(x.Start), int64(y.Start))
+		return cmp.Compare(int64(x.Start), int64(y.Start))
 	})
 	// Zero windows open at the end were all built: keep the first
 	// maxListed, stalls first.
-	if built[KindZeroWindow] > maxListed {
+	if zeroWins > maxListed {
 		n := 0
 		all = slices.DeleteFunc(all, func(f Finding) bool {
 			if f.Kind != KindZeroWindow {
@@ -343,6 +235,94 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		}
 	}
 	a.diagnose(r)
+}
+
+// unansweredFindings lists the calls never answered that are old enough
+// to be stalls, the first maxListed in full, and notes the retransmitted
+// among all that wait.
+func (a *Analyzer) unansweredFindings(end int64, omitted map[string]int64) []Finding {
+	all := []Finding{}
+	var unanswered int
+	for _, k := range a.pendingByAge() {
+		p := a.pending[k]
+		if p.sends > 1 {
+			a.noteRetransmitted(p, k, tcpflow.FrameRef{}, p.lastConn)
+		}
+		age := end - p.first.Time
+		if age < a.opts.StallAfter {
+			continue
+		}
+		unanswered++
+		if unanswered > maxListed {
+			omitted[KindUnanswered]++
+			continue
+		}
+		all = append(all, a.unansweredFinding(p, k, age))
+	}
+	return all
+}
+
+// unansweredFinding describes a call never answered, age old at the end.
+func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
+	refs := append([]tcpflow.FrameRef{p.first}, p.resends...)
+	if p.ackedAt.Frame != 0 {
+		refs = append(refs, p.ackedAt)
+	}
+	partial := ""
+	if p.partialLen > 0 {
+		partial = fmt.Sprintf("; its reply began but is incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
+	}
+	sev, silent := SeverityStall, ""
+	if p.prog == decode.ProgPortmap && p.proc == pmapCallit {
+		// RFC 1833: CALLIT (rpcbind's BCAST) answers only when the
+		// called procedure succeeds, and broadcasts are answered by
+		// whoever has it: silence is no stall.
+		sev, silent = SeverityInfo, "; CALLIT is answered only when the called procedure succeeds (RFC 1833), so no reply is not a stall"
+	} else if missed := a.replyMissed(p); missed != "" {
+		// The reply may be in what the capture missed: unproven.
+		sev, silent = SeverityWarning, missed
+		a.lossUnanswered++
+	}
+	f := Finding{
+		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
+		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		Start: Time(p.first.Time), DurationMS: ms(age),
+		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
+			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
+		side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
+	}
+	f.setFrames(refs)
+	return f
+}
+
+// tcpFindings appends the TCP evidence of every connection held: at most
+// maxListed of each kind are built (of zero windows, any still closed at
+// the end besides: they may be stalls); the rest are counted in omitted.
+// It returns how many zero-window findings it built.
+func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int64) ([]Finding, int) {
+	built := map[string]int{}
+	for _, c := range a.conns {
+		if c.tcp == nil {
+			continue
+		}
+		for _, u := range c.tcp.Unacked {
+			if built[KindUnackedRetran] >= maxListed {
+				omitted[KindUnackedRetran]++
+				continue
+			}
+			built[KindUnackedRetran]++
+			all = append(all, c.unackedFinding(u, end))
+		}
+		for _, zw := range c.tcp.ZeroWins {
+			if zw.Closed && built[KindZeroWindow] >= maxListed {
+				omitted[KindZeroWindow]++
+				continue
+			}
+			built[KindZeroWindow]++
+			all = append(all, c.zeroWindowFinding(zw, end, a.opts.StallAfter))
+		}
+	}
+	return all, built[KindZeroWindow]
 }
 
 // pmapCallit is PMAPPROC_CALLIT (portmap v2) and RPCBPROC_BCAST (rpcbind
@@ -388,7 +368,7 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
 	}
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
-		sender, u.Len, u.Seq, u.Resends, plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
+		sender, u.Len, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	return f
 }
 
@@ -398,28 +378,20 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 // was already stuck. It asks for a record marker followed by an RPC
 // header, the framer's own test for a record boundary.
 func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
-	if len(u.Head) < 4+12 {
-		return ""
-	}
-	n := binary.BigEndian.Uint32(u.Head) & 0x7fffffff
-	body := u.Head[4:]
-	if n < 24 || n > decode.DefaultMaxFragment {
-		return ""
-	}
-	xid := binary.BigEndian.Uint32(body)
+	h, ok := decode.PeekRecordHead(u.Head)
 	switch {
-	case u.Dir == tcpflow.ToClient && decode.LooksLikeReplyHeader(body):
-		f.XID = xidPtr(xid)
-		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: xid}]; p != nil {
+	case !ok:
+	case u.Dir == tcpflow.ToClient && !h.Call:
+		f.XID = xidPtr(h.XID)
+		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: h.XID}]; p != nil {
 			f.Procedure = decode.ProcName(p.prog, p.vers, p.proc)
 			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
-				procLabel(p.prog, p.vers, p.proc), XID(xid), c.a.frame(p.first))
+				procLabel(p.prog, p.vers, p.proc), XID(h.XID), c.a.frame(p.first))
 		}
-		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(xid))
-	case u.Dir == tcpflow.ToServer && decode.LooksLikeCallHeader(body) && len(body) >= 24:
-		prog, vers, proc := binary.BigEndian.Uint32(body[12:]), binary.BigEndian.Uint32(body[16:]), binary.BigEndian.Uint32(body[20:])
-		f.XID, f.Procedure = xidPtr(xid), decode.ProcName(prog, vers, proc)
-		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(prog, vers, proc), XID(xid))
+		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(h.XID))
+	case u.Dir == tcpflow.ToServer && h.Call:
+		f.XID, f.Procedure = xidPtr(h.XID), decode.ProcName(h.Prog, h.Vers, h.Proc)
+		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(h.Prog, h.Vers, h.Proc), XID(h.XID))
 	}
 	return ""
 }
@@ -440,7 +412,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 			f.Severity = SeverityWarning
 		}
 		f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and reopened it at frame %s, %s later (%d window probes meanwhile)",
-			who, c.a.frame(zw.Start), c.a.frame(zw.End), fmtMS(f.DurationMS), zw.Probes)
+			who, c.a.frame(zw.Start), c.a.frame(zw.End), FormatMS(f.DurationMS), zw.Probes)
 		return f
 	}
 	f.DurationMS = ms(end - zw.Start.Time)
@@ -449,192 +421,14 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 		f.Severity = SeverityStall
 	}
 	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
-		who, c.a.frame(zw.Start), fmtMS(f.DurationMS), zw.Probes)
+		who, c.a.frame(zw.Start), FormatMS(f.DurationMS), zw.Probes)
 	return f
-}
-
-// diagnose gives each connection with a stall one verdict.
-func (a *Analyzer) diagnose(r *Report) {
-	byConn := map[int][]int{}
-	for i, f := range r.Findings {
-		byConn[f.Connection] = append(byConn[f.Connection], i)
-	}
-	for _, c := range a.conns {
-		idx := byConn[c.info.ID]
-		stall := false
-		for _, i := range idx {
-			if r.Findings[i].Severity == SeverityStall {
-				stall = true
-			}
-		}
-		if !stall {
-			continue
-		}
-		d := c.verdict(r, idx)
-		d.WiresharkFilters = wiresharkFilters(r, d.Findings)
-		r.Diagnoses = append(r.Diagnoses, d)
-	}
-	slices.SortStableFunc(r.Diagnoses, func(x, y Diagnosis) int {
-		if x.Verdict != y.Verdict {
-			return verdictRank[x.Verdict] - verdictRank[y.Verdict]
-		}
-		return x.Connection - y.Connection
-	})
-}
-
-func (c *connState) verdict(r *Report, idx []int) Diagnosis {
-	var unackedToClient, unackedToServer, unanswered, unansweredAcked, zwClient, zwServer []int
-	var resendsToClient, resendsToServer int
-	for _, i := range idx {
-		f := &r.Findings[i]
-		if f.Severity != SeverityStall {
-			continue
-		}
-		switch f.Kind {
-		case KindUnackedRetran:
-			if f.side == tcpflow.ToClient {
-				unackedToClient = append(unackedToClient, i)
-				resendsToClient += len(f.Frames) - 1
-			} else {
-				unackedToServer = append(unackedToServer, i)
-				resendsToServer += len(f.Frames) - 1
-			}
-		case KindZeroWindow:
-			if f.side == tcpflow.ToServer {
-				zwClient = append(zwClient, i)
-			} else {
-				zwServer = append(zwServer, i)
-			}
-		case KindUnanswered:
-			unanswered = append(unanswered, i)
-			if f.acked {
-				unansweredAcked = append(unansweredAcked, i)
-			}
-		}
-	}
-	d := Diagnosis{Connection: c.info.ID}
-	stuck := ""
-	if len(unanswered) > 0 {
-		f := r.Findings[unanswered[0]]
-		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.Procedure, *f.XID, c.a.frame(f.refs[0]), fmtMS(f.DurationMS))
-	}
-	switch {
-	case len(unackedToClient) > 0:
-		d.Verdict = VerdictClientNotAcking
-		d.Findings = append(unackedToClient, unanswered...)
-		where := c.capturePointNote("client", "server", "the client's ACKs")
-		d.Summary = fmt.Sprintf("the server sent reply data and re-sent it %d times (frames %s, the original first); the client never ACKed it: the client's receive path is stuck, not the server (%s).%s",
-			resendsToClient, c.a.findingFrames(r, unackedToClient), where, stuck)
-	case len(unackedToServer) > 0:
-		d.Verdict = VerdictServerNotAcking
-		d.Findings = append(unackedToServer, unanswered...)
-		where := c.capturePointNote("server", "client", "the data or the server's ACKs")
-		d.Summary = fmt.Sprintf("the client sent data and re-sent it %d times (frames %s, the original first); the server never ACKed it: the server's receive path is stuck (%s).%s",
-			resendsToServer, c.a.findingFrames(r, unackedToServer), where, stuck)
-	case len(zwClient) > 0:
-		d.Verdict = VerdictClientWindowClosed
-		d.Findings = append(zwClient, unanswered...)
-		d.Summary = "the client's TCP receive window is closed (zero window): the client application stopped reading its socket, so the server cannot send replies." + stuck
-	case len(zwServer) > 0:
-		d.Verdict = VerdictServerWindowClosed
-		d.Findings = append(zwServer, unanswered...)
-		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
-	case len(unansweredAcked) > 0 || (len(unanswered) > 0 && c.tcpRecovered() == 0):
-		d.Verdict = VerdictServerNotReplying
-		d.Findings = unanswered
-		n := len(unanswered)
-		calls := plural(n, "call", "calls")
-		switch {
-		case c.info.Proto == tcpflow.ProtoUDP:
-			d.Summary = fmt.Sprintf("%d %s over UDP got no reply: UDP has no acknowledgment, so the capture cannot show whether %s reached the server; if %s did, the server process is not answering.%s",
-				n, calls, plural(n, "it", "they"), plural(n, "it", "they"), stuck)
-		case len(unansweredAcked) == n:
-			d.Summary = fmt.Sprintf("%d %s reached the server and its TCP ACKed %s, but no RPC reply came: the server process is stuck, not the network.%s",
-				n, calls, plural(n, "it", "them"), stuck)
-		case len(unansweredAcked) > 0:
-			d.Summary = fmt.Sprintf("%d %s got no RPC reply; the server's TCP ACKed %d of them (the capture shows no ACK of the others): the server process is stuck, not the network.%s",
-				n, calls, len(unansweredAcked), stuck)
-		default:
-			d.Summary = fmt.Sprintf("%d %s got no RPC reply, and the capture shows no TCP ACK of %s from the server: either %s did not reach it, or its ACKs were not captured.%s",
-				n, calls, plural(n, "it", "them"), plural(n, "it", "they"), stuck)
-		}
-	default:
-		d.Verdict = VerdictPacketLoss
-		d.Findings = idx
-		n := int(c.tcpRecovered())
-		d.Summary = fmt.Sprintf("segments were lost and retransmitted (%d %s eventually ACKed) and calls stalled meanwhile.%s",
-			n, plural(n, "re-sent run was", "re-sent runs were"), stuck)
-	}
-	return d
-}
-
-// capturePointNote says what the capture point proves about bytes the
-// receiver never ACKed: taken on the receiver's side, that the data
-// arrived and no ACK left; on the sender's, that lost (the data, or the
-// ACKs) may also be lost on the way. The TTLs tell the side when they can.
-func (c *connState) capturePointNote(receiver, sender, lost string) string {
-	switch side, why := c.capturedAt(); side {
-	case receiver:
-		return fmt.Sprintf("%s: the data reached the %s's side and no ACK left it", why, receiver)
-	case sender:
-		return fmt.Sprintf("%s: %s may be lost on the way; a capture at the %s tells", why, lost, receiver)
-	}
-	return fmt.Sprintf("captured at the %s, the data arrived and no ACK left; captured at the %s, %s could also be lost on the way", receiver, sender, lost)
-}
-
-func (c *connState) tcpRecovered() int64 {
-	if c.tcp == nil {
-		return 0
-	}
-	return c.tcp.Recovered[0] + c.tcp.Recovered[1]
-}
-
-// wiresharkFilters gives, per capture file, a Wireshark display filter
-// that shows exactly the evidence frames of some findings: what a user
-// would otherwise assemble by hand from tcp.seq and tcp.ack filters.
-func wiresharkFilters(r *Report, idx []int) []WiresharkFilter {
-	byFile := map[int][]int64{}
-	for _, i := range idx {
-		for _, f := range r.Findings[i].refs {
-			byFile[f.File] = append(byFile[f.File], f.Frame)
-		}
-	}
-	out := []WiresharkFilter{}
-	for _, file := range slices.Sorted(maps.Keys(byFile)) {
-		fs := byFile[file]
-		slices.Sort(fs)
-		fs = slices.Compact(fs)
-		// "frame.number in {...}" wants commas in Wireshark 4 and spaces
-		// before it; a chain of == reads the same in every version.
-		var b strings.Builder
-		for i, f := range fs {
-			if i > 0 {
-				b.WriteString(" || ")
-			}
-			b.WriteString("frame.number == ")
-			b.WriteString(strconv.FormatInt(f, 10))
-		}
-		out = append(out, WiresharkFilter{Capture: file, Filter: b.String()})
-	}
-	return out
-}
-
-// findingFrames lists the evidence frames of some findings, in time order.
-func (a *Analyzer) findingFrames(r *Report, idx []int) string {
-	var refs []tcpflow.FrameRef
-	for _, i := range idx {
-		refs = append(refs, r.Findings[i].refs...)
-	}
-	return a.frames(sortFrames(refs))
 }
 
 // frame formats a frame as Wireshark numbers it; when the report spans
 // several files, as FILE:FRAME, FILE being the index in captures.
 func (a *Analyzer) frame(f tcpflow.FrameRef) string {
-	if a.multiFile {
-		return strconv.Itoa(f.File) + ":" + strconv.FormatInt(f.Frame, 10)
-	}
-	return strconv.FormatInt(f.Frame, 10)
+	return FrameLabel(f.File, f.Frame, a.multiFile)
 }
 
 // frames formats a list of frames, the middle of a long one elided.
@@ -658,12 +452,12 @@ func (a *Analyzer) frames(fs []tcpflow.FrameRef) string {
 func sortFrames(fs []tcpflow.FrameRef) []tcpflow.FrameRef {
 	slices.SortStableFunc(fs, func(x, y tcpflow.FrameRef) int {
 		if x.Time != y.Time {
-			return cmpInt(x.Time, y.Time)
+			return cmp.Compare(x.Time, y.Time)
 		}
 		if x.File != y.File {
 			return x.File - y.File
 		}
-		return cmpInt(x.Frame, y.Frame)
+		return cmp.Compare(x.Frame, y.Frame)
 	})
 	return slices.Compact(fs)
 }
@@ -689,22 +483,4 @@ func (f *Finding) setFrames(refs []tcpflow.FrameRef) {
 			f.FrameCaptures[i] = r.File
 		}
 	}
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
-}
-
-// fmtMS formats a duration in milliseconds for people.
-func fmtMS(msec float64) string {
-	switch {
-	case msec >= 1000:
-		return fmt.Sprintf("%.2f s", msec/1000)
-	case msec >= 1:
-		return fmt.Sprintf("%.1f ms", msec)
-	}
-	return fmt.Sprintf("%.0f µs", msec*1000)
 }

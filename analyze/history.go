@@ -1,8 +1,8 @@
 package analyze
 
 import (
+	"cmp"
 	"container/heap"
-	"fmt"
 	"slices"
 
 	"nfsstall/tcpflow"
@@ -67,7 +67,7 @@ type foldedTotals struct {
 	// evidence of connections folded past maxEvidenceKept: their findings
 	// are counted, not listed
 	omitted                  map[string]int64
-	unackedResends, zeroWins int64
+	unackedResends, zeroWins int64 // zeroWins also has those of closed connections that kept none (retire)
 	evidenceFolded           int64
 }
 
@@ -97,8 +97,9 @@ func (a *Analyzer) retire(c *connState) {
 	a.watched -= len(c.inflight) - c.inflightHead
 	c.inflight, c.inflightHead = nil, 0
 	if t := c.tcp; t != nil && t.ZeroWinsMore > 0 && len(t.ZeroWins) == 0 {
-		// Episodes counted, none kept (ZeroWinTotal): nothing to list.
-		a.sum.ZeroWindowEpisodes += t.ZeroWinsMore
+		// Episodes counted, none kept (ZeroWinTotal): nothing to list;
+		// summed with the folded connections' for the summary.
+		a.folded.zeroWins += t.ZeroWinsMore
 		a.zeroWinsPerConn += t.ZeroWinsMore
 		t.ZeroWinsMore = 0
 	}
@@ -159,7 +160,7 @@ func (a *Analyzer) evictPinned() {
 	}
 	slices.SortFunc(kept, func(x, y *connState) int {
 		if x.last.Time != y.last.Time {
-			return cmpInt(x.last.Time, y.last.Time)
+			return cmp.Compare(x.last.Time, y.last.Time)
 		}
 		return x.info.ID - y.info.ID
 	})
@@ -226,7 +227,9 @@ func (a *Analyzer) fold(c *connState) {
 		if t.tcp == nil {
 			t.tcp = map[string]int64{}
 		}
-		c.tcpCounts(t.tcp)
+		for flag, n := range c.tcpCounts() {
+			t.tcp[flag] += n
+		}
 		t.forgot += c.tcp.SentForgotten
 		t.untrackd += c.tcp.RetransUntracked
 		for d := range 2 {
@@ -339,182 +342,6 @@ func (h *keptConns) Pop() any {
 	*h = old[:len(old)-1]
 	c.keptAt = -1
 	return c
-}
-
-// ConnectionGroup sums the connections of one client address and server
-// that are not listed in full.
-type ConnectionGroup struct {
-	Client      string `json:"client"` // an address; "*" for all other clients
-	Server      string `json:"server"`
-	Connections int64  `json:"connections"`
-	Calls       int64  `json:"calls"`
-	Replies     int64  `json:"replies"`
-	Unanswered  int64  `json:"unanswered"`
-	BytesToSrv  int64  `json:"bytes_to_server"`
-	BytesToCli  int64  `json:"bytes_to_client"`
-	Missing     int64  `json:"missing_bytes"`
-	CaptureLoss int64  `json:"capture_loss_bytes"`
-	FirstTime   Time   `json:"first_time"`
-	LastTime    Time   `json:"last_time"`
-}
-
-// listConnections bounds r.Connections once findings and diagnoses are
-// made: rows that a finding, a diagnosis or a listed unanswered call names
-// stay, then up to Options.MaxConnsListed more (capture loss first, then
-// the most bytes); the others, with every folded connection, are summed in
-// r.ConnectionGroups per client and server (at most MaxConnsListed groups,
-// the busiest; the rest in one row).
-func (a *Analyzer) listConnections(r *Report) {
-	named := map[int]bool{}
-	for _, f := range r.Findings {
-		named[f.Connection] = true
-	}
-	for _, d := range r.Diagnoses {
-		named[d.Connection] = true
-	}
-	for _, u := range r.Unanswered {
-		named[u.Connection] = true
-	}
-	var others []int
-	for i, row := range r.Connections {
-		if !named[row.ID] {
-			others = append(others, i)
-		}
-	}
-	groups := map[pairKey]*ConnectionGroup{}
-	var order []pairKey
-	group := func(k pairKey, client, server string) *ConnectionGroup {
-		g := groups[k]
-		if g == nil {
-			g = &ConnectionGroup{Client: client, Server: server}
-			groups[k] = g
-			order = append(order, k)
-		}
-		return g
-	}
-	if n := len(others) - a.opts.MaxConnsListed; n > 0 {
-		slices.SortStableFunc(others, func(i, j int) int {
-			x, y := &r.Connections[i], &r.Connections[j]
-			lx, ly := lossBytes(x), lossBytes(y)
-			if (lx > 0) != (ly > 0) {
-				if lx > 0 {
-					return -1
-				}
-				return 1
-			}
-			return cmpInt(y.BytesToSrv+y.BytesToCli, x.BytesToSrv+x.BytesToCli)
-		})
-		drop := map[int]bool{}
-		for _, i := range others[a.opts.MaxConnsListed:] {
-			drop[i] = true
-			row := &r.Connections[i]
-			c := a.byID(row.ID)
-			k := pairKey{}
-			client := "*"
-			if c != nil {
-				k = pairKey{c.info.Client.Addr, c.info.Server}
-				client = addrString(c.info.Client)
-			}
-			g := group(k, client, row.Server)
-			g.Connections++
-			g.Calls += row.Calls
-			g.Replies += row.Replies
-			g.Unanswered += row.Unanswered
-			g.BytesToSrv += row.BytesToSrv
-			g.BytesToCli += row.BytesToCli
-			g.Missing += row.MissingBytes
-			g.CaptureLoss += lossBytes(row)
-			if g.FirstTime == 0 || row.FirstTime < g.FirstTime {
-				g.FirstTime = row.FirstTime
-			}
-			g.LastTime = max(g.LastTime, row.LastTime)
-		}
-		a.connsNotListed += int64(n)
-		kept := r.Connections[:0]
-		for i, row := range r.Connections {
-			if !drop[i] {
-				kept = append(kept, row)
-			}
-		}
-		r.Connections = kept
-	}
-	add := func(k pairKey, client string, p *pairTotals) {
-		g := group(k, client, p.server.String())
-		if client == "*" {
-			g.Server = "*"
-		}
-		g.Connections += p.conns
-		g.Calls += p.calls
-		g.Replies += p.replies
-		g.BytesToSrv += p.bytes[0]
-		g.BytesToCli += p.bytes[1]
-		g.Missing += p.missing
-		g.CaptureLoss += p.loss
-		if g.FirstTime == 0 || Time(p.first.Time) < g.FirstTime {
-			g.FirstTime = Time(p.first.Time)
-		}
-		g.LastTime = max(g.LastTime, Time(p.last.Time))
-	}
-	for k, p := range a.pairSums {
-		add(k, addrString(tcpflow.Endpoint{Addr: k.client}), p)
-	}
-	if a.otherPairs != nil {
-		add(pairKey{server: tcpflow.Endpoint{Port: 1}}, "*", a.otherPairs)
-	}
-	out := make([]ConnectionGroup, 0, len(order))
-	for _, k := range order {
-		out = append(out, *groups[k])
-	}
-	slices.SortStableFunc(out, func(x, y ConnectionGroup) int {
-		if x.Connections != y.Connections {
-			return cmpInt(y.Connections, x.Connections)
-		}
-		if x.Client != y.Client {
-			return cmpStr(x.Client, y.Client)
-		}
-		return cmpStr(x.Server, y.Server)
-	})
-	if len(out) > a.opts.MaxConnsListed {
-		rest := ConnectionGroup{Client: "*", Server: "*"}
-		for _, g := range out[a.opts.MaxConnsListed-1:] {
-			rest.Connections += g.Connections
-			rest.Calls += g.Calls
-			rest.Replies += g.Replies
-			rest.Unanswered += g.Unanswered
-			rest.BytesToSrv += g.BytesToSrv
-			rest.BytesToCli += g.BytesToCli
-			rest.Missing += g.Missing
-			rest.CaptureLoss += g.CaptureLoss
-			if rest.FirstTime == 0 || g.FirstTime < rest.FirstTime {
-				rest.FirstTime = g.FirstTime
-			}
-			rest.LastTime = max(rest.LastTime, g.LastTime)
-		}
-		out = append(out[:a.opts.MaxConnsListed-1], rest)
-	}
-	r.ConnectionGroups = out
-	if n := a.folded.conns + a.connsNotListed; n > 0 {
-		r.Skipped = append(r.Skipped, Skipped{Bound: true, What: "connections listed", Count: n,
-			Reason: fmt.Sprintf("summed per client and server in connection_groups, not listed in full: %d are listed, those a finding, a diagnosis or an unanswered call names and %d more (capture loss first, then the most bytes); closed connections with nothing to report are folded as they close (%d client and server pairs summed apart at most)",
-				len(r.Connections), a.opts.MaxConnsListed, a.opts.MaxPairs)})
-	}
-}
-
-func lossBytes(c *Connection) int64 {
-	if c.CaptureLoss == nil {
-		return 0
-	}
-	return c.CaptureLoss.ClientToServer.Bytes + c.CaptureLoss.ServerToClient.Bytes
-}
-
-func cmpStr(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // addrString formats an endpoint's address without its port.

@@ -258,7 +258,10 @@ type Finding struct {
 	// window), and whether an unanswered call was ACKed by the server.
 	side  tcpflow.Dir
 	acked bool
-	refs  []tcpflow.FrameRef // Frames with their files and times
+	// unproven: a stall the capture cannot back, made a warning
+	// (Summary.Unproven)
+	unproven bool
+	refs     []tcpflow.FrameRef // Frames with their files and times
 }
 
 // Diagnosis is the verdict on one connection with a stall.
@@ -311,3 +314,11 @@ type Skipped struct {
 
 // ms converts a duration in ns to float milliseconds.
 func ms(ns int64) float64 { return float64(ns) / 1e6 }
+
+// skip notes n items of what not analysed, and why, when there are any;
+// bound says a bound on the analysis' state left them out.
+func (r *Report) skip(bound bool, what string, n int64, reason string) {
+	if n > 0 {
+		r.Skipped = append(r.Skipped, Skipped{Bound: bound, What: what, Count: n, Reason: reason})
+	}
+}

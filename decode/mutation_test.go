@@ -72,13 +72,13 @@ func TestRecordFirstMark(t *testing.T) {
 	s := &judgeSink{t: t}
 	f := NewFramer(s, true)
 	body := xdrWords(7, MsgReply, MsgDenied, AuthError, 5)
-	f.Mark = Mark{A: 1}
+	f.Mark = Mark{File: 1}
 	f.Feed(xdrWords(8)[:2]) // first fragment, 8 bytes, not last: marker split
-	f.Mark = Mark{A: 2}
+	f.Mark = Mark{File: 2}
 	f.Feed(append(xdrWords(8)[2:], body[:8]...))
-	f.Mark = Mark{A: 3}
+	f.Mark = Mark{File: 3}
 	f.Feed(append(xdrWords(0x80000000|12), body[8:]...)) // last fragment
-	f.Mark = Mark{A: 4}
+	f.Mark = Mark{File: 4}
 	f.Feed(deniedReply(8))
 	if len(s.recs) != 2 {
 		t.Fatalf("%d records, want 2", len(s.recs))
@@ -87,7 +87,7 @@ func TestRecordFirstMark(t *testing.T) {
 		first       Mark
 		start, size int64
 		fragments   int
-	}{{Mark{A: 1}, 0, 20, 2}, {Mark{A: 4}, 4 + 8 + 4 + 12, 20, 1}}
+	}{{Mark{File: 1}, 0, 20, 2}, {Mark{File: 4}, 4 + 8 + 4 + 12, 20, 1}}
 	for i, w := range want {
 		r := s.recs[i]
 		if r.First != w.first || r.Start != w.start || r.Len != w.size || r.Fragments != w.fragments || !bytes.Equal(r.Head[:4], xdrWords(7+uint32(i))) {

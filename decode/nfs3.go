@@ -204,8 +204,7 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		case mode == createExclusive:
 			x.Skip(verf3Size)
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 		}
 	case NFS3ProcMkdir:
 		a.dirop(&x)
@@ -228,8 +227,7 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		case typ == nf3Reg || typ == nf3Dir || typ == nf3Lnk:
 			// default: void
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 		}
 	case NFS3ProcRename:
 		a.dirop(&x)
@@ -330,8 +328,7 @@ func setTime(x *XDR) {
 	case how == dontChange || how == setToServerTime:
 	default:
 		// time_how has three values; anything else is not a sattr3.
-		x.off = at
-		x.err = ErrBadUnion
+		x.rejectAt(at, ErrBadUnion)
 	}
 }
 

@@ -781,8 +781,7 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		case c == ClaimPrevious:
 			x.Uint32()
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 		}
 	case OpReclaimComplete:
 		o.Reclaim = x.Bool()
@@ -922,8 +921,7 @@ func (o *OpArgs4) data(x *XDR, end *int) uint32 {
 		return 0
 	}
 	if n > maxNFS4Data {
-		x.off = at
-		x.err = ErrTooLong
+		x.rejectAt(at, ErrTooLong)
 		return 0
 	}
 	o.Has |= HasCount
@@ -956,8 +954,7 @@ func (o *OpArgs4) open(x *XDR) {
 			x.Skip(verifier4Size)
 			fattr4(x)
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 		}
 	}
 	// OPEN4_NOCREATE and any other opentype4 take the default arm: void.
@@ -980,8 +977,7 @@ func (o *OpArgs4) open(x *XDR) {
 		o.stateid(x)
 	case o.Claim == ClaimFH || o.Claim == ClaimDelegPrevFH:
 	default:
-		x.off = at
-		x.err = ErrBadUnion
+		x.rejectAt(at, ErrBadUnion)
 		o.Has &^= HasClaim
 	}
 }
@@ -996,8 +992,7 @@ func (x *XDR) count(size int) int {
 		return 0
 	}
 	if uint64(n)*uint64(size) > uint64(len(x.buf)-x.off) {
-		x.off = at
-		x.err = ErrShort
+		x.rejectAt(at, ErrShort)
 		return 0
 	}
 	return int(n)
@@ -1008,8 +1003,7 @@ func bitmap4(x *XDR) {
 	at := x.off
 	n := x.Uint32()
 	if x.err == nil && n > maxBitmap4 {
-		x.off = at
-		x.err = ErrTooLong
+		x.rejectAt(at, ErrTooLong)
 		return
 	}
 	x.Skip(4 * int(n))
@@ -1033,8 +1027,7 @@ func channelAttrs(x *XDR, c *ChannelAttrs4) {
 	switch n := x.Uint32(); { // ca_rdma_ird<1>
 	case x.err != nil:
 	case n > 1:
-		x.off = at
-		x.err = ErrTooLong
+		x.rejectAt(at, ErrTooLong)
 	case n == 1:
 		x.Uint32()
 	}
@@ -1052,7 +1045,7 @@ func secParms(x *XDR) {
 			x.Opaque(maxMachineName)
 			x.Skip(8) // uid, gid
 			if g := x.count(4); g > maxAuthSysGIDs {
-				x.err = ErrTooLong
+				x.rejectAt(x.off, ErrTooLong)
 			} else {
 				x.Skip(4 * g)
 			}
@@ -1061,8 +1054,7 @@ func secParms(x *XDR) {
 			x.Opaque(maxAuthBody)
 			x.Opaque(maxAuthBody)
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 		}
 	}
 }
@@ -1100,8 +1092,7 @@ func stateProtect(x *XDR, reply bool) {
 		}
 		x.Skip(8) // window, num_gss_handles
 	default:
-		x.off = at
-		x.err = ErrBadUnion
+		x.rejectAt(at, ErrBadUnion)
 	}
 }
 
@@ -1110,8 +1101,7 @@ func implID(x *XDR) {
 	at := x.off
 	n := x.Uint32()
 	if x.err == nil && n > 1 {
-		x.off = at
-		x.err = ErrTooLong
+		x.rejectAt(at, ErrTooLong)
 		return
 	}
 	if n == 1 {
@@ -1139,8 +1129,7 @@ func netloc4(x *XDR) {
 		x.Opaque(maxNFS4Name)
 		x.Opaque(maxNFS4Name)
 	default:
-		x.off = at
-		x.err = ErrBadUnion
+		x.rejectAt(at, ErrBadUnion)
 	}
 }
 
@@ -1514,8 +1503,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 			case s == 1: // GDD4_UNAVAIL
 				x.Bool()
 			default:
-				x.off = at
-				x.err = ErrBadUnion
+				x.rejectAt(at, ErrBadUnion)
 			}
 		}
 	case OpGetDeviceInfo:
@@ -1613,7 +1601,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 			o.Count = x.Uint64()
 			o.mark(x, HasCount)
 			if n := x.count(4); n > 1 {
-				x.err = ErrTooLong
+				x.rejectAt(x.off, ErrTooLong)
 			} else {
 				x.Skip(4 * n)
 			}
@@ -1686,8 +1674,7 @@ func (o *OpRes4) data(x *XDR, end *int) uint32 {
 		return 0
 	}
 	if n > maxNFS4Data {
-		x.off = at
-		x.err = ErrTooLong
+		x.rejectAt(at, ErrTooLong)
 		return 0
 	}
 	o.Has |= HasCount
@@ -1699,7 +1686,7 @@ func (o *OpRes4) data(x *XDR, end *int) uint32 {
 // writeResponse reads a write_response4 (COPY, WRITE_SAME).
 func (o *OpRes4) writeResponse(x *XDR) {
 	if n := x.count(stateid4Size); n > 1 {
-		x.err = ErrTooLong
+		x.rejectAt(x.off, ErrTooLong)
 	} else if n == 1 {
 		x.Skip(stateid4Size)
 	}
@@ -1737,8 +1724,7 @@ func (o *OpRes4) delegation(x *XDR) {
 			case l == limitSize || l == limitBlocks:
 				x.Skip(8)
 			default:
-				x.off = lat
-				x.err = ErrBadUnion
+				x.rejectAt(lat, ErrBadUnion)
 			}
 		}
 		x.Skip(12) // nfsace4: type, flag, access mask
@@ -1750,8 +1736,7 @@ func (o *OpRes4) delegation(x *XDR) {
 			x.Bool()
 		}
 	default:
-		x.off = at
-		x.err = ErrBadUnion
+		x.rejectAt(at, ErrBadUnion)
 		o.Has &^= HasDeleg
 	}
 }

@@ -183,8 +183,7 @@ func (a *CBCompound4Args) opArgs(x *XDR, o *CBOpArgs4) bool {
 			x.Skip(16) // fsid4
 		case o.Recall == LayoutRecallAll:
 		default:
-			x.off = at
-			x.err = ErrBadUnion
+			x.rejectAt(at, ErrBadUnion)
 			o.Has &^= HasClaim
 		}
 	case CBOpNotify:

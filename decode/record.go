@@ -43,11 +43,12 @@ type Record struct {
 	First Mark
 }
 
-// Mark is an opaque caller value (for nfsstall: a frame reference) that
-// the Framer copies into a record when the record's first byte arrives, so
-// the caller learns where each message began without the Framer knowing
-// about frames.
-type Mark struct{ A, B, C int64 }
+// Mark says which captured frame a record's first byte came from: the
+// capture file, the frame's number in it and its time. The Framer copies
+// it into a record when that byte arrives and never reads it, so the
+// caller learns where each message began without the Framer knowing about
+// frames.
+type Mark struct{ File, Frame, Time int64 }
 
 // RecordSink receives the records of one stream.
 type RecordSink interface {
@@ -111,16 +112,10 @@ type Framer struct {
 	TooLong int
 }
 
-// NewFramer returns a Framer delivering to sink. synced says whether the
-// stream starts at a record boundary (the capture saw the SYN); otherwise
-// the Framer first looks for one.
-func NewFramer(sink RecordSink, synced bool) *Framer {
-	f := &Framer{}
-	f.Reset(sink, synced)
-	return f
-}
-
-// Reset makes f a new Framer for sink, reusing its memory.
+// Reset makes f a new Framer for sink, reusing its memory; a zero Framer
+// is ready once Reset. synced says whether the stream starts at a record
+// boundary (the capture saw the SYN); otherwise the Framer first looks for
+// one.
 func (f *Framer) Reset(sink RecordSink, synced bool) {
 	f.releaseHead()
 	f.carryN = 0
@@ -128,14 +123,8 @@ func (f *Framer) Reset(sink RecordSink, synced bool) {
 	*f = Framer{sink: sink, maxFragment: DefaultMaxFragment, synced: synced, head: f.head, carry: f.carry, pool: f.pool}
 }
 
-// SetMaxFragment changes the largest fragment length accepted.
-func (f *Framer) SetMaxFragment(n uint32) { f.maxFragment = n }
-
 // Offset returns the stream offset of the next byte.
 func (f *Framer) Offset() int64 { return f.off }
-
-// Synced reports whether the Framer knows where records start.
-func (f *Framer) Synced() bool { return f.synced }
 
 // Feed hands the Framer the next bytes of the stream.
 func (f *Framer) Feed(b []byte) {

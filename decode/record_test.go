@@ -348,7 +348,7 @@ func TestFramerResyncMarks(t *testing.T) {
 	// before the end of the first, reply 2 in the third, reply 3 in the third.
 	seg := int64(1)
 	for off := 0; off < len(stream); off += 1448 {
-		f.Mark = Mark{B: seg}
+		f.Mark = Mark{Frame: seg}
 		f.Feed(stream[off:min(off+1448, len(stream))])
 		seg++
 	}
@@ -357,7 +357,7 @@ func TestFramerResyncMarks(t *testing.T) {
 	r1 := len(junk)
 	r2 := r1 + 4 + len(reply(1, 3000))
 	r3 := r2 + 4 + len(reply(2, 10))
-	want := []Mark{{B: at(r1)}, {B: at(r2)}, {B: at(r3)}}
+	want := []Mark{{Frame: at(r1)}, {Frame: at(r2)}, {Frame: at(r3)}}
 	if fmt.Sprint(s.first) != fmt.Sprint(want) {
 		t.Errorf("records begin at %v, want %v", s.first, want)
 	}

@@ -165,14 +165,14 @@ func ParseCall(b []byte, c *Call) error {
 		return x.fail("rpc call header")
 	}
 	if mt != MsgCall {
-		x.off = 4
-		return x.failWith("rpc call msg_type", ErrNotCall)
+		x.rejectAt(4, ErrNotCall)
+		return x.fail("rpc call msg_type")
 	}
 	c.RPCVers = x.Uint32()
 	if x.err == nil && c.RPCVers != 2 {
-		x.off = 8
+		x.rejectAt(8, ErrRPCVersion)
 		// Without version 2 the layout of what follows is unknown.
-		return x.failWith("rpc call rpcvers", ErrRPCVersion)
+		return x.fail("rpc call rpcvers")
 	}
 	c.Prog = x.Uint32()
 	c.Vers = x.Uint32()
@@ -214,7 +214,7 @@ func parseAuthSys(b []byte, s *AuthSysCred) bool {
 	s.GID = x.Uint32()
 	n := x.Uint32()
 	if x.err == nil && n > maxAuthSysGIDs {
-		x.err = ErrTooLong
+		x.rejectAt(x.off, ErrTooLong)
 	}
 	for i := 0; x.err == nil && i < int(n); i++ {
 		s.GIDs[i] = x.Uint32()
@@ -260,8 +260,8 @@ func ParseReply(b []byte, r *Reply) error {
 		return x.fail("rpc reply header")
 	}
 	if mt != MsgReply {
-		x.off = at
-		return x.failWith("rpc reply msg_type", ErrNotReply)
+		x.rejectAt(at, ErrNotReply)
+		return x.fail("rpc reply msg_type")
 	}
 	at = x.off
 	r.ReplyStat = x.Uint32()
@@ -302,13 +302,13 @@ func ParseReply(b []byte, r *Reply) error {
 			r.AuthStat = x.Uint32()
 		default:
 			// rejected_reply has no default arm.
-			x.off = at
-			return x.failWith("rpc rejected reply reject_stat", ErrBadUnion)
+			x.rejectAt(at, ErrBadUnion)
+			return x.fail("rpc rejected reply reject_stat")
 		}
 		return x.fail("rpc rejected reply")
 	default:
-		x.off = at
-		return x.failWith("rpc reply reply_stat", ErrBadUnion)
+		x.rejectAt(at, ErrBadUnion)
+		return x.fail("rpc reply reply_stat")
 	}
 }
 
@@ -389,6 +389,41 @@ func LooksLikeReplyHeader(b []byte) bool {
 	msgType := x.Uint32()
 	replyStat := x.Uint32()
 	return x.err == nil && msgType == MsgReply && replyStat <= MsgDenied
+}
+
+// RecordHead is what the head of an RPC record says: its XID and, for a
+// call, what was called.
+type RecordHead struct {
+	XID              uint32
+	Call             bool // a call; else a reply
+	Prog, Vers, Proc uint32
+}
+
+// PeekRecordHead reads a record marker and the RPC header after it from the
+// first bytes of a record, which may be cut anywhere after the header. It
+// makes the framer's test for a record boundary: a fragment length from
+// 24 to DefaultMaxFragment, then a call (LooksLikeCallHeader) or a reply
+// (LooksLikeReplyHeader).
+func PeekRecordHead(b []byte) (RecordHead, bool) {
+	x := NewXDR(b)
+	n := x.Uint32() & 0x7fffffff
+	body := x.Rest()
+	if x.err != nil || n < 24 || n > DefaultMaxFragment {
+		return RecordHead{}, false
+	}
+	switch {
+	case LooksLikeReplyHeader(body):
+		xid, _, _ := Header(body)
+		return RecordHead{XID: xid}, true
+	case LooksLikeCallHeader(body):
+		h := RecordHead{Call: true}
+		x := NewXDR(body)
+		h.XID = x.Uint32()
+		x.Skip(8) // msg_type, rpcvers
+		h.Prog, h.Vers, h.Proc = x.Uint32(), x.Uint32(), x.Uint32()
+		return h, true
+	}
+	return RecordHead{}, false
 }
 
 // LooksLikeReply reports whether b plausibly starts an RPC reply: msg_type

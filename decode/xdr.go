@@ -94,8 +94,7 @@ func (x *XDR) Bool() bool {
 		return false
 	}
 	if v > 1 {
-		x.off = off
-		x.err = ErrBadBool
+		x.rejectAt(off, ErrBadBool)
 		return false
 	}
 	return v == 1
@@ -117,8 +116,7 @@ func (x *XDR) Opaque(max int) []byte {
 	// Compare as uint64 so a huge length cannot overflow int on 32-bit
 	// platforms before we reject it.
 	if max >= 0 && uint64(n) > uint64(max) {
-		x.off = start
-		x.err = ErrTooLong
+		x.rejectAt(start, ErrTooLong)
 		return nil
 	}
 	if uint64(n) > uint64(len(x.buf)-x.off) {
@@ -195,6 +193,15 @@ func (x *XDR) fail(where string) error {
 		return nil
 	}
 	return &DecodeError{Where: where, Offset: x.off, Err: x.err}
+}
+
+// rejectAt fails the cursor with err at off, the start of the item whose
+// value the decoder rejects (a union arm it does not know, a count above
+// its limit): the offset an error message points at. Decoders call it
+// where the cursor has not failed before.
+func (x *XDR) rejectAt(off int, err error) {
+	x.off = off
+	x.err = err
 }
 
 // failWith records err at the current offset (when no earlier error

@@ -26,7 +26,7 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 			packets += cp.Packets
 		}
 		ew.printf("%-9s %d file(s), %d packets, %s, %d calls, %d unanswered: %s\n",
-			name, len(r.Captures), packets, fmtDuration(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, stallLine(r))
+			name, len(r.Captures), packets, analyze.FormatMS(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, stallLine(r))
 	}
 	side("baseline", c.Baseline)
 	side("candidate", c.Candidate)

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"nfsstall/analyze"
 )
@@ -43,14 +42,36 @@ func (e *errWriter) printf(format string, args ...any) { fmt.Fprintf(e, format, 
 
 func table(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
+// titled prints a section of n entries: its title, what body prints, and a
+// blank line; nothing when n is 0.
+func titled(w *errWriter, title string, n int, body func()) {
+	if n == 0 {
+		return
+	}
+	w.printf("%s\n", title)
+	body()
+	w.printf("\n")
+}
+
+// tableSection prints a titled section of n rows as a table: the column
+// names, then the rows that rows writes, aligned in columns.
+func tableSection(w *errWriter, title, columns string, n int, rows func(t io.Writer)) {
+	titled(w, title, n, func() {
+		t := table(w)
+		io.WriteString(t, columns)
+		rows(t)
+		t.Flush()
+	})
+}
+
 func header(w *errWriter, r *analyze.Report) {
 	var packets int64
 	for _, c := range r.Captures {
 		packets += c.Packets
 	}
 	s := r.Summary
-	w.printf("nfsstall: %d %s, %d packets, %s\n", len(r.Captures), plural(len(r.Captures), "capture", "captures"),
-		packets, fmtDuration(s.DurationMS))
+	w.printf("nfsstall: %d %s, %d packets, %s\n", len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"),
+		packets, analyze.FormatMS(s.DurationMS))
 	for i, c := range r.Captures {
 		format := c.Format
 		if c.Compressed {
@@ -74,7 +95,7 @@ func header(w *errWriter, r *analyze.Report) {
 		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
 	}
 	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
-		s.Connections, plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+		s.Connections, analyze.Plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
 	w.printf("  %s\n", stallLine(r))
 	for _, m := range r.Completeness {
 		w.printf("  capture: %s\n", m)
@@ -86,26 +107,23 @@ func header(w *errWriter, r *analyze.Report) {
 }
 
 func diagnoses(w *errWriter, r *analyze.Report) {
-	if len(r.Diagnoses) == 0 {
-		return
-	}
-	w.printf("DIAGNOSIS\n")
-	for _, d := range r.Diagnoses {
-		w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
-		for _, i := range d.Findings {
-			f := r.Findings[i]
-			// Each summary names its evidence frames; JSON lists them all.
-			w.printf("    - [%s] %s\n", f.Kind, f.Summary)
-		}
-		for _, wf := range d.WiresharkFilters {
-			if len(r.Captures) > 1 {
-				w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
-			} else {
-				w.printf("    Wireshark: %s\n", wf.Filter)
+	titled(w, "DIAGNOSIS", len(r.Diagnoses), func() {
+		for _, d := range r.Diagnoses {
+			w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
+			for _, i := range d.Findings {
+				f := r.Findings[i]
+				// Each summary names its evidence frames; JSON lists them all.
+				w.printf("    - [%s] %s\n", f.Kind, f.Summary)
+			}
+			for _, wf := range d.WiresharkFilters {
+				if len(r.Captures) > 1 {
+					w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
+				} else {
+					w.printf("    Wireshark: %s\n", wf.Filter)
+				}
 			}
 		}
-	}
-	w.printf("\n")
+	})
 }
 
 // textPerKind bounds the findings of one kind printed in text; JSON has
@@ -148,26 +166,17 @@ func findings(w *errWriter, r *analyze.Report) {
 }
 
 func unanswered(w *errWriter, r *analyze.Report) {
-	if len(r.Unanswered) == 0 {
-		return
-	}
-	w.printf("UNANSWERED CALLS (no reply by the end of the capture)\n")
-	t := table(w)
-	fmt.Fprintf(t, "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n")
-	for _, u := range r.Unanswered {
-		frame := fmt.Sprint(u.Frame)
-		if len(r.Captures) > 1 {
-			frame = fmt.Sprintf("%d:%d", u.Capture, u.Frame)
+	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", len(r.Unanswered), func(t io.Writer) {
+		for _, u := range r.Unanswered {
+			frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
+			detail := u.Detail
+			if u.ReplyPartial != "" {
+				detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
+			}
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
+				frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
 		}
-		detail := u.Detail
-		if u.ReplyPartial != "" {
-			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
-		}
-		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, progProc(u.ProgramName, u.Version, u.Procedure),
-			frame, u.Sent, fmtDuration(u.AgeMS), u.Sends, detail)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func procedures(w *errWriter, r *analyze.Report) {
@@ -175,85 +184,48 @@ func procedures(w *errWriter, r *analyze.Report) {
 		if r.Summary.Replies > 0 {
 			// Replies whose calls are not in the capture have no procedure.
 			w.printf("No RPC calls found on the analysed ports (%d %s whose calls are not in the capture).\n\n",
-				r.Summary.Replies, plural(int(r.Summary.Replies), "reply", "replies"))
+				r.Summary.Replies, analyze.Plural(int(r.Summary.Replies), "reply", "replies"))
 			return
 		}
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
-	w.printf("PROCEDURES (latency in ms, from the first transmission of each call)\n")
-	t := table(w)
-	fmt.Fprintf(t, "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n")
-	for _, p := range r.Procedures {
-		l := p.Latency
-		lat := "-\t-\t-\t-\t-\t-"
-		if p.Replies > 0 {
-			lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(r.Procedures), func(t io.Writer) {
+		for _, p := range r.Procedures {
+			l := p.Latency
+			lat := "-\t-\t-\t-\t-\t-"
+			if p.Replies > 0 {
+				lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+			}
+			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
+				p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
 		}
-		fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", progProc(p.ProgramName, p.Version, p.Name),
-			p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func connections(w *errWriter, r *analyze.Report) {
-	if len(r.Connections) == 0 {
-		return
-	}
-	w.printf("CONNECTIONS\n")
-	t := table(w)
-	fmt.Fprintf(t, "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n")
-	for _, c := range r.Connections {
-		frame := fmt.Sprint(c.FirstFrame)
-		if len(r.Captures) > 1 {
-			frame = fmt.Sprintf("%d:%d", c.Capture, c.FirstFrame)
+	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", len(r.Connections), func(t io.Writer) {
+		for _, c := range r.Connections {
+			frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
+			hs := "no (joined mid-stream)"
+			if c.Handshake {
+				hs = "yes"
+			}
+			if c.Transport == "udp" {
+				hs = "-"
+			}
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Transport, c.Client, c.Server, frame, hs,
+				c.Calls, c.Replies, c.Unanswered, c.BytesToSrv, c.BytesToCli, c.MissingBytes)
 		}
-		hs := "no (joined mid-stream)"
-		if c.Handshake {
-			hs = "yes"
-		}
-		if c.Transport == "udp" {
-			hs = "-"
-		}
-		fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%d\n", c.ID, c.Transport, c.Client, c.Server, frame, hs,
-			c.Calls, c.Replies, c.Unanswered, c.BytesToSrv, c.BytesToCli, c.MissingBytes)
-	}
-	t.Flush()
-	w.printf("\n")
+	})
 }
 
 func skipped(w *errWriter, r *analyze.Report) {
-	if len(r.Skipped) == 0 {
-		return
-	}
-	w.printf("NOT ANALYSED\n")
-	for _, s := range r.Skipped {
-		w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
-	}
-	w.printf("\n")
-}
-
-func progProc(prog string, vers uint32, name string) string {
-	return fmt.Sprintf("%sv%d %s", prog, vers, name)
-}
-
-func fmtDuration(msec float64) string {
-	d := time.Duration(msec * 1e6)
-	switch {
-	case d >= time.Second:
-		return fmt.Sprintf("%.2f s", d.Seconds())
-	case d >= time.Millisecond:
-		return fmt.Sprintf("%.1f ms", msec)
-	}
-	return fmt.Sprintf("%.0f µs", msec*1000)
-}
-
-func plural(n int, one, many string) string {
-	if n == 1 {
-		return one
-	}
-	return many
+	titled(w, "NOT ANALYSED", len(r.Skipped), func() {
+		for _, s := range r.Skipped {
+			w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
+		}
+	})
 }
 
 // stallLine is the one-line answer: which verdicts, on how many
@@ -264,7 +236,7 @@ func stallLine(r *analyze.Report) string {
 		if n := r.Summary.Unproven; n > 0 {
 			// Silence the capture cannot vouch for: not "no stall".
 			line = fmt.Sprintf("no stall proven: %d %s would be %s but rest on what the capture did not see (the capture: lines say what)",
-				n, plural(int(min(n, 2)), "finding", "findings"), plural(int(min(n, 2)), "a stall", "stalls"))
+				n, analyze.Plural(int(min(n, 2)), "finding", "findings"), analyze.Plural(int(min(n, 2)), "a stall", "stalls"))
 		}
 		if u := r.Untracked; u != nil {
 			return line + " among the tracked connections and calls; not analysed: " + untrackedNote(u)
@@ -280,7 +252,7 @@ func stallLine(r *analyze.Report) string {
 		count[d.Verdict]++
 	}
 	for i, v := range parts {
-		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], plural(count[v], "connection", "connections"))
+		parts[i] = fmt.Sprintf("%s (%d %s)", v, count[v], analyze.Plural(count[v], "connection", "connections"))
 	}
 	return "STALL: " + strings.Join(parts, ", ")
 }
@@ -290,11 +262,11 @@ func untrackedNote(u *analyze.Untracked) string {
 	var parts []string
 	if u.RefusedPackets > 0 {
 		parts = append(parts, fmt.Sprintf("%d %s of new connections refused while the connection table was full (%d connections at once, the most tracked)",
-			u.RefusedPackets, plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
+			u.RefusedPackets, analyze.Plural(int(min(u.RefusedPackets, 2)), "packet", "packets"), u.MaxConnections))
 	}
 	if u.Calls > 0 {
 		parts = append(parts, fmt.Sprintf("%d RPC %s not tracked for a reply (%d waiting at once in all, %d per connection)",
-			u.Calls, plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
+			u.Calls, analyze.Plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
 	}
 	return strings.Join(parts, "; ")
 }

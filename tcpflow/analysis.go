@@ -373,7 +373,7 @@ func (c *conn) oooThresh() int64 {
 // ACKed, the re-sent runs, and zero-window episodes.
 func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Analysis, at FrameRef) {
 	fwd, rev := &c.trk[d], &c.trk[1-d]
-	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+	syn, rst := s.Flags&FlagSYN != 0, s.Flags&FlagRST != 0
 	if c.ev == nil {
 		// A connection made outside a Flows (tests): a budget of its own.
 		l := DefaultLimits
@@ -459,7 +459,6 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 	if rev.zw != nil && flags&(AZeroWindowProbe|AKeepAlive) != 0 {
 		rev.zw.Probes++
 	}
-	_ = fin
 }
 
 // noteRetrans records a re-send of [seq, end): one run per starting

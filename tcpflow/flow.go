@@ -83,7 +83,9 @@ type ConnHandler interface {
 	Close(at FrameRef, tcp *TCPSummary)
 }
 
-// Limits bound the reassembly state.
+// Limits bound the reassembly state. Every field has one meaning for
+// zero: a zero (or negative) field takes its value in DefaultLimits, so
+// Limits{} is DefaultLimits; no field means "no limit" or a limit of zero.
 type Limits struct {
 	// QueuePerDirection caps the out-of-order bytes held for one direction
 	// while a hole waits to be filled; past it the hole is declared lost.
@@ -110,15 +112,14 @@ type Limits struct {
 	// datagrams in reassembly at once and FragBytes the bytes of buffers
 	// they hold (past either the oldest is dropped); FragTimeout is how
 	// long (capture time, ns) after its first fragment an incomplete
-	// datagram is dropped. Zero takes the default.
+	// datagram is dropped.
 	FragDatagrams int
 	FragBytes     int
 	FragTimeout   int64
 	// Stall evidence held at once, all connections together (besides the
 	// per-direction bounds MaxSentLog and MaxRetransRuns): SentTotal
 	// unACKed transmissions remembered, RetransTotal re-sent runs
-	// followed, ZeroWinTotal zero-window episodes kept. Zero takes the
-	// default.
+	// followed, ZeroWinTotal zero-window episodes kept.
 	SentTotal    int
 	RetransTotal int
 	ZeroWinTotal int
@@ -244,27 +245,34 @@ type Flows struct {
 	scanCredit int
 }
 
+// withDefaults returns l with every zero (or negative) field set to its
+// value in DefaultLimits.
+func (l Limits) withDefaults() Limits {
+	d := &DefaultLimits
+	for _, f := range []struct{ v, def *int }{
+		{&l.QueuePerDirection, &d.QueuePerDirection}, {&l.QueueTotal, &d.QueueTotal},
+		{&l.QueueSegments, &d.QueueSegments}, {&l.QueueSegmentsTotal, &d.QueueSegmentsTotal},
+		{&l.MaxConnections, &d.MaxConnections}, {&l.FragDatagrams, &d.FragDatagrams},
+		{&l.FragBytes, &d.FragBytes}, {&l.SentTotal, &d.SentTotal},
+		{&l.RetransTotal, &d.RetransTotal}, {&l.ZeroWinTotal, &d.ZeroWinTotal},
+	} {
+		if *f.v <= 0 {
+			*f.v = *f.def
+		}
+	}
+	if l.CloseIdle <= 0 {
+		l.CloseIdle = d.CloseIdle
+	}
+	if l.FragTimeout <= 0 {
+		l.FragTimeout = d.FragTimeout
+	}
+	return l
+}
+
 // NewFlows returns a Flows that follows TCP and UDP traffic to or from the
 // given server ports and hands each new connection to newConn.
 func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler) *Flows {
-	if limits.FragDatagrams <= 0 {
-		limits.FragDatagrams = DefaultLimits.FragDatagrams
-	}
-	if limits.FragBytes <= 0 {
-		limits.FragBytes = DefaultLimits.FragBytes
-	}
-	if limits.FragTimeout <= 0 {
-		limits.FragTimeout = DefaultLimits.FragTimeout
-	}
-	if limits.SentTotal <= 0 {
-		limits.SentTotal = DefaultLimits.SentTotal
-	}
-	if limits.RetransTotal <= 0 {
-		limits.RetransTotal = DefaultLimits.RetransTotal
-	}
-	if limits.ZeroWinTotal <= 0 {
-		limits.ZeroWinTotal = DefaultLimits.ZeroWinTotal
-	}
+	limits = limits.withDefaults()
 	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
 	f.ev = evidenceBudget{limits: &f.limits, stats: &f.Stats}
 	for _, p := range ports {
@@ -360,7 +368,7 @@ func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 		c = nil
 	}
 	if c == nil {
-		if limit := f.limits.MaxConnections; limit > 0 && len(f.conns) >= limit && !f.makeRoom(at) {
+		if len(f.conns) >= f.limits.MaxConnections && !f.makeRoom(at) {
 			f.Stats.Skipped[SkipConnLimit] += n
 			return
 		}
@@ -564,7 +572,7 @@ func (f *Flows) sweep(at FrameRef) {
 
 func (f *Flows) release(k connKey, c *conn, at FrameRef) {
 	for d := range c.halves {
-		f.flushHalf(c, &c.halves[d], at)
+		f.flushHalf(c, &c.halves[d])
 	}
 	end := at
 	if c.closed {

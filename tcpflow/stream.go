@@ -99,7 +99,7 @@ func (f *Flows) data(c *conn, h *half, seq uint32, payload []byte, wireLen int, 
 			return
 		}
 		h.jumped = false
-		f.flushHalf(c, h, at) // queued bytes are before the jump
+		f.flushHalf(c, h) // queued bytes are before the jump
 		jump := int64(seq - h.next)
 		c.h.Gap(h.dir, int(jump), at, GapLost)
 		h.delivered += jump
@@ -198,8 +198,7 @@ func (f *Flows) overSegments(h *half) bool {
 		return false
 	}
 	l := &f.limits
-	return (l.QueueSegments > 0 && len(h.queue) > l.QueueSegments) ||
-		(l.QueueSegmentsTotal > 0 && f.queuedN > l.QueueSegmentsTotal)
+	return len(h.queue) > l.QueueSegments || f.queuedN > l.QueueSegmentsTotal
 }
 
 func (f *Flows) enqueue(h *half, seq uint32, payload []byte, wireLen int, at FrameRef) {
@@ -321,7 +320,7 @@ func (f *Flows) beyondReach(c *conn, h *half, seq uint32) bool {
 }
 
 // flushHalf declares every remaining hole lost and delivers the queue.
-func (f *Flows) flushHalf(c *conn, h *half, at FrameRef) {
+func (f *Flows) flushHalf(c *conn, h *half) {
 	for len(h.queue) > 0 {
 		f.skipToHead(c, h)
 	}

@@ -226,9 +226,6 @@ func New(cfg Config) *Generator {
 	return g
 }
 
-// Stats returns what has been generated so far.
-func (g *Generator) Stats() Stats { return g.stats }
-
 // Next returns the next packet's Ethernet frame and its time (ns since
 // the Unix epoch), or ok false at the end. The frame is valid until the
 // next call.
