@@ -235,16 +235,15 @@ func sortedKeys(a map[int]string, b map[int]*frameView) []int {
 // oracle decodes the messages of a capture in order, pairing replies with
 // calls by direction and XID.
 type oracle struct {
-	calls     map[string][2]uint32 // "dir xid" -> program, procedure
-	cbProgs   map[uint32]bool      // callback programs from CREATE_SESSION, SETCLIENTID
-	args      Compound4Args
-	res       Compound4Res
-	cbArgs    CBCompound4Args
-	cbRes     CBCompound4Res
-	call      Call
-	reply     Reply
-	codesBuf  []uint32
-	statusBuf []string
+	calls    map[string][2]uint32 // "dir xid" -> program, procedure
+	cbProgs  map[uint32]bool      // callback programs from CREATE_SESSION, SETCLIENTID
+	args     Compound4Args
+	res      Compound4Res
+	cbArgs   CBCompound4Args
+	cbRes    CBCompound4Res
+	call     Call
+	reply    Reply
+	codesBuf []uint32
 	// What a decode of the Framer's record head (the first HeadMax bytes
 	// of each message) keeps of the compounds.
 	head headStats
