@@ -49,6 +49,10 @@ findings with their evidence frames:
   server_window_closed  the server advertises a zero TCP window
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
+No verdict rests on what the capture did not see: bytes the peer ACKed that the
+capture missed (tcpdump drops, a one-way capture) may hold a missing reply, so
+such calls are warnings; the "capture:" lines say what was missed, and the answer
+line says "no stall proven" when a stall would rest on it.
 Then per procedure (like mountstats): calls, replies, errors, RPC retransmissions,
 latency min/mean/p50/p90/p99/max in ms from the call's first transmission (like
 Wireshark's rpc.time), and per connection.
