@@ -220,18 +220,48 @@ type tracker struct {
 }
 
 // analyze computes the Wireshark flags of segment s sent in direction d,
-// updates both directions' state, and records stall evidence.
+// updates both directions' state, and records stall evidence. It follows
+// Wireshark's tcp_analyze_sequence_number, in the same order, as named
+// steps: the handshake, the flags of the forward direction, the ACK of a
+// lost segment, the retransmission classification, and the state advance.
 func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	fwd, rev := &c.tcp[d], &c.tcp[1-d]
 	sum := &c.sum
 	seq, ack := s.Seq, s.Ack
 	seglen := uint32(s.WireLen)
-	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
-	ctl := syn || fin || rst
-	var flags Analysis
+	syn, fin := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0
 
-	// Learn the window scale from the handshake. A SYN's own window is
-	// never scaled.
+	window := handshake(fwd, rev, s, at)
+	flags := forwardFlags(fwd, rev, s, seglen, window)
+
+	if !fwd.haveAck || ack != fwd.lastack {
+		fwd.dupacks = 0
+	}
+	if s.Flags&FlagACK != 0 && rev.haveNext && seqDiff(ack, rev.maxseqtobeacked) > 0 {
+		flags |= AAckLostSegment
+		rev.maxseqtobeacked = rev.nextseq
+	}
+
+	if flags&AKeepAlive == 0 && (seglen > 0 || syn || fin) {
+		flags |= c.retransmission(fwd, rev, seq, seglen, at)
+	}
+
+	advance(fwd, s, seglen, window, flags, at)
+
+	for i := 0; i < numAnalysis; i++ {
+		if flags&(1<<i) != 0 {
+			sum.Count[d][i]++
+		}
+	}
+	c.evidence(d, s, seq, seglen, window, flags, at)
+	return flags
+}
+
+// handshake learns the window scale from the handshake and returns the
+// window s advertises, scaled. A SYN's own window is never scaled.
+func handshake(fwd, rev *seqState, s *Segment, at FrameRef) uint32 {
+	ack := s.Ack
+	syn := s.Flags&FlagSYN != 0
 	window := uint32(s.Window)
 	if syn && s.Flags&FlagACK != 0 && rev.synOnly && ack != rev.nextseq {
 		// The SYN-ACK acknowledges the peer's SYN: when it disagrees with
@@ -256,10 +286,21 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	} else if fwd.winScale >= 0 && rev.winScale >= 0 {
 		window <<= uint(fwd.winScale)
 	}
+	return window
+}
+
+// forwardFlags computes the flags of the forward direction, up to
+// Wireshark's finished_fwd: a zero-window probe, a keep-alive ACK or a
+// zero-window probe ACK ends the computation early.
+func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysis {
+	seq, ack := s.Seq, s.Ack
+	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
+	ctl := syn || fin || rst
+	var flags Analysis
 
 	if seglen == 1 && fwd.haveNext && seq == fwd.nextseq && rev.haveWindow && rev.window == 0 {
 		flags |= AZeroWindowProbe
-		goto finishedFwd
+		return flags
 	}
 	if window == 0 && !ctl {
 		flags |= AZeroWindow
@@ -286,43 +327,44 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AKeepAlive != 0 && !ctl {
 		flags |= AKeepAliveAck
-		goto finishedFwd
+		return flags
 	}
 	if seglen == 0 && window == 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && (ack == fwd.lastack || ack == fwd.lastack+1) && rev.lastFlags&AZeroWindowProbe != 0 && !ctl {
 		flags |= AZeroWindowProbeAck
-		goto finishedFwd
+		return flags
 	}
 	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && !ctl {
 		fwd.dupacks++
 		flags |= ADuplicateAck
 	}
+	return flags
+}
 
-finishedFwd:
-	if !fwd.haveAck || ack != fwd.lastack {
-		fwd.dupacks = 0
+// retransmission classifies a segment that carries data, SYN or FIN: a
+// fast retransmission, a spurious one, out of order, or a retransmission.
+func (c *conn) retransmission(fwd, rev *seqState, seq, seglen uint32, at FrameRef) Analysis {
+	notAdvanced := fwd.haveNext && seqDiff(seq, fwd.nextseq) < 0
+	switch {
+	case notAdvanced && rev.dupacks >= 2 && rev.haveAck && rev.lastack == seq && at.Time-rev.lastackTime < 20e6:
+		return AFastRetransmission | ARetransmission
+	case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
+		// Bytes the peer had already ACKed.
+		return ASpuriousRetransmission | ARetransmission
+	case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != seq+seglen:
+		return AOutOfOrder
+	case notAdvanced:
+		return ARetransmission
 	}
-	if s.Flags&FlagACK != 0 && rev.haveNext && seqDiff(ack, rev.maxseqtobeacked) > 0 {
-		flags |= AAckLostSegment
-		rev.maxseqtobeacked = rev.nextseq
-	}
+	return 0
+}
 
-	if flags&AKeepAlive == 0 && (seglen > 0 || syn || fin) {
-		notAdvanced := fwd.haveNext && seqDiff(seq, fwd.nextseq) < 0
-		switch {
-		case notAdvanced && rev.dupacks >= 2 && rev.haveAck && rev.lastack == seq && at.Time-rev.lastackTime < 20e6:
-			flags |= AFastRetransmission | ARetransmission
-		case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
-			// Bytes the peer had already ACKed.
-			flags |= ASpuriousRetransmission | ARetransmission
-		case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != seq+seglen:
-			flags |= AOutOfOrder
-		case notAdvanced:
-			flags |= ARetransmission
-		}
-	}
-
+// advance moves the forward direction's state past s: the highest
+// sequence number sent, the last ACK and the window.
+func advance(fwd *seqState, s *Segment, seglen, window uint32, flags Analysis, at FrameRef) {
+	seq, ack := s.Seq, s.Ack
+	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
 	// Advance the highest sequence number sent.
 	if seglen > 0 || syn || fin {
 		next := seq + seglen
@@ -350,14 +392,6 @@ finishedFwd:
 	fwd.haveWindow, fwd.window = true, window
 	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
-
-	for i := 0; i < numAnalysis; i++ {
-		if flags&(1<<i) != 0 {
-			sum.Count[d][i]++
-		}
-	}
-	c.evidence(d, s, seq, seglen, window, flags, at)
-	return flags
 }
 
 // oooThresh is Wireshark's out-of-order threshold: the handshake's RTT
