@@ -491,24 +491,38 @@ func AppendReadReply(dst []byte, xid, count uint32, attr bool, fileid uint64, mt
 
 // build writes the frame of d into g.frame and advances the clock.
 func (g *Generator) build(c *conn, d *desc) []byte {
-	cfg := &g.cfg
 	side := 0
 	if d.toClient {
 		side = 1
 	}
-	syn := d.flags&fSYN != 0
-	opts := 0
-	switch {
-	case syn && cfg.Timestamps:
-		opts = 20
-	case syn:
-		opts = 12
-	case cfg.Timestamps:
-		opts = 12
-	}
+	opts := g.optLen(d)
 	f := g.frame
-	be := binary.BigEndian
-	// Ethernet
+	g.putEthernet(f, c, d)
+	tl := ipLen + tcpLen + opts + int(d.n)
+	src, dst, sport, dport := g.endpoints(c, d)
+	putIPv4(f[ethLen:ethLen+ipLen], c, side, tl, src, dst)
+	tsval := g.putTCP(f[ethLen+ipLen:ethLen+ipLen+tcpLen+opts], c, d, side, sport, dport)
+	g.putPayload(f[ethLen+ipLen+tcpLen+opts:ethLen+ipLen+tcpLen+opts+int(d.n)], c, d)
+	c.tsLast[side] = tsval
+	return f[:ethLen+tl]
+}
+
+// optLen is the length of the TCP options of d's packet.
+func (g *Generator) optLen(d *desc) int {
+	syn := d.flags&fSYN != 0
+	switch {
+	case syn && g.cfg.Timestamps:
+		return 20
+	case syn:
+		return 12
+	case g.cfg.Timestamps:
+		return 12
+	}
+	return 0
+}
+
+// putEthernet writes the Ethernet header of d's packet to f.
+func (g *Generator) putEthernet(f []byte, c *conn, d *desc) {
 	if d.toClient {
 		copy(f[0:6], c.cliMAC[:])
 		copy(f[6:12], g.srvMAC[:])
@@ -516,10 +530,23 @@ func (g *Generator) build(c *conn, d *desc) []byte {
 		copy(f[0:6], g.srvMAC[:])
 		copy(f[6:12], c.cliMAC[:])
 	}
-	be.PutUint16(f[12:], 0x0800)
-	// IPv4
-	ip := f[ethLen : ethLen+ipLen]
-	tl := ipLen + tcpLen + opts + int(d.n)
+	binary.BigEndian.PutUint16(f[12:], 0x0800)
+}
+
+// endpoints are the addresses and ports d's packet goes from and to.
+func (g *Generator) endpoints(c *conn, d *desc) (src, dst [4]byte, sport, dport uint16) {
+	src, dst = c.cliIP, g.srvIP
+	sport, dport = c.cliPort, uint16(ServerPort)
+	if d.toClient {
+		src, dst, sport, dport = dst, src, dport, sport
+	}
+	return src, dst, sport, dport
+}
+
+// putIPv4 writes the IPv4 header of a packet of side's, tl bytes long, to
+// ip, with the side's next IP ID.
+func putIPv4(ip []byte, c *conn, side, tl int, src, dst [4]byte) {
+	be := binary.BigEndian
 	ip[0], ip[1] = 0x45, 0
 	be.PutUint16(ip[2:], uint16(tl))
 	c.ipID[side]++
@@ -527,21 +554,21 @@ func (g *Generator) build(c *conn, d *desc) []byte {
 	be.PutUint16(ip[6:], 0x4000) // DF
 	ip[8], ip[9] = 64, 6
 	ip[10], ip[11] = 0, 0
-	src, dst := c.cliIP, g.srvIP
-	sport, dport := c.cliPort, uint16(ServerPort)
-	if d.toClient {
-		src, dst, sport, dport = dst, src, dport, sport
-	}
 	copy(ip[12:16], src[:])
 	copy(ip[16:20], dst[:])
 	be.PutUint16(ip[10:], ipChecksum(ip))
-	// TCP
-	t := f[ethLen+ipLen : ethLen+ipLen+tcpLen+opts]
+}
+
+// putTCP writes the TCP header of d's packet, with its options, to t and
+// returns the timestamp value it carries.
+func (g *Generator) putTCP(t []byte, c *conn, d *desc, side int, sport, dport uint16) uint32 {
+	cfg := &g.cfg
+	be := binary.BigEndian
 	be.PutUint16(t[0:], sport)
 	be.PutUint16(t[2:], dport)
 	be.PutUint32(t[4:], d.seq)
 	be.PutUint32(t[8:], d.ack)
-	t[12] = byte((tcpLen + opts) / 4 << 4)
+	t[12] = byte(len(t) / 4 << 4)
 	t[13] = d.flags
 	win := uint16(clientWindow)
 	if d.toClient {
@@ -554,7 +581,7 @@ func (g *Generator) build(c *conn, d *desc) []byte {
 	tsecr := c.tsLast[1-side]
 	o := t[tcpLen:]
 	switch {
-	case syn:
+	case d.flags&fSYN != 0:
 		mss := uint16(cfg.Segment + 12)
 		if !cfg.Timestamps {
 			mss = uint16(cfg.Segment)
@@ -585,8 +612,11 @@ func (g *Generator) build(c *conn, d *desc) []byte {
 		be.PutUint32(o[4:], tsval)
 		be.PutUint32(o[8:], tsecr)
 	}
-	// Payload
-	p := f[ethLen+ipLen+tcpLen+opts : ethLen+ipLen+tcpLen+opts+int(d.n)]
+	return tsval
+}
+
+// putPayload copies d's payload from its source to p.
+func (g *Generator) putPayload(p []byte, c *conn, d *desc) {
 	switch d.kind {
 	case payCall:
 		copy(p, c.call[d.off:])
@@ -601,8 +631,6 @@ func (g *Generator) build(c *conn, d *desc) []byte {
 			copy(p[n:], g.pattern[int(d.off)+n-c.replyHdr:])
 		}
 	}
-	c.tsLast[side] = tsval
-	return f[:ethLen+tl]
 }
 
 func ipChecksum(h []byte) uint16 {
