@@ -306,3 +306,83 @@ func NFS4StatName(s uint32) string {
 	}
 	return "NFS4ERR_" + strconv.FormatUint(uint64(s), 10)
 }
+
+// NFS3StatName names an nfsstat3, e.g. "NFS3_OK", "NFS3ERR_NOENT"; one RFC
+// 1813 does not define is "NFS3ERR_<n>".
+func NFS3StatName(s uint32) string {
+	switch s {
+	case NFS3OK:
+		return "NFS3_OK"
+	case NFS3ErrPerm:
+		return "NFS3ERR_PERM"
+	case NFS3ErrNoEnt:
+		return "NFS3ERR_NOENT"
+	case NFS3ErrIO:
+		return "NFS3ERR_IO"
+	case NFS3ErrNXIO:
+		return "NFS3ERR_NXIO"
+	case NFS3ErrAccess:
+		return "NFS3ERR_ACCES"
+	case NFS3ErrExist:
+		return "NFS3ERR_EXIST"
+	case NFS3ErrXDev:
+		return "NFS3ERR_XDEV"
+	case NFS3ErrNoDev:
+		return "NFS3ERR_NODEV"
+	case NFS3ErrNotDir:
+		return "NFS3ERR_NOTDIR"
+	case NFS3ErrIsDir:
+		return "NFS3ERR_ISDIR"
+	case NFS3ErrInval:
+		return "NFS3ERR_INVAL"
+	case NFS3ErrFBig:
+		return "NFS3ERR_FBIG"
+	case NFS3ErrNoSpc:
+		return "NFS3ERR_NOSPC"
+	case NFS3ErrROFS:
+		return "NFS3ERR_ROFS"
+	case NFS3ErrMLink:
+		return "NFS3ERR_MLINK"
+	case NFS3ErrNameTooLong:
+		return "NFS3ERR_NAMETOOLONG"
+	case NFS3ErrNotEmpty:
+		return "NFS3ERR_NOTEMPTY"
+	case NFS3ErrDQuot:
+		return "NFS3ERR_DQUOT"
+	case NFS3ErrStale:
+		return "NFS3ERR_STALE"
+	case NFS3ErrRemote:
+		return "NFS3ERR_REMOTE"
+	case NFS3ErrBadHandle:
+		return "NFS3ERR_BADHANDLE"
+	case NFS3ErrNotSync:
+		return "NFS3ERR_NOT_SYNC"
+	case NFS3ErrBadCookie:
+		return "NFS3ERR_BAD_COOKIE"
+	case NFS3ErrNotSupp:
+		return "NFS3ERR_NOTSUPP"
+	case NFS3ErrTooSmall:
+		return "NFS3ERR_TOOSMALL"
+	case NFS3ErrServerFault:
+		return "NFS3ERR_SERVERFAULT"
+	case NFS3ErrBadType:
+		return "NFS3ERR_BADTYPE"
+	case NFS3ErrJukebox:
+		return "NFS3ERR_JUKEBOX"
+	}
+	return "NFS3ERR_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// StableName names a stable_how: "UNSTABLE", "DATA_SYNC", "FILE_SYNC";
+// another value is "STABLE_<n>".
+func StableName(s uint32) string {
+	switch s {
+	case Unstable:
+		return "UNSTABLE"
+	case DataSync:
+		return "DATA_SYNC"
+	case FileSync:
+		return "FILE_SYNC"
+	}
+	return "STABLE_" + strconv.FormatUint(uint64(s), 10)
+}

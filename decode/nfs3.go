@@ -1,9 +1,6 @@
 package decode
 
-import (
-	"errors"
-	"strconv"
-)
+import "errors"
 
 // NFS version 3, RFC 1813. The decoders read the arguments of a call (the
 // RPC Call.Args) and the results of a reply (Reply.Results), keeping the
@@ -161,11 +158,9 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 	switch proc {
 	case NFS3ProcNull:
 	case NFS3ProcGetattr, NFS3ProcReadlink, NFS3ProcFsstat, NFS3ProcFsinfo, NFS3ProcPathconf:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 	case NFS3ProcSetattr:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 		a.sattr3(&x)
 		if x.Bool() { // sattrguard3: the ctime the client expects
 			x.Skip(nfstime3Size)
@@ -173,39 +168,21 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 	case NFS3ProcLookup, NFS3ProcRemove, NFS3ProcRmdir:
 		a.dirop(&x)
 	case NFS3ProcAccess:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 		x.Uint32() // access bits
 	case NFS3ProcRead, NFS3ProcCommit:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
-		a.Offset = x.Uint64()
-		a.mark(&x, HasOffset)
-		a.Count = x.Uint32()
-		a.mark(&x, HasCount)
+		a.fh(&x)
+		a.offsetCount(&x)
 	case NFS3ProcWrite:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
-		a.Offset = x.Uint64()
-		a.mark(&x, HasOffset)
-		a.Count = x.Uint32()
-		a.mark(&x, HasCount)
+		a.fh(&x)
+		a.offsetCount(&x)
 		a.Stable = x.Uint32()
 		a.mark(&x, HasStable)
 		// The data<> that follows is the bulk of the message and what a
 		// snaplen cuts; nothing in it is needed.
 	case NFS3ProcCreate:
 		a.dirop(&x)
-		at := x.off
-		switch mode := x.Uint32(); {
-		case x.err != nil:
-		case mode == createUnchecked || mode == createGuarded:
-			a.sattr3(&x)
-		case mode == createExclusive:
-			x.Skip(verf3Size)
-		default:
-			x.rejectAt(at, ErrBadUnion)
-		}
+		a.createHow(&x)
 	case NFS3ProcMkdir:
 		a.dirop(&x)
 		a.sattr3(&x)
@@ -216,19 +193,7 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.mark(&x, HasName2)
 	case NFS3ProcMknod:
 		a.dirop(&x)
-		at := x.off
-		switch typ := x.Uint32(); {
-		case x.err != nil:
-		case typ == nf3Chr || typ == nf3Blk:
-			a.sattr3(&x)
-			x.Skip(8) // specdata3: major and minor
-		case typ == nf3Sock || typ == nf3FIFO:
-			a.sattr3(&x)
-		case typ == nf3Reg || typ == nf3Dir || typ == nf3Lnk:
-			// default: void
-		default:
-			x.rejectAt(at, ErrBadUnion)
-		}
+		a.mknodData(&x)
 	case NFS3ProcRename:
 		a.dirop(&x)
 		a.FH2 = x.Opaque(nfs3FHSize)
@@ -236,23 +201,20 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.Name2 = x.Opaque(maxNFS3Name)
 		a.mark(&x, HasName2)
 	case NFS3ProcLink:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 		a.FH2 = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH2)
 		a.Name = x.Opaque(maxNFS3Name)
 		a.mark(&x, HasName)
 	case NFS3ProcReaddir:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 		a.Cookie = x.Uint64()
 		a.mark(&x, HasCookie)
 		x.Skip(verf3Size)
 		a.Count = x.Uint32()
 		a.mark(&x, HasCount)
 	case NFS3ProcReaddirplus:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
+		a.fh(&x)
 		a.Cookie = x.Uint64()
 		a.mark(&x, HasCookie)
 		x.Skip(verf3Size)
@@ -268,10 +230,54 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 	return nil
 }
 
-// dirop reads a diropargs3: directory handle and name.
-func (a *NFS3Args) dirop(x *XDR) {
+// fh reads the first file handle.
+func (a *NFS3Args) fh(x *XDR) {
 	a.FH = x.Opaque(nfs3FHSize)
 	a.mark(x, HasFH)
+}
+
+// offsetCount reads the offset and count of READ, WRITE and COMMIT.
+func (a *NFS3Args) offsetCount(x *XDR) {
+	a.Offset = x.Uint64()
+	a.mark(x, HasOffset)
+	a.Count = x.Uint32()
+	a.mark(x, HasCount)
+}
+
+// createHow reads CREATE's createhow3.
+func (a *NFS3Args) createHow(x *XDR) {
+	at := x.off
+	switch mode := x.Uint32(); {
+	case x.err != nil:
+	case mode == createUnchecked || mode == createGuarded:
+		a.sattr3(x)
+	case mode == createExclusive:
+		x.Skip(verf3Size)
+	default:
+		x.rejectAt(at, ErrBadUnion)
+	}
+}
+
+// mknodData reads MKNOD's mknoddata3.
+func (a *NFS3Args) mknodData(x *XDR) {
+	at := x.off
+	switch typ := x.Uint32(); {
+	case x.err != nil:
+	case typ == nf3Chr || typ == nf3Blk:
+		a.sattr3(x)
+		x.Skip(8) // specdata3: major and minor
+	case typ == nf3Sock || typ == nf3FIFO:
+		a.sattr3(x)
+	case typ == nf3Reg || typ == nf3Dir || typ == nf3Lnk:
+		// default: void
+	default:
+		x.rejectAt(at, ErrBadUnion)
+	}
+}
+
+// dirop reads a diropargs3: directory handle and name.
+func (a *NFS3Args) dirop(x *XDR) {
+	a.fh(x)
 	a.Name = x.Opaque(maxNFS3Name)
 	a.mark(x, HasName)
 }
@@ -438,84 +444,4 @@ func wccData(x *XDR) {
 		x.Skip(wccAttrSize)
 	}
 	postOpAttr(x)
-}
-
-// NFS3StatName names an nfsstat3, e.g. "NFS3_OK", "NFS3ERR_NOENT"; one RFC
-// 1813 does not define is "NFS3ERR_<n>".
-func NFS3StatName(s uint32) string {
-	switch s {
-	case NFS3OK:
-		return "NFS3_OK"
-	case NFS3ErrPerm:
-		return "NFS3ERR_PERM"
-	case NFS3ErrNoEnt:
-		return "NFS3ERR_NOENT"
-	case NFS3ErrIO:
-		return "NFS3ERR_IO"
-	case NFS3ErrNXIO:
-		return "NFS3ERR_NXIO"
-	case NFS3ErrAccess:
-		return "NFS3ERR_ACCES"
-	case NFS3ErrExist:
-		return "NFS3ERR_EXIST"
-	case NFS3ErrXDev:
-		return "NFS3ERR_XDEV"
-	case NFS3ErrNoDev:
-		return "NFS3ERR_NODEV"
-	case NFS3ErrNotDir:
-		return "NFS3ERR_NOTDIR"
-	case NFS3ErrIsDir:
-		return "NFS3ERR_ISDIR"
-	case NFS3ErrInval:
-		return "NFS3ERR_INVAL"
-	case NFS3ErrFBig:
-		return "NFS3ERR_FBIG"
-	case NFS3ErrNoSpc:
-		return "NFS3ERR_NOSPC"
-	case NFS3ErrROFS:
-		return "NFS3ERR_ROFS"
-	case NFS3ErrMLink:
-		return "NFS3ERR_MLINK"
-	case NFS3ErrNameTooLong:
-		return "NFS3ERR_NAMETOOLONG"
-	case NFS3ErrNotEmpty:
-		return "NFS3ERR_NOTEMPTY"
-	case NFS3ErrDQuot:
-		return "NFS3ERR_DQUOT"
-	case NFS3ErrStale:
-		return "NFS3ERR_STALE"
-	case NFS3ErrRemote:
-		return "NFS3ERR_REMOTE"
-	case NFS3ErrBadHandle:
-		return "NFS3ERR_BADHANDLE"
-	case NFS3ErrNotSync:
-		return "NFS3ERR_NOT_SYNC"
-	case NFS3ErrBadCookie:
-		return "NFS3ERR_BAD_COOKIE"
-	case NFS3ErrNotSupp:
-		return "NFS3ERR_NOTSUPP"
-	case NFS3ErrTooSmall:
-		return "NFS3ERR_TOOSMALL"
-	case NFS3ErrServerFault:
-		return "NFS3ERR_SERVERFAULT"
-	case NFS3ErrBadType:
-		return "NFS3ERR_BADTYPE"
-	case NFS3ErrJukebox:
-		return "NFS3ERR_JUKEBOX"
-	}
-	return "NFS3ERR_" + strconv.FormatUint(uint64(s), 10)
-}
-
-// StableName names a stable_how: "UNSTABLE", "DATA_SYNC", "FILE_SYNC";
-// another value is "STABLE_<n>".
-func StableName(s uint32) string {
-	switch s {
-	case Unstable:
-		return "UNSTABLE"
-	case DataSync:
-		return "DATA_SYNC"
-	case FileSync:
-		return "FILE_SYNC"
-	}
-	return "STABLE_" + strconv.FormatUint(uint64(s), 10)
 }
