@@ -50,7 +50,7 @@ func (a *Compound4Args) fsArgs(x *XDR, o *OpArgs4) bool {
 		x.Uint32() // setxattr_option4
 		o.Name = x.Opaque(maxNFS4Name)
 		o.mark(x, HasName)
-		o.Count = o.data(x, &a.dataEnd)
+		o.Count = skipData(x, &o.Has, &a.dataEnd)
 	case OpListXattrs:
 		x.Skip(8) // cookie
 		o.Count = x.Uint32()

@@ -21,7 +21,7 @@ func (a *Compound4Args) ioArgs(x *XDR, o *OpArgs4) bool {
 		o.mark(x, HasOffset)
 		o.Stable = x.Uint32()
 		o.mark(x, HasStable)
-		o.Count = o.data(x, &a.dataEnd)
+		o.Count = skipData(x, &o.Has, &a.dataEnd)
 	case OpAllocate, OpDeallocate:
 		o.stateid(x)
 		o.range4(x)
@@ -85,7 +85,7 @@ func (r *Compound4Res) ioRes(x *XDR, o *OpRes4) bool {
 		if ok {
 			o.EOF = x.Bool()
 			o.mark(x, HasEOF)
-			o.Count = uint64(o.data(x, &r.dataEnd))
+			o.Count = uint64(skipData(x, &o.Has, &r.dataEnd))
 		}
 	case OpWrite:
 		if ok {
@@ -162,10 +162,11 @@ func (r *Compound4Res) ioRes(x *XDR, o *OpRes4) bool {
 	return true
 }
 
-// data reads WRITE's data<> without looking at it and returns its length.
-// The length is kept (HasCount) even when the data runs past the end of
-// the buffer, as a snaplen or a record head leaves it.
-func (o *OpArgs4) data(x *XDR, end *int) uint32 {
+// skipData reads the data<> of WRITE, READ or SETXATTR without looking at it
+// and returns its length. The length is kept (has gets HasCount) even when
+// the data runs past the end of the buffer, as a snaplen or a record head
+// leaves it; end is set to the offset just past the data.
+func skipData(x *XDR, has *uint32, end *int) uint32 {
 	at := x.off
 	n := x.Uint32()
 	if x.err != nil {
@@ -175,24 +176,7 @@ func (o *OpArgs4) data(x *XDR, end *int) uint32 {
 		x.rejectAt(at, ErrTooLong)
 		return 0
 	}
-	o.Has |= HasCount
-	*end = x.off + padded(int(n))
-	x.Skip(int(n))
-	return n
-}
-
-// data reads READ's data<> as OpArgs4.data does WRITE's.
-func (o *OpRes4) data(x *XDR, end *int) uint32 {
-	at := x.off
-	n := x.Uint32()
-	if x.err != nil {
-		return 0
-	}
-	if n > maxNFS4Data {
-		x.rejectAt(at, ErrTooLong)
-		return 0
-	}
-	o.Has |= HasCount
+	*has |= HasCount
 	*end = x.off + padded(int(n))
 	x.Skip(int(n))
 	return n
