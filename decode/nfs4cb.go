@@ -202,10 +202,7 @@ func (a *CBCompound4Args) opArgs(x *XDR, o *CBOpArgs4) bool {
 	case CBOpSequence:
 		s := &a.Sequence
 		*s = CBSequenceArgs4{}
-		copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
-		s.SequenceID = x.Uint32()
-		s.SlotID = x.Uint32()
-		s.HighestSlotID = x.Uint32()
+		sequenceHead(x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
 		s.CacheThis = x.Bool()
 		for n := x.count(sessionIDSize + 4); n > 0 && x.err == nil; n-- {
 			x.Skip(sessionIDSize)
@@ -344,10 +341,7 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		case CBOpSequence:
 			if ok {
 				s := &r.Sequence
-				copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
-				s.SequenceID = x.Uint32()
-				s.SlotID = x.Uint32()
-				s.HighestSlotID = x.Uint32()
+				sequenceHead(&x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
 				s.TargetHighestSlotID = x.Uint32()
 				if x.err == nil {
 					r.Has |= HasSequence
