@@ -141,11 +141,7 @@ type NFS3Args struct {
 
 // mark sets bit in a.Has when the reads so far succeeded, so each field is
 // a read followed by a mark.
-func (a *NFS3Args) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		a.Has |= bit
-	}
-}
+func (a *NFS3Args) mark(x *XDR, bit uint32) { x.mark(&a.Has, bit) }
 
 // ParseNFS3Args decodes the arguments b of NFSv3 procedure proc into a,
 // resetting a first. It decodes what is there: for a message cut by the
@@ -362,11 +358,7 @@ type NFS3Result struct {
 }
 
 // mark sets bit in r.Has when the reads so far succeeded.
-func (r *NFS3Result) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		r.Has |= bit
-	}
-}
+func (r *NFS3Result) mark(x *XDR, bit uint32) { x.mark(&r.Has, bit) }
 
 // ParseNFS3Result decodes the results b of NFSv3 procedure proc into r,
 // resetting r first. Every procedure but NULL yields Status. READ also

@@ -72,11 +72,7 @@ type OpArgs4 struct {
 	Has uint32
 }
 
-func (o *OpArgs4) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		o.Has |= bit
-	}
-}
+func (o *OpArgs4) mark(x *XDR, bit uint32) { x.mark(&o.Has, bit) }
 
 // Bits of Compound4Args.Has and Compound4Res.Has: which of the single
 // operations' structs were decoded whole.
@@ -151,13 +147,7 @@ func (a *Compound4Args) CBProgram() (prog uint32, ok bool) {
 // MainOp returns the operation Wireshark names first as the compound's
 // nfs.main_opcode (see OpTier), 0 when no operation was read.
 func (a *Compound4Args) MainOp() uint32 {
-	best, op := 0, uint32(0)
-	for i := range min(a.N, MaxOps) {
-		if t := OpTier(a.Ops[i].Op); best == 0 || t < best {
-			best, op = t, a.Ops[i].Op
-		}
-	}
-	return op
+	return mainOp(a.N, func(i int) uint32 { return a.Ops[i].Op })
 }
 
 // ParseCompoundArgs decodes the arguments b of a COMPOUND call (program
@@ -241,11 +231,7 @@ func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
 		a.stateArgs(x, o) || a.layoutArgs(x, o)
 }
 
-func (a *Compound4Args) markHas(x *XDR, bit uint32) {
-	if x.err == nil {
-		a.Has |= bit
-	}
-}
+func (a *Compound4Args) markHas(x *XDR, bit uint32) { x.mark(&a.Has, bit) }
 
 func (o *OpArgs4) stateid(x *XDR) {
 	readStateid(x, &o.Stateid)

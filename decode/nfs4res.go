@@ -38,11 +38,7 @@ type OpRes4 struct {
 	Has uint32
 }
 
-func (o *OpRes4) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		o.Has |= bit
-	}
-}
+func (o *OpRes4) mark(x *XDR, bit uint32) { x.mark(&o.Has, bit) }
 
 // Compound4Res holds what nfsstall keeps of a COMPOUND reply's results.
 // Like Compound4Args it is large (about 6 KB) and meant to be reused.
@@ -82,13 +78,7 @@ func (r *Compound4Res) OpCodes(dst []uint32) []uint32 {
 // them among the results (see OpTier); 0 when there are none. It is the
 // call's when no operation failed before it.
 func (r *Compound4Res) MainOp() uint32 {
-	best, op := 0, uint32(0)
-	for i := range min(r.N, MaxOps) {
-		if t := OpTier(r.Ops[i].Op); best == 0 || t < best {
-			best, op = t, r.Ops[i].Op
-		}
-	}
-	return op
+	return mainOp(r.N, func(i int) uint32 { return r.Ops[i].Op })
 }
 
 // ParseCompoundResult decodes the results b of a COMPOUND reply into r,
@@ -169,11 +159,7 @@ func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
 		r.stateRes(x, o) || r.layoutRes(x, o)
 }
 
-func (r *Compound4Res) markHas(x *XDR, bit uint32) {
-	if x.err == nil {
-		r.Has |= bit
-	}
-}
+func (r *Compound4Res) markHas(x *XDR, bit uint32) { x.mark(&r.Has, bit) }
 
 func (o *OpRes4) stateid(x *XDR) {
 	readStateid(x, &o.Stateid)
