@@ -386,3 +386,12 @@ func StableName(s uint32) string {
 	}
 	return "STABLE_" + strconv.FormatUint(uint64(s), 10)
 }
+
+// tableName returns names[v], or prefix and v in decimal for a v past the
+// table.
+func tableName(names []string, v uint32, prefix string) string {
+	if v < uint32(len(names)) {
+		return names[v]
+	}
+	return prefix + strconv.FormatUint(uint64(v), 10)
+}

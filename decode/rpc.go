@@ -380,12 +380,7 @@ var acceptStatNames = [...]string{
 }
 
 // AcceptStatName names an accept_stat, e.g. "PROG_MISMATCH".
-func AcceptStatName(s uint32) string {
-	if s < uint32(len(acceptStatNames)) {
-		return acceptStatNames[s]
-	}
-	return "ACCEPT_STAT_" + strconv.FormatUint(uint64(s), 10)
-}
+func AcceptStatName(s uint32) string { return tableName(acceptStatNames[:], s, "ACCEPT_STAT_") }
 
 // RejectStatName names a reject_stat: "RPC_MISMATCH", "AUTH_ERROR".
 func RejectStatName(s uint32) string {

@@ -1,7 +1,5 @@
 package decode
 
-import "strconv"
-
 // RPC authentication (RFC 5531 section 8, RPCSEC_GSS RFC 2203): the
 // flavors, the credential bodies the decoders read, and their names.
 
@@ -123,12 +121,7 @@ var authStatNames = [...]string{
 }
 
 // AuthStatName names an auth_stat, e.g. "AUTH_BADCRED".
-func AuthStatName(s uint32) string {
-	if s < uint32(len(authStatNames)) {
-		return authStatNames[s]
-	}
-	return "AUTH_STAT_" + strconv.FormatUint(uint64(s), 10)
-}
+func AuthStatName(s uint32) string { return tableName(authStatNames[:], s, "AUTH_STAT_") }
 
 var authFlavorNames = [...]string{
 	AuthNone:  "AUTH_NONE",
@@ -142,9 +135,4 @@ var authFlavorNames = [...]string{
 }
 
 // AuthFlavorName names an auth_flavor, e.g. "AUTH_SYS".
-func AuthFlavorName(f uint32) string {
-	if f < uint32(len(authFlavorNames)) {
-		return authFlavorNames[f]
-	}
-	return "AUTH_" + strconv.FormatUint(uint64(f), 10)
-}
+func AuthFlavorName(f uint32) string { return tableName(authFlavorNames[:], f, "AUTH_") }
