@@ -268,6 +268,15 @@ func (x *XDR) opFail(f *faults, i int, op uint32, reply, cb bool, base int) erro
 	return f.set(OpError{Index: i, Op: op, Reply: reply, CB: cb, Offset: base + x.off, Err: x.err})
 }
 
+// opSlot returns where the ith operation of a compound is kept: ops[i],
+// or spare past MaxOps (an operation decoded, not kept).
+func opSlot[T any](ops *[MaxOps]T, spare *T, i int) *T {
+	if i < MaxOps {
+		return &ops[i]
+	}
+	return spare
+}
+
 // hdrFail wraps the cursor's error, met before the first operation, as a
 // DecodeError.
 func (x *XDR) hdrFail(f *faults, where string) error {

@@ -194,10 +194,7 @@ var ErrBadResume = errors.New("nfs4: nothing to resume")
 // the arguments of x's first byte.
 func (a *Compound4Args) ops(x *XDR, base int) error {
 	for i := a.N; uint32(i) < a.NumOps; i++ {
-		o := &a.spare
-		if i < MaxOps {
-			o = &a.Ops[i]
-		}
+		o := opSlot(&a.Ops, &a.spare, i)
 		*o = OpArgs4{At: base + x.off}
 		a.dataEnd = 0
 		o.Op = x.Uint32()

@@ -121,10 +121,7 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 		return x.hdrFail(&a.faults, "nfs4 cb_compound args")
 	}
 	for i := 0; uint32(i) < a.NumOps; i++ {
-		o := &a.spare
-		if i < MaxOps {
-			o = &a.Ops[i]
-		}
+		o := opSlot(&a.Ops, &a.spare, i)
 		*o = CBOpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
@@ -297,10 +294,7 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		return x.hdrFail(&r.faults, "nfs4 cb_compound result")
 	}
 	for i := 0; uint32(i) < r.NumOps; i++ {
-		o := &r.spare
-		if i < MaxOps {
-			o = &r.Ops[i]
-		}
+		o := opSlot(&r.Ops, &r.spare, i)
 		*o = CBOpRes4{}
 		o.Op = x.Uint32()
 		if x.err != nil {

@@ -112,10 +112,7 @@ func ResumeCompoundResult(b []byte, r *Compound4Res) error {
 // results of x's first byte.
 func (r *Compound4Res) ops(x *XDR, base int) error {
 	for i := r.N; uint32(i) < r.NumOps; i++ {
-		o := &r.spare
-		if i < MaxOps {
-			o = &r.Ops[i]
-		}
+		o := opSlot(&r.Ops, &r.spare, i)
 		*o = OpRes4{At: base + x.off}
 		r.dataEnd = 0
 		o.Op = x.Uint32()
