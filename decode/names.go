@@ -223,14 +223,11 @@ func OpName(op uint32) string {
 // CBProcName names a procedure of the NFSv4 callback program (whose
 // number the client chooses, see Compound4Args.CBProgram): "CB_NULL",
 // "CB_COMPOUND", else "CB_PROC<n>".
-func CBProcName(proc uint32) string {
-	switch proc {
-	case CBProcNull:
-		return "CB_NULL"
-	case CBProcCompound:
-		return "CB_COMPOUND"
-	}
-	return "CB_PROC" + strconv.FormatUint(uint64(proc), 10)
+func CBProcName(proc uint32) string { return tableName(cbProcNames[:], proc, "CB_PROC") }
+
+var cbProcNames = [...]string{
+	CBProcNull:     "CB_NULL",
+	CBProcCompound: "CB_COMPOUND",
 }
 
 // NFSv4 callback operation names (nfs_cb_opnum4), RFC 7530 (3-4), RFC 8881

@@ -1,9 +1,6 @@
 package decode
 
-import (
-	"errors"
-	"strconv"
-)
+import "errors"
 
 // ONC RPC version 2, RFC 5531 section 9. Input to the parsers here is one
 // RPC message with the record marking (RFC 5531 section 11) already removed.
@@ -360,14 +357,11 @@ func LooksLikeReply(b []byte) bool {
 }
 
 // ReplyStatName names a reply_stat: "MSG_ACCEPTED", "MSG_DENIED".
-func ReplyStatName(s uint32) string {
-	switch s {
-	case MsgAccepted:
-		return "MSG_ACCEPTED"
-	case MsgDenied:
-		return "MSG_DENIED"
-	}
-	return "REPLY_STAT_" + strconv.FormatUint(uint64(s), 10)
+func ReplyStatName(s uint32) string { return tableName(replyStatNames[:], s, "REPLY_STAT_") }
+
+var replyStatNames = [...]string{
+	MsgAccepted: "MSG_ACCEPTED",
+	MsgDenied:   "MSG_DENIED",
 }
 
 var acceptStatNames = [...]string{
@@ -383,12 +377,9 @@ var acceptStatNames = [...]string{
 func AcceptStatName(s uint32) string { return tableName(acceptStatNames[:], s, "ACCEPT_STAT_") }
 
 // RejectStatName names a reject_stat: "RPC_MISMATCH", "AUTH_ERROR".
-func RejectStatName(s uint32) string {
-	switch s {
-	case RPCMismatch:
-		return "RPC_MISMATCH"
-	case AuthError:
-		return "AUTH_ERROR"
-	}
-	return "REJECT_STAT_" + strconv.FormatUint(uint64(s), 10)
+func RejectStatName(s uint32) string { return tableName(rejectStatNames[:], s, "REJECT_STAT_") }
+
+var rejectStatNames = [...]string{
+	RPCMismatch: "RPC_MISMATCH",
+	AuthError:   "AUTH_ERROR",
 }
