@@ -177,18 +177,35 @@ func ParseCompoundArgs(b []byte, a *Compound4Args) error {
 // offsets count from the start of the arguments, as if the buffer had
 // been whole). It returns ErrBadResume when a.ResumeAt is not set.
 func ResumeCompoundArgs(b []byte, a *Compound4Args) error {
-	if a.ResumeAt <= 0 {
-		return ErrBadResume
-	}
-	x := NewXDR(b)
-	base := a.ResumeAt
-	a.ResumeAt = 0
-	return a.ops(&x, base)
+	return resume(b, &a.ResumeAt, a.ops)
 }
 
 // ErrBadResume means a resume was asked of a decode that did not stop in
 // data that ran past its buffer.
 var ErrBadResume = errors.New("nfs4: nothing to resume")
+
+// resume decodes with ops the rest b of a compound whose decode stopped
+// at *at, the offset of b's first byte, and clears *at; ErrBadResume when
+// *at is not set.
+func resume(b []byte, at *int, ops func(x *XDR, base int) error) error {
+	if *at <= 0 {
+		return ErrBadResume
+	}
+	x := NewXDR(b)
+	base := *at
+	*at = 0
+	return ops(&x, base)
+}
+
+// resumeAt is where the decode of a compound that failed goes on: base plus
+// dataEnd when it stopped in data that ran past the buffer (dataEnd set,
+// the error ErrShort), else 0.
+func (x *XDR) resumeAt(base, dataEnd int) int {
+	if dataEnd > 0 && x.err == ErrShort {
+		return base + dataEnd
+	}
+	return 0
+}
 
 // ops decodes the operations from the (a.N)th on; base is the offset in
 // the arguments of x's first byte.
@@ -206,9 +223,7 @@ func (a *Compound4Args) ops(x *XDR, base int) error {
 			return a.faults.set(OpError{Index: i, Op: o.Op, Offset: base + x.off - 4, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			if a.dataEnd > 0 && x.err == ErrShort {
-				a.ResumeAt = base + a.dataEnd
-			}
+			a.ResumeAt = x.resumeAt(base, a.dataEnd)
 			return x.opFail(&a.faults, i, o.Op, false, false, base)
 		}
 	}

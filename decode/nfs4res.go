@@ -99,13 +99,7 @@ func ParseCompoundResult(b []byte, r *Compound4Res) error {
 // ResumeCompoundResult is ResumeCompoundArgs for a reply whose decode
 // stopped in the data of a READ: b holds the results from r.ResumeAt on.
 func ResumeCompoundResult(b []byte, r *Compound4Res) error {
-	if r.ResumeAt <= 0 {
-		return ErrBadResume
-	}
-	x := NewXDR(b)
-	base := r.ResumeAt
-	r.ResumeAt = 0
-	return r.ops(&x, base)
+	return resume(b, &r.ResumeAt, r.ops)
 }
 
 // ops decodes the results from the (r.N)th on; base is the offset in the
@@ -129,9 +123,7 @@ func (r *Compound4Res) ops(x *XDR, base int) error {
 			return r.faults.set(OpError{Index: i, Op: o.Op, Reply: true, Offset: base + x.off - 8, Err: ErrUnknownOp})
 		}
 		if x.err != nil {
-			if r.dataEnd > 0 && x.err == ErrShort {
-				r.ResumeAt = base + r.dataEnd
-			}
+			r.ResumeAt = x.resumeAt(base, r.dataEnd)
 			return x.opFail(&r.faults, i, o.Op, true, false, base)
 		}
 	}
