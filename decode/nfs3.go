@@ -154,9 +154,11 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 	switch proc {
 	case NFS3ProcNull:
 	case NFS3ProcGetattr, NFS3ProcReadlink, NFS3ProcFsstat, NFS3ProcFsinfo, NFS3ProcPathconf:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 	case NFS3ProcSetattr:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 		a.sattr3(&x)
 		if x.Bool() { // sattrguard3: the ctime the client expects
 			x.Skip(nfstime3Size)
@@ -164,14 +166,23 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 	case NFS3ProcLookup, NFS3ProcRemove, NFS3ProcRmdir:
 		a.dirop(&x)
 	case NFS3ProcAccess:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 		x.Uint32() // access bits
 	case NFS3ProcRead, NFS3ProcCommit:
-		a.fh(&x)
-		a.offsetCount(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
+		a.Offset = x.Uint64()
+		a.mark(&x, HasOffset)
+		a.Count = x.Uint32()
+		a.mark(&x, HasCount)
 	case NFS3ProcWrite:
-		a.fh(&x)
-		a.offsetCount(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
+		a.Offset = x.Uint64()
+		a.mark(&x, HasOffset)
+		a.Count = x.Uint32()
+		a.mark(&x, HasCount)
 		a.Stable = x.Uint32()
 		a.mark(&x, HasStable)
 		// The data<> that follows is the bulk of the message and what a
@@ -197,20 +208,23 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.Name2 = x.Opaque(maxNFS3Name)
 		a.mark(&x, HasName2)
 	case NFS3ProcLink:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 		a.FH2 = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH2)
 		a.Name = x.Opaque(maxNFS3Name)
 		a.mark(&x, HasName)
 	case NFS3ProcReaddir:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 		a.Cookie = x.Uint64()
 		a.mark(&x, HasCookie)
 		x.Skip(verf3Size)
 		a.Count = x.Uint32()
 		a.mark(&x, HasCount)
 	case NFS3ProcReaddirplus:
-		a.fh(&x)
+		a.FH = x.Opaque(nfs3FHSize)
+		a.mark(&x, HasFH)
 		a.Cookie = x.Uint64()
 		a.mark(&x, HasCookie)
 		x.Skip(verf3Size)
@@ -224,20 +238,6 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		return x.fail("nfs3 " + nfs3Procs[proc] + " args")
 	}
 	return nil
-}
-
-// fh reads the first file handle.
-func (a *NFS3Args) fh(x *XDR) {
-	a.FH = x.Opaque(nfs3FHSize)
-	a.mark(x, HasFH)
-}
-
-// offsetCount reads the offset and count of READ, WRITE and COMMIT.
-func (a *NFS3Args) offsetCount(x *XDR) {
-	a.Offset = x.Uint64()
-	a.mark(x, HasOffset)
-	a.Count = x.Uint32()
-	a.mark(x, HasCount)
 }
 
 // createHow reads CREATE's createhow3.
@@ -273,7 +273,8 @@ func (a *NFS3Args) mknodData(x *XDR) {
 
 // dirop reads a diropargs3: directory handle and name.
 func (a *NFS3Args) dirop(x *XDR) {
-	a.fh(x)
+	a.FH = x.Opaque(nfs3FHSize)
+	a.mark(x, HasFH)
 	a.Name = x.Opaque(maxNFS3Name)
 	a.mark(x, HasName)
 }
