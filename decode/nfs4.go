@@ -317,3 +317,103 @@ func mainOp(n int, op func(i int) uint32) uint32 {
 	}
 	return main
 }
+
+// Operation families: the function that reads an operation's arguments
+// and result (sessionArgs and sessionRes, fsArgs and fsRes, ...).
+const (
+	famUnknown = iota
+	famSession
+	famFS
+	famIO
+	famState
+	famLayout
+)
+
+// opFamilies gives the family of each operation code below OpIllegal.
+var opFamilies = [...]uint8{
+	OpAccess:             famFS,
+	OpClose:              famState,
+	OpCommit:             famIO,
+	OpCreate:             famFS,
+	OpDelegPurge:         famSession,
+	OpDelegReturn:        famState,
+	OpGetattr:            famFS,
+	OpGetFH:              famFS,
+	OpLink:               famFS,
+	OpLock:               famState,
+	OpLockT:              famState,
+	OpLockU:              famState,
+	OpLookup:             famFS,
+	OpLookupP:            famFS,
+	OpNVerify:            famFS,
+	OpOpen:               famState,
+	OpOpenAttr:           famFS,
+	OpOpenConfirm:        famState,
+	OpOpenDowngrade:      famState,
+	OpPutFH:              famFS,
+	OpPutPubFH:           famFS,
+	OpPutRootFH:          famFS,
+	OpRead:               famIO,
+	OpReaddir:            famFS,
+	OpReadlink:           famFS,
+	OpRemove:             famFS,
+	OpRename:             famFS,
+	OpRenew:              famSession,
+	OpRestoreFH:          famFS,
+	OpSaveFH:             famFS,
+	OpSecinfo:            famFS,
+	OpSetattr:            famFS,
+	OpSetClientID:        famSession,
+	OpSetClientIDConfirm: famSession,
+	OpVerify:             famFS,
+	OpWrite:              famIO,
+	OpReleaseLockOwner:   famState,
+	OpBackchannelCtl:     famSession,
+	OpBindConnToSession:  famSession,
+	OpExchangeID:         famSession,
+	OpCreateSession:      famSession,
+	OpDestroySession:     famSession,
+	OpFreeStateid:        famState,
+	OpGetDirDelegation:   famState,
+	OpGetDeviceInfo:      famLayout,
+	OpGetDeviceList:      famLayout,
+	OpLayoutCommit:       famLayout,
+	OpLayoutGet:          famLayout,
+	OpLayoutReturn:       famLayout,
+	OpSecinfoNoName:      famFS,
+	OpSequence:           famSession,
+	OpSetSSV:             famSession,
+	OpTestStateid:        famState,
+	OpWantDelegation:     famState,
+	OpDestroyClientID:    famSession,
+	OpReclaimComplete:    famSession,
+	OpAllocate:           famIO,
+	OpCopy:               famIO,
+	OpCopyNotify:         famIO,
+	OpDeallocate:         famIO,
+	OpIOAdvise:           famIO,
+	OpLayoutError:        famLayout,
+	OpLayoutStats:        famLayout,
+	OpOffloadCancel:      famIO,
+	OpOffloadStatus:      famIO,
+	OpReadPlus:           famIO,
+	OpSeek:               famIO,
+	OpWriteSame:          famIO,
+	OpClone:              famIO,
+	OpGetXattr:           famFS,
+	OpSetXattr:           famFS,
+	OpListXattrs:         famFS,
+	OpRemoveXattr:        famFS,
+}
+
+// opFamily returns the family of operation op, famUnknown for a code no
+// minor version defines.
+func opFamily(op uint32) uint8 {
+	if op < uint32(len(opFamilies)) {
+		return opFamilies[op]
+	}
+	if op == OpIllegal {
+		return famFS
+	}
+	return famUnknown
+}

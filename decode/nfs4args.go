@@ -230,17 +230,22 @@ func (a *Compound4Args) ops(x *XDR, base int) error {
 	return nil
 }
 
-// opArgs reads the arguments of operation o.Op; false for an unknown code.
-// The operations without arguments are here, the others in the function
-// of their family.
+// opArgs reads the arguments of operation o.Op with the function of its
+// family; false for an unknown code.
 func (a *Compound4Args) opArgs(x *XDR, o *OpArgs4) bool {
-	switch o.Op {
-	case OpGetFH, OpLookupP, OpPutPubFH, OpPutRootFH, OpReadlink, OpRestoreFH, OpSaveFH, OpIllegal:
-		// void
-		return true
+	switch opFamily(o.Op) {
+	case famSession:
+		return a.sessionArgs(x, o)
+	case famFS:
+		return a.fsArgs(x, o)
+	case famIO:
+		return a.ioArgs(x, o)
+	case famState:
+		return a.stateArgs(x, o)
+	case famLayout:
+		return a.layoutArgs(x, o)
 	}
-	return a.sessionArgs(x, o) || a.fsArgs(x, o) || a.ioArgs(x, o) ||
-		a.stateArgs(x, o) || a.layoutArgs(x, o)
+	return false
 }
 
 func (a *Compound4Args) markHas(x *XDR, bit uint32) { x.mark(&a.Has, bit) }

@@ -4,6 +4,9 @@ package decode
 // (PUTFH, LOOKUP, GETATTR, CREATE...); false for any other operation.
 func (a *Compound4Args) fsArgs(x *XDR, o *OpArgs4) bool {
 	switch o.Op {
+	case OpGetFH, OpLookupP, OpPutPubFH, OpPutRootFH, OpReadlink, OpRestoreFH,
+		OpSaveFH, OpIllegal:
+		// void
 	case OpAccess, OpSecinfoNoName:
 		x.Uint32()
 	case OpOpenAttr:
@@ -67,6 +70,9 @@ func (a *Compound4Args) fsArgs(x *XDR, o *OpArgs4) bool {
 func (r *Compound4Res) fsRes(x *XDR, o *OpRes4) bool {
 	ok := o.Status == NFS4OK
 	switch o.Op {
+	case OpLookup, OpLookupP, OpNVerify, OpOpenAttr, OpPutFH, OpPutPubFH,
+		OpPutRootFH, OpRestoreFH, OpSaveFH, OpVerify, OpIllegal:
+		// status only
 	case OpSetattr:
 		bitmap4(x) // attrsset, whatever the status
 	case OpAccess:

@@ -4,6 +4,8 @@ package decode
 // COMMIT, COPY...); false for any other operation.
 func (a *Compound4Args) ioArgs(x *XDR, o *OpArgs4) bool {
 	switch o.Op {
+	case OpOffloadCancel, OpOffloadStatus:
+		o.stateid(x)
 	case OpCommit:
 		o.Offset = x.Uint64()
 		o.mark(x, HasOffset)
@@ -76,6 +78,8 @@ func (a *Compound4Args) ioArgs(x *XDR, o *OpArgs4) bool {
 func (r *Compound4Res) ioRes(x *XDR, o *OpRes4) bool {
 	ok := o.Status == NFS4OK
 	switch o.Op {
+	case OpAllocate, OpDeallocate, OpOffloadCancel, OpClone:
+		// status only
 	case OpCommit:
 		if ok {
 			o.Verf = x.FixedOpaque(verifier4Size)

@@ -74,6 +74,8 @@ func (a *Compound4Args) layoutArgs(x *XDR, o *OpArgs4) bool {
 func (r *Compound4Res) layoutRes(x *XDR, o *OpRes4) bool {
 	ok := o.Status == NFS4OK
 	switch o.Op {
+	case OpLayoutError, OpLayoutStats:
+		// status only
 	case OpGetDeviceInfo:
 		switch {
 		case ok:

@@ -130,22 +130,22 @@ func (r *Compound4Res) ops(x *XDR, base int) error {
 	return nil
 }
 
-// opRes reads the result of operation o.Op after its status; false for an
-// unknown code. The operations whose result is the status alone are here,
-// the others in the function of their family.
+// opRes reads the result of operation o.Op after its status with the
+// function of its family; false for an unknown code.
 func (r *Compound4Res) opRes(x *XDR, o *OpRes4) bool {
-	switch o.Op {
-	case OpDelegPurge, OpDelegReturn, OpLookup, OpLookupP, OpNVerify, OpOpenAttr,
-		OpPutFH, OpPutPubFH, OpPutRootFH, OpRenew, OpRestoreFH, OpSaveFH,
-		OpSetClientIDConfirm, OpVerify, OpReleaseLockOwner, OpBackchannelCtl,
-		OpDestroySession, OpFreeStateid, OpDestroyClientID, OpReclaimComplete,
-		OpAllocate, OpDeallocate, OpLayoutError, OpLayoutStats, OpOffloadCancel,
-		OpClone, OpIllegal:
-		// status only
-		return true
+	switch opFamily(o.Op) {
+	case famSession:
+		return r.sessionRes(x, o)
+	case famFS:
+		return r.fsRes(x, o)
+	case famIO:
+		return r.ioRes(x, o)
+	case famState:
+		return r.stateRes(x, o)
+	case famLayout:
+		return r.layoutRes(x, o)
 	}
-	return r.sessionRes(x, o) || r.fsRes(x, o) || r.ioRes(x, o) ||
-		r.stateRes(x, o) || r.layoutRes(x, o)
+	return false
 }
 
 func (r *Compound4Res) markHas(x *XDR, bit uint32) { x.mark(&r.Has, bit) }

@@ -152,6 +152,9 @@ func (a *Compound4Args) sessionArgs(x *XDR, o *OpArgs4) bool {
 func (r *Compound4Res) sessionRes(x *XDR, o *OpRes4) bool {
 	ok := o.Status == NFS4OK
 	switch o.Op {
+	case OpDelegPurge, OpRenew, OpSetClientIDConfirm, OpBackchannelCtl,
+		OpDestroySession, OpDestroyClientID, OpReclaimComplete:
+		// status only
 	case OpSetClientID:
 		switch {
 		case ok:

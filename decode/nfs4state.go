@@ -8,7 +8,7 @@ func (a *Compound4Args) stateArgs(x *XDR, o *OpArgs4) bool {
 		o.Seqid = x.Uint32()
 		o.mark(x, HasSeqid)
 		o.stateid(x)
-	case OpDelegReturn, OpFreeStateid, OpOffloadCancel, OpOffloadStatus:
+	case OpDelegReturn, OpFreeStateid:
 		o.stateid(x)
 	case OpLock:
 		o.Type = x.Uint32()
@@ -85,6 +85,8 @@ func (a *Compound4Args) stateArgs(x *XDR, o *OpArgs4) bool {
 func (r *Compound4Res) stateRes(x *XDR, o *OpRes4) bool {
 	ok := o.Status == NFS4OK
 	switch o.Op {
+	case OpDelegReturn, OpReleaseLockOwner, OpFreeStateid:
+		// status only
 	case OpClose, OpLockU, OpOpenConfirm, OpOpenDowngrade:
 		if ok {
 			o.stateid(x)
