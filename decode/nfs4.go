@@ -305,19 +305,6 @@ func OpTier(op uint32) int {
 	return 1
 }
 
-// mainOp returns the code of the first of the n operations whose codes op
-// gives that is of the lowest OpTier; 0 when n is 0.
-func mainOp(n int, op func(i int) uint32) uint32 {
-	best, main := 0, uint32(0)
-	for i := range min(n, MaxOps) {
-		c := op(i)
-		if t := OpTier(c); best == 0 || t < best {
-			best, main = t, c
-		}
-	}
-	return main
-}
-
 // Operation families: the function that reads an operation's arguments
 // and result (sessionArgs and sessionRes, fsArgs and fsRes, ...).
 const (

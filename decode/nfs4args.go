@@ -147,7 +147,13 @@ func (a *Compound4Args) CBProgram() (prog uint32, ok bool) {
 // MainOp returns the operation Wireshark names first as the compound's
 // nfs.main_opcode (see OpTier), 0 when no operation was read.
 func (a *Compound4Args) MainOp() uint32 {
-	return mainOp(a.N, func(i int) uint32 { return a.Ops[i].Op })
+	best, op := 0, uint32(0)
+	for i := range min(a.N, MaxOps) {
+		if t := OpTier(a.Ops[i].Op); best == 0 || t < best {
+			best, op = t, a.Ops[i].Op
+		}
+	}
+	return op
 }
 
 // ParseCompoundArgs decodes the arguments b of a COMPOUND call (program

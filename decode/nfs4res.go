@@ -78,7 +78,13 @@ func (r *Compound4Res) OpCodes(dst []uint32) []uint32 {
 // them among the results (see OpTier); 0 when there are none. It is the
 // call's when no operation failed before it.
 func (r *Compound4Res) MainOp() uint32 {
-	return mainOp(r.N, func(i int) uint32 { return r.Ops[i].Op })
+	best, op := 0, uint32(0)
+	for i := range min(r.N, MaxOps) {
+		if t := OpTier(r.Ops[i].Op); best == 0 || t < best {
+			best, op = t, r.Ops[i].Op
+		}
+	}
+	return op
 }
 
 // ParseCompoundResult decodes the results b of a COMPOUND reply into r,
