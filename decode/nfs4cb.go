@@ -188,7 +188,10 @@ func (a *CBCompound4Args) opArgs(x *XDR, o *CBOpArgs4) bool {
 	case CBOpSequence:
 		s := &a.Sequence
 		*s = CBSequenceArgs4{}
-		sequenceHead(x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
+		copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
+		s.SequenceID = x.Uint32()
+		s.SlotID = x.Uint32()
+		s.HighestSlotID = x.Uint32()
 		s.CacheThis = x.Bool()
 		for n := x.count(sessionIDSize + 4); n > 0 && x.err == nil; n-- {
 			x.Skip(sessionIDSize)
@@ -317,7 +320,10 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		case CBOpSequence:
 			if ok {
 				s := &r.Sequence
-				sequenceHead(&x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
+				copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
+				s.SequenceID = x.Uint32()
+				s.SlotID = x.Uint32()
+				s.HighestSlotID = x.Uint32()
 				s.TargetHighestSlotID = x.Uint32()
 				if x.err == nil {
 					r.Has |= HasSequence

@@ -132,7 +132,10 @@ func (a *Compound4Args) sessionArgs(x *XDR, o *OpArgs4) bool {
 	case OpSequence:
 		s := &a.Sequence
 		*s = SequenceArgs4{}
-		sequenceHead(x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
+		copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
+		s.SequenceID = x.Uint32()
+		s.SlotID = x.Uint32()
+		s.HighestSlotID = x.Uint32()
 		s.CacheThis = x.Bool()
 		a.markHas(x, HasSequence)
 	case OpSetSSV:
@@ -200,7 +203,10 @@ func (r *Compound4Res) sessionRes(x *XDR, o *OpRes4) bool {
 		if ok {
 			s := &r.Sequence
 			*s = SequenceRes4{}
-			sequenceHead(x, &s.SessionID, &s.SequenceID, &s.SlotID, &s.HighestSlotID)
+			copy(s.SessionID[:], x.FixedOpaque(sessionIDSize))
+			s.SequenceID = x.Uint32()
+			s.SlotID = x.Uint32()
+			s.HighestSlotID = x.Uint32()
 			s.TargetHighestSlotID = x.Uint32()
 			s.StatusFlags = x.Uint32()
 			r.markHas(x, HasSequence)
@@ -314,13 +320,4 @@ func implID(x *XDR) {
 		x.Opaque(maxNFS4Name) // name
 		x.Skip(nfstime4Size)
 	}
-}
-
-// sequenceHead reads the session, sequence, slot and highest slot that the
-// arguments and results of SEQUENCE and CB_SEQUENCE start with.
-func sequenceHead(x *XDR, session *[sessionIDSize]byte, seq, slot, highest *uint32) {
-	copy(session[:], x.FixedOpaque(sessionIDSize))
-	*seq = x.Uint32()
-	*slot = x.Uint32()
-	*highest = x.Uint32()
 }
