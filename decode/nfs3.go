@@ -169,24 +169,19 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.FH = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH)
 		x.Uint32() // access bits
-	case NFS3ProcRead, NFS3ProcCommit:
+	case NFS3ProcRead, NFS3ProcCommit, NFS3ProcWrite:
 		a.FH = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH)
 		a.Offset = x.Uint64()
 		a.mark(&x, HasOffset)
 		a.Count = x.Uint32()
 		a.mark(&x, HasCount)
-	case NFS3ProcWrite:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
-		a.Offset = x.Uint64()
-		a.mark(&x, HasOffset)
-		a.Count = x.Uint32()
-		a.mark(&x, HasCount)
-		a.Stable = x.Uint32()
-		a.mark(&x, HasStable)
-		// The data<> that follows is the bulk of the message and what a
-		// snaplen cuts; nothing in it is needed.
+		if proc == NFS3ProcWrite {
+			a.Stable = x.Uint32()
+			a.mark(&x, HasStable)
+			// The data<> that follows is the bulk of the message and what
+			// a snaplen cuts; nothing in it is needed.
+		}
 	case NFS3ProcCreate:
 		a.dirop(&x)
 		a.createHow(&x)
