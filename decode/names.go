@@ -223,14 +223,11 @@ func OpName(op uint32) string {
 // CBProcName names a procedure of the NFSv4 callback program (whose
 // number the client chooses, see Compound4Args.CBProgram): "CB_NULL",
 // "CB_COMPOUND", else "CB_PROC<n>".
-func CBProcName(proc uint32) string {
-	switch proc {
-	case CBProcNull:
-		return "CB_NULL"
-	case CBProcCompound:
-		return "CB_COMPOUND"
-	}
-	return "CB_PROC" + strconv.FormatUint(uint64(proc), 10)
+func CBProcName(proc uint32) string { return tableName(cbProcNames[:], proc, "CB_PROC") }
+
+var cbProcNames = [...]string{
+	CBProcNull:     "CB_NULL",
+	CBProcCompound: "CB_COMPOUND",
 }
 
 // NFSv4 callback operation names (nfs_cb_opnum4), RFC 7530 (3-4), RFC 8881
@@ -305,4 +302,93 @@ func NFS4StatName(s uint32) string {
 		return nfs4ErrNames[s-10001]
 	}
 	return "NFS4ERR_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// NFS3StatName names an nfsstat3, e.g. "NFS3_OK", "NFS3ERR_NOENT"; one RFC
+// 1813 does not define is "NFS3ERR_<n>".
+func NFS3StatName(s uint32) string {
+	switch s {
+	case NFS3OK:
+		return "NFS3_OK"
+	case NFS3ErrPerm:
+		return "NFS3ERR_PERM"
+	case NFS3ErrNoEnt:
+		return "NFS3ERR_NOENT"
+	case NFS3ErrIO:
+		return "NFS3ERR_IO"
+	case NFS3ErrNXIO:
+		return "NFS3ERR_NXIO"
+	case NFS3ErrAccess:
+		return "NFS3ERR_ACCES"
+	case NFS3ErrExist:
+		return "NFS3ERR_EXIST"
+	case NFS3ErrXDev:
+		return "NFS3ERR_XDEV"
+	case NFS3ErrNoDev:
+		return "NFS3ERR_NODEV"
+	case NFS3ErrNotDir:
+		return "NFS3ERR_NOTDIR"
+	case NFS3ErrIsDir:
+		return "NFS3ERR_ISDIR"
+	case NFS3ErrInval:
+		return "NFS3ERR_INVAL"
+	case NFS3ErrFBig:
+		return "NFS3ERR_FBIG"
+	case NFS3ErrNoSpc:
+		return "NFS3ERR_NOSPC"
+	case NFS3ErrROFS:
+		return "NFS3ERR_ROFS"
+	case NFS3ErrMLink:
+		return "NFS3ERR_MLINK"
+	case NFS3ErrNameTooLong:
+		return "NFS3ERR_NAMETOOLONG"
+	case NFS3ErrNotEmpty:
+		return "NFS3ERR_NOTEMPTY"
+	case NFS3ErrDQuot:
+		return "NFS3ERR_DQUOT"
+	case NFS3ErrStale:
+		return "NFS3ERR_STALE"
+	case NFS3ErrRemote:
+		return "NFS3ERR_REMOTE"
+	case NFS3ErrBadHandle:
+		return "NFS3ERR_BADHANDLE"
+	case NFS3ErrNotSync:
+		return "NFS3ERR_NOT_SYNC"
+	case NFS3ErrBadCookie:
+		return "NFS3ERR_BAD_COOKIE"
+	case NFS3ErrNotSupp:
+		return "NFS3ERR_NOTSUPP"
+	case NFS3ErrTooSmall:
+		return "NFS3ERR_TOOSMALL"
+	case NFS3ErrServerFault:
+		return "NFS3ERR_SERVERFAULT"
+	case NFS3ErrBadType:
+		return "NFS3ERR_BADTYPE"
+	case NFS3ErrJukebox:
+		return "NFS3ERR_JUKEBOX"
+	}
+	return "NFS3ERR_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// StableName names a stable_how: "UNSTABLE", "DATA_SYNC", "FILE_SYNC";
+// another value is "STABLE_<n>".
+func StableName(s uint32) string {
+	switch s {
+	case Unstable:
+		return "UNSTABLE"
+	case DataSync:
+		return "DATA_SYNC"
+	case FileSync:
+		return "FILE_SYNC"
+	}
+	return "STABLE_" + strconv.FormatUint(uint64(s), 10)
+}
+
+// tableName returns names[v], or prefix and v in decimal for a v past the
+// table.
+func tableName(names []string, v uint32, prefix string) string {
+	if v < uint32(len(names)) {
+		return names[v]
+	}
+	return prefix + strconv.FormatUint(uint64(v), 10)
 }

@@ -1,9 +1,6 @@
 package decode
 
-import (
-	"errors"
-	"strconv"
-)
+import "errors"
 
 // NFS version 3, RFC 1813. The decoders read the arguments of a call (the
 // RPC Call.Args) and the results of a reply (Reply.Results), keeping the
@@ -144,11 +141,7 @@ type NFS3Args struct {
 
 // mark sets bit in a.Has when the reads so far succeeded, so each field is
 // a read followed by a mark.
-func (a *NFS3Args) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		a.Has |= bit
-	}
-}
+func (a *NFS3Args) mark(x *XDR, bit uint32) { x.mark(&a.Has, bit) }
 
 // ParseNFS3Args decodes the arguments b of NFSv3 procedure proc into a,
 // resetting a first. It decodes what is there: for a message cut by the
@@ -176,36 +169,22 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.FH = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH)
 		x.Uint32() // access bits
-	case NFS3ProcRead, NFS3ProcCommit:
+	case NFS3ProcRead, NFS3ProcCommit, NFS3ProcWrite:
 		a.FH = x.Opaque(nfs3FHSize)
 		a.mark(&x, HasFH)
 		a.Offset = x.Uint64()
 		a.mark(&x, HasOffset)
 		a.Count = x.Uint32()
 		a.mark(&x, HasCount)
-	case NFS3ProcWrite:
-		a.FH = x.Opaque(nfs3FHSize)
-		a.mark(&x, HasFH)
-		a.Offset = x.Uint64()
-		a.mark(&x, HasOffset)
-		a.Count = x.Uint32()
-		a.mark(&x, HasCount)
-		a.Stable = x.Uint32()
-		a.mark(&x, HasStable)
-		// The data<> that follows is the bulk of the message and what a
-		// snaplen cuts; nothing in it is needed.
+		if proc == NFS3ProcWrite {
+			a.Stable = x.Uint32()
+			a.mark(&x, HasStable)
+			// The data<> that follows is the bulk of the message and what
+			// a snaplen cuts; nothing in it is needed.
+		}
 	case NFS3ProcCreate:
 		a.dirop(&x)
-		at := x.off
-		switch mode := x.Uint32(); {
-		case x.err != nil:
-		case mode == createUnchecked || mode == createGuarded:
-			a.sattr3(&x)
-		case mode == createExclusive:
-			x.Skip(verf3Size)
-		default:
-			x.rejectAt(at, ErrBadUnion)
-		}
+		a.createHow(&x)
 	case NFS3ProcMkdir:
 		a.dirop(&x)
 		a.sattr3(&x)
@@ -216,19 +195,7 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		a.mark(&x, HasName2)
 	case NFS3ProcMknod:
 		a.dirop(&x)
-		at := x.off
-		switch typ := x.Uint32(); {
-		case x.err != nil:
-		case typ == nf3Chr || typ == nf3Blk:
-			a.sattr3(&x)
-			x.Skip(8) // specdata3: major and minor
-		case typ == nf3Sock || typ == nf3FIFO:
-			a.sattr3(&x)
-		case typ == nf3Reg || typ == nf3Dir || typ == nf3Lnk:
-			// default: void
-		default:
-			x.rejectAt(at, ErrBadUnion)
-		}
+		a.mknodData(&x)
 	case NFS3ProcRename:
 		a.dirop(&x)
 		a.FH2 = x.Opaque(nfs3FHSize)
@@ -266,6 +233,37 @@ func ParseNFS3Args(proc uint32, b []byte, a *NFS3Args) error {
 		return x.fail("nfs3 " + nfs3Procs[proc] + " args")
 	}
 	return nil
+}
+
+// createHow reads CREATE's createhow3.
+func (a *NFS3Args) createHow(x *XDR) {
+	at := x.off
+	switch mode := x.Uint32(); {
+	case x.err != nil:
+	case mode == createUnchecked || mode == createGuarded:
+		a.sattr3(x)
+	case mode == createExclusive:
+		x.Skip(verf3Size)
+	default:
+		x.rejectAt(at, ErrBadUnion)
+	}
+}
+
+// mknodData reads MKNOD's mknoddata3.
+func (a *NFS3Args) mknodData(x *XDR) {
+	at := x.off
+	switch typ := x.Uint32(); {
+	case x.err != nil:
+	case typ == nf3Chr || typ == nf3Blk:
+		a.sattr3(x)
+		x.Skip(8) // specdata3: major and minor
+	case typ == nf3Sock || typ == nf3FIFO:
+		a.sattr3(x)
+	case typ == nf3Reg || typ == nf3Dir || typ == nf3Lnk:
+		// default: void
+	default:
+		x.rejectAt(at, ErrBadUnion)
+	}
 }
 
 // dirop reads a diropargs3: directory handle and name.
@@ -356,11 +354,7 @@ type NFS3Result struct {
 }
 
 // mark sets bit in r.Has when the reads so far succeeded.
-func (r *NFS3Result) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		r.Has |= bit
-	}
-}
+func (r *NFS3Result) mark(x *XDR, bit uint32) { x.mark(&r.Has, bit) }
 
 // ParseNFS3Result decodes the results b of NFSv3 procedure proc into r,
 // resetting r first. Every procedure but NULL yields Status. READ also
@@ -438,84 +432,4 @@ func wccData(x *XDR) {
 		x.Skip(wccAttrSize)
 	}
 	postOpAttr(x)
-}
-
-// NFS3StatName names an nfsstat3, e.g. "NFS3_OK", "NFS3ERR_NOENT"; one RFC
-// 1813 does not define is "NFS3ERR_<n>".
-func NFS3StatName(s uint32) string {
-	switch s {
-	case NFS3OK:
-		return "NFS3_OK"
-	case NFS3ErrPerm:
-		return "NFS3ERR_PERM"
-	case NFS3ErrNoEnt:
-		return "NFS3ERR_NOENT"
-	case NFS3ErrIO:
-		return "NFS3ERR_IO"
-	case NFS3ErrNXIO:
-		return "NFS3ERR_NXIO"
-	case NFS3ErrAccess:
-		return "NFS3ERR_ACCES"
-	case NFS3ErrExist:
-		return "NFS3ERR_EXIST"
-	case NFS3ErrXDev:
-		return "NFS3ERR_XDEV"
-	case NFS3ErrNoDev:
-		return "NFS3ERR_NODEV"
-	case NFS3ErrNotDir:
-		return "NFS3ERR_NOTDIR"
-	case NFS3ErrIsDir:
-		return "NFS3ERR_ISDIR"
-	case NFS3ErrInval:
-		return "NFS3ERR_INVAL"
-	case NFS3ErrFBig:
-		return "NFS3ERR_FBIG"
-	case NFS3ErrNoSpc:
-		return "NFS3ERR_NOSPC"
-	case NFS3ErrROFS:
-		return "NFS3ERR_ROFS"
-	case NFS3ErrMLink:
-		return "NFS3ERR_MLINK"
-	case NFS3ErrNameTooLong:
-		return "NFS3ERR_NAMETOOLONG"
-	case NFS3ErrNotEmpty:
-		return "NFS3ERR_NOTEMPTY"
-	case NFS3ErrDQuot:
-		return "NFS3ERR_DQUOT"
-	case NFS3ErrStale:
-		return "NFS3ERR_STALE"
-	case NFS3ErrRemote:
-		return "NFS3ERR_REMOTE"
-	case NFS3ErrBadHandle:
-		return "NFS3ERR_BADHANDLE"
-	case NFS3ErrNotSync:
-		return "NFS3ERR_NOT_SYNC"
-	case NFS3ErrBadCookie:
-		return "NFS3ERR_BAD_COOKIE"
-	case NFS3ErrNotSupp:
-		return "NFS3ERR_NOTSUPP"
-	case NFS3ErrTooSmall:
-		return "NFS3ERR_TOOSMALL"
-	case NFS3ErrServerFault:
-		return "NFS3ERR_SERVERFAULT"
-	case NFS3ErrBadType:
-		return "NFS3ERR_BADTYPE"
-	case NFS3ErrJukebox:
-		return "NFS3ERR_JUKEBOX"
-	}
-	return "NFS3ERR_" + strconv.FormatUint(uint64(s), 10)
-}
-
-// StableName names a stable_how: "UNSTABLE", "DATA_SYNC", "FILE_SYNC";
-// another value is "STABLE_<n>".
-func StableName(s uint32) string {
-	switch s {
-	case Unstable:
-		return "UNSTABLE"
-	case DataSync:
-		return "DATA_SYNC"
-	case FileSync:
-		return "FILE_SYNC"
-	}
-	return "STABLE_" + strconv.FormatUint(uint64(s), 10)
 }

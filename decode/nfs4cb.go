@@ -68,11 +68,7 @@ type CBOpArgs4 struct {
 	Has uint32
 }
 
-func (o *CBOpArgs4) mark(x *XDR, bit uint32) {
-	if x.err == nil {
-		o.Has |= bit
-	}
-}
+func (o *CBOpArgs4) mark(x *XDR, bit uint32) { x.mark(&o.Has, bit) }
 
 // CBSequenceArgs4 is CB_SEQUENCE's arguments: which back-channel slot the
 // callback uses.
@@ -108,14 +104,7 @@ type CBCompound4Args struct {
 // CB_SEQUENCE when it is alone; 0 when no operation was read. Wireshark
 // has no main opcode for callbacks; this is nfsstall's rule.
 func (a *CBCompound4Args) MainCBOp() uint32 {
-	op := uint32(0)
-	for i := range min(a.N, MaxOps) {
-		if a.Ops[i].Op != CBOpSequence {
-			return a.Ops[i].Op
-		}
-		op = CBOpSequence
-	}
-	return op
+	return mainCBOp(a.N, func(i int) uint32 { return a.Ops[i].Op })
 }
 
 // ParseCBCompoundArgs decodes the arguments b of a CB_COMPOUND call into a,
@@ -132,10 +121,7 @@ func ParseCBCompoundArgs(b []byte, a *CBCompound4Args) error {
 		return x.hdrFail(&a.faults, "nfs4 cb_compound args")
 	}
 	for i := 0; uint32(i) < a.NumOps; i++ {
-		o := &a.spare
-		if i < MaxOps {
-			o = &a.Ops[i]
-		}
+		o := opSlot(&a.Ops, &a.spare, i)
 		*o = CBOpArgs4{At: x.off}
 		o.Op = x.Uint32()
 		if x.err != nil {
@@ -295,14 +281,7 @@ type CBCompound4Res struct {
 // MainCBOp returns the main callback operation of the results, by the rule
 // of CBCompound4Args.MainCBOp.
 func (r *CBCompound4Res) MainCBOp() uint32 {
-	op := uint32(0)
-	for i := range min(r.N, MaxOps) {
-		if r.Ops[i].Op != CBOpSequence {
-			return r.Ops[i].Op
-		}
-		op = CBOpSequence
-	}
-	return op
+	return mainCBOp(r.N, func(i int) uint32 { return r.Ops[i].Op })
 }
 
 // ParseCBCompoundResult decodes the results b of a CB_COMPOUND reply into
@@ -318,10 +297,7 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		return x.hdrFail(&r.faults, "nfs4 cb_compound result")
 	}
 	for i := 0; uint32(i) < r.NumOps; i++ {
-		o := &r.spare
-		if i < MaxOps {
-			o = &r.Ops[i]
-		}
+		o := opSlot(&r.Ops, &r.spare, i)
 		*o = CBOpRes4{}
 		o.Op = x.Uint32()
 		if x.err != nil {
@@ -361,4 +337,16 @@ func ParseCBCompoundResult(b []byte, r *CBCompound4Res) error {
 		}
 	}
 	return nil
+}
+
+// mainCBOp is MainCBOp of the n operations whose codes op gives.
+func mainCBOp(n int, op func(i int) uint32) uint32 {
+	main := uint32(0)
+	for i := range min(n, MaxOps) {
+		if c := op(i); c != CBOpSequence {
+			return c
+		}
+		main = CBOpSequence
+	}
+	return main
 }

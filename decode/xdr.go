@@ -213,3 +213,11 @@ func (x *XDR) failWith(where string, err error) error {
 	}
 	return x.fail(where)
 }
+
+// mark sets bit in *has when the reads so far succeeded, so that each field
+// a decoder keeps is a read followed by a mark.
+func (x *XDR) mark(has *uint32, bit uint32) {
+	if x.err == nil {
+		*has |= bit
+	}
+}
