@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
+	"nfsstall/internal/capfile"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -350,14 +351,14 @@ func TestMergeOrder(t *testing.T) {
 			for k, ts := range times[i] {
 				// Each frame its own bytes, so none is a copy of another's.
 				frame := append(advcap.Frame(), byte(i), byte(k))
-				rec := pcapAt(frame, []int64{ts})
+				rec := capfile.PcapAt(frame, []int64{ts})
 				if k > 0 {
 					rec = rec[24:]
 				}
 				file = append(file, rec...)
 			}
 			if len(file) == 0 {
-				file = pcapAt(nil, nil)
+				file = capfile.PcapAt(nil, nil)
 			}
 			p := filepath.Join(dir, fmt.Sprintf("f%d.pcap", i))
 			if err := os.WriteFile(p, file, 0o644); err != nil {
@@ -403,17 +404,17 @@ func TestMergeOrder(t *testing.T) {
 // packets, the same lengths and the same end.
 func FuzzBufferSize(f *testing.F) {
 	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello, this is longer than sixty-four bytes, all of it"})
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
-	w.packet(0, 1, eth)
-	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
-	w.packet(0, 2e6, eth[14:])
-	w.packet(0, 3e6, eth[14:])
-	f.Add(w.b.Bytes())
-	f.Add(pcapAt(eth, []int64{1e18, 1e18 + 1e9, 1e18 + 2e9}))
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{0}})
+	w.Packet(0, 1, eth)
+	w.Stats(0, capfile.Opt{Code: optISBIfDrop, V: w.U64(1)}, capfile.Opt{Code: optISBOsDrop, V: w.U64(2)})
+	w.Section(binary.BigEndian)
+	w.Iface(uint16(layers.LinkTypeRaw), capfile.Opt{Code: optTSOffset, V: w.U64(5)})
+	w.Packet(0, 2e6, eth[14:])
+	w.Packet(0, 3e6, eth[14:])
+	f.Add(w.B.Bytes())
+	f.Add(capfile.PcapAt(eth, []int64{1e18, 1e18 + 1e9, 1e18 + 2e9}))
 	f.Add(oldPcapFile(3, binary.LittleEndian, false, [][]byte{eth, eth[:20]}, []int{len(eth), 20}))
 	read := func(b []byte, size int) string {
 		file, err := openSized("-", bytes.NewReader(b), size, nil)

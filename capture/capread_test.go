@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
+	"nfsstall/internal/capfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,38 +14,6 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 )
-
-// pcapRecords builds a pcap 2.4 file (µs, Ethernet) in the given byte
-// order with the given magic; each record's captured length is its data's
-// length, its original length wire[i], and extra bytes of per-record
-// fields follow the standard 16-byte header.
-func pcapRecords(magic uint32, order binary.ByteOrder, extra int, pkts [][]byte, wire []int) []byte {
-	var b bytes.Buffer
-	h := make([]byte, 24)
-	order.PutUint32(h, magic)
-	order.PutUint16(h[4:], 2)
-	order.PutUint16(h[6:], 4)
-	order.PutUint32(h[16:], 65535)
-	order.PutUint32(h[20:], uint32(layers.LinkTypeEthernet))
-	b.Write(h)
-	for i, p := range pkts {
-		r := make([]byte, 16+extra)
-		order.PutUint32(r, uint32(1000+i))
-		order.PutUint32(r[4:], 7)
-		order.PutUint32(r[8:], uint32(len(p)))
-		order.PutUint32(r[12:], uint32(wire[i]))
-		if extra >= 8 { // ifindex, protocol, packet type, then padding not guaranteed zero
-			order.PutUint32(r[16:], 2)
-			order.PutUint16(r[20:], 0x0800)
-			for j := 23; j < len(r); j++ {
-				r[j] = 0xee
-			}
-		}
-		b.Write(r)
-		b.Write(p)
-	}
-	return b.Bytes()
-}
 
 func readAll(t *testing.T, name string, file []byte) (*File, []Packet) {
 	t.Helper()
@@ -79,7 +48,7 @@ func TestModifiedPcapMagic(t *testing.T) {
 		extra int
 	}{{binary.BigEndian, 8}, {binary.LittleEndian, 8}, {binary.BigEndian, 12}, {binary.LittleEndian, 12}} {
 		order := tt.order
-		file := pcapRecords(0xa1b2cd34, order, tt.extra, pkts, wire)
+		file := capfile.PcapRecords(0xa1b2cd34, order, tt.extra, pkts, wire)
 		name := fmt.Sprintf("modified %v +%d", order, tt.extra)
 		f, got := readAll(t, name, file)
 		if len(got) != len(pkts) || f.Info.Truncated || f.Info.Format != "pcap" {
@@ -97,21 +66,6 @@ func TestModifiedPcapMagic(t *testing.T) {
 			t.Errorf("%s cut: %d packets, truncated %v at %d", name, len(got), f.Info.Truncated, f.Info.TruncatedAt)
 		}
 	}
-}
-
-// pcapAt builds a nanosecond pcap file of copies of frame at the given
-// times (ns since the epoch).
-func pcapAt(frame []byte, times []int64) []byte {
-	be := binary.BigEndian
-	out := be.AppendUint32(nil, 0xa1b23c4d)
-	out = be.AppendUint16(be.AppendUint16(out, 2), 4)
-	out = be.AppendUint32(be.AppendUint32(be.AppendUint32(be.AppendUint32(out, 0), 0), 65535), uint32(layers.LinkTypeEthernet))
-	for _, t := range times {
-		out = be.AppendUint32(be.AppendUint32(out, uint32(t/1e9)), uint32(t%1e9))
-		out = be.AppendUint32(be.AppendUint32(out, uint32(len(frame))), uint32(len(frame)))
-		out = append(out, frame...)
-	}
-	return out
 }
 
 // TestWildTimestamps: a frame more than an hour away from both its
@@ -139,7 +93,7 @@ func TestWildTimestamps(t *testing.T) {
 		{"two frames", []int64{T, far}, []int64{T, T}, []int64{2}},
 		{"one frame", []int64{far}, []int64{far}, nil},
 	} {
-		f, got := readAll(t, tt.name, pcapAt(frame, tt.times))
+		f, got := readAll(t, tt.name, capfile.PcapAt(frame, tt.times))
 		var times, wild []int64
 		for _, p := range got {
 			times = append(times, p.Time)
@@ -171,12 +125,12 @@ func TestWildStatisticsEnd(t *testing.T) {
 	for _, tt := range []struct {
 		end, want int64
 	}{{5e6, 5e9}, {4000e6, 0}} {
-		var w ngWriter
-		w.section(binary.LittleEndian)
-		w.iface(layers.LinkTypeEthernet)
-		w.packet(0, 1e6, eth)
-		w.stats(0, opt{optISBEnd, append(w.u64(uint64(tt.end))[4:], w.u64(uint64(tt.end))[:4]...)}) // high word first
-		f, got := readAll(t, "isb end", w.b.Bytes())
+		var w capfile.NgWriter
+		w.Section(binary.LittleEndian)
+		w.Iface(uint16(layers.LinkTypeEthernet))
+		w.Packet(0, 1e6, eth)
+		w.Stats(0, capfile.Opt{Code: optISBEnd, V: append(w.U64(uint64(tt.end))[4:], w.U64(uint64(tt.end))[:4]...)}) // high word first
+		f, got := readAll(t, "isb end", w.B.Bytes())
 		if len(got) != 1 || f.Info.End != tt.want || (tt.want == 0) != (f.Info.WildCount == 1) {
 			t.Errorf("end %d µs: End %d, wild %+v", tt.end, f.Info.End, f.Info.WildTimes)
 		}
@@ -189,7 +143,7 @@ func TestSameFileTwice(t *testing.T) {
 	dir := t.TempDir()
 	a := filepath.Join(dir, "a.pcap")
 	frame := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	if err := os.WriteFile(a, pcapAt(frame, []int64{1e9}), 0o644); err != nil {
+	if err := os.WriteFile(a, capfile.PcapAt(frame, []int64{1e9}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	link := filepath.Join(dir, "link.pcap")
@@ -197,7 +151,7 @@ func TestSameFileTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	b := filepath.Join(dir, "b.pcap")
-	if err := os.WriteFile(b, pcapAt(frame, []int64{1e9}), 0o644); err != nil {
+	if err := os.WriteFile(b, capfile.PcapAt(frame, []int64{1e9}), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	for _, paths := range [][]string{{a, a}, {a, b, link}, {link, dir + "/./a.pcap"}} {
@@ -230,7 +184,7 @@ func TestDuplicatesAcrossFiles(t *testing.T) {
 	write := func(name string, idx []int, times []int64) string {
 		var b []byte
 		for k, i := range idx {
-			one := pcapAt(frames[i], times[k:k+1])
+			one := capfile.PcapAt(frames[i], times[k:k+1])
 			if b == nil {
 				b = one
 			} else {

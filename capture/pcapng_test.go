@@ -3,6 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
+	"nfsstall/internal/capfile"
 	"slices"
 	"strings"
 	"testing"
@@ -10,109 +11,32 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// ngWriter hand-builds pcapng blocks in a chosen byte order per section.
-type ngWriter struct {
-	b     bytes.Buffer
-	order binary.ByteOrder
-}
-
-// opt is one option: code and value (padded when written).
-type opt struct {
-	code uint16
-	v    []byte
-}
-
-func (w *ngWriter) block(typ uint32, body []byte, opts ...opt) {
-	for _, o := range opts {
-		h := make([]byte, 4)
-		w.order.PutUint16(h, o.code)
-		w.order.PutUint16(h[2:], uint16(len(o.v)))
-		body = append(append(body, h...), o.v...)
-		for len(body)%4 != 0 {
-			body = append(body, 0)
-		}
-	}
-	if len(opts) > 0 {
-		body = append(body, 0, 0, 0, 0) // opt_endofopt
-	}
-	for len(body)%4 != 0 {
-		body = append(body, 0)
-	}
-	n := uint32(12 + len(body))
-	h := make([]byte, 8)
-	w.order.PutUint32(h, typ)
-	w.order.PutUint32(h[4:], n)
-	w.b.Write(h)
-	w.b.Write(body)
-	t := make([]byte, 4)
-	w.order.PutUint32(t, n)
-	w.b.Write(t)
-}
-
-func (w *ngWriter) section(order binary.ByteOrder) {
-	w.order = order
-	body := make([]byte, 16)
-	order.PutUint32(body, 0x1a2b3c4d)
-	order.PutUint16(body[4:], 1)
-	order.PutUint64(body[8:], 1<<64-1) // section length unknown
-	w.block(ngSHB, body)
-}
-
-func (w *ngWriter) iface(link layers.LinkType, opts ...opt) {
-	body := make([]byte, 8)
-	w.order.PutUint16(body, uint16(link))
-	w.order.PutUint32(body[4:], 262144)
-	w.block(ngIDB, body, opts...)
-}
-
-func (w *ngWriter) packet(id uint32, ts uint64, data []byte) {
-	body := make([]byte, 20)
-	w.order.PutUint32(body, id)
-	w.order.PutUint32(body[4:], uint32(ts>>32))
-	w.order.PutUint32(body[8:], uint32(ts))
-	w.order.PutUint32(body[12:], uint32(len(data)))
-	w.order.PutUint32(body[16:], uint32(len(data)))
-	w.block(ngEPB, append(body, data...))
-}
-
-func (w *ngWriter) stats(id uint32, opts ...opt) {
-	body := make([]byte, 12)
-	w.order.PutUint32(body, id)
-	w.block(ngISB, body, opts...)
-}
-
-func (w *ngWriter) u64(v uint64) []byte {
-	b := make([]byte, 8)
-	w.order.PutUint64(b, v)
-	return b
-}
-
 // TestPcapngTimestampOptions: if_tsresol (a power of 10, or of 2 with the
 // high bit set; 0 is seconds) and if_tsoffset (seconds added) are
 // honoured per interface.
 func TestPcapngTimestampOptions(t *testing.T) {
 	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
 	for _, order := range []binary.ByteOrder{binary.LittleEndian, binary.BigEndian} {
-		var w ngWriter
-		w.section(order)
-		w.iface(layers.LinkTypeEthernet)                                                           // µs by default
-		w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})                               // seconds
-		w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{9}})                               // ns
-		w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0x80 | 10}})                       // 2^-10 s
-		w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}}, opt{optTSOffset, w.u64(1e9)}) // seconds, +1e9 s
-		w.iface(layers.LinkTypeEthernet, opt{optTSOffset, w.u64(uint64(1<<64 - 100))})             // µs, -100 s
-		w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{19}})                              // 10^-19 s
-		w.packet(0, 1_500_000, eth)
-		w.packet(1, 7, eth)
-		w.packet(2, 1_000_000_001, eth)
-		w.packet(3, 3*1024+512, eth)
-		w.packet(4, 12, eth)
-		w.packet(5, 1000_000_250, eth)
-		w.packet(6, 1<<64-1, eth)
+		var w capfile.NgWriter
+		w.Section(order)
+		w.Iface(uint16(layers.LinkTypeEthernet))                                                                                             // µs by default
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{0}})                                                // seconds
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{9}})                                                // ns
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{0x80 | 10}})                                        // 2^-10 s
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{0}}, capfile.Opt{Code: optTSOffset, V: w.U64(1e9)}) // seconds, +1e9 s
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSOffset, V: w.U64(uint64(1<<64 - 100))})                              // µs, -100 s
+		w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{19}})                                               // 10^-19 s
+		w.Packet(0, 1_500_000, eth)
+		w.Packet(1, 7, eth)
+		w.Packet(2, 1_000_000_001, eth)
+		w.Packet(3, 3*1024+512, eth)
+		w.Packet(4, 12, eth)
+		w.Packet(5, 1000_000_250, eth)
+		w.Packet(6, 1<<64-1, eth)
 		want := []int64{1_500_000_000, 7e9, 1_000_000_001, 3_500_000_000, (1e9 + 12) * 1e9, 900_000_250_000, 1_844_674_407}
 		// Read the records as the file has them: these times are decades
 		// apart, which File.Next would take as wild.
-		f, err := Open("-", bytes.NewReader(w.b.Bytes()))
+		f, err := Open("-", bytes.NewReader(w.B.Bytes()))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -127,11 +51,11 @@ func TestPcapngTimestampOptions(t *testing.T) {
 		}
 	}
 	// A resolution finer than 64 bits can count is an error naming it.
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{20}})
-	w.packet(0, 1, eth)
-	f, got := readAll(t, "10^-20", w.b.Bytes())
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: optTSResol, V: []byte{20}})
+	w.Packet(0, 1, eth)
+	f, got := readAll(t, "10^-20", w.B.Bytes())
 	if len(got) != 0 || f.Info.ReadErr == nil || !strings.Contains(f.Info.ReadErr.Error(), "if_tsresol 10^-20") {
 		t.Errorf("10^-20: %d packets, %v", len(got), f.Info.ReadErr)
 	}
@@ -142,23 +66,23 @@ func TestPcapngTimestampOptions(t *testing.T) {
 // summed over interfaces and sections; absent when no block has them.
 func TestPcapngDropCounters(t *testing.T) {
 	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 1e6, eth)
-	f, _ := readAll(t, "none", w.b.Bytes())
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	w.Packet(0, 1e6, eth)
+	f, _ := readAll(t, "none", w.B.Bytes())
 	if f.Info.HasIfDrop || f.Info.HasOsDrop {
 		t.Errorf("no statistics block: %+v", f.Info)
 	}
-	w.stats(0, opt{optISBIfDrop, w.u64(3)}, opt{optISBOsDrop, w.u64(4)})
-	w.stats(0, opt{optISBIfDrop, w.u64(5)}, opt{optISBOsDrop, w.u64(6)}) // cumulative: replaces the first
-	w.stats(1, opt{optISBIfDrop, w.u64(1)})
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 2e6, eth)
-	w.stats(0, opt{optISBOsDrop, w.u64(10)}, opt{optISBEnd, w.u64(3e6)}) // high word 0: 3e6 µs
-	f, got := readAll(t, "drops", w.b.Bytes())
+	w.Stats(0, capfile.Opt{Code: optISBIfDrop, V: w.U64(3)}, capfile.Opt{Code: optISBOsDrop, V: w.U64(4)})
+	w.Stats(0, capfile.Opt{Code: optISBIfDrop, V: w.U64(5)}, capfile.Opt{Code: optISBOsDrop, V: w.U64(6)}) // cumulative: replaces the first
+	w.Stats(1, capfile.Opt{Code: optISBIfDrop, V: w.U64(1)})
+	w.Section(binary.BigEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	w.Packet(0, 2e6, eth)
+	w.Stats(0, capfile.Opt{Code: optISBOsDrop, V: w.U64(10)}, capfile.Opt{Code: optISBEnd, V: w.U64(3e6)}) // high word 0: 3e6 µs
+	f, got := readAll(t, "drops", w.B.Bytes())
 	i := f.Info
 	if len(got) != 2 || i.Truncated || !i.HasIfDrop || !i.HasOsDrop || i.IfDrop != 6 || i.OsDrop != 16 || i.Dropped != 6 || i.End != 3e9 {
 		t.Errorf("drops: %d packets, if %v %d, os %v %d, dropped %d, end %d, %v", len(got), i.HasIfDrop, i.IfDrop, i.HasOsDrop, i.OsDrop, i.Dropped, i.End, i.ReadErr)
@@ -170,16 +94,16 @@ func TestPcapngDropCounters(t *testing.T) {
 // multiple of 4, ends the file there with the block's offset.
 func TestPcapngDamaged(t *testing.T) {
 	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "x"})
-	var w ngWriter
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeEthernet)
-	hdrEnd := w.b.Len()
+	var w capfile.NgWriter
+	w.Section(binary.BigEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	hdrEnd := w.B.Len()
 	var ends []int
 	for i := range 3 {
-		w.packet(0, uint64(i)*1e6, eth)
-		ends = append(ends, w.b.Len())
+		w.Packet(0, uint64(i)*1e6, eth)
+		ends = append(ends, w.B.Len())
 	}
-	file := w.b.Bytes()
+	file := w.B.Bytes()
 	for n := hdrEnd; n < len(file); n++ {
 		want := 0
 		for _, e := range ends {
@@ -223,13 +147,13 @@ func TestPcapngDamaged(t *testing.T) {
 // TestPcapngNoAllocs: reading a pcapng packet allocates nothing.
 func TestPcapngNoAllocs(t *testing.T) {
 	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet)
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet))
 	for i := range 500 {
-		w.packet(0, uint64(i), eth)
+		w.Packet(0, uint64(i), eth)
 	}
-	f, err := Open("-", bytes.NewReader(w.b.Bytes()))
+	f, err := Open("-", bytes.NewReader(w.B.Bytes()))
 	if err != nil {
 		t.Fatal(err)
 	}

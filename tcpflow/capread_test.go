@@ -6,6 +6,7 @@ package tcpflow
 import (
 	"bytes"
 	"encoding/binary"
+	"nfsstall/internal/capfile"
 	"strings"
 	"testing"
 
@@ -130,7 +131,7 @@ func TestCaplenAboveLen(t *testing.T) {
 		}
 	}
 	for _, order := range []binary.ByteOrder{binary.BigEndian, binary.LittleEndian} {
-		file := pcapRecords(0xa1b2c3d4, order, 0, pkts, wire)
+		file := capfile.PcapRecords(0xa1b2c3d4, order, 0, pkts, wire)
 		f, got := readAll(t, order.String(), file)
 		if len(got) != len(pkts) || f.Info.Truncated || f.Info.ReadErr != nil {
 			t.Fatalf("%v: read %d of %d packets, truncated %v, %v", order, len(got), len(pkts), f.Info.Truncated, f.Info.ReadErr)
@@ -151,19 +152,19 @@ func TestCaplenAboveLen(t *testing.T) {
 func TestPcapngSections(t *testing.T) {
 	eth := build(t, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
 	raw := eth[14:]
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 1e6, eth)
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeRaw)
-	w.iface(layers.LinkTypeEthernet)
-	w.packet(0, 2e6, raw)
-	w.packet(1, 3e6, eth)
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeRaw)
-	w.packet(0, 4e6, raw)
-	f, got := readAll(t, "sections", w.b.Bytes())
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	w.Packet(0, 1e6, eth)
+	w.Section(binary.BigEndian)
+	w.Iface(uint16(layers.LinkTypeRaw))
+	w.Iface(uint16(layers.LinkTypeEthernet))
+	w.Packet(0, 2e6, raw)
+	w.Packet(1, 3e6, eth)
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeRaw))
+	w.Packet(0, 4e6, raw)
+	f, got := readAll(t, "sections", w.B.Bytes())
 	if f.Info.Truncated || len(got) != 4 {
 		t.Fatalf("%d packets, truncated %v %v", len(got), f.Info.Truncated, f.Info.ReadErr)
 	}
@@ -181,10 +182,10 @@ func TestPcapngSections(t *testing.T) {
 
 	// A packet naming an interface its section does not have ends the
 	// file there, with the block's offset.
-	w.section(binary.BigEndian)
-	at := w.b.Len()
-	w.packet(0, 5e6, raw)
-	f, got = readAll(t, "no interface", w.b.Bytes())
+	w.Section(binary.BigEndian)
+	at := w.B.Len()
+	w.Packet(0, 5e6, raw)
+	f, got = readAll(t, "no interface", w.B.Bytes())
 	if len(got) != 4 || !f.Info.Truncated || f.Info.TruncatedAt != int64(at) || f.Info.ReadErr == nil ||
 		!strings.Contains(f.Info.ReadErr.Error(), "interface 0 not described") {
 		t.Errorf("no interface: %d packets, truncated %v at %d (want %d): %v", len(got), f.Info.Truncated, f.Info.TruncatedAt, at, f.Info.ReadErr)
@@ -195,19 +196,19 @@ func TestPcapngSections(t *testing.T) {
 // in order, and every packet decodes to something.
 func FuzzOpen(f *testing.F) {
 	eth := build(f, pkt{toServer: true, seq: 1, flags: ack, data: "hello"})
-	var w ngWriter
-	w.section(binary.LittleEndian)
-	w.iface(layers.LinkTypeEthernet, opt{optTSResol, []byte{0}})
-	w.packet(0, 1, eth)
-	w.stats(0, opt{optISBIfDrop, w.u64(1)}, opt{optISBOsDrop, w.u64(2)})
-	w.section(binary.BigEndian)
-	w.iface(layers.LinkTypeRaw, opt{optTSOffset, w.u64(5)})
-	w.packet(0, 2e6, eth[14:])
-	w.packet(0, 1<<62, eth[14:])
-	w.packet(0, 3e6, eth[14:])
-	f.Add(w.b.Bytes())
-	f.Add(pcapRecords(0xa1b2cd34, binary.LittleEndian, 8, [][]byte{eth, eth}, []int{len(eth), len(eth) - 1}))
-	f.Add(pcapAt(eth, []int64{1e18, 1e9, 2e9, 3e18, 4e9}))
+	var w capfile.NgWriter
+	w.Section(binary.LittleEndian)
+	w.Iface(uint16(layers.LinkTypeEthernet), capfile.Opt{Code: capfile.OptTSResol, V: []byte{0}})
+	w.Packet(0, 1, eth)
+	w.Stats(0, capfile.Opt{Code: capfile.OptISBIfDrop, V: w.U64(1)}, capfile.Opt{Code: capfile.OptISBOsDrop, V: w.U64(2)})
+	w.Section(binary.BigEndian)
+	w.Iface(uint16(layers.LinkTypeRaw), capfile.Opt{Code: capfile.OptTSOffset, V: w.U64(5)})
+	w.Packet(0, 2e6, eth[14:])
+	w.Packet(0, 1<<62, eth[14:])
+	w.Packet(0, 3e6, eth[14:])
+	f.Add(w.B.Bytes())
+	f.Add(capfile.PcapRecords(0xa1b2cd34, binary.LittleEndian, 8, [][]byte{eth, eth}, []int{len(eth), len(eth) - 1}))
+	f.Add(capfile.PcapAt(eth, []int64{1e18, 1e9, 2e9, 3e18, 4e9}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		file, err := capture.Open("-", bytes.NewReader(b))
 		if err != nil {
