@@ -177,7 +177,10 @@ type Analyzer struct {
 	conns   []*connState
 	pending map[callKey]*call
 	procs   map[procKey]*procStats
-	sum     Summary
+	// the row proc returned last, with its own key (never otherProcs)
+	lastProcKey procKey
+	lastProc    *procStats
+	sum         Summary
 	// evidence gathered while reading, turned into findings at the end
 	slow       []Finding
 	slowCount  int64
@@ -185,6 +188,8 @@ type Analyzer struct {
 	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
+	// freeStreams: framers of closed connections, for reuse (conn.go)
+	freeStreams []*connStreams
 	// answered remembers the latest answered calls, to count a call
 	// re-sent after its reply (a replay) as a retransmission.
 	answered answeredLog
@@ -346,7 +351,17 @@ func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
 }
 
 func (a *Analyzer) proc(prog, vers, proc uint32) *procStats {
-	k := a.procKeyOf(prog, vers, proc)
+	k := procKey{prog, vers, proc}
+	// Every call and reply comes here, and most are of the procedure
+	// before: one comparison instead of hashing the key.
+	if a.lastProc != nil && a.lastProcKey == k {
+		return a.lastProc
+	}
+	if ps := a.procs[k]; ps != nil {
+		a.lastProcKey, a.lastProc = k, ps
+		return ps
+	}
+	k = a.procKeyOf(prog, vers, proc)
 	ps := a.procs[k]
 	if ps == nil {
 		ps = &procStats{}

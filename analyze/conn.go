@@ -68,6 +68,9 @@ type connState struct {
 	row            int // index in Report.Connections
 }
 
+// maxFreeStreams bounds the connStreams kept for reuse.
+const maxFreeStreams = 64
+
 // connStreams frames both directions of a connection.
 type connStreams struct {
 	framers [2]decode.Framer
@@ -84,7 +87,11 @@ type framerCounts struct {
 // streams returns c's framers, made on first use.
 func (c *connState) streams() *connStreams {
 	if c.st == nil {
-		c.st = &connStreams{}
+		if n := len(c.a.freeStreams); n > 0 {
+			c.st, c.a.freeStreams = c.a.freeStreams[n-1], c.a.freeStreams[:n-1]
+		} else {
+			c.st = &connStreams{}
+		}
 		for d := range c.st.sinks {
 			c.st.sinks[d] = dirSink{c: c, dir: tcpflow.Dir(d)}
 			c.st.framers[d].Reset(&c.st.sinks[d], c.info.SawSYN)
@@ -320,6 +327,11 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 			c.framed.garbage += fr.Garbage
 			c.framed.resyncs += fr.Resyncs
 			c.framed.tooLong += fr.TooLong
+		}
+		// Reused by the next connection (streams Resets it): a capture
+		// of many short connections would otherwise allocate one each.
+		if len(c.a.freeStreams) < maxFreeStreams {
+			c.a.freeStreams = append(c.a.freeStreams, c.st)
 		}
 		c.st = nil
 	}()

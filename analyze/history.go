@@ -213,6 +213,9 @@ func (c *connState) empty() bool {
 	return t == nil || (t.Count == (tcpflow.TCPSummary{}).Count && len(t.Unacked)+len(t.ZeroWins) == 0)
 }
 
+// analysisFlags is every flag tcpflow sets, made once.
+var analysisFlags = tcpflow.AnalysisFlags()
+
 // fold adds c to the totals and to its pair's, and forgets it.
 func (a *Analyzer) fold(c *connState) {
 	t := &a.folded
@@ -227,8 +230,12 @@ func (a *Analyzer) fold(c *connState) {
 		if t.tcp == nil {
 			t.tcp = map[string]int64{}
 		}
-		for flag, n := range c.tcpCounts() {
-			t.tcp[flag] += n
+		// Not c.tcpCounts(): that builds a map, and every closed
+		// connection of a million passes here.
+		for _, flag := range analysisFlags {
+			if n := c.tcp.Counted(tcpflow.ToServer, flag) + c.tcp.Counted(tcpflow.ToClient, flag); n > 0 {
+				t.tcp[flag.Name()] += n
+			}
 		}
 		t.forgot += c.tcp.SentForgotten
 		t.untrackd += c.tcp.RetransUntracked

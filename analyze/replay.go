@@ -41,10 +41,17 @@ type answeredCall struct {
 type answeredLog struct {
 	ring []answeredCall
 	next int // when the ring is full, the oldest entry: the next to reuse
-	// slots[i] is 0 (empty) or 1 + a ring index; fps[i] that entry's
-	// fingerprint. Twice maxAnswered slots keep probes short.
-	slots []int32
-	fps   []uint64
+	// slots[i].at is 0 (empty) or 1 + a ring index, slots[i].fp that
+	// entry's fingerprint: side by side, so that a probe reads one cache
+	// line (the table is too large for the nearest caches, and a miss per
+	// field was most of a reply's cost here). Twice maxAnswered slots keep
+	// probes short.
+	slots []answeredSlot
+}
+
+type answeredSlot struct {
+	fp uint64
+	at int32
 }
 
 const answeredSlots = 2 * maxAnswered // a power of two
@@ -68,10 +75,10 @@ func (l *answeredLog) find(k callKey, fp uint64) (int, bool) {
 	i := int(fp & (answeredSlots - 1))
 	for {
 		s := l.slots[i]
-		if s == 0 {
+		if s.at == 0 {
 			return i, false
 		}
-		if l.fps[i] == fp && l.ring[s-1].k == k {
+		if s.fp == fp && l.ring[s.at-1].k == k {
 			return i, true
 		}
 		i = (i + 1) & (answeredSlots - 1)
@@ -80,17 +87,17 @@ func (l *answeredLog) find(k callKey, fp uint64) (int, bool) {
 
 // remove empties slot i and shifts back the entries probed past it.
 func (l *answeredLog) remove(i int) {
-	l.slots[i] = 0
+	l.slots[i] = answeredSlot{}
 	j := i
 	for {
 		j = (j + 1) & (answeredSlots - 1)
-		if l.slots[j] == 0 {
+		if l.slots[j].at == 0 {
 			return
 		}
-		home := int(l.fps[j] & (answeredSlots - 1))
+		home := int(l.slots[j].fp & (answeredSlots - 1))
 		// Move j's entry to the hole at i unless its home lies in (i, j].
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
-			l.slots[i], l.fps[i], l.slots[j] = l.slots[j], l.fps[j], 0
+			l.slots[i], l.slots[j] = l.slots[j], answeredSlot{}
 			i = j
 		}
 	}
@@ -102,13 +109,17 @@ func (l *answeredLog) add(e answeredCall) { l.addFP(e, fingerprint(e.k)) }
 // collisions and probes that wrap around the table).
 func (l *answeredLog) addFP(e answeredCall, fp uint64) {
 	if l.slots == nil {
-		l.slots, l.fps = make([]int32, answeredSlots), make([]uint64, answeredSlots)
+		l.slots = make([]answeredSlot, answeredSlots)
+		// The ring's whole capacity at once: grown by append it would
+		// allocate five times its size (large slices grow by a quarter),
+		// and pages of it that are never written are never touched.
+		l.ring = make([]answeredCall, 0, maxAnswered)
 	}
 	at := len(l.ring)
 	if at == maxAnswered {
 		at = l.next
 		old := l.ring[at]
-		if i, ok := l.find(old.k, old.fp); ok && int(l.slots[i]-1) == at {
+		if i, ok := l.find(old.k, old.fp); ok && int(l.slots[i].at-1) == at {
 			l.remove(i)
 		}
 		l.next = (l.next + 1) % maxAnswered
@@ -118,7 +129,7 @@ func (l *answeredLog) addFP(e answeredCall, fp uint64) {
 	}
 	l.ring[at].fp = fp
 	i, _ := l.find(e.k, fp) // an older entry of the same key gives its slot up
-	l.slots[i], l.fps[i] = int32(at+1), fp
+	l.slots[i] = answeredSlot{fp: fp, at: int32(at + 1)}
 }
 
 // take returns the remembered answer of the call k, if it was of the same
@@ -136,7 +147,7 @@ func (l *answeredLog) takeFP(k callKey, fp uint64, prog, vers, proc uint32) (ans
 	if !ok {
 		return answeredCall{}, false
 	}
-	e := l.ring[l.slots[i]-1]
+	e := l.ring[l.slots[i].at-1]
 	if e.prog != prog || e.vers != vers || e.proc != proc {
 		return answeredCall{}, false // the XID reused for another call
 	}
