@@ -15,14 +15,16 @@
 #   2. builds a lab of two network namespaces joined by one veth pair
 #      (client 198.18.0.1 / fd00:198:18::1, server 198.18.0.2 / fd00:198:18::2;
 #      198.18.0.0/15 is the benchmarking range, so no traffic can leave the box);
-#   3. runs rpcbind + nfs-ganesha (user-space NFSv3 server, FSAL VFS) in the
-#      server namespace and libnfs-utils (nfs-ls, nfs-cat, nfs-cp) plus the
+#   3. runs rpcbind + nfs-ganesha (user-space NFS server, FSAL VFS; NFSv3
+#      only, then NFSv3 + NFSv4 for the nfs4-* captures) in the server
+#      namespace and libnfs-utils (nfs-ls, nfs-cat, nfs-cp) plus the
 #      small libnfs program nfs-ops.c (built here) in the client namespace,
 #      capturing on the client's veth with tcpdump/dumpcap;
 #   4. writes beside every capture FILE (FILE = name without ".gz") tshark's
 #      view of it: FILE.rpc.tsv, FILE.tcp.tsv, FILE.srt.txt, FILE.capinfos.txt
-#      (a .tsv over 256 KiB is stored as .tsv.gz), and checks that the shape
-#      each capture is for really happened (summary printed at the end);
+#      (a .tsv over 256 KiB is stored as .tsv.gz), plus FILE.nfs4.tsv for the
+#      NFSv4 captures (nfs4-*), and checks that the shape each capture is
+#      for really happened (summary printed at the end);
 #   5. tears everything down (trap EXIT), stopping only the processes it started,
 #      by PID.
 # Facts this relies on are in shared/capture-lab.md and in README.md here.
@@ -924,9 +926,41 @@ cap_zero-window-ends() {
 }
 
 # --- issue 12: NFSv4.0 (libnfs 4.0 speaks NFSv4.0 only) --------------------------
-# What libnfs 4.0 and ganesha 4.3 do here is written above each function
-# (found by running them; see also shared/capture-lab.md).
+# What libnfs 4.0 (Debian 12) and ganesha 4.3 do over NFSv4, found by running
+# them (2026-11-29; see also shared/capture-lab.md):
+# - URL nfs://SERVER/PSEUDO/PATH?version=4&nfsport=2049: the pseudo path
+#   (/export, /export64), no MOUNT protocol, no portmap.
+# - Every command opens its own TCP connection from a reserved port, sends
+#   an NFSv4 NULL, then SETCLIENTID + SETCLIENTID_CONFIRM (a new client each
+#   time; SETCLIENTID's callback is program 0 at r_addr 0.0.0.0.0.0: no
+#   callback service), then PUTROOTFH LOOKUP.. GETATTR GETFH to the pseudo
+#   path, and ends with a client RST. minorversion is always 0, the tag
+#   always empty. No RENEW was seen (every command is shorter than the lease).
+# - nfs-ls does READDIR (PUTFH GETATTR GETFH READDIR); nfs-ls -R looks each
+#   subdirectory up and reads it in one compound (PUTFH LOOKUP GETATTR GETFH
+#   READDIR). The entries' attributes come in READDIR: no GETATTR per entry.
+# - nfs-cat: PUTFH GETATTR ACCESS OPEN GETFH (CLAIM_NULL, OPEN4_NOCREATE),
+#   OPEN_CONFIRM, PUTFH GETATTR, then PUTFH READ asking for the server's
+#   maximum (1 MiB on /export; on /export64, MaxRead 64 KiB, it still asks
+#   1 MiB and ganesha answers with 64 KiB), PUTFH CLOSE. A small file is one
+#   READ. Paced through pv (start_paced_cat) it reads ahead 4 READs, then
+#   about one a second at 64k.
+# - nfs-cp to the server: OPEN (OPEN4_CREATE), OPEN_CONFIRM, PUTFH SETATTR
+#   (mode 0660), PUTFH WRITE (one WRITE of the whole file: over ~4000 bytes
+#   libnfs fails before sending), PUTFH COMMIT CLOSE.
+# - nfs-ops.c works unchanged over v4: MKDIR and SYMLINK are CREATE, then
+#   REMOVE, RENAME (SAVEFH/PUTFH), LINK, READLINK, SETATTR, COMMIT, and the
+#   errors NFS4ERR_EXIST (17), NFS4ERR_NOTEMPTY (66), NFS4ERR_NOENT (2).
+# - ganesha grants no delegation (OPEN_DELEGATE_NONE on every OPEN: libnfs
+#   has no callback), so no CB_RECALL, DELEGRETURN or callback connection
+#   can be captured here; no NFSv4.1/4.2 (no EXCHANGE_ID, sessions, SEQUENCE).
 
+# A healthy NFSv4.0 mix, each step its own connection: ls of the pseudo
+# export (READDIR), ls -R of dir1 (LOOKUP + READDIR per subdirectory), cat of
+# a 20000-byte and a 200000-byte file (one READ each), a 3000-byte nfs-cp
+# (WRITE, COMMIT), cat of a missing file (OPEN -> NFS4ERR_NOENT), nfs-ops
+# (CREATE, REMOVE, RENAME, LINK, READLINK, SETATTR, COMMIT; EXIST, NOTEMPTY,
+# NOENT).
 cap_nfs4-ops() {
     use_v4_server
     local raw=$WORK/nfs4-ops.pcap
@@ -947,6 +981,15 @@ cap_nfs4-ops() {
     check "nfs4-ops: NFS4ERR_NOENT replies" "$(count "$STORED" 'nfs.nfsstat4 == 2 && rpc.msgtyp == 1')" -ge 1
 }
 
+# Server crash and grace period: a paced NFSv4 read of /export64/paced.txt
+# (64 KiB READs, about one a second); ganesha is SIGKILLed mid-read (its
+# kernel closes the connection with FIN, the client answers RST: libnfs
+# does not reconnect NFSv4 and nfs-cat fails, "Failed to read from file"),
+# started again 1.5 s later; it finds the client's record in RecoveryRoot
+# and stays in grace for Grace_Period (5 s). A new nfs-cat every second:
+# NULL, SETCLIENTID(+_CONFIRM) and the LOOKUP compound succeed, the OPEN
+# compound fails with NFS4ERR_GRACE (10013; libnfs never retries or
+# reclaims), until one after the grace period opens and reads the file.
 cap_nfs4-grace() {
     use_v4_server
     wait_no_grace
@@ -976,6 +1019,11 @@ cap_nfs4-grace() {
         "$(count "$STORED" "nfs.opcode == 25 && rpc.msgtyp == 1 && frame.number > ${last:-0}")" -ge 1
 }
 
+# As stall-server-hung over NFSv4.0: a paced read of /export64/paced.txt,
+# ganesha SIGSTOPped; the next READ COMPOUND is ACKed by the server's TCP and
+# never answered. The capture stops 8 s later with ganesha still frozen; the
+# ticker (UDP portmap NULL every 2 s) keeps frames coming meanwhile, so the
+# wait shows. Then ganesha is thawed and the reader stopped.
 cap_nfs4-server-hung() {
     use_v4_server
     wait_no_grace
