@@ -1071,6 +1071,7 @@ views_only() {
         log "views of $f"
         OUT=$(cd "$(dirname "$here/$f")" && pwd)
         make_views "$OUT/$(basename "$f")"
+        [[ $(basename "$f") != nfs4-* ]] || make_nfs4_view "$OUT/$(basename "$f")"
     done
     OUT=$here
 }
