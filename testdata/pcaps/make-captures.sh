@@ -1079,6 +1079,11 @@ views_only() {
 main() {
     local names=("$@") n
     ((${#names[@]})) || names=("${ALL_CAPTURES[@]}")
+    # nfs4-* switch ganesha to v4 mode for the rest of the run: they go last,
+    # so the NFSv3 captures are always made with the NFSv3-only server.
+    local v3=() v4=()
+    for n in "${names[@]}"; do [[ $n == nfs4-* ]] && v4+=("$n") || v3+=("$n"); done
+    names=("${v3[@]}" "${v4[@]}")
     for n in "${names[@]}"; do
         declare -F "cap_$n" >/dev/null || die "unknown capture '$n' (known: ${ALL_CAPTURES[*]})"
     done
