@@ -136,12 +136,25 @@ func realTCPCaptures(t *testing.T) []string {
 // longer the capture (about a million packets analysed per capture).
 const perCapture = 250
 
-func budget(l *loaded, n int) int { return max(10, min(n, 1_000_000/max(1, len(l.pkts)))) }
+// With -short (bench/mutation.sh -s: each mutant reruns the package's
+// tests), a tenth of that.
+func budget(l *loaded, n int) int {
+	if testing.Short() {
+		return max(3, min(n, 1_000_000/max(1, len(l.pkts)))/10)
+	}
+	return max(10, min(n, 1_000_000/max(1, len(l.pkts))))
+}
 
 // publicCaptures are the public captures under ../shared that are TCP or
 // UDP pcap/pcapng files (none when the directory is absent).
 func publicCaptures() []string {
 	var out []string
+	if testing.Short() {
+		// -short (mutation runs) judges by the repository's captures
+		// alone: the public ones add minutes, and a test must not need
+		// them to catch a bug.
+		return nil
+	}
 	for _, pat := range []string{"*.pcap", "*.pcap.gz", "*.pcapng", "*.cap"} {
 		m, _ := filepath.Glob(filepath.Join("..", "..", "shared", "pcaps-public", pat))
 		out = append(out, m...)

@@ -4,7 +4,7 @@
 # condition) in a line the package's own tests cover; a mutant that passes
 # every test of its package "lived", and shows where the tests are blind.
 #
-#   bench/mutation.sh [-w WORKERS] [-c COEFFICIENT] [-o DIR] [PACKAGE...]
+#   bench/mutation.sh [-w WORKERS] [-c COEFFICIENT] [-s] [-o DIR] [PACKAGE...]
 #
 # PACKAGE is a directory of the module (default: decode tcpflow analyze),
 # or DIR:FILE.go to mutate one file of it (e.g. tcpflow:analysis.go: the
@@ -21,6 +21,10 @@
 #                   the unmutated run before it counts as timed out (default 30: the
 #                   unmutated run is timed with its build cached, a mutant's
 #                   includes rebuilding the package)
+#   -s              run the tests with -short: the slowest tests sample less
+#                   (analyze's capture-loss sweep removes a tenth of the
+#                   frames, and skips the public captures under ../shared);
+#                   a mutant that only those would kill is reported as lived
 #   -o DIR          keep gremlins' JSON results in DIR (default: a temporary
 #                   directory, removed at the end)
 #
@@ -36,17 +40,19 @@ export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
 
 gremlins_version=v0.6.0
-workers=1 coeff=30 out=""
-while getopts "w:c:o:h" opt; do
+workers=1 coeff=30 out="" short=0
+while getopts "w:c:so:h" opt; do
   case $opt in
     w) workers=$OPTARG ;;
     c) coeff=$OPTARG ;;
     o) out=$OPTARG ;;
-    *) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    s) short=1 ;;
+    *) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
 pkgs=("$@")
+[ "$short" = 0 ] || GOFLAGS="$GOFLAGS -short"
 [ ${#pkgs[@]} -gt 0 ] || pkgs=(decode tcpflow analyze)
 
 if ! command -v gremlins >/dev/null; then
