@@ -1,6 +1,7 @@
 package analyze_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 
 	"nfsstall/analyze"
+	"nfsstall/capture"
+	"nfsstall/internal/advcap"
 	"nfsstall/tcpflow"
 )
 
@@ -393,5 +396,30 @@ func TestBoundFragments(t *testing.T) {
 				t.Errorf("skipped %+v, want %d: ...%s", sk, tt.count, tt.reason)
 			}
 		})
+	}
+}
+
+// TestPcapngInterfacesOverCap: interfaces past capture.MaxInterfaces are
+// a bound reached, in skipped with the count of their packets.
+func TestPcapngInterfacesOverCap(t *testing.T) {
+	var buf bytes.Buffer
+	if err := advcap.Interleaved(&buf, capture.MaxInterfaces+2); err != nil {
+		t.Fatal(err)
+	}
+	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(buf.Bytes()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	r, err := analyze.Run(in, analyze.DefaultOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := skipped(t, r, "pcapng interfaces")
+	if !s.Bound || s.Count != 2 || !strings.Contains(s.Reason, "the 2 packets on them were skipped") || !strings.Contains(s.Reason, "65536") {
+		t.Errorf("skipped %+v", s)
+	}
+	if r.Captures[0].Packets != capture.MaxInterfaces+2 {
+		t.Errorf("%d packets, want every frame counted", r.Captures[0].Packets)
 	}
 }

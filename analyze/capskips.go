@@ -33,6 +33,13 @@ func captureSkips(caps []*capture.CaptureInfo) []Skipped {
 		}
 	}
 	for _, ci := range caps {
+		if ci.InterfacesOver > 0 {
+			out = append(out, Skipped{Bound: true, What: "pcapng interfaces", Count: ci.InterfacesOver,
+				Reason: fmt.Sprintf("%s: more than %d interfaces in one section: the ones past it are not kept, and the %d packets on them were skipped (their frame numbers kept)",
+					ci.Path, capture.MaxInterfaces, ci.InterfacesOverPackets)})
+		}
+	}
+	for _, ci := range caps {
 		if ci.WildCount == 0 {
 			continue
 		}

@@ -63,6 +63,10 @@ type CaptureInfo struct {
 	// CutRecords counts the records longer than MaxRecordData, cut to it
 	// (their bytes past it read as cut by a snaplen).
 	CutRecords int64
+	// InterfacesOver counts pcapng interfaces described past the bound of
+	// one section's (65,536), and InterfacesOverPackets their packets:
+	// skipped, their frame numbers kept.
+	InterfacesOver, InterfacesOverPackets int64
 }
 
 // packetReader is what pcapgo's two readers have in common.
@@ -252,6 +256,12 @@ func (f *File) read(p *Packet) error {
 	}
 	f.recOff = f.offset()
 	data, ci, err := f.pr.ZeroCopyReadPacketData()
+	for err == nil && ci.InterfaceIndex < 0 {
+		f.Info.Packets++ // a frame all the same, as Wireshark numbers them
+		f.Info.InterfacesOverPackets++
+		f.recOff = f.offset()
+		data, ci, err = f.pr.ZeroCopyReadPacketData()
+	}
 	if err != nil {
 		f.eof = true
 		// The pcapng interface statistics end time is a claim too: one far

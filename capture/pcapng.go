@@ -21,14 +21,18 @@ import (
 // µs); the interface statistics block's isb_osdrop is kept as well as
 // isb_ifdrop.
 type pcapngReader struct {
-	br       *bufio.Reader
-	info     *CaptureInfo // link types, snaplen, end time and drops are kept up to date in it
-	big      bool         // the section's byte order
-	ifaces   []ngIface    // the current section's interfaces
-	sections int
-	off      int64 // offset in the capture stream of the next block
-	blockOff int64 // offset of the block read last (or being read)
-	lastTime int64 // the last packet's time, for simple packet blocks, which carry none
+	br     *bufio.Reader
+	info   *CaptureInfo // link types, snaplen, end time and drops are kept up to date in it
+	big    bool         // the section's byte order
+	ifaces []ngIface    // the current section's interfaces
+	// overIfaces counts the current section's interfaces described past
+	// MaxInterfaces: not kept; their packets are skipped (see
+	// ZeroCopyReadPacketData).
+	overIfaces uint32
+	sections   int
+	off        int64 // offset in the capture stream of the next block
+	blockOff   int64 // offset of the block read last (or being read)
+	lastTime   int64 // the last packet's time, for simple packet blocks, which carry none
 	// Interface statistics of the sections already ended, and the sums
 	// of the current section's interfaces' latest counters, kept as
 	// blocks come so that a statistics block costs the same whatever the
@@ -80,14 +84,15 @@ const (
 	optISBOsDrop = 7
 )
 
-// maxInterfaces bounds the interfaces of one section (a hostile file
+// MaxInterfaces bounds the interfaces of one section (a hostile file
 // could describe millions); an interface id is 32 bits, but no capture
-// tool writes more than a few hundred. The interface block beyond it is
-// an unreadable record: the file ends there, reported as truncated with
-// the reason. Each interface is an append to the section's list and a
+// tool writes more than a few hundred. The interfaces beyond it are
+// counted, not kept (CaptureInfo.InterfacesOver), and their packets are
+// skipped with their frame numbers (CaptureInfo.InterfacesOverPackets):
+// the rest of the file still reads. Each interface is an append to the section's list and a
 // packet's is an index into it: interleaved interface and packet blocks
 // cost the same per block however many came before.
-const maxInterfaces = 1 << 16
+const MaxInterfaces = 1 << 16
 
 // MaxLinkTypesListed bounds the distinct link types listed per file in
 // CaptureInfo.LinkTypes and Unsupported: a pcapng file may give each of
@@ -257,6 +262,7 @@ func (r *pcapngReader) section(body []byte) error {
 	}
 	r.foldStats()
 	r.ifaces = r.ifaces[:0]
+	r.overIfaces = 0
 	r.sections++
 	return nil
 }
@@ -307,8 +313,10 @@ func (r *pcapngReader) interfaceBlock(body []byte) error {
 	if err != nil {
 		return r.ngError("interface description block", err)
 	}
-	if len(r.ifaces) >= maxInterfaces {
-		return r.ngError("interface description block", fmt.Errorf("more than %d interfaces in one section", maxInterfaces))
+	if len(r.ifaces) >= MaxInterfaces {
+		r.overIfaces++
+		r.info.InterfacesOver++
+		return nil
 	}
 	r.ifaces = append(r.ifaces, i)
 	if !r.links.has(i.link) && len(r.info.LinkTypes) < MaxLinkTypesListed {
@@ -392,6 +400,13 @@ func (r *pcapngReader) ZeroCopyReadPacketData() (data []byte, ci gopacket.Captur
 			id := r.u32(body)
 			if typ == ngPB {
 				id = uint32(r.u16(body))
+			}
+			if over := id - uint32(len(r.ifaces)); id >= uint32(len(r.ifaces)) && over < r.overIfaces {
+				// An interface past MaxInterfaces: its timestamp's
+				// resolution was not kept, so the packet is only counted
+				// (File.read skips it, keeping its frame number).
+				ci.InterfaceIndex = -1
+				return nil, ci, nil
 			}
 			if id >= uint32(len(r.ifaces)) {
 				return nil, ci, r.ngError("packet block", fmt.Errorf("interface %d not described in its section (%d interfaces)", id, len(r.ifaces)))
