@@ -33,6 +33,10 @@ calls never got a reply, which side stopped talking, and the frames that prove i
 Usage:
   nfsstall [flags] CAPTURE...
   nfsstall diff [flags] BASELINE CANDIDATE
+  nfsstall --version | help
+
+Flags may come before or after diff and the files. A capture file named
+"diff", "help" or "version" is given as ./diff.
 
 CAPTURE is a pcap or pcapng file, gzip-compressed or not (detected by content),
 or - for standard input. Several files (tcpdump -C/-W rotation) are read as one
@@ -80,6 +84,7 @@ Flags:
 
 // options are the flags every command shares.
 type options struct {
+	version  bool
 	format   string
 	ports    string
 	progress string
@@ -99,11 +104,50 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, usage)
-		fs.PrintDefaults()
-	}
+	fs.BoolVar(&o.version, "version", false, "print the version and exit")
+	// Help is printed by run, on stdout when asked for (nfsstall --help |
+	// less), never on a mistake: then one line on stderr says how to get it.
+	fs.Usage = func() {}
 	return fs, o
+}
+
+// printUsage writes the help text.
+func printUsage(w io.Writer, fs *pflag.FlagSet) {
+	fmt.Fprint(w, usage)
+	fs.SetOutput(w)
+	fs.PrintDefaults()
+}
+
+// version says which build this is: the module version (a tagged
+// go install) and the VCS revision the binary was built from, as
+// debug.ReadBuildInfo has them.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "nfsstall (no build information)"
+	}
+	v := bi.Main.Version
+	if v == "" {
+		v = "(devel)"
+	}
+	var rev, at, dirty string
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.time":
+			at = s.Value
+		case "vcs.modified":
+			if s.Value == "true" {
+				dirty = ", modified"
+			}
+		}
+	}
+	out := "nfsstall " + v
+	if rev != "" {
+		out += fmt.Sprintf(" (revision %s%s%s)", rev[:min(12, len(rev))], map[bool]string{true: ", " + at, false: ""}[at != ""], dirty)
+	}
+	return out + " " + bi.GoVersion
 }
 
 // heapLimit is the Go heap's soft limit for a memory budget, unless
@@ -124,25 +168,39 @@ func main() {
 }
 
 func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	diff := len(args) > 0 && args[0] == "diff"
-	if diff {
-		args = args[1:]
-	}
 	fs, o := flags("nfsstall", stderr)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, pflag.ErrHelp) {
+			printUsage(stdout, fs)
 			return exitOK
 		}
 		return fail(stderr, "%v\nRun 'nfsstall --help' for usage.", err)
+	}
+	files := fs.Args()
+	// A command word is the first argument that is not a flag, wherever
+	// the flags are: nfsstall --format json diff a b.
+	cmd := ""
+	if len(files) > 0 {
+		switch files[0] {
+		case "diff", "help", "version":
+			cmd, files = files[0], files[1:]
+		}
+	}
+	switch {
+	case cmd == "help":
+		printUsage(stdout, fs)
+		return exitOK
+	case cmd == "version" || o.version:
+		fmt.Fprintln(stdout, version())
+		return exitOK
 	}
 	opts, err := o.analysis()
 	if err != nil {
 		return fail(stderr, "%v", err)
 	}
-	if diff {
-		return runDiff(fs.Args(), o, opts, stdin, stdout, stderr)
+	if cmd == "diff" {
+		return runDiff(files, o, opts, stdin, stdout, stderr)
 	}
-	files := fs.Args()
 	if len(files) == 0 {
 		return fail(stderr, "no capture file given\nRun 'nfsstall --help' for usage.")
 	}
@@ -167,6 +225,17 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, stdout, stderr io.Writer) int {
 	if len(args) != 2 {
 		return fail(stderr, "diff takes two arguments, BASELINE and CANDIDATE (each a file or a comma-separated list)\nRun 'nfsstall --help' for usage.")
+	}
+	stdinUses := 0
+	for _, arg := range args {
+		for _, f := range strings.Split(arg, ",") {
+			if f == "-" {
+				stdinUses++
+			}
+		}
+	}
+	if stdinUses > 1 {
+		return fail(stderr, "standard input (-) can be given only once: it can be read only once")
 	}
 	var sides [2]*analyze.Report
 	for i, arg := range args {
@@ -204,6 +273,11 @@ func (o *options) analysis() (analyze.Options, error) {
 	}
 	if o.format != "text" && o.format != "json" {
 		return opts, fmt.Errorf("--format must be text or json, not %q", o.format)
+	}
+	switch o.progress {
+	case "auto", "always", "never":
+	default:
+		return opts, fmt.Errorf("--progress must be auto, always or never, not %q", o.progress)
 	}
 	p, err := parsePorts(o.ports)
 	if err != nil {

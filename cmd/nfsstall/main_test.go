@@ -213,6 +213,10 @@ func TestBadInput(t *testing.T) {
 		{"bad port", []string{"--port", "70000", text}, `"70000" is not a port number`},
 		{"unknown flag", []string{"--frobnicate", text}, "unknown flag: --frobnicate"},
 		{"stdin twice", []string{"-", "-"}, "only once"},
+		{"stdin on both sides of diff", []string{"diff", "-", "-"}, "only once"},
+		{"stdin twice in a list", []string{"diff", text + ",-", "-"}, "only once"},
+		{"bad progress", []string{"--progress", "bogus", text}, "--progress must be auto, always or never"},
+		{"diff with one side", []string{"diff", text}, "diff takes two arguments"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -230,10 +234,47 @@ func TestBadInput(t *testing.T) {
 	}
 }
 
+// TestHelp: help asked for goes to stdout (nfsstall --help | less), in
+// each of its spellings, and nothing else is done.
 func TestHelp(t *testing.T) {
-	_, errOut, code := nfsstall(t, nil, "--help")
-	if code != exitOK || !strings.Contains(errOut, "Exit status") || !strings.Contains(errOut, "--format") {
-		t.Errorf("exit %d, help:\n%s", code, errOut)
+	for _, args := range [][]string{{"--help"}, {"-h"}, {"help"}, {"--format", "json", "help"}, {"diff", "--help"}} {
+		out, errOut, code := nfsstall(t, nil, args...)
+		if code != exitOK || !strings.Contains(out, "Exit status") || !strings.Contains(out, "--format") || errOut != "" {
+			t.Errorf("%q: exit %d, stderr %q, stdout:\n%s", args, code, errOut, out)
+		}
+	}
+}
+
+func TestVersion(t *testing.T) {
+	for _, args := range [][]string{{"--version"}, {"version"}} {
+		out, errOut, code := nfsstall(t, nil, args...)
+		// A test binary has build information; its main module is
+		// nfsstall's.
+		if code != exitOK || !strings.HasPrefix(out, "nfsstall ") || !strings.Contains(out, "go1.") || errOut != "" {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+}
+
+// TestDiffFlagsAnywhere: flags before the command word, between it and the
+// files, and after the files give the same report.
+func TestDiffFlagsAnywhere(t *testing.T) {
+	a, b := filepath.Join(pcapDir, "cut.pcap"), filepath.Join(pcapDir, "udp-null.pcap")
+	var first string
+	for i, args := range [][]string{
+		{"--format", "json", "diff", a, b},
+		{"diff", "--format", "json", a, b},
+		{"diff", a, b, "--format=json"},
+	} {
+		out, errOut, code := nfsstall(t, nil, args...)
+		if code == exitError || !strings.HasPrefix(out, "{") {
+			t.Fatalf("%q: exit %d, stderr %q, stdout %.80q", args, code, errOut, out)
+		}
+		if i == 0 {
+			first = out
+		} else if out != first {
+			t.Errorf("%q: report differs from %q's", args, "--format json diff")
+		}
 	}
 }
 
