@@ -4,7 +4,9 @@ go 1.26.8
 
 require (
 	github.com/gopacket/gopacket v1.7.7
+	github.com/klauspost/compress v1.20.4
 	github.com/spf13/pflag v1.1.0
+	github.com/ulikunitz/xz v0.5.17
 )
 
 require (

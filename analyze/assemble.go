@@ -60,7 +60,7 @@ func (a *Analyzer) listCaptures(r *Report, caps []*capture.CaptureInfo) timeSpan
 	var span timeSpan
 	for _, ci := range caps {
 		c := Capture{
-			File: ci.Path, Format: ci.Format, Compressed: ci.Compressed,
+			File: ci.Path, Format: ci.Format, Compressed: ci.Compressed, Compression: ci.Compression,
 			Packets: ci.Packets, FirstTime: Time(ci.First), LastTime: Time(ci.Last),
 			Snaplen: ci.Snaplen, Truncated: ci.Truncated, Dropped: ci.Dropped,
 		}

@@ -87,8 +87,9 @@ type Capture struct {
 	File        string   `json:"file"`
 	Format      string   `json:"format"`
 	Compressed  bool     `json:"compressed"`
-	LinkType    string   `json:"link_type"`            // the first interface's
-	LinkTypes   []string `json:"link_types,omitempty"` // all of them, pcapng with several interfaces
+	Compression string   `json:"compression,omitempty"` // gzip, xz, bzip2 or zstd
+	LinkType    string   `json:"link_type"`             // the first interface's
+	LinkTypes   []string `json:"link_types,omitempty"`  // all of them, pcapng with several interfaces
 	Packets     int64    `json:"packets"`
 	FirstTime   Time     `json:"first_time"`
 	LastTime    Time     `json:"last_time"`

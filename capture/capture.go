@@ -28,16 +28,17 @@ const MaxRecordData = 256 << 10
 
 // CaptureInfo describes one input file as read so far.
 type CaptureInfo struct {
-	Path       string
-	Format     string            // "pcap" or "pcapng"
-	Compressed bool              // gzip
-	LinkTypes  []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections), the first MaxLinkTypesListed
-	Snaplen    uint32
-	Packets    int64
-	First      int64  // ns since the Unix epoch of the first packet (0 if none)
-	Last       int64  // ns of the last packet
-	End        int64  // pcapng interface statistics end time, when later than Last
-	Dropped    uint64 // packets the capturing interface said it dropped (pcapng); IfDrop when HasIfDrop
+	Path        string
+	Format      string            // "pcap" or "pcapng"
+	Compressed  bool              // gzip, xz, bzip2 or zstd (detected by content)
+	Compression string            // which: "gzip", "xz", "bzip2", "zstd"
+	LinkTypes   []layers.LinkType // distinct, in the order first seen (pcapng: over its interfaces and sections), the first MaxLinkTypesListed
+	Snaplen     uint32
+	Packets     int64
+	First       int64  // ns since the Unix epoch of the first packet (0 if none)
+	Last        int64  // ns of the last packet
+	End         int64  // pcapng interface statistics end time, when later than Last
+	Dropped     uint64 // packets the capturing interface said it dropped (pcapng); IfDrop when HasIfDrop
 	// The pcapng interface statistics counters, summed over interfaces
 	// (the latest block of each): isb_ifdrop, packets the interface
 	// dropped, and isb_osdrop, packets the OS (the capture buffer) dropped.
@@ -115,6 +116,7 @@ type File struct {
 	// when it is released.
 	made [3]*bufio.Reader
 	zr   *gzip.Reader
+	unz  io.ReadCloser // the decompressor of xz, bzip2 or zstd
 	pool *bufPool
 }
 

@@ -124,24 +124,34 @@ func openSized(path string, stdin io.Reader, bufSize int, pool *bufPool) (*File,
 func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, error) {
 	cf := &File{Info: CaptureInfo{Path: path}, closer: rc, pool: pool}
 	cf.cr = &countingReader{r: rc}
-	// The first two bytes say whether the file is gzip before a read
+	// The first bytes say whether the file is compressed before a read
 	// buffer is made: the compressed bytes need only a small one.
-	var gz [2]byte
-	n, err := io.ReadFull(cf.cr, gz[:])
+	var head [6]byte
+	n, err := io.ReadFull(cf.cr, head[:])
 	if err != nil && err != io.EOF && err != io.ErrUnexpectedEOF {
 		return nil, fmt.Errorf("%s: reading the capture header: %w", path, err)
 	}
-	src := io.MultiReader(bytes.NewReader(gz[:n]), cf.cr)
+	src := io.MultiReader(bytes.NewReader(head[:n]), cf.cr)
 	var br *bufio.Reader
-	if n == 2 && gz == [2]byte{0x1f, 0x8b} {
-		zr, err := cf.pool.gzip(cf.reader(src, min(max(size/16, 4<<10), 64<<10)))
-		if err != nil {
-			return nil, fmt.Errorf("%s: gzip: %w", path, err)
+	if kind := compression(head[:n]); kind != "" {
+		small := cf.reader(src, min(max(size/16, 4<<10), 64<<10))
+		var zr io.Reader
+		if kind == "gzip" {
+			gz, err := cf.pool.gzip(small)
+			if err != nil {
+				return nil, fmt.Errorf("%s: gzip: %w", path, err)
+			}
+			cf.zr, zr = gz, gz
+		} else {
+			d, err := decompressor(kind, small)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %s: %w", path, kind, err)
+			}
+			cf.unz, zr = d, d
 		}
-		cf.zr = zr
 		cf.cr = &countingReader{r: zr} // offsets are in the uncompressed stream
 		br = cf.reader(cf.cr, size)
-		cf.Info.Compressed = true
+		cf.Info.Compressed, cf.Info.Compression = true, kind
 	} else {
 		br = cf.reader(src, size)
 	}
@@ -207,6 +217,10 @@ func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, err
 
 // Close closes the underlying file.
 func (f *File) Close() error {
+	if f.unz != nil {
+		f.unz.Close() // a zstd decoder's goroutines
+		f.unz = nil
+	}
 	if f.closer == nil {
 		return nil
 	}

@@ -75,7 +75,7 @@ func header(w *errWriter, r *analyze.Report) {
 	for i, c := range r.Captures {
 		format := c.Format
 		if c.Compressed {
-			format += ", gzip"
+			format += ", " + c.Compression
 		}
 		links := c.LinkType
 		if len(c.LinkTypes) > 1 {

@@ -31,7 +31,7 @@ func handReport(slow int) *analyze.Report {
 	r := &analyze.Report{
 		SchemaVersion: analyze.SchemaVersion,
 		Captures: []analyze.Capture{{
-			File: "hung.pcap.gz", Format: "pcap", Compressed: true, LinkType: "ETHERNET",
+			File: "hung.pcap.gz", Format: "pcap", Compressed: true, Compression: "gzip", LinkType: "ETHERNET",
 			Packets: 4132, FirstTime: t0, LastTime: t0 + 17_005_484_000, Snaplen: 262144,
 		}},
 		Summary: analyze.Summary{

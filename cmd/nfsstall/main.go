@@ -38,8 +38,8 @@ Usage:
 Flags may come before or after diff and the files. A capture file named
 "diff", "help" or "version" is given as ./diff.
 
-CAPTURE is a pcap or pcapng file, gzip-compressed or not (detected by content),
-or - for standard input. Several files (tcpdump -C/-W rotation) are read as one
+CAPTURE is a pcap or pcapng file, plain or compressed with gzip, xz, bzip2 or
+zstd (detected by content), or - for standard input. Several files (tcpdump -C/-W rotation) are read as one
 capture in timestamp order; frame numbers stay per file, as Wireshark shows them.
 
 The report opens with a verdict for each connection that stalled, then the
