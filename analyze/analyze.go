@@ -56,9 +56,6 @@ type Options struct {
 	// 64 KB); LatencySamples the latencies kept exactly, all procedures
 	// together, past which a procedure's go to its histogram (16 KB).
 	MaxProcs, LatencySamples int
-	// MaxFileNames bounds the file names learnt (fhnames.go), and the
-	// export roots apart.
-	MaxFileNames int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -119,7 +116,6 @@ const (
 	DefaultMaxClosedKept   = 4096
 	DefaultMaxProcs        = 128
 	DefaultLatencySamples  = 1 << 18
-	DefaultMaxFileNames    = 16384
 )
 
 // DefaultOptions are the command line's defaults: every bound at the
@@ -192,8 +188,6 @@ type Analyzer struct {
 	retransCnt int64
 	// free calls for reuse: a busy capture creates and answers millions.
 	freeCalls []*call
-	// fhNames: file handles named by the replies that gave them
-	fhNames fhNames
 	// freeStreams: framers of closed connections, for reuse (conn.go)
 	freeStreams []*connStreams
 	// answered remembers the latest answered calls, to count a call
@@ -287,14 +281,12 @@ func New(opts Options) *Analyzer {
 		{&opts.MaxClosedKept, DefaultMaxClosedKept},
 		{&opts.MaxProcs, DefaultMaxProcs},
 		{&opts.LatencySamples, DefaultLatencySamples},
-		{&opts.MaxFileNames, DefaultMaxFileNames},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
-	a.fhNames.max = opts.MaxFileNames
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
 	return a
 }

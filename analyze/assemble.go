@@ -156,8 +156,7 @@ func (a *Analyzer) listUnanswered(r *Report, end int64) {
 			Frame: p.first.Frame, LastFrame: p.last.Frame, Sent: Time(p.first.Time),
 			AgeMS: ms(end - p.first.Time), Sends: p.sends,
 		}
-		u.Detail = p.detail(&a.fhNames)
-		u.FH, u.Path = a.fileOf(p)
+		u.Detail = p.detail()
 		if p.partialLen > 0 {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}
@@ -283,8 +282,6 @@ func (a *Analyzer) skippedNotes(r *Report, caps []*capture.CaptureInfo) {
 		r.Untracked = &Untracked{RefusedPackets: refused, MaxConnections: a.opts.Limits.MaxConnections,
 			Calls: a.untracked, MaxCalls: a.opts.MaxCalls, MaxCallsPerConn: a.opts.MaxCallsPerConn}
 	}
-	r.skip(true, "file names", a.fhNames.dropped,
-		fmt.Sprintf("not learnt: %d names of file handles (and as many export roots) were known, the most kept; findings about those handles show the handle alone", a.opts.MaxFileNames))
 	r.skip(true, "procedure rows", a.procsOther,
 		fmt.Sprintf("calls and replies counted in the row \"(other procedures)\": %d procedures already had rows of their own, the most kept", a.opts.MaxProcs))
 	r.skip(true, "exact latencies", a.samplesFull,

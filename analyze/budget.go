@@ -20,8 +20,7 @@ import "nfsstall/tcpflow"
 //	       their ACK, records remembered                32,768
 //	  2%   client and server pairs summed apart         4,096
 //	  2%   procedure rows, latencies kept exactly       128, 262,144
-//	  2%   file names (~80 B each)                      16,384
-//	 18%   the Go runtime, buffers, report, decoding    -
+//	 20%   the Go runtime, buffers, report, decoding    -
 //
 // Connections listed in full (1,000) do not scale: they size the report.
 
@@ -55,6 +54,5 @@ func Budget(memory int64) Options {
 	o.MaxPairs = scale(4096, 256)
 	o.MaxProcs = scale(128, 32)
 	o.LatencySamples = scale(1<<18, 1<<15)
-	o.MaxFileNames = scale(16384, 1024)
 	return o
 }

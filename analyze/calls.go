@@ -111,14 +111,6 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 			}
 		}
 	}
-	if m.Prog == decode.ProgMount && m.Proc == decode.MountProcMnt {
-		// The export's path, to name its root handle when the reply
-		// gives it (fhnames.go).
-		if path, err := decode.ParseMountPath(m.Args); err == nil {
-			p.nameLen = uint8(copy(p.nameBuf[:], path))
-			p.nameCut = len(path) > len(p.nameBuf)
-		}
-	}
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
@@ -206,11 +198,6 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		if p.proc == decode.NFS3ProcRead && res.Has&decode.HasCount != 0 {
 			ps.bytes += int64(res.Count)
 		}
-		if !failed && p.nameLen > 0 {
-			a.learnName(p, m.Results, &res)
-		}
-	} else if !failed && p.prog == decode.ProgMount && p.proc == decode.MountProcMnt {
-		a.learnName(p, m.Results, nil)
 	}
 	if failed {
 		ps.errors++

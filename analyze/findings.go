@@ -25,12 +25,10 @@ const (
 )
 
 // label names a call for people, with what it was about:
-// "READ xid 0xccbc20c7 (FH 0x633aa4f4 "/srv/export/big.txt", offset
-// 1376075776, 1048576 bytes)". names gives the handle's path when the
-// capture showed it.
-func (p *call) label(xid uint32, names *fhNames) string {
+// "READ xid 0xccbc20c7 (FH 0x633aa4f4, offset 1376075776, 1048576 bytes)".
+func (p *call) label(xid uint32) string {
 	s := fmt.Sprintf("%s xid %s", procLabel(p.prog, p.vers, p.proc), XID(xid))
-	if d := p.detail(names); d != "" {
+	if d := p.detail(); d != "" {
 		s += " (" + d + ")"
 	}
 	return s
@@ -40,14 +38,10 @@ func (p *call) label(xid uint32, names *fhNames) string {
 // "FH: 0x..." hash), name, offset and count. A name from the wire is
 // quoted with Go escapes, so control characters and terminal escape
 // sequences are shown, never sent to the terminal.
-func (p *call) detail(names *fhNames) string {
+func (p *call) detail() string {
 	var parts []string
 	if p.hasFH {
-		fh := fmt.Sprintf("FH 0x%08x", p.fhHash)
-		if path := names.path(p.fhHash); path != "" {
-			fh += fmt.Sprintf(" %q", path)
-		}
-		parts = append(parts, fh)
+		parts = append(parts, fmt.Sprintf("FH 0x%08x", p.fhHash))
 	}
 	if p.nameLen > 0 || p.nameCut {
 		name := fmt.Sprintf("name %q", p.nameBuf[:p.nameLen])
@@ -60,15 +54,6 @@ func (p *call) detail(names *fhNames) string {
 		parts = append(parts, fmt.Sprintf("offset %d, %d bytes", p.offset, p.count))
 	}
 	return strings.Join(parts, ", ")
-}
-
-// fileOf returns p's file handle hash as Wireshark shows it, and its path
-// when known; both empty when the call named no handle.
-func (a *Analyzer) fileOf(p *call) (fh, path string) {
-	if !p.hasFH {
-		return "", ""
-	}
-	return fmt.Sprintf("0x%08x", p.fhHash), a.fhNames.path(p.fhHash)
 }
 
 func xidPtr(x uint32) *XID { v := XID(x); return &v }
@@ -165,9 +150,8 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
-			p.label(k.xid, &a.fhNames), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
+			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
 	}
-	f.FH, f.Path = a.fileOf(p)
 	f.setFrames(refs)
 	a.slow = append(a.slow, f)
 }
@@ -196,9 +180,8 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
-			p.label(k.xid, &a.fhNames), p.sends, where, a.frames(sends), outcome),
+			p.label(k.xid), p.sends, where, a.frames(sends), outcome),
 	}
-	f.FH, f.Path = a.fileOf(p)
 	f.setFrames(refs)
 	a.retrans = append(a.retrans, f)
 }
@@ -305,10 +288,9 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
-			p.label(k.xid, &a.fhNames), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
+			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
 		side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
 	}
-	f.FH, f.Path = a.fileOf(p)
 	f.setFrames(refs)
 	return f
 }

@@ -246,12 +246,6 @@ type Finding struct {
 	Start      Time     `json:"start"`
 	DurationMS float64  `json:"duration_ms"`
 	Summary    string   `json:"summary"`
-	// FH is the call's file handle as Wireshark's nfs.fh.hash shows it
-	// ("0x3f91a738"), and Path the handle's path when the capture showed
-	// it (fhnames.go: from the export's path, or "…/dir/file" relative to
-	// the highest directory known).
-	FH   string `json:"fh,omitempty"`
-	Path string `json:"path,omitempty"`
 	// FrameCaptures gives the file of each of Frames when they are not all
 	// in Capture's (a stall that spans a file rotation); an extra beyond
 	// the contract.
@@ -304,8 +298,6 @@ type Unanswered struct {
 	AgeMS       float64 `json:"age_ms"` // from the first transmission to the end of the capture
 	Sends       int     `json:"sends"`
 	Detail      string  `json:"detail,omitempty"` // e.g. "offset 1376075776, 1048576 bytes"
-	FH          string  `json:"fh,omitempty"`     // as in Finding
-	Path        string  `json:"path,omitempty"`
 	// ReplyPartial is set when the reply began but its last byte never came.
 	ReplyPartial string `json:"reply_partial,omitempty"`
 }

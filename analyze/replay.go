@@ -165,7 +165,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 	c.named = true
 	label := fmt.Sprintf("%s xid %s", procLabel(e.prog, e.vers, e.proc), XID(e.k.xid))
 	if p != nil {
-		label = p.label(e.k.xid, &a.fhNames)
+		label = p.label(e.k.xid)
 	}
 	where := "on the same connection"
 	switch {
@@ -181,9 +181,6 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 		Start: Time(e.first.Time), DurationMS: ms(at.Time - e.first.Time),
 		Summary: fmt.Sprintf("%s sent at frame %s was re-sent %s at frame %s, %s after its reply at frame %s: a replay (the reply did not reach the client, or crossed the re-send)",
 			label, a.frame(e.first), where, a.frame(at), FormatMS(ms(at.Time-e.reply.Time)), a.frame(e.reply)),
-	}
-	if p != nil {
-		f.FH, f.Path = a.fileOf(p)
 	}
 	f.setFrames(refs)
 	a.retrans = append(a.retrans, f)

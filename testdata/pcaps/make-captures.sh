@@ -21,8 +21,7 @@
 #      small libnfs program nfs-ops.c (built here) in the client namespace,
 #      capturing on the client's veth with tcpdump/dumpcap;
 #   4. writes beside every capture FILE (FILE = name without ".gz") tshark's
-#      view of it: FILE.rpc.tsv, FILE.tcp.tsv, FILE.srt.txt, FILE.capinfos.txt,
-#      FILE.names.tsv
+#      view of it: FILE.rpc.tsv, FILE.tcp.tsv, FILE.srt.txt, FILE.capinfos.txt
 #      (a .tsv over 256 KiB is stored as .tsv.gz), plus FILE.nfs4.tsv for the
 #      NFSv4 captures (nfs4-*), and checks that the shape each capture is
 #      for really happened (summary printed at the end);
@@ -551,7 +550,6 @@ make_views() {  # make_views STORED_FILE
     else
         rm -f "$OUT/$name.tshark-stderr.txt"
     fi
-    make_names_view "$f"
 }
 
 # The NFSv4 view (nfs4-* captures only): one row per frame tshark shows as
@@ -576,30 +574,6 @@ make_nfs4_view() {  # make_nfs4_view STORED_FILE: writes NAME.nfs4.tsv
     )
     local v=$OUT/$name.nfs4.tsv
     if (( $(stat -c %s "$v") > 256 * 1024 )); then gzip -9nf "$v"; fi
-}
-
-# The names view (every capture): the replies that tie a file handle to a
-# name, with their calls: MOUNT MNT (the export path; the reply's root
-# handle) and NFSv3 LOOKUP, CREATE, MKDIR, SYMLINK, MKNOD (the directory's
-# handle and the name; the reply's status and new handle). nfs.fh.hash is
-# Wireshark's handle hash, all occurrences in the order shown (the call's
-# directory first; on a reply the object's first). analyze's test walks
-# them to each handle's path and compares nfsstall's.
-NAMES_FIELDS=(frame.number ip.src ipv6.src rpc.xid rpc.msgtyp rpc.program rpc.programversion
-    nfs.procedure_v3 mount.procedure_v3 nfs.fh.hash nfs.name mount.path nfs.status3 mount.status)
-
-make_names_view() {  # make_names_view STORED_FILE: writes NAME.names.tsv
-    local f=$1 name base
-    base=$(basename "$f"); name=${base%.gz}
-    rm -f "$OUT/$name".names.tsv{,.gz}
-    TS_ERR=$WORK/$name.tshark-names.err; : > "$TS_ERR"
-    (
-        cd "$OUT"
-        local fa=() x
-        for x in "${NAMES_FIELDS[@]}"; do fa+=(-e "$x"); done
-        ts -r "$base" -Y 'mount.procedure_v3 == 1 || mount.procedure_v1 == 1 || nfs.procedure_v3 == 3 || (nfs.procedure_v3 >= 8 && nfs.procedure_v3 <= 11)' \
-            -T fields -E header=y -E separator=/t -E occurrence=a -E aggregator=, "${fa[@]}" > "$name.names.tsv"
-    )
 }
 
 # q FILE FILTER [FIELDS...]: tshark query used by the shape checks below.
