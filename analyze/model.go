@@ -62,6 +62,12 @@ type Report struct {
 	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
 	// An extra beyond the contract.
 	Completeness []string `json:"completeness"`
+	// Operations counts every NFSv4 operation inside every COMPOUND call,
+	// and every callback operation inside every CB_COMPOUND (nfs4.go).
+	Operations []Operation `json:"operations"`
+	// NFS4Sessions lists the NFSv4.1 sessions and their slots (session.go);
+	// an extra beyond the contract.
+	NFS4Sessions []NFS4Session `json:"nfs4_sessions"`
 	// Untracked says what the analysis stopped tracking at a bound on its
 	// state (nil when nothing): a stall there cannot be seen, so the text
 	// report's answer never says a bare "no stall found".
