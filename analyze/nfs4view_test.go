@@ -59,6 +59,9 @@ var viewColumns = []string{
 	"cbops",        // every nfs.cb.operation, comma-joined
 	"status",       // a reply's nfs.nfsstat4 (the COMPOUND status) or nfs.status2
 	"wlen", "rlen", // sums of nfs.write.data_length and nfs.read.data_length
+	// SEQUENCE's: nfs.session_id4 (colons removed), and the largest
+	// nfs.slotid, nfs.high_slotid and nfs.target_high_slotid
+	"session", "slotid", "highslot", "target",
 }
 
 // makeNFS4View runs tshark on capture and returns its view.
@@ -103,7 +106,9 @@ func makeNFS4View(capture string, gapped bool) ([]byte, error) {
 			row := append(where[:6:6], field(rpc, "rpc.xid"), field(rpc, "rpc.msgtyp"), field(rpc, "rpc.program"),
 				field(rpc, "rpc.programversion"), field(rpc, "rpc.procedure"), field(rpc, "rpc.repframe"), field(rpc, "rpc.time"),
 				first(body, "nfs.main_opcode"), strings.Join(all(body, "nfs.opcode"), ","), strings.Join(all(body, "nfs.cb.operation"), ","),
-				status, sum(all(body, "nfs.write.data_length")), sum(all(body, "nfs.read.data_length")))
+				status, sum(all(body, "nfs.write.data_length")), sum(all(body, "nfs.read.data_length")),
+				strings.ReplaceAll(firstOf(all(body, "nfs.session_id4")), ":", ""),
+				largest(all(body, "nfs.slotid")), largest(all(body, "nfs.high_slotid")), largest(all(body, "nfs.target_high_slotid")))
 			b.WriteString(strings.Join(row, "\t") + "\n")
 		}
 		if len(nfs)+len(cbs) > 0 {
@@ -174,6 +179,25 @@ func all(v any, key string) []string {
 	}
 	walk(v)
 	return out
+}
+
+func firstOf(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	return vals[0]
+}
+
+func largest(vals []string) string {
+	if len(vals) == 0 {
+		return ""
+	}
+	var n int64
+	for _, v := range vals {
+		x, _ := strconv.ParseInt(v, 0, 64) // nfs.seqid-like fields may be hex
+		n = max(n, x)
+	}
+	return strconv.FormatInt(n, 10)
 }
 
 func sum(vals []string) string {
