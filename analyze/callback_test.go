@@ -1,0 +1,121 @@
+package analyze_test
+
+import (
+	"math"
+	"testing"
+	"time"
+
+	"nfsstall/analyze"
+)
+
+// NFSv4.1 callbacks on the backchannel, built by hand: the server's
+// callback XIDs are its own, so one may equal the XID of a client call
+// still waiting for its reply on the same connection. Both must be paired
+// with their own replies.
+
+const synF = 0x02
+
+// record marks msg as one RPC record.
+func record(msg []byte) []byte { return append(words(0x80000000|uint32(len(msg))), msg...) }
+
+var sessionID = []uint32{0x11111111, 0x22222222, 0x33333333, 0x44444444}
+
+// lookupCompound is SEQUENCE (slot 3), PUTFH, LOOKUP "f": main op LOOKUP.
+func lookupCompound(xid uint32) []byte {
+	b := words(xid, 0, 2, 100003, 4, 1, 0, 0, 0, 0) // AUTH_NONE
+	b = append(b, words(0, 1, 3, 53)...)            // tag, minor version 1, 3 ops, SEQUENCE
+	b = append(b, words(sessionID...)...)
+	b = append(b, words(7, 3, 9, 0)...)               // sequenceid, slotid, highest_slotid, cachethis
+	b = append(b, words(22, 4, 0xfeedface, 15, 1)...) // PUTFH (4-byte handle), LOOKUP name of 1 byte
+	return record(append(b, 'f', 0, 0, 0))
+}
+
+// lookupNoent answers it: SEQUENCE ok (target 5), PUTFH ok, LOOKUP NFS4ERR_NOENT.
+func lookupNoent(xid uint32) []byte {
+	b := words(xid, 1, 0, 0, 0, 0, 2, 0, 3, 53, 0) // accepted, success; status NOENT, tag, 3 results
+	b = append(b, words(sessionID...)...)
+	b = append(b, words(7, 3, 9, 5, 0)...) // sequenceid, slotid, highest, target, flags
+	return record(append(b, words(22, 0, 15, 2)...))
+}
+
+// cbRecall is a CB_COMPOUND of CB_SEQUENCE and CB_RECALL.
+func cbRecall(xid uint32) []byte {
+	b := words(xid, 0, 2, 0x40000000, 1, 1, 0, 0, 0, 0)
+	b = append(b, words(0, 1, 0, 2, 11)...) // tag, minor version, callback_ident, 2 ops, CB_SEQUENCE
+	b = append(b, words(sessionID...)...)
+	b = append(b, words(1, 0, 0, 0, 0)...)            // sequenceid, slotid, highest, cachethis, no referring calls
+	b = append(b, words(4, 1, 0, 0, 0, 0)...)         // CB_RECALL: stateid, truncate
+	return record(append(b, words(4, 0xfeedface)...)) // handle
+}
+
+func cbRecallOK(xid uint32) []byte {
+	b := words(xid, 1, 0, 0, 0, 0, 0, 0, 2, 11, 0)
+	b = append(b, words(sessionID...)...)
+	b = append(b, words(1, 0, 0, 0)...)
+	return record(append(b, words(4, 0)...))
+}
+
+func TestCallbackXIDCollides(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(1000), uint32(5000)
+	s.seg(0, true, c, 0, synF, 501, nil)
+	s.seg(time.Millisecond, false, sv, c+1, synF|ackF, 501, nil)
+	c, sv = c+1, sv+1
+	s.seg(time.Millisecond, true, c, sv, ackF, 501, nil)
+	const xid = 0x5eed
+	send := func(dt time.Duration, toServer bool, b []byte) {
+		if toServer {
+			s.seg(dt, true, c, sv, ackF|pshF, 501, b)
+			c += uint32(len(b))
+		} else {
+			s.seg(dt, false, sv, c, ackF|pshF, 501, b)
+			sv += uint32(len(b))
+		}
+	}
+	send(time.Millisecond, true, lookupCompound(xid))
+	send(time.Millisecond, false, cbRecall(xid)) // the server's callback, the same XID
+	send(time.Millisecond, true, cbRecallOK(xid))
+	send(3*time.Millisecond, false, lookupNoent(xid))
+	r := s.run(analyze.DefaultOptions())
+
+	if r.Summary.Calls != 2 || r.Summary.Replies != 2 || r.Summary.Undecodable != 0 || r.Summary.OrphanReplies != 0 || r.Summary.Unanswered != 0 {
+		t.Errorf("summary %+v, want 2 calls and 2 replies paired, nothing undecodable", r.Summary)
+	}
+	rows := map[string]analyze.Procedure{}
+	for _, p := range r.Procedures {
+		rows[p.ProgramName+" "+p.Name] = p
+	}
+	for name, want := range map[string]struct {
+		errors int64
+		ms     float64
+	}{"NFS LOOKUP": {1, 5}, "NFS_CB CB_RECALL": {0, 1}} {
+		p, ok := rows[name]
+		if !ok {
+			t.Errorf("no row %s in %+v", name, r.Procedures)
+			continue
+		}
+		if p.Calls != 1 || p.Replies != 1 || p.Errors != want.errors || math.Abs(p.Latency.Max-want.ms) > 1e-9 {
+			t.Errorf("%s: %+v, want 1 call, 1 reply, %d errors, latency %.0f ms", name, p, want.errors, want.ms)
+		}
+	}
+	ops := map[string]analyze.Operation{}
+	for _, op := range r.Operations {
+		ops[op.Name] = op
+	}
+	for name, n := range map[string]int64{"SEQUENCE": 1, "PUTFH": 1, "LOOKUP": 1, "CB_SEQUENCE": 1, "CB_RECALL": 1} {
+		if ops[name].Count != n {
+			t.Errorf("operation %s: %+v, want count %d", name, ops[name], n)
+		}
+	}
+	if ops["LOOKUP"].Errors != 1 {
+		t.Errorf("LOOKUP errors %d, want 1", ops["LOOKUP"].Errors)
+	}
+	if len(r.NFS4Sessions) != 1 {
+		t.Fatalf("sessions %+v, want 1", r.NFS4Sessions)
+	}
+	se := r.NFS4Sessions[0]
+	if se.SessionID != "11111111222222223333333344444444" || se.Calls != 1 || se.MaxSlotsInUse != 1 || se.MaxSlotID != 3 ||
+		se.HighestSlotID != 9 || se.TargetHighestSlotIDMin != 5 || se.TargetHighestSlotIDMax != 5 {
+		t.Errorf("session %+v", se)
+	}
+}
