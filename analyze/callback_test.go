@@ -2,6 +2,7 @@ package analyze_test
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 
@@ -117,5 +118,28 @@ func TestCallbackXIDCollides(t *testing.T) {
 	if se.SessionID != "11111111222222223333333344444444" || se.Calls != 1 || se.MaxSlotsInUse != 1 || se.MaxSlotID != 3 ||
 		se.HighestSlotID != 9 || se.TargetHighestSlotIDMin != 5 || se.TargetHighestSlotIDMax != 5 {
 		t.Errorf("session %+v", se)
+	}
+}
+
+// TestNFS4FindingsNameMainOp: a finding about an NFSv4 call names its main
+// operation, as its procedure row does, not "COMPOUND".
+func TestNFS4FindingsNameMainOp(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(1000), uint32(5000)
+	s.seg(0, true, c, 0, synF, 501, nil)
+	s.seg(time.Millisecond, false, sv, c+1, synF|ackF, 501, nil)
+	c, sv = c+1, sv+1
+	call := lookupCompound(9)
+	s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call)
+	s.seg(2*time.Second, false, sv, c+uint32(len(call)), ackF|pshF, 501, lookupNoent(9))
+	r := s.run(analyze.DefaultOptions())
+	var slow []analyze.Finding
+	for _, f := range r.Findings {
+		if f.Kind == analyze.KindSlowReply {
+			slow = append(slow, f)
+		}
+	}
+	if len(slow) != 1 || slow[0].Procedure != "LOOKUP" || !strings.HasPrefix(slow[0].Summary, "NFS v4 LOOKUP xid 0x00000009") {
+		t.Errorf("slow replies %+v, want one about NFS v4 LOOKUP xid 0x00000009", slow)
 	}
 }

@@ -295,3 +295,30 @@ func (a *Analyzer) cbFailed(results []byte) bool {
 	}
 	return res.Status != decode.NFS4OK
 }
+
+// name is the call's procedure as findings name it: an NFSv4 COMPOUND
+// (or a callback on a followed connection) by its main operation, as its
+// row is named.
+func (p *call) name() string {
+	switch {
+	case p.row == opRow, p.row == cbOpRow:
+		return decode.ProcName(p.prog, p.vers, p.proc)
+	case p.row > cbOpRow:
+		return decode.CBOpName(p.row - cbOpRow)
+	case p.row > opRow:
+		return decode.OpName(p.row - opRow)
+	}
+	return decode.ProcName(p.prog, p.vers, p.proc)
+}
+
+// label is procLabel for the call: its name, qualified unless NFSv3
+// ("NFS v4 WRITE").
+func (p *call) procLabel() string {
+	switch {
+	case p.row <= opRow || p.prog == decode.ProgNFS && p.vers == 3:
+		return procLabel(p.prog, p.vers, p.proc)
+	case p.row >= cbOpRow:
+		return ProcLabel("NFS_CB", p.vers, p.name(), true)
+	}
+	return ProcLabel(decode.ProgramName(p.prog), p.vers, p.name(), true)
+}
