@@ -139,13 +139,13 @@ func (a *Analyzer) nfs4Call(m *decode.Call) uint32 {
 	}
 	n.opsUnseen += int64(args.N - kept) // read past decode.MaxOps, not kept
 	if err != nil && uint32(args.N) < args.NumOps {
-		// The rest is not in the bytes kept: the reply may list it. A
-		// declared count is not trusted past maxOpsUnseen.
+		// The rest is not in the bytes kept: unseen, unless the reply
+		// lists it (nfs4Reply takes back what it names). A declared count
+		// is not trusted past maxOpsUnseen.
 		left := min(args.NumOps-uint32(args.N), maxOpsUnseen)
+		n.opsUnseen += int64(left)
 		if args.N <= decode.MaxOps {
 			n.cur.opsFrom, n.cur.opsTotal = uint32(args.N), uint32(args.N)+left
-		} else {
-			n.opsUnseen += int64(left)
 		}
 	}
 	if p, ok := args.CBProgram(); ok {
@@ -184,11 +184,10 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 	if p.v4.opsTotal > 0 {
 		// The call's arguments were cut: its later operations are the
 		// results' (one per operation, in order, up to the first failure).
-		from := int(p.v4.opsFrom)
-		for i := from; i < kept; i++ {
+		for i := int(p.v4.opsFrom); i < min(kept, int(p.v4.opsTotal)); i++ {
 			n.ops[opSlot(res.Ops[i].Op)]++
+			n.opsUnseen--
 		}
-		n.opsUnseen += max(0, int64(p.v4.opsTotal)-int64(max(from, kept)))
 		p.v4.opsTotal = 0
 	}
 	if res.Has&decode.HasSequence != 0 {
@@ -201,19 +200,11 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 }
 
 // untrack4 notes that p, an NFSv4 call, no longer waits for a reply: its
-// slot is free, and its operations the reply would have named are unseen.
+// slot is free.
 func (a *Analyzer) untrack4(p *call) {
-	n := a.nfs4
-	if n == nil {
-		return
-	}
-	if p.v4.sess != noSession {
+	if n := a.nfs4; n != nil && p.v4.sess != noSession {
 		n.sessions.done(p.v4.sess)
 		p.v4.sess = noSession
-	}
-	if p.v4.opsTotal > 0 {
-		n.opsUnseen += int64(p.v4.opsTotal - p.v4.opsFrom)
-		p.v4.opsTotal = 0
 	}
 }
 
