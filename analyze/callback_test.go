@@ -22,10 +22,13 @@ func record(msg []byte) []byte { return append(words(0x80000000|uint32(len(msg))
 var sessionID = []uint32{0x11111111, 0x22222222, 0x33333333, 0x44444444}
 
 // lookupCompound is SEQUENCE (slot 3), PUTFH, LOOKUP "f": main op LOOKUP.
-func lookupCompound(xid uint32) []byte {
+func lookupCompound(xid uint32) []byte { return lookupIn(xid, sessionID) }
+
+// lookupIn is lookupCompound in session sid.
+func lookupIn(xid uint32, sid []uint32) []byte {
 	b := words(xid, 0, 2, 100003, 4, 1, 0, 0, 0, 0) // AUTH_NONE
 	b = append(b, words(0, 1, 3, 53)...)            // tag, minor version 1, 3 ops, SEQUENCE
-	b = append(b, words(sessionID...)...)
+	b = append(b, words(sid...)...)
 	b = append(b, words(7, 3, 9, 0)...)               // sequenceid, slotid, highest_slotid, cachethis
 	b = append(b, words(22, 4, 0xfeedface, 15, 1)...) // PUTFH (4-byte handle), LOOKUP name of 1 byte
 	return record(append(b, 'f', 0, 0, 0))
@@ -141,5 +144,53 @@ func TestNFS4FindingsNameMainOp(t *testing.T) {
 	}
 	if len(slow) != 1 || slow[0].Procedure != "LOOKUP" || !strings.HasPrefix(slow[0].Summary, "NFS v4 LOOKUP xid 0x00000009") {
 		t.Errorf("slow replies %+v, want one about NFS v4 LOOKUP xid 0x00000009", slow)
+	}
+}
+
+// TestNFS4TablesBounded: sessions past Options.MaxSessions and callbacks
+// past MaxCallbacks are counted in skipped, not kept.
+func TestNFS4TablesBounded(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(1000), uint32(5000)
+	s.seg(0, true, c, 0, synF, 501, nil)
+	s.seg(time.Millisecond, false, sv, c+1, synF|ackF, 501, nil)
+	c, sv = c+1, sv+1
+	for xid := uint32(1); xid <= 3; xid++ {
+		call := lookupIn(xid, []uint32{xid, 0, 0, 0})
+		s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call)
+		c += uint32(len(call))
+	}
+	for xid := uint32(10); xid <= 12; xid++ { // callbacks, none answered
+		cb := cbRecall(xid)
+		s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, cb)
+		sv += uint32(len(cb))
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxSessions, opts.MaxCallbacks = 2, 1
+	r := s.run(opts)
+	if len(r.NFS4Sessions) != 2 {
+		t.Errorf("%d sessions listed, want 2 (the bound)", len(r.NFS4Sessions))
+	}
+	skipped := map[string]analyze.Skipped{}
+	for _, sk := range r.Skipped {
+		skipped[sk.What] = sk
+	}
+	if sk := skipped["NFSv4.1 calls with SEQUENCE"]; sk.Count != 1 || !sk.Bound {
+		t.Errorf("sessions skipped %+v, want 1 call, a bound", sk)
+	}
+	if sk := skipped["NFSv4 callbacks"]; sk.Count != 2 || !sk.Bound {
+		t.Errorf("callbacks skipped %+v, want 2, a bound", sk)
+	}
+	found := false
+	for _, p := range r.Procedures {
+		if p.Name == "CB_RECALL" {
+			found = true
+			if p.Calls != 3 || p.Unanswered != 1 {
+				t.Errorf("CB_RECALL row %+v, want 3 calls, 1 tracked and unanswered", p)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("no CB_RECALL row in %+v", r.Procedures)
 	}
 }
