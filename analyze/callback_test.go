@@ -194,3 +194,25 @@ func TestNFS4TablesBounded(t *testing.T) {
 		t.Errorf("no CB_RECALL row in %+v", r.Procedures)
 	}
 }
+
+// TestNFS4UnansweredSaysWhat: an unanswered NFSv4 call says what its main
+// operation was about, as an NFSv3 call does: the handle PUTFH made
+// current, the name.
+func TestNFS4UnansweredSaysWhat(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(1000), uint32(5000)
+	s.seg(0, true, c, 0, synF, 501, nil)
+	s.seg(time.Millisecond, false, sv, c+1, synF|ackF, 501, nil)
+	c, sv = c+1, sv+1
+	call := lookupCompound(4)
+	s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call)
+	s.seg(3*time.Second, false, sv, c+uint32(len(call)), ackF, 501, nil)
+	r := s.run(analyze.DefaultOptions())
+	if len(r.Unanswered) != 1 {
+		t.Fatalf("unanswered %+v", r.Unanswered)
+	}
+	u := r.Unanswered[0]
+	if u.Procedure != "LOOKUP" || !strings.HasPrefix(u.Detail, "FH 0x") || !strings.HasSuffix(u.Detail, `name "f"`) {
+		t.Errorf("unanswered %+v, want LOOKUP with its FH and name", u)
+	}
+}

@@ -162,6 +162,31 @@ func (a *Analyzer) track4(p *call, c *connState) {
 	if n.args.Has&decode.HasSequence != 0 {
 		p.v4.sess = n.sessions.call(&n.args.Sequence, c)
 	}
+	p.whatV4(&n.args)
+}
+
+// whatV4 keeps, for findings, what a COMPOUND's main operation was about,
+// as an NFSv3 call keeps its arguments: the file handle current when it
+// ran (the last PUTFH before it), its name, offset and count.
+func (p *call) whatV4(args *decode.Compound4Args) {
+	main := args.MainOp()
+	for i := range min(args.N, decode.MaxOps) {
+		o := &args.Ops[i]
+		if o.Op == decode.OpPutFH && o.Has&decode.HasFH != 0 {
+			p.hasFH, p.fhHash = true, decode.FHHash(o.FH)
+		}
+		if o.Op != main {
+			continue
+		}
+		if o.Has&decode.HasName != 0 {
+			p.nameLen = uint8(copy(p.nameBuf[:], o.Name))
+			p.nameCut = len(o.Name) > len(p.nameBuf)
+		}
+		if (o.Op == decode.OpRead || o.Op == decode.OpWrite) && o.Has&decode.HasOffset != 0 && o.Has&decode.HasCount != 0 {
+			p.hasOffset, p.offset, p.count = true, o.Offset, o.Count
+		}
+		return
+	}
 }
 
 // nfs4Reply reads the results of the reply to p, a COMPOUND call, into its
