@@ -59,6 +59,8 @@ type Options struct {
 	// MaxSessions bounds the NFSv4.1 sessions followed (session.go) and
 	// MaxCallbacks the server's callbacks waiting for a reply (callback.go).
 	MaxSessions, MaxCallbacks int
+	// MaxPaths bounds the file handles whose names are learned (paths.go).
+	MaxPaths int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -266,6 +268,8 @@ type Analyzer struct {
 	// nfs4: NFSv4 operations, sessions and callbacks (nfs4.go), made at
 	// the first NFSv4 message
 	nfs4 *nfs4Stats
+	// paths: file handles named by what the capture shows (paths.go)
+	paths pathTable
 }
 
 // New returns an Analyzer.
@@ -291,12 +295,14 @@ func New(opts Options) *Analyzer {
 		{&opts.LatencySamples, DefaultLatencySamples},
 		{&opts.MaxSessions, DefaultMaxSessions},
 		{&opts.MaxCallbacks, DefaultMaxCallbacks},
+		{&opts.MaxPaths, DefaultMaxPaths},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
+	a.paths.max = opts.MaxPaths
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
 	return a
 }

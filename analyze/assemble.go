@@ -161,6 +161,7 @@ func (a *Analyzer) listUnanswered(r *Report, end int64) {
 			AgeMS: ms(end - p.first.Time), Sends: p.sends,
 		}
 		u.Detail = p.detail()
+		u.Path = a.pathOf(p)
 		if p.partialLen > 0 {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}

@@ -56,5 +56,6 @@ func Budget(memory int64) Options {
 	o.LatencySamples = scale(1<<18, 1<<15)
 	o.MaxSessions = scale(DefaultMaxSessions, 64)
 	o.MaxCallbacks = scale(DefaultMaxCallbacks, 256)
+	o.MaxPaths = scale(DefaultMaxPaths, 1024)
 	return o
 }

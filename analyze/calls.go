@@ -122,6 +122,9 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		a.track4(p, c)
 		ps.bytes += p.v4.writeBytes
 	}
+	if m.Prog == decode.ProgMount && m.Proc == mountProcMnt {
+		mntCall(p, m)
+	}
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
@@ -212,6 +215,9 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		if p.proc == decode.NFS3ProcRead && res.Has&decode.HasCount != 0 {
 			ps.bytes += int64(res.Count)
 		}
+		if !failed {
+			a.learnNFS3(p, &res)
+		}
 	}
 	switch {
 	case failed:
@@ -221,6 +227,8 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		failed = nfs2Failed(p.proc, m.Results)
 	case p.row >= cbOpRow:
 		failed = a.cbFailed(m.Results)
+	case p.prog == decode.ProgMount && p.proc == mountProcMnt:
+		a.learnMnt(p, m.Results)
 	}
 	if failed {
 		ps.errors++

@@ -147,7 +147,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
 			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
@@ -177,7 +177,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	}
 	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
 			p.label(k.xid), p.sends, where, a.frames(sends), outcome),
@@ -285,7 +285,7 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 	}
 	f := Finding{
 		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
 			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),

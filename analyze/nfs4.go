@@ -83,6 +83,11 @@ type call4 struct {
 	// opsFrom of opsTotal (cut in a WRITE's data, or by the snaplen): the
 	// reply's results name the rest. opsTotal is 0 when all were counted.
 	opsFrom, opsTotal uint32
+	// getfh is the index+1 of the GETFH whose handle the call's name names
+	// (paths.go), under directory dir or, fromRoot, the root.
+	getfh    uint8
+	fromRoot bool
+	dir      uint32
 }
 
 // v4 returns the NFSv4 state, made on first use.
@@ -163,6 +168,7 @@ func (a *Analyzer) track4(p *call, c *connState) {
 		p.v4.sess = n.sessions.call(&n.args.Sequence, c)
 	}
 	p.whatV4(&n.args)
+	p.nameV4(&n.args)
 }
 
 // whatV4 keeps, for findings, what a COMPOUND's main operation was about,
@@ -221,6 +227,7 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 	if res.Has&decode.HasCreateSession != 0 {
 		n.sessions.created(&res.CreateSession, c)
 	}
+	a.learnV4(p, res)
 	return res.Status != decode.NFS4OK
 }
 
