@@ -85,9 +85,10 @@ type call4 struct {
 	opsFrom, opsTotal uint32
 	// getfh is the index+1 of the GETFH whose handle the call's name names
 	// (paths.go), under directory dir or, fromRoot, the root.
-	getfh    uint8
-	fromRoot bool
-	dir      uint32
+	// rootFH: that GETFH returns the root (PUTROOTFH, GETFH).
+	getfh            uint8
+	fromRoot, rootFH bool
+	dir              uint32
 }
 
 // v4 returns the NFSv4 state, made on first use.

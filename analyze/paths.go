@@ -173,9 +173,8 @@ func (a *Analyzer) learnMnt(p *call, results []byte) {
 // walked from it, joined with "/" in p's name (what the call named). It
 // keeps the GETFH's index for the reply (learnV4).
 func (p *call) nameV4(args *decode.Compound4Args) {
-	if main := args.MainOp(); main != decode.OpLookup && main != decode.OpOpen {
-		return
-	}
+	main := args.MainOp()
+	named := main == decode.OpLookup || main == decode.OpOpen
 	var (
 		dir             uint32
 		known, fromRoot bool
@@ -212,7 +211,11 @@ func (p *call) nameV4(args *decode.Compound4Args) {
 			}
 			n += copy(path[n:], o.Name)
 		case decode.OpGetFH:
-			if !known || !fits || n == 0 {
+			if known && fromRoot && n == 0 {
+				p.v4.getfh, p.v4.rootFH = uint8(i+1), true // the root itself
+				return
+			}
+			if !known || !fits || n == 0 || !named {
 				return
 			}
 			p.v4.getfh, p.v4.dir, p.v4.fromRoot = uint8(i+1), dir, fromRoot
@@ -227,7 +230,7 @@ func (p *call) nameV4(args *decode.Compound4Args) {
 // learnV4 learns the handle the GETFH of p's compound returned (res).
 func (a *Analyzer) learnV4(p *call, res *decode.Compound4Res) {
 	i := int(p.v4.getfh) - 1
-	if i < 0 || i >= min(res.N, decode.MaxOps) || p.nameCut {
+	if i < 0 || i >= min(res.N, decode.MaxOps) || (p.nameCut && !p.v4.rootFH) {
 		return
 	}
 	o := &res.Ops[i]
@@ -235,6 +238,10 @@ func (a *Analyzer) learnV4(p *call, res *decode.Compound4Res) {
 		return
 	}
 	fh := decode.FHHash(o.FH)
+	if p.v4.rootFH {
+		a.paths.learn(fh, 0, true, []byte("/"))
+		return
+	}
 	if p.v4.fromRoot {
 		// Names walked from the root: an absolute path.
 		var abs [maxPathName + 1]byte
@@ -245,3 +252,8 @@ func (a *Analyzer) learnV4(p *call, res *decode.Compound4Res) {
 	}
 	a.paths.learn(fh, p.v4.dir, false, p.nameBuf[:p.nameLen])
 }
+
+// Path returns the path learned so far of the file handle whose
+// Wireshark nfs.fh.hash is fhHash, "" when none (tests hold it to
+// tshark's nfs.full_name).
+func (a *Analyzer) Path(fhHash uint32) string { return a.paths.path(fhHash) }
