@@ -13,7 +13,7 @@ import (
 // their own, keyed by connection and XID, not in Analyzer.pending, where a
 // client call of the same XID would be taken for them. In 4.0 the server
 // opens a connection to the address SETCLIENTID named; when its port is
-// followed (--ports), that connection's calls go the usual way, and the
+// followed (--port), that connection's calls go the usual way, and the
 // program they name, remembered from SETCLIENTID, gives them callback rows.
 
 // DefaultMaxCallbacks bounds the callbacks waiting for their reply (a
