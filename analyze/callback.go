@@ -140,8 +140,10 @@ func (a *Analyzer) onCallback(c *connState, m *decode.Call, at tcpflow.FrameRef)
 		sends: 1, endInHole: c.msgInHole}
 }
 
-// onCallbackReply records the client's reply to a callback on c; false
-// when no callback of its XID waits there.
+// onCallbackReply records the client's reply to a callback on c. On an
+// NFSv4 capture, a reply to a callback not waiting (sent before the
+// capture began, or not tracked) is an orphan reply, as one to a client
+// call is; elsewhere, with no NFSv4 seen, it reports false (undecodable).
 func (a *Analyzer) onCallbackReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) bool {
 	n := a.nfs4
 	if n == nil {
@@ -150,7 +152,13 @@ func (a *Analyzer) onCallbackReply(c *connState, m *decode.Reply, at tcpflow.Fra
 	k := cbKey{conn: c.info.ID, xid: m.XID}
 	cb, ok := n.callbacks.pending[k]
 	if !ok {
-		return false
+		a.sum.Replies++
+		a.sum.OrphanReplies++
+		c.replies++
+		if c.info.SawSYN {
+			a.orphansAfterSYN++
+		}
+		return true
 	}
 	delete(n.callbacks.pending, k)
 	a.sum.Replies++

@@ -216,3 +216,19 @@ func TestNFS4UnansweredSaysWhat(t *testing.T) {
 		t.Errorf("unanswered %+v, want LOOKUP with its FH and name", u)
 	}
 }
+
+// TestCallbackReplyWithoutCall: on an NFSv4 connection, the client's reply
+// to a callback the capture does not hold is an orphan reply, not an
+// undecodable record (which would make the framer look for sync again).
+func TestCallbackReplyWithoutCall(t *testing.T) {
+	v := newConvo(t)
+	v.send(true, lookupCompound(1))
+	v.send(false, lookupNoent(1))
+	v.send(true, cbRecallOK(77)) // its callback was sent before the capture... or not captured
+	v.send(true, lookupCompound(2))
+	v.send(false, lookupNoent(2))
+	r := v.s.run(analyze.DefaultOptions())
+	if r.Summary.Undecodable != 0 || r.Summary.OrphanReplies != 1 || r.Summary.Calls != 2 || r.Summary.Replies != 3 {
+		t.Errorf("summary %+v, want 2 calls, 3 replies of which 1 orphan, nothing undecodable", r.Summary)
+	}
+}
