@@ -73,9 +73,9 @@ func TestNFS4SessionsOracle(t *testing.T) {
 	checked := 0
 	for _, pc := range nfs4Captures {
 		t.Run(pc.file, func(t *testing.T) {
-			msgs, path, ok := nfs4View(t, pc.file, pc.gapped)
+			msgs, path, ok := nfs4View(t, pc)
 			if !ok {
-				t.Skipf("%s not found in %s", pc.file, publicPcaps)
+				t.Skipf("%s not found", pc.path())
 			}
 			want := sessionsOf(t, msgs)
 			r := runPublic(t, path)

@@ -215,9 +215,10 @@ func sum(vals []string) string {
 // nfs4View returns the recorded view of a public capture, regenerating it
 // first with -update-nfs4view; ok is false (the test skips) when the
 // capture is absent.
-func nfs4View(t *testing.T, name string, gapped bool) (rows []map[string]string, capture string, ok bool) {
+func nfs4View(t *testing.T, pc oracleCapture) (rows []map[string]string, capture string, ok bool) {
 	t.Helper()
-	capture = filepath.Join(publicPcaps, name)
+	name, gapped := pc.file, pc.gapped
+	capture = pc.path()
 	if _, err := os.Stat(capture); err != nil {
 		return nil, "", false
 	}

@@ -23,10 +23,7 @@ import (
 )
 
 // pathCaptures are the captures whose file names are checked.
-var pathCaptures = []struct {
-	file   string
-	gapped bool
-}{
+var pathCaptures = []oracleCapture{
 	{file: "nfstrace--eth-ipv4-tcp-nfsv4.pcap.gz"},
 	{file: "nfstrace--eth-ipv4-tcp-nfsv41.pcap"},
 	{file: "suricata-verify--nfs4-01_input.pcap"},
@@ -54,9 +51,9 @@ func TestPathsAgreeWithTsharkSnooping(t *testing.T) {
 	compared, named, same := 0, 0, 0
 	for _, pc := range pathCaptures {
 		t.Run(pc.file, func(t *testing.T) {
-			capPath := filepath.Join(publicPcaps, pc.file)
+			capPath := pc.path()
 			if _, err := os.Stat(capPath); err != nil {
-				t.Skipf("%s not found in %s", pc.file, publicPcaps)
+				t.Skipf("%s not found", capPath)
 			}
 			view := filepath.Join(nfs4ViewDir, pc.file+".paths.tsv")
 			if *updateNFS4View {
