@@ -188,8 +188,9 @@ func buildOracle(t *testing.T, msgs []map[string]string) *oracleView {
 	return o
 }
 
-// runPublic analyses a public capture on the NFS port (and the NFSv2
-// capture's MOUNT and PORTMAP ports, as cmd/nfsstall's public test does).
+// runPublic analyses a capture on the NFS port, PORTMAP's, and MOUNT's
+// (1048 in the NFSv2 capture, as cmd/nfsstall's public test has it;
+// 20048 in the lab's).
 func runPublic(t *testing.T, path string) *analyze.Report {
 	t.Helper()
 	in, err := capture.OpenInputs([]string{path}, nil)
@@ -198,7 +199,7 @@ func runPublic(t *testing.T, path string) *analyze.Report {
 	}
 	defer in.Close()
 	opts := analyze.DefaultOptions()
-	opts.Ports = []uint16{2049, 111, 1048, 20048} // NFSv2 capture's MOUNT; the lab's MOUNT
+	opts.Ports = []uint16{2049, 111, 1048, 20048}
 	r, err := analyze.Run(in, opts)
 	if err != nil {
 		t.Fatal(err)
