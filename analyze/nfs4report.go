@@ -23,8 +23,10 @@ type Operation struct {
 // listNFS4 adds the NFSv4 operations and sessions to the report, in code
 // order, and says what the tables left out.
 func (a *Analyzer) listNFS4(r *Report) {
-	r.skip(true, "file names", a.paths.dropped,
-		fmt.Sprintf("not learned: %d file handles were already named, the most kept; findings about the others show the handle alone", a.paths.max))
+	if a.paths.dropped > 0 {
+		r.skip(true, "file names", a.paths.dropped,
+			fmt.Sprintf("not learned: %d file handles were already named, the most kept; findings about the others show the handle alone", a.paths.max))
+	}
 	n := a.nfs4
 	if n == nil {
 		return
