@@ -120,7 +120,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	}
 	if isCompound(m.Prog, m.Vers, m.Proc) {
 		a.track4(p, c)
-		ps.bytes += p.v4.writeBytes
+		ps.bytes += a.nfs4.curWrite
 	}
 	if m.Prog == decode.ProgMount && m.Proc == mountProcMnt {
 		mntCall(p, m)

@@ -61,34 +61,41 @@ type nfs4Stats struct {
 	sessions       sessionTable
 	callbacks      callbackTable
 	// cur is what nfs4Call learned of the call being decoded, for onCall
-	// to keep once it knows the call is tracked.
-	cur call4
+	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
+	cur      call4
+	curWrite int64
 }
 
 // maxOpsUnseen bounds the operations one COMPOUND may add to opsUnseen:
 // its declared count is not checked against anything when it is cut.
 const maxOpsUnseen = 64
 
+// call4 counts operations in a uint8: this fails to compile if they can
+// pass 255.
+var _ [255 - decode.MaxOps - maxOpsUnseen]struct{}
+
 // maxCBPrograms bounds the callback programs remembered: clients name one
 // each, and Linux always the same.
 const maxCBPrograms = 16
 
-// call4 is what a tracked NFSv4 call keeps for its reply.
+// call4 is what a tracked NFSv4 call keeps for its reply: 16 bytes, as
+// every call waiting carries one.
 type call4 struct {
-	writeBytes int64
 	// sess is the call's session (index+1 in sessionTable), noSession when
 	// it has no SEQUENCE.
 	sess int32
+	// dir: see getfh.
+	dir uint32
 	// opsFrom: the decode of the arguments stopped before operation
 	// opsFrom of opsTotal (cut in a WRITE's data, or by the snaplen): the
-	// reply's results name the rest. opsTotal is 0 when all were counted.
-	opsFrom, opsTotal uint32
+	// reply's results name the rest. opsTotal is 0 when all were counted
+	// (at most decode.MaxOps + maxOpsUnseen).
+	opsFrom, opsTotal uint8
 	// getfh is the index+1 of the GETFH whose handle the call's name names
 	// (paths.go), under directory dir or, fromRoot, the root.
 	// rootFH: that GETFH returns the root (PUTROOTFH, GETFH).
 	getfh            uint8
 	fromRoot, rootFH bool
-	dir              uint32
 }
 
 // v4 returns the NFSv4 state, made on first use.
@@ -134,13 +141,13 @@ func (a *Analyzer) nfs4Call(m *decode.Call) uint32 {
 	n := a.v4()
 	args := &n.args
 	err := decode.ParseCompoundArgs(m.Args, args) // keep what decoded, even if cut short
-	n.cur = call4{}
+	n.cur, n.curWrite = call4{}, 0
 	kept := min(args.N, decode.MaxOps)
 	for i := range kept {
 		o := &args.Ops[i]
 		n.ops[opSlot(o.Op)]++
 		if o.Op == decode.OpWrite && o.Has&decode.HasCount != 0 {
-			n.cur.writeBytes += int64(o.Count)
+			n.curWrite += int64(o.Count)
 		}
 	}
 	n.opsUnseen += int64(args.N - kept) // read past decode.MaxOps, not kept
@@ -151,7 +158,7 @@ func (a *Analyzer) nfs4Call(m *decode.Call) uint32 {
 		left := min(args.NumOps-uint32(args.N), maxOpsUnseen)
 		n.opsUnseen += int64(left)
 		if args.N <= decode.MaxOps {
-			n.cur.opsFrom, n.cur.opsTotal = uint32(args.N), uint32(args.N)+left
+			n.cur.opsFrom, n.cur.opsTotal = uint8(args.N), uint8(uint32(args.N)+left)
 		}
 	}
 	if p, ok := args.CBProgram(); ok {
