@@ -175,14 +175,7 @@ func (a *Analyzer) onCallbackReply(c *connState, m *decode.Reply, at tcpflow.Fra
 	}
 	failed := m.ReplyStat != 0 || m.AcceptStat != 0
 	if !failed && cb.vers == 1 && cb.proc == decode.CBProcCompound {
-		res := &n.cbRes
-		decode.ParseCBCompoundResult(m.Results, res) // keep what decoded, even if cut short
-		for i := range min(res.N, decode.MaxOps) {
-			if res.Ops[i].Status != decode.NFS4OK {
-				n.cbOpErrors[cbOpSlot(res.Ops[i].Op)]++
-			}
-		}
-		failed = res.Status != decode.NFS4OK
+		failed = a.cbFailed(m.Results)
 	}
 	if failed {
 		ps.errors++

@@ -302,10 +302,9 @@ func (a *Analyzer) rowName(k procKey) (name, program string) {
 		return decode.OpName(k.proc - opRow), "NFS"
 	case a.nfs4 != nil && a.nfs4.isCBProgram(k.prog):
 		switch {
-		case k.proc >= cbOpRow:
-			if k.proc == cbOpRow {
-				return "CB_COMPOUND", "NFS_CB"
-			}
+		case k.proc == cbOpRow:
+			return "CB_COMPOUND", "NFS_CB" // no operation decoded
+		case k.proc > cbOpRow:
 			return decode.CBOpName(k.proc - cbOpRow), "NFS_CB"
 		}
 		return decode.CBProcName(k.proc), "NFS_CB"
