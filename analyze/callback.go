@@ -1,6 +1,8 @@
 package analyze
 
 import (
+	"encoding/binary"
+
 	"nfsstall/decode"
 	"nfsstall/tcpflow"
 )
@@ -80,15 +82,30 @@ func (a *Analyzer) plausibleReverse(c *connState, dir tcpflow.Dir, b []byte, cut
 		return false
 	}
 	if dir == tcpflow.ToClient {
-		if typ != decode.MsgCall || !(decode.LooksLikeCall(b) || cut && decode.LooksLikeCallHeader(b)) {
-			return false
-		}
-		x := decode.NewXDR(b[12:])
-		prog := x.Uint32()
-		return x.Err() == nil && a.nfs4.isCBProgram(prog)
+		return typ == decode.MsgCall && a.looksLikeCallback(b, cut)
 	}
 	_, ok := a.nfs4.callbacks.pending[cbKey{conn: c.info.ID, xid: xid}]
 	return ok && typ == decode.MsgReply && (decode.LooksLikeReply(b) || cut && decode.LooksLikeReplyHeader(b))
+}
+
+// looksLikeCallback reports whether b plausibly starts a callback call: a
+// call of a callback program, version 1, whose header passes what
+// decode.LooksLikeCall asks of a call (which knows only the NFS family's
+// programs, not the number a client chose for its callbacks).
+func (a *Analyzer) looksLikeCallback(b []byte, cut bool) bool {
+	if len(b) < 24 {
+		return false
+	}
+	x := decode.NewXDR(b[12:])
+	prog, vers := x.Uint32(), x.Uint32()
+	if x.Err() != nil || vers != 1 || !a.nfs4.isCBProgram(prog) {
+		return false
+	}
+	// Judge the rest as a call of NFS's: a copy with its program number.
+	var h [decode.MaxCallHeader]byte
+	n := copy(h[:], b)
+	binary.BigEndian.PutUint32(h[12:], decode.ProgNFS)
+	return decode.LooksLikeCall(h[:n]) || cut && decode.LooksLikeCallHeader(h[:n])
 }
 
 // cbRow returns the row of a callback call m: CB_COMPOUND's by its main

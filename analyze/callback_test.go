@@ -232,3 +232,29 @@ func TestCallbackReplyWithoutCall(t *testing.T) {
 		t.Errorf("summary %+v, want 2 calls, 3 replies of which 1 orphan, nothing undecodable", r.Summary)
 	}
 }
+
+// TestCallbackStartsMidstreamJoin: joined mid-stream (no handshake), the
+// server's first record is a callback: the framer takes it as the record
+// boundary (its program is Linux's callback program, which the RPC
+// header check alone does not know), not as bytes to pass over.
+func TestCallbackStartsMidstreamJoin(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(1000), uint32(5000)
+	send := func(toServer bool, b []byte) {
+		if toServer {
+			s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, b)
+			c += uint32(len(b))
+			return
+		}
+		s.seg(time.Millisecond, false, sv, c, ackF|pshF, 501, b)
+		sv += uint32(len(b))
+	}
+	send(true, lookupCompound(1))
+	send(false, cbRecall(40))
+	send(true, cbRecallOK(40))
+	send(false, lookupNoent(1))
+	r := s.run(analyze.DefaultOptions())
+	if r.Summary.GarbageBytes != 0 || r.Summary.Calls != 2 || r.Summary.Replies != 2 || r.Summary.OrphanReplies != 0 {
+		t.Errorf("summary %+v, want the callback and the call each paired, nothing passed over", r.Summary)
+	}
+}
