@@ -101,8 +101,9 @@ func (a *Analyzer) looksLikeCallback(b []byte, cut bool) bool {
 	if x.Err() != nil || vers != 1 || !a.nfs4.isCBProgram(prog) {
 		return false
 	}
-	// Judge the rest as a call of NFS's: a copy with its program number.
-	var h [decode.MaxCallHeader]byte
+	// Judge the rest as a call of NFS's: a copy with its program number
+	// (in a buffer kept for it: a local one would escape, as b does).
+	h := &a.nfs4.cbHead
 	n := copy(h[:], b)
 	binary.BigEndian.PutUint32(h[12:], decode.ProgNFS)
 	return decode.LooksLikeCall(h[:n]) || cut && decode.LooksLikeCallHeader(h[:n])

@@ -64,6 +64,8 @@ type nfs4Stats struct {
 	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
 	cur      call4
 	curWrite int64
+	// cbHead: scratch for looksLikeCallback
+	cbHead [decode.MaxCallHeader]byte
 }
 
 // maxOpsUnseen bounds the operations one COMPOUND may add to opsUnseen:
