@@ -113,7 +113,7 @@ func (a *Analyzer) looksLikeCallback(b []byte, cut bool) bool {
 // callback operation (counting its operations), any other by procedure.
 func (a *Analyzer) cbRow(m *decode.Call) uint32 {
 	if m.Vers != 1 || m.Proc != decode.CBProcCompound {
-		return m.Proc
+		return rawRow(m.Proc)
 	}
 	n := a.v4()
 	args := &n.cbArgs

@@ -24,6 +24,8 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	c.calls++
 	row := m.Proc
 	switch {
+	case m.Prog == decode.ProgNFS && m.Vers == 4 && m.Proc != decode.NFS4ProcCompound:
+		row = rawRow(m.Proc)
 	case isCompound(m.Prog, m.Vers, m.Proc):
 		row = a.nfs4Call(m)
 	case a.nfs4 != nil && a.nfs4.isCBProgram(m.Prog):

@@ -22,6 +22,11 @@ const (
 	cbOpRow = 1 << 21
 )
 
+// rawRow is the row of an NFSv4 or callback procedure other than
+// COMPOUND: its number, but that the numbers of the operation rows (which
+// only hostile input would send) share the row below them.
+func rawRow(proc uint32) uint32 { return min(proc, opRow-1) }
+
 // Operation counters are indexed by code; codes past the table (ILLEGAL,
 // and codes no minor version defines, which end a decode) share the last
 // two slots.
