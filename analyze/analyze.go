@@ -56,6 +56,11 @@ type Options struct {
 	// 64 KB); LatencySamples the latencies kept exactly, all procedures
 	// together, past which a procedure's go to its histogram (16 KB).
 	MaxProcs, LatencySamples int
+	// MaxSessions bounds the NFSv4.1 sessions followed (session.go) and
+	// MaxCallbacks the server's callbacks waiting for a reply (callback.go).
+	MaxSessions, MaxCallbacks int
+	// MaxPaths bounds the file handles whose names are learned (paths.go).
+	MaxPaths int
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -91,6 +96,9 @@ type Message struct {
 	// Retransmission: a call whose XID was already pending, or answered
 	// (a replay: see replay.go).
 	Retransmission bool
+	// Callback: an NFSv4 callback from the server on the client's
+	// connection (the backchannel), or the client's reply to one.
+	Callback bool
 }
 
 // Progress says how far reading the input has got.
@@ -132,10 +140,14 @@ type callKey struct {
 
 // call is an RPC waiting for its reply.
 type call struct {
-	id          uint64     // unique while it waits for its reply; 0 after
-	conn        *connState // where it was first sent
-	prog, vers  uint32
-	proc        uint32
+	id         uint64     // unique while it waits for its reply; 0 after
+	conn       *connState // where it was first sent
+	prog, vers uint32
+	proc       uint32
+	// row is the procedure row the call counts in: proc, but for NFSv4
+	// COMPOUNDs and callbacks (nfs4.go); v4 what an NFSv4 call keeps.
+	row         uint32
+	v4          call4
 	first, last tcpflow.FrameRef
 	sends       int
 	hasOffset   bool
@@ -258,6 +270,11 @@ type Analyzer struct {
 	// decode scratch, kept here so decoding does not allocate
 	callMsg  decode.Call
 	replyMsg decode.Reply
+	// nfs4: NFSv4 operations, sessions and callbacks (nfs4.go), made at
+	// the first NFSv4 message
+	nfs4 *nfs4Stats
+	// paths: file handles named by what the capture shows (paths.go)
+	paths pathTable
 }
 
 // New returns an Analyzer.
@@ -281,12 +298,16 @@ func New(opts Options) *Analyzer {
 		{&opts.MaxClosedKept, DefaultMaxClosedKept},
 		{&opts.MaxProcs, DefaultMaxProcs},
 		{&opts.LatencySamples, DefaultLatencySamples},
+		{&opts.MaxSessions, DefaultMaxSessions},
+		{&opts.MaxCallbacks, DefaultMaxCallbacks},
+		{&opts.MaxPaths, DefaultMaxPaths},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
 		}
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
+	a.paths.max = opts.MaxPaths
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
 	return a
 }

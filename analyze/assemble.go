@@ -26,6 +26,7 @@ func (a *Analyzer) report(caps []*capture.CaptureInfo) *Report {
 	a.listConnections(r)
 	a.completenessNotes(r)
 	a.listProcedures(r)
+	a.listNFS4(r)
 	r.Summary = a.summarize(r, span)
 	a.skippedNotes(r, caps)
 	a.openSkipped(r)
@@ -46,6 +47,8 @@ func emptyReport() *Report {
 		Skipped:       []Skipped{},
 		Warnings:      []string{},
 		Completeness:  []string{},
+		Operations:    []Operation{},
+		NFS4Sessions:  []NFS4Session{},
 	}
 }
 
@@ -144,24 +147,27 @@ func (a *Analyzer) listUnanswered(r *Report, end int64) {
 	a.unansweredByProc = map[procKey]int64{}
 	for i, k := range a.pendingByAge() {
 		p := a.pending[k]
-		a.proc(p.prog, p.vers, p.proc)
-		a.unansweredByProc[a.procKeyOf(p.prog, p.vers, p.proc)]++
+		a.proc(p.prog, p.vers, p.row)
+		a.unansweredByProc[a.procKeyOf(p.prog, p.vers, p.row)]++
 		r.Connections[p.conn.row].Unanswered++
 		if i >= maxListedUnanswered {
 			continue
 		}
+		name, progName := a.rowName(procKey{p.prog, p.vers, p.row})
 		u := Unanswered{
 			Connection: p.conn.info.ID, XID: XID(k.xid), Program: p.prog, Version: p.vers,
-			Procedure: decode.ProcName(p.prog, p.vers, p.proc), ProgramName: decode.ProgramName(p.prog), Capture: p.first.File,
+			Procedure: name, ProgramName: progName, Capture: p.first.File,
 			Frame: p.first.Frame, LastFrame: p.last.Frame, Sent: Time(p.first.Time),
 			AgeMS: ms(end - p.first.Time), Sends: p.sends,
 		}
 		u.Detail = p.detail()
+		u.Path = a.pathOf(p)
 		if p.partialLen > 0 {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)
 		}
 		r.Unanswered = append(r.Unanswered, u)
 	}
+	a.unansweredCallbacks()
 }
 
 // completenessNotes says what the capture could not show.
@@ -178,10 +184,7 @@ func (a *Analyzer) completenessNotes(r *Report) {
 // listProcedures gives each procedure its row, NFS first.
 func (a *Analyzer) listProcedures(r *Report) {
 	for k, ps := range a.procs {
-		name, progName := decode.ProcName(k.prog, k.vers, k.proc), decode.ProgramName(k.prog)
-		if k == otherProcs {
-			name, progName = "(other procedures)", "*"
-		}
+		name, progName := a.rowName(k)
 		r.Procedures = append(r.Procedures, Procedure{
 			Program: k.prog, Version: k.vers, Name: name,
 			ProgramName: progName,

@@ -54,5 +54,8 @@ func Budget(memory int64) Options {
 	o.MaxPairs = scale(4096, 256)
 	o.MaxProcs = scale(128, 32)
 	o.LatencySamples = scale(1<<18, 1<<15)
+	o.MaxSessions = scale(DefaultMaxSessions, 64)
+	o.MaxCallbacks = scale(DefaultMaxCallbacks, 256)
+	o.MaxPaths = scale(DefaultMaxPaths, 1024)
 	return o
 }

@@ -22,7 +22,16 @@ func (a *Analyzer) newCall() *call {
 func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	a.sum.Calls++
 	c.calls++
-	ps := a.proc(m.Prog, m.Vers, m.Proc)
+	row := m.Proc
+	switch {
+	case m.Prog == decode.ProgNFS && m.Vers == 4 && m.Proc != decode.NFS4ProcCompound:
+		row = rawRow(m.Proc)
+	case isCompound(m.Prog, m.Vers, m.Proc):
+		row = a.nfs4Call(m)
+	case a.nfs4 != nil && a.nfs4.isCBProgram(m.Prog):
+		row = a.cbRow(m) // NFSv4.0: a callback on a connection the server opened
+	}
+	ps := a.proc(m.Prog, m.Vers, row)
 	ps.calls++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
 	retrans := false
@@ -88,7 +97,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
-	p.conn, p.lastConn, p.prog, p.vers, p.proc = c, c, m.Prog, m.Vers, m.Proc
+	p.conn, p.lastConn, p.prog, p.vers, p.proc, p.row = c, c, m.Prog, m.Vers, m.Proc, row
 	p.first, p.last, p.sends = at, at, 1
 	p.endInHole, p.began = c.msgInHole, c.msgFirst.Time
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
@@ -111,6 +120,13 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 			}
 		}
 	}
+	if isCompound(m.Prog, m.Vers, m.Proc) {
+		a.track4(p, c)
+		ps.bytes += a.nfs4.curWrite
+	}
+	if m.Prog == decode.ProgMount && m.Proc == mountProcMnt {
+		mntCall(p, m)
+	}
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
@@ -130,6 +146,9 @@ func (a *Analyzer) dropPending(k callKey, p *call) {
 
 // release undoes what p, no longer waiting, pinned.
 func (a *Analyzer) release(p *call) {
+	if p.prog == decode.ProgNFS && p.vers == 4 {
+		a.untrack4(p)
+	}
 	p.conn.tracked--
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
@@ -179,7 +198,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if measured && lat > a.opts.Slow {
 		a.noteSlow(p, k, at, c)
 	}
-	ps := a.proc(p.prog, p.vers, p.proc)
+	ps := a.proc(p.prog, p.vers, p.row)
 	ps.replies++
 	if measured {
 		a.addLatency(&ps.first, lat)
@@ -198,6 +217,20 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		if p.proc == decode.NFS3ProcRead && res.Has&decode.HasCount != 0 {
 			ps.bytes += int64(res.Count)
 		}
+		if !failed {
+			a.learnNFS3(p, &res)
+		}
+	}
+	switch {
+	case failed:
+	case isCompound(p.prog, p.vers, p.proc):
+		failed = a.nfs4Reply(p, m.Results, ps, c)
+	case p.prog == decode.ProgNFS && p.vers == 2:
+		failed = nfs2Failed(p.proc, m.Results)
+	case p.row >= cbOpRow:
+		failed = a.cbFailed(m.Results)
+	case p.prog == decode.ProgMount && p.proc == mountProcMnt:
+		a.learnMnt(p, m.Results)
 	}
 	if failed {
 		ps.errors++

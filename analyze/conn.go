@@ -381,6 +381,9 @@ func (s *dirSink) Record(r *decode.Record) {
 // A whole header is judged whole (the framer's window holds the longest);
 // of a message whose rest was not captured (cut), the fixed header is.
 func (s *dirSink) Plausible(b []byte, cut bool) bool {
+	if s.c.a.nfs4 != nil && s.c.a.plausibleReverse(s.c, s.dir, b, cut) {
+		return true // an NFSv4 callback, or the reply to one
+	}
 	if s.dir == tcpflow.ToServer {
 		return decode.LooksLikeCall(b) || (cut && decode.LooksLikeCallHeader(b))
 	}
@@ -412,7 +415,9 @@ func (c *connState) message(dir tcpflow.Dir, b []byte) bool {
 		}
 		c.a.onReply(c, m, c.at)
 	default:
-		return false
+		if !c.reverse(dir, typ, b) {
+			return false
+		}
 	}
 	if c.live != nil {
 		c.live.CarriedRPC = true

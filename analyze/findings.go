@@ -27,7 +27,7 @@ const (
 // label names a call for people, with what it was about:
 // "READ xid 0xccbc20c7 (FH 0x633aa4f4, offset 1376075776, 1048576 bytes)".
 func (p *call) label(xid uint32) string {
-	s := fmt.Sprintf("%s xid %s", procLabel(p.prog, p.vers, p.proc), XID(xid))
+	s := fmt.Sprintf("%s xid %s", p.procLabel(), XID(xid))
 	if d := p.detail(); d != "" {
 		s += " (" + d + ")"
 	}
@@ -147,7 +147,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
 			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
@@ -177,7 +177,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	}
 	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
-		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
 			p.label(k.xid), p.sends, where, a.frames(sends), outcome),
@@ -285,7 +285,7 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 	}
 	f := Finding{
 		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-		XID: xidPtr(k.xid), Procedure: decode.ProcName(p.prog, p.vers, p.proc),
+		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
 			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
@@ -384,9 +384,9 @@ func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
 	case u.Dir == tcpflow.ToClient && !h.Call:
 		f.XID = xidPtr(h.XID)
 		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: h.XID}]; p != nil {
-			f.Procedure = decode.ProcName(p.prog, p.vers, p.proc)
+			f.Procedure = p.name()
 			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
-				procLabel(p.prog, p.vers, p.proc), XID(h.XID), c.a.frame(p.first))
+				p.procLabel(), XID(h.XID), c.a.frame(p.first))
 		}
 		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(h.XID))
 	case u.Dir == tcpflow.ToServer && h.Call:

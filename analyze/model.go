@@ -62,6 +62,12 @@ type Report struct {
 	// the verdicts; empty when, as far as the ACKs show, it missed nothing.
 	// An extra beyond the contract.
 	Completeness []string `json:"completeness"`
+	// Operations counts every NFSv4 operation inside every COMPOUND call,
+	// and every callback operation inside every CB_COMPOUND (nfs4.go).
+	Operations []Operation `json:"operations"`
+	// NFS4Sessions lists the NFSv4.1 sessions and their slots (session.go);
+	// an extra beyond the contract.
+	NFS4Sessions []NFS4Session `json:"nfs4_sessions"`
 	// Untracked says what the analysis stopped tracking at a bound on its
 	// state (nil when nothing): a stall there cannot be seen, so the text
 	// report's answer never says a bare "no stall found".
@@ -241,11 +247,15 @@ type Finding struct {
 	Connection int      `json:"connection"`
 	XID        *XID     `json:"xid,omitempty"`
 	Procedure  string   `json:"procedure,omitempty"`
-	Capture    int      `json:"capture"`
-	Frames     []int64  `json:"frames"`
-	Start      Time     `json:"start"`
-	DurationMS float64  `json:"duration_ms"`
-	Summary    string   `json:"summary"`
+	// Path is the file the call's handle names, as the capture shows it
+	// (paths.go): absolute when it shows the root, else relative to the
+	// first directory it does not name; an extra beyond the contract.
+	Path       string  `json:"path,omitempty"`
+	Capture    int     `json:"capture"`
+	Frames     []int64 `json:"frames"`
+	Start      Time    `json:"start"`
+	DurationMS float64 `json:"duration_ms"`
+	Summary    string  `json:"summary"`
 	// FrameCaptures gives the file of each of Frames when they are not all
 	// in Capture's (a stall that spans a file rotation); an extra beyond
 	// the contract.
@@ -298,6 +308,7 @@ type Unanswered struct {
 	AgeMS       float64 `json:"age_ms"` // from the first transmission to the end of the capture
 	Sends       int     `json:"sends"`
 	Detail      string  `json:"detail,omitempty"` // e.g. "offset 1376075776, 1048576 bytes"
+	Path        string  `json:"path,omitempty"`   // the file of its handle, as in Finding.Path
 	// ReplyPartial is set when the reply began but its last byte never came.
 	ReplyPartial string `json:"reply_partial,omitempty"`
 }

@@ -48,12 +48,17 @@ func TestJSONSameAsEncodingJSON(t *testing.T) {
 		MissingDirection: &missing,
 	}
 	full.Procedures[0].Latency.Mean = 1.0 / 3 // a float as long as encoding/json writes one
+	full.Operations = []analyze.Operation{{Version: 4, Name: "WRITE", Code: 38, Count: 3, Errors: 1},
+		{Version: 4, Name: "CB_RECALL", Code: 4, Count: 1, Callback: true}}
+	full.NFS4Sessions = []analyze.NFS4Session{{SessionID: "00112233445566778899aabbccddeeff", Client: "10.0.0.1:700",
+		Server: "10.0.0.2:2049", Calls: 3, MaxSlotsInUse: 2, TargetHighestSlotIDMax: 63, Slots: 64}}
 
 	empty := &analyze.Report{
 		SchemaVersion: analyze.SchemaVersion,
 		Captures:      []analyze.Capture{}, Procedures: []analyze.Procedure{}, Connections: []analyze.Connection{},
 		Findings: []analyze.Finding{}, Diagnoses: []analyze.Diagnosis{}, Unanswered: []analyze.Unanswered{},
 		Skipped: []analyze.Skipped{}, Warnings: []string{}, Completeness: []string{}, ConnectionGroups: []analyze.ConnectionGroup{},
+		Operations: []analyze.Operation{}, NFS4Sessions: []analyze.NFS4Session{},
 		Summary: analyze.Summary{TCPAnalysis: map[string]int64{}},
 	}
 	for name, r := range map[string]*analyze.Report{"full": full, "empty": empty} {
@@ -73,7 +78,7 @@ func TestJSONSameAsEncodingJSON(t *testing.T) {
 			if err := json.Unmarshal(got.Bytes(), &m); err != nil {
 				t.Fatal(err)
 			}
-			for _, k := range []string{"captures", "procedures", "connections", "findings", "diagnoses", "unanswered_calls", "skipped", "warnings", "completeness"} {
+			for _, k := range []string{"captures", "procedures", "connections", "findings", "diagnoses", "unanswered_calls", "skipped", "warnings", "completeness", "operations", "nfs4_sessions"} {
 				if _, ok := m[k].([]any); !ok {
 					t.Errorf("%s is %T, want an array", k, m[k])
 				}

@@ -19,6 +19,8 @@ func Text(w io.Writer, r *analyze.Report) error {
 	findings(tw, r)
 	unanswered(tw, r)
 	procedures(tw, r)
+	operations(tw, r)
+	sessions(tw, r)
 	connections(tw, r)
 	skipped(tw, r)
 	return tw.err

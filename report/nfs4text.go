@@ -1,0 +1,37 @@
+package report
+
+import (
+	"fmt"
+	"io"
+
+	"nfsstall/analyze"
+)
+
+// operations prints the count of every NFSv4 operation inside the
+// COMPOUNDs (and callback operations inside the CB_COMPOUNDs): a COMPOUND
+// is one procedure row, by its main operation, but does several things.
+func operations(w *errWriter, r *analyze.Report) {
+	tableSection(w, "NFSv4 OPERATIONS (inside every COMPOUND call; errors: results that failed)", "  operation\tcount\terrors\n", len(r.Operations), func(t io.Writer) {
+		for _, op := range r.Operations {
+			fmt.Fprintf(t, "  %s\t%d\t%d\n", op.Name, op.Count, op.Errors)
+		}
+	})
+}
+
+// sessions prints the NFSv4.1 sessions' slot use.
+func sessions(w *errWriter, r *analyze.Report) {
+	tableSection(w, "NFSv4.1 SESSIONS (slots from SEQUENCE: used at once, highest slot id; the server's target highest slot id)",
+		"  session\tclient\tserver\tcalls\tslots used at once\tmax slotid\thighest slotid\ttarget min\ttarget max\tslots granted\n", len(r.NFS4Sessions), func(t io.Writer) {
+			for _, s := range r.NFS4Sessions {
+				granted, target := "-", "-\t-"
+				if s.Slots > 0 {
+					granted = fmt.Sprint(s.Slots)
+				}
+				if s.Results > 0 {
+					target = fmt.Sprintf("%d\t%d", s.TargetHighestSlotIDMin, s.TargetHighestSlotIDMax)
+				}
+				fmt.Fprintf(t, "  %s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\n", s.SessionID, s.Client, s.Server, s.Calls,
+					s.MaxSlotsInUse, s.MaxSlotID, s.HighestSlotID, target, granted)
+			}
+		})
+}
