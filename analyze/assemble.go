@@ -160,7 +160,7 @@ func (a *Analyzer) listUnanswered(r *Report, end int64) {
 			Frame: p.first.Frame, LastFrame: p.last.Frame, Sent: Time(p.first.Time),
 			AgeMS: ms(end - p.first.Time), Sends: p.sends,
 		}
-		u.Detail = p.detail()
+		u.Detail = p.detail(&a.paths)
 		u.Path = a.pathOf(p)
 		if p.partialLen > 0 {
 			u.ReplyPartial = fmt.Sprintf("reply incomplete: %d of %d bytes sent", p.partialHave, p.partialLen)

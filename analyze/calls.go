@@ -124,7 +124,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		a.track4(p, c)
 		ps.bytes += a.nfs4.curWrite
 	}
-	if m.Prog == decode.ProgMount && m.Proc == mountProcMnt {
+	if m.Prog == decode.ProgMount && m.Proc == decode.MountProcMnt {
 		mntCall(p, m)
 	}
 	a.pending[k] = p
@@ -229,7 +229,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		failed = nfs2Failed(p.proc, m.Results)
 	case p.row >= cbOpRow:
 		failed = a.cbFailed(m.Results)
-	case p.prog == decode.ProgMount && p.proc == mountProcMnt:
+	case p.prog == decode.ProgMount && p.proc == decode.MountProcMnt:
 		a.learnMnt(p, m.Results)
 	}
 	if failed {

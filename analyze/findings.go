@@ -26,22 +26,27 @@ const (
 
 // label names a call for people, with what it was about:
 // "READ xid 0xccbc20c7 (FH 0x633aa4f4, offset 1376075776, 1048576 bytes)".
-func (p *call) label(xid uint32) string {
+func (p *call) label(xid uint32, paths *pathTable) string {
 	s := fmt.Sprintf("%s xid %s", p.procLabel(), XID(xid))
-	if d := p.detail(); d != "" {
+	if d := p.detail(paths); d != "" {
 		s += " (" + d + ")"
 	}
 	return s
 }
 
 // detail says what a call was about: its file handle (as Wireshark's
-// "FH: 0x..." hash), name, offset and count. A name from the wire is
-// quoted with Go escapes, so control characters and terminal escape
-// sequences are shown, never sent to the terminal.
-func (p *call) detail() string {
+// "FH: 0x..." hash) and the handle's path when the capture showed it
+// (paths.go), name, offset and count. A name from the wire is quoted with
+// Go escapes, so control characters and terminal escape sequences are
+// shown, never sent to the terminal.
+func (p *call) detail(paths *pathTable) string {
 	var parts []string
 	if p.hasFH {
-		parts = append(parts, fmt.Sprintf("FH 0x%08x", p.fhHash))
+		fh := fmt.Sprintf("FH 0x%08x", p.fhHash)
+		if path := paths.path(p.fhHash); path != "" {
+			fh += fmt.Sprintf(" %q", path)
+		}
+		parts = append(parts, fh)
 	}
 	if p.nameLen > 0 || p.nameCut {
 		name := fmt.Sprintf("name %q", p.nameBuf[:p.nameLen])
@@ -150,7 +155,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
-			p.label(k.xid), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
+			p.label(k.xid, &a.paths), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
 	}
 	f.setFrames(refs)
 	a.slow = append(a.slow, f)
@@ -180,7 +185,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
-			p.label(k.xid), p.sends, where, a.frames(sends), outcome),
+			p.label(k.xid, &a.paths), p.sends, where, a.frames(sends), outcome),
 	}
 	f.setFrames(refs)
 	a.retrans = append(a.retrans, f)
@@ -288,7 +293,7 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
-			p.label(k.xid), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
+			p.label(k.xid, &a.paths), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
 		side: tcpflow.ToServer, acked: p.ackedAt.Frame != 0, unproven: sev == SeverityWarning,
 	}
 	f.setFrames(refs)

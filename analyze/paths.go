@@ -125,20 +125,10 @@ func (a *Analyzer) learnNFS3(p *call, res *decode.NFS3Result) {
 	a.paths.learn(decode.FHHash(res.FH), p.fhHash, false, p.nameBuf[:p.nameLen])
 }
 
-// MOUNT's MNT procedure (RFC 1813 appendix I; version 1 returns a fixed
-// 32-byte handle, version 3 a variable one).
-const (
-	mountProcMnt = 1
-	mountPathLen = 1024 // MNTPATHLEN
-	fhSize3      = 64   // FHSIZE3
-	fhSize2      = 32   // FHSIZE
-)
-
 // mntCall keeps the export path a MNT call m asks for in p's name.
 func mntCall(p *call, m *decode.Call) {
-	x := decode.NewXDR(m.Args)
-	path := x.Opaque(mountPathLen)
-	if x.Err() != nil {
+	path, err := decode.ParseMountPath(m.Args)
+	if err != nil {
 		return
 	}
 	p.nameLen = uint8(copy(p.nameBuf[:], path))
@@ -151,17 +141,8 @@ func (a *Analyzer) learnMnt(p *call, results []byte) {
 	if p.nameCut || p.nameLen == 0 {
 		return
 	}
-	x := decode.NewXDR(results)
-	if status := x.Uint32(); x.Err() != nil || status != 0 {
-		return
-	}
-	var fh []byte
-	if p.vers >= 3 {
-		fh = x.Opaque(fhSize3)
-	} else {
-		fh = x.FixedOpaque(fhSize2)
-	}
-	if x.Err() != nil || len(fh) == 0 {
+	status, fh, err := decode.ParseMountResult(p.vers, results)
+	if err != nil || status != 0 || len(fh) == 0 {
 		return
 	}
 	a.paths.learn(decode.FHHash(fh), 0, true, p.nameBuf[:p.nameLen])

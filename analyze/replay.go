@@ -165,7 +165,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 	c.named = true
 	label := fmt.Sprintf("%s xid %s", procLabel(e.prog, e.vers, e.proc), XID(e.k.xid))
 	if p != nil {
-		label = p.label(e.k.xid)
+		label = p.label(e.k.xid, &a.paths)
 	}
 	where := "on the same connection"
 	switch {
