@@ -53,6 +53,11 @@ var nfs4Captures = []oracleCapture{
 	{file: "suricata-verify--nfs4-01_input.pcap"},
 	{file: "tcpdump--nfs-v4.pcap", gapped: true},
 	{file: "suricata-verify--nfsv2.pcap"},
+	// The lab's real NFSv4.0 captures (ganesha and libnfs): in the
+	// repository, so these run everywhere.
+	{file: "nfs4-ops.pcap.gz", dir: pcapDir},
+	{file: "nfs4-grace.pcap.gz", dir: pcapDir},
+	{file: "nfs4-server-hung.pcap.gz", dir: pcapDir},
 }
 
 // cbProgram is the Linux client's callback program, the one the captures use.
