@@ -290,7 +290,13 @@ type Diagnosis struct {
 // WiresharkFilter is a display filter for the frames of one capture file.
 type WiresharkFilter struct {
 	Capture int    `json:"capture"`
-	Filter  string `json:"filter"`
+	Filter  string `json:"filter"` // frame.number == A || ...: every Wireshark version
+	// FilterSet is the same frames as a set with ranges,
+	// "frame.number in {25,33,81..90}": Wireshark and tshark 4.0 and later
+	// (3.x wants spaces between the elements).
+	FilterSet string `json:"filter_set"`
+	// Frames are the frames, in order; not in JSON (the filters hold them).
+	Frames []int64 `json:"-"`
 }
 
 // Unanswered is a call with no reply by the end of the capture.

@@ -221,9 +221,34 @@ func wiresharkFilters(r *Report, idx []int) []WiresharkFilter {
 			b.WriteString("frame.number == ")
 			b.WriteString(strconv.FormatInt(f, 10))
 		}
-		out = append(out, WiresharkFilter{Capture: file, Filter: b.String()})
+		out = append(out, WiresharkFilter{Capture: file, Filter: b.String(), FilterSet: FrameSet(fs), Frames: fs})
 	}
 	return out
+}
+
+// FrameSet writes frames (sorted, distinct) as a Wireshark 4 display filter
+// set, runs of consecutive frames as ranges: "frame.number in
+// {25,33,81..90}".
+func FrameSet(frames []int64) string {
+	var b strings.Builder
+	b.WriteString("frame.number in {")
+	for i := 0; i < len(frames); {
+		j := i
+		for j+1 < len(frames) && frames[j+1] == frames[j]+1 {
+			j++
+		}
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.FormatInt(frames[i], 10))
+		if j > i {
+			b.WriteString("..")
+			b.WriteString(strconv.FormatInt(frames[j], 10))
+		}
+		i = j + 1
+	}
+	b.WriteByte('}')
+	return b.String()
 }
 
 // findingFrames lists the evidence frames of some findings, in time order.

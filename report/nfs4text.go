@@ -11,8 +11,12 @@ import (
 // COMPOUNDs (and callback operations inside the CB_COMPOUNDs): a COMPOUND
 // is one procedure row, by its main operation, but does several things.
 func operations(w *errWriter, r *analyze.Report) {
-	tableSection(w, "NFSv4 OPERATIONS (inside every COMPOUND call; errors: results that failed)", "  operation\tcount\terrors\n", len(r.Operations), func(t io.Writer) {
-		for _, op := range r.Operations {
+	rows := r.Operations[:min(len(r.Operations), textOperations)]
+	tableSection(w, "NFSv4 OPERATIONS (inside every COMPOUND call; errors: results that failed)", "  operation\tcount\terrors\n", len(rows), func(t io.Writer) {
+		if n := len(r.Operations) - len(rows); n > 0 {
+			defer fmt.Fprintf(t, "  ... and %d more operations (--format json lists them)\n", n)
+		}
+		for _, op := range rows {
 			fmt.Fprintf(t, "  %s\t%d\t%d\n", op.Name, op.Count, op.Errors)
 		}
 	})

@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -109,30 +108,66 @@ func header(w *errWriter, r *analyze.Report) {
 }
 
 func diagnoses(w *errWriter, r *analyze.Report) {
+	shown := map[int]bool{}
+	for _, i := range diagnosisOrder(r)[:min(len(r.Diagnoses), textDiagnoses)] {
+		shown[i] = true
+	}
 	titled(w, "DIAGNOSIS", len(r.Diagnoses), func() {
-		for _, d := range r.Diagnoses {
+		for i, d := range r.Diagnoses {
+			if !shown[i] {
+				continue
+			}
 			w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
-			for _, i := range d.Findings {
-				f := r.Findings[i]
-				// Each summary names its evidence frames; JSON lists them all.
-				w.printf("    - [%s] %s\n", f.Kind, f.Summary)
+			// Each summary names its evidence frames; JSON lists them all.
+			// Repeated findings of a kind are summed in one line.
+			groups := groupFindings(r, func(j int) bool { return slices.Contains(d.Findings, j) })
+			// In the verdict's own order: its main evidence first.
+			pos := func(g *findingGroup) int {
+				p := len(d.Findings)
+				for k, j := range d.Findings {
+					if f := r.Findings[j]; f.Kind == g.kind && f.Severity == g.severity && f.Connection == g.conn {
+						p = min(p, k)
+					}
+				}
+				return p
+			}
+			slices.SortStableFunc(groups, func(a, b *findingGroup) int { return pos(a) - pos(b) })
+			for _, g := range groups[:min(len(groups), textFindingsPerDiag)] {
+				w.printf("    - [%s] %s\n", g.kind, strings.TrimPrefix(g.line(r), fmt.Sprintf("%-7s [%s] connection %d: ", g.severity, g.kind, g.conn)))
+			}
+			if n := len(groups) - textFindingsPerDiag; n > 0 {
+				rest := map[string]int64{}
+				for _, g := range groups[textFindingsPerDiag:] {
+					rest[g.kind] += int64(g.n)
+				}
+				w.printf("    - and %s more (%s): --format json lists them\n", analyze.Plural(n, "1 line", fmt.Sprintf("%d lines", n)), kindCounts(rest))
 			}
 			for _, wf := range d.WiresharkFilters {
+				f := textFilter(wf)
 				if len(r.Captures) > 1 {
-					w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, wf.Filter)
+					w.printf("    Wireshark, in %s: %s\n", r.Captures[wf.Capture].File, f)
 				} else {
-					w.printf("    Wireshark: %s\n", wf.Filter)
+					w.printf("    Wireshark: %s\n", f)
 				}
 			}
+		}
+		if n := len(r.Diagnoses) - len(shown); n > 0 {
+			verdicts := map[string]int64{}
+			for i, d := range r.Diagnoses {
+				if !shown[i] {
+					verdicts[d.Verdict]++
+				}
+			}
+			w.printf("  and %d more %s with a stall, the %d above being the longest (%s): --format json lists them\n",
+				n, analyze.Plural(n, "connection", "connections"), textDiagnoses, kindCounts(verdicts))
 		}
 	})
 }
 
-// textPerKind bounds the findings of one kind printed in text; JSON has
-// them all.
-const textPerKind = 20
-
-// findings lists the findings no diagnosis already showed.
+// findings lists the findings no diagnosis already showed, the worst
+// first, those of one kind on one connection summed in one line, at most
+// textFindingLines lines; the heading gives the totals, the findings the
+// analysis counted but did not list included.
 func findings(w *errWriter, r *analyze.Report) {
 	shown := map[int]bool{}
 	for _, d := range r.Diagnoses {
@@ -140,36 +175,49 @@ func findings(w *errWriter, r *analyze.Report) {
 			shown[i] = true
 		}
 	}
-	perKind := map[string]int{}
-	header := false
-	for i, f := range r.Findings {
-		if shown[i] {
-			continue
-		}
-		perKind[f.Kind]++
-		if perKind[f.Kind] > textPerKind {
-			continue
-		}
-		if !header {
-			w.printf("FINDINGS\n")
-			header = true
-		}
-		w.printf("  %-7s [%s] connection %d: %s\n", f.Severity, f.Kind, f.Connection, f.Summary)
+	groups := groupFindings(r, func(i int) bool { return !shown[i] })
+	omitted := omittedFindings(r)
+	var listed, total int64
+	bySev := map[analyze.Severity]int64{}
+	for _, g := range groups {
+		listed += int64(g.n)
+		bySev[g.severity] += int64(g.n)
 	}
-	kinds := slices.Sorted(maps.Keys(perKind)) // a stable report
-	for _, kind := range kinds {
-		if n := perKind[kind]; n > textPerKind {
-			w.printf("  ... and %d more %s findings (all are in --format json)\n", n-textPerKind, kind)
+	total = listed
+	for _, n := range omitted {
+		total += n
+	}
+	if total == 0 {
+		return
+	}
+	var sev []string
+	for _, s := range []analyze.Severity{analyze.SeverityStall, analyze.SeverityWarning, analyze.SeverityInfo} {
+		if bySev[s] > 0 {
+			sev = append(sev, fmt.Sprintf("%d %s", bySev[s], s))
 		}
 	}
-	if header {
-		w.printf("\n")
+	head := fmt.Sprintf("FINDINGS (%d not under a verdict above: %s", listed, strings.Join(sev, ", "))
+	if n := total - listed; n > 0 {
+		head += fmt.Sprintf("; and %d more counted, not listed: %s", n, kindCounts(omitted))
 	}
+	w.printf("%s)\n", head)
+	for _, g := range groups[:min(len(groups), textFindingLines)] {
+		w.printf("  %s\n", g.line(r))
+	}
+	if n := len(groups) - textFindingLines; n > 0 {
+		rest := map[string]int64{}
+		for _, g := range groups[textFindingLines:] {
+			rest[g.kind] += int64(g.n)
+		}
+		w.printf("  ... and %d more %s (%s): --format json lists them\n", n, analyze.Plural(n, "line", "lines"), kindCounts(rest))
+	}
+	w.printf("\n")
 }
 
 func unanswered(w *errWriter, r *analyze.Report) {
-	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", len(r.Unanswered), func(t io.Writer) {
-		for _, u := range r.Unanswered {
+	rows := r.Unanswered[:min(len(r.Unanswered), textUnanswered)]
+	tableSection(w, "UNANSWERED CALLS (no reply by the end of the capture, the oldest first)", "  conn\txid\tprocedure\tframe\tsent\tage\tsends\tdetail\n", len(rows), func(t io.Writer) {
+		for _, u := range rows {
 			frame := analyze.FrameLabel(u.Capture, u.Frame, len(r.Captures) > 1)
 			detail := u.Detail
 			if u.ReplyPartial != "" {
@@ -177,6 +225,9 @@ func unanswered(w *errWriter, r *analyze.Report) {
 			}
 			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
 				frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
+		}
+		if n := r.Summary.Unanswered - int64(len(rows)); n > 0 {
+			fmt.Fprintf(t, "  ... and %d more (%d in all; --format json lists the oldest %d)\n", n, r.Summary.Unanswered, len(r.Unanswered))
 		}
 	})
 }
@@ -192,8 +243,12 @@ func procedures(w *errWriter, r *analyze.Report) {
 		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
 		return
 	}
-	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(r.Procedures), func(t io.Writer) {
-		for _, p := range r.Procedures {
+	rows := r.Procedures[:min(len(r.Procedures), textProceduresListed)]
+	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(rows), func(t io.Writer) {
+		if n := len(r.Procedures) - len(rows); n > 0 {
+			defer fmt.Fprintf(t, "  ... and %d more procedures (--format json lists them)\n", n)
+		}
+		for _, p := range rows {
 			l := p.Latency
 			lat := "-\t-\t-\t-\t-\t-"
 			if p.Replies > 0 {
@@ -206,8 +261,15 @@ func procedures(w *errWriter, r *analyze.Report) {
 }
 
 func connections(w *errWriter, r *analyze.Report) {
-	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", len(r.Connections), func(t io.Writer) {
-		for _, c := range r.Connections {
+	rows := r.Connections[:min(len(r.Connections), textConnections)]
+	tableSection(w, "CONNECTIONS", "  id\tproto\tclient\tserver\tfirst frame\thandshake\tcalls\treplies\tunanswered\tbytes c->s\tbytes s->c\tnot captured\n", len(rows), func(t io.Writer) {
+		defer func() {
+			if n := r.Summary.Connections - len(rows); n > 0 {
+				fmt.Fprintf(t, "  ... and %d more (%d in all; --format json lists %d in full and sums the rest per client and server)\n",
+					n, r.Summary.Connections, len(r.Connections))
+			}
+		}()
+		for _, c := range rows {
 			frame := analyze.FrameLabel(c.Capture, c.FirstFrame, len(r.Captures) > 1)
 			hs := "no (joined mid-stream)"
 			if c.Handshake {

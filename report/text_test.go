@@ -172,24 +172,37 @@ func TestTextOrderAndContent(t *testing.T) {
 		t.Errorf("DIAGNOSIS:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantDiag, "\n"))
 	}
 
-	// Findings: those no diagnosis showed, in the model's order, at most
-	// textPerKind of a kind, then one line per kind with the rest counted.
-	var wantFind []string
-	perKind := map[string]int{}
-	for i, f := range r.Findings {
-		if i < len(r.Diagnoses) {
-			continue // findings 0-2 are the diagnoses'
+	// Findings: those no diagnosis showed, summed per kind, severity and
+	// connection, the worst first (warnings before info; then the most
+	// time in all). In the model: 23 slow replies of 1.5 s on connections
+	// 1, 2, 3 in turn (8, 8 and 7 of them), a zero window warning on
+	// connection 3 and an info one on connection 2.
+	slowLine := func(conn int) string {
+		var n int
+		var first, last int64
+		for i := range slow {
+			if 1+i%3 == conn {
+				if n == 0 {
+					first = int64(10 + i)
+				}
+				n, last = n+1, int64(10+i)
+			}
 		}
-		if perKind[f.Kind]++; perKind[f.Kind] > textPerKind {
-			continue
-		}
-		sev := string(f.Severity) + strings.Repeat(" ", 7-len(f.Severity))
-		wantFind = append(wantFind, fmt.Sprintf("  %s [%s] connection %d: %s", sev, f.Kind, f.Connection, f.Summary))
+		return fmt.Sprintf("  warning [slow_reply] connection %d: %d findings, frames %d to %d, %s in all; the longest: READ xid 0x%08x took 1.50 s",
+			conn, n, first, last, analyze.FormatMS(float64(n)*1500), 0x100+conn-1)
 	}
-	wantFind = append(wantFind, fmt.Sprintf("  ... and %d more slow_reply findings (all are in --format json)", slow-textPerKind))
+	zw := r.Findings[len(r.Findings)-2:]
+	wantFind := []string{
+		slowLine(1), slowLine(2), slowLine(3),
+		fmt.Sprintf("  warning [zero_window] connection 3: %s", zw[1].Summary),
+		fmt.Sprintf("  info    [zero_window] connection 2: %s", zw[0].Summary),
+	}
 	got := section(t, lines, "FINDINGS")
 	if strings.Join(got, "\n") != strings.Join(wantFind, "\n") {
 		t.Errorf("FINDINGS:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(wantFind, "\n"))
+	}
+	if want := fmt.Sprintf("FINDINGS (%d not under a verdict above: %d warning, 1 info)", slow+2, slow+1); !strings.Contains(text, want+"\n") {
+		t.Errorf("no heading %q", want)
 	}
 	if strings.Contains(strings.Join(got, "\n"), "READ xid 0x21224519 sent at frame 3382") {
 		t.Errorf("a diagnosis' finding is listed again under FINDINGS")

@@ -23,6 +23,8 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"nfsstall/capture"
+
+	"nfsstall/analyze"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden text reports in testdata/golden")
@@ -451,7 +453,8 @@ func TestRotatedFiles(t *testing.T) {
 				for _, n := range frames {
 					terms = append(terms, fmt.Sprintf("frame.number == %d", n))
 				}
-				d["wireshark_filters"] = []any{map[string]any{"capture": json.Number("0"), "filter": strings.Join(terms, " || ")}}
+				d["wireshark_filters"] = []any{map[string]any{"capture": json.Number("0"), "filter": strings.Join(terms, " || "),
+					"filter_set": analyze.FrameSet(frames)}}
 			}
 			for _, u := range split.list(t, "unanswered_calls") {
 				file := split.num(t, u["capture"])

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -63,8 +64,9 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 				Diagnoses []struct {
 					Findings         []int `json:"findings"`
 					WiresharkFilters []struct {
-						Capture int    `json:"capture"`
-						Filter  string `json:"filter"`
+						Capture   int    `json:"capture"`
+						Filter    string `json:"filter"`
+						FilterSet string `json:"filter_set"`
 					} `json:"wireshark_filters"`
 				} `json:"diagnoses"`
 			}
@@ -77,13 +79,29 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 			}
 			slices.Sort(frames)
 			var terms []string
-			for _, f := range slices.Compact(frames) {
+			fs := slices.Compact(frames)
+			for _, f := range fs {
 				terms = append(terms, "frame.number == "+strconv.FormatInt(f, 10))
 			}
 			want := strings.Join(terms, " || ")
+			// The set form, ranges for runs of frames, written here by hand.
+			var set []string
+			for i := 0; i < len(fs); i++ {
+				j := i
+				for j+1 < len(fs) && fs[j+1] == fs[j]+1 {
+					j++
+				}
+				if j > i {
+					set = append(set, fmt.Sprintf("%d..%d", fs[i], fs[j]))
+				} else {
+					set = append(set, strconv.FormatInt(fs[i], 10))
+				}
+				i = j
+			}
+			wantSet := "frame.number in {" + strings.Join(set, ",") + "}"
 			wf := r.Diagnoses[0].WiresharkFilters
-			if len(wf) != 1 || wf[0].Filter != want || !strings.Contains(out, "    Wireshark: "+want+"\n") {
-				t.Errorf("wireshark filter %+v, want %q", wf, want)
+			if len(wf) != 1 || wf[0].Filter != want || wf[0].FilterSet != wantSet || !strings.Contains(out, "    Wireshark: "+wantSet+"\n") {
+				t.Errorf("wireshark filter %+v, want %q and %q", wf, want, wantSet)
 			}
 		})
 	}
