@@ -240,7 +240,15 @@ func procedures(w *errWriter, r *analyze.Report) {
 				r.Summary.Replies, analyze.Plural(int(r.Summary.Replies), "reply", "replies"))
 			return
 		}
-		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
+		ports := ""
+		if len(r.Ports) > 0 {
+			ports = " (" + portList(r.Ports) + ")"
+		}
+		w.printf("No RPC calls or replies found on the analysed ports%s.\n", ports)
+		if hint := analyze.OtherPortsHint(r.OtherPorts, r.Ports); hint != "" {
+			w.printf("%s.\n", hint)
+		}
+		w.printf("\n")
 		return
 	}
 	rows := r.Procedures[:min(len(r.Procedures), textProceduresListed)]
@@ -290,6 +298,15 @@ func skipped(w *errWriter, r *analyze.Report) {
 			w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
 		}
 	})
+}
+
+// portList writes ports as "2049, 20048".
+func portList(ports []uint16) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = fmt.Sprint(p)
+	}
+	return strings.Join(s, ", ")
 }
 
 // stallLine is the one-line answer: which verdicts, on how many

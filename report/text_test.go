@@ -320,6 +320,15 @@ func TestTextAnswerLine(t *testing.T) {
 	if !slicesContain(lines, "No RPC calls or replies found on the analysed ports.") {
 		t.Errorf("no 'nothing found' line:\n%s", strings.Join(lines, "\n"))
 	}
+	// With RPC seen on other ports: which, and the --port that takes them.
+	r = empty()
+	r.Ports = []uint16{2049}
+	r.OtherPorts = []analyze.OtherPort{{Port: 20048, Transport: "tcp", Calls: 3}, {Port: 111, Transport: "udp", Calls: 1}}
+	lines = render(t, r)
+	if !slicesContain(lines, "No RPC calls or replies found on the analysed ports (2049).") ||
+		!slicesContain(lines, "RPC calls were seen to ports not analysed: 20048/tcp (3), 111/udp (1); --port 2049,20048,111 analyses them too.") {
+		t.Errorf("no hint of the other ports:\n%s", strings.Join(lines, "\n"))
+	}
 
 	r = empty()
 	r.Summary.Replies = 3
