@@ -118,8 +118,11 @@ func header(w *errWriter, r *analyze.Report) {
 		}
 		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
 	}
-	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
-		s.Connections, analyze.Plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+	n := func(v int64) int { return int(min(v, 2)) }
+	w.printf("  %d %s, %d %s, %d %s, %d unanswered, %d RPC %s\n",
+		s.Connections, analyze.Plural(s.Connections, "connection", "connections"),
+		s.Calls, analyze.Plural(n(s.Calls), "call", "calls"), s.Replies, analyze.Plural(n(s.Replies), "reply", "replies"),
+		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions"))
 	w.printf("  %s\n", stallLine(r))
 	for _, m := range r.Completeness {
 		w.printf("  capture: %s\n", m)

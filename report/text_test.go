@@ -134,7 +134,8 @@ func TestTextOrderAndContent(t *testing.T) {
 		fmt.Sprintf("  [0] %s (pcap, gzip, ETHERNET, snaplen %d): %d packets, %s to %s", c.File, c.Snaplen, c.Packets,
 			time.Unix(0, int64(c.FirstTime)).UTC().Format("2006-01-02 15:04:05.000000 MST"),
 			time.Unix(0, int64(c.LastTime)).UTC().Format("2006-01-02 15:04:05.000000 MST")),
-		fmt.Sprintf("  %d connections, %d calls, %d replies, %d unanswered, %d RPC retransmissions",
+		// 1 RPC retransmission: singular.
+		fmt.Sprintf("  %d connections, %d calls, %d replies, %d unanswered, %d RPC retransmission",
 			r.Summary.Connections, r.Summary.Calls, r.Summary.Replies, r.Summary.Unanswered, r.Summary.RPCRetransmissions),
 		// Verdicts in order of first appearance, each with its count.
 		"  STALL: client_not_acking (2 connections), server_not_replying (1 connection)",
