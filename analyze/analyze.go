@@ -13,6 +13,7 @@ package analyze
 import (
 	"errors"
 	"io"
+	"net/netip"
 	"runtime"
 
 	"nfsstall/capture"
@@ -61,6 +62,11 @@ type Options struct {
 	MaxSessions, MaxCallbacks int
 	// MaxPaths bounds the file handles whose names are learned (paths.go).
 	MaxPaths int
+	// Since and Until (ns since the epoch, 0 open) keep only the packets
+	// between them; Clients and Servers only the connections of those
+	// addresses (none: any). What they leave out is counted in skipped.
+	Since, Until     int64
+	Clients, Servers []netip.Addr
 	// Sequential reads and analyses packets in one goroutine. By default,
 	// with more than one CPU, reading and decoding the files runs in a
 	// goroutine of its own; the report is the same either way.
@@ -309,7 +315,18 @@ func New(opts Options) *Analyzer {
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.paths.max = opts.MaxPaths
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
+	a.flows.SetWindow(opts.Since, opts.Until)
+	a.flows.SetHosts(addrs16(opts.Clients), addrs16(opts.Servers))
 	return a
+}
+
+// addrs16 returns addresses as tcpflow holds them (IPv4 mapped in IPv6).
+func addrs16(as []netip.Addr) [][16]byte {
+	out := make([][16]byte, len(as))
+	for i, a := range as {
+		out[i] = a.As16()
+	}
+	return out
 }
 
 // Run reads every packet of in and returns the report.

@@ -223,20 +223,24 @@ type conn struct {
 // Flows demultiplexes packets into connections to the analysed ports and
 // reassembles their TCP byte streams.
 type Flows struct {
-	ports    [65536 / 64]uint64
-	newConn  func(*ConnInfo) ConnHandler
-	limits   Limits
-	conns    map[connKey]*conn
-	nextID   int
-	dec      *Decoder
-	seg      Segment
-	frags    *defrag
-	Stats    Stats
-	queued   int                       // out-of-order bytes held, all connections
-	queuedN  int                       // out-of-order segments held, all connections
-	freeBufs [len(bufClasses)][][]byte // see getBuf
-	lastTime int64                     // the latest capture time seen: the clock of sweeps
-	sweepAt  int64
+	// what SetWindow and SetHosts keep (filter.go)
+	windowed, hostFiltered bool
+	since, until           int64
+	clients, servers       [][16]byte
+	ports                  [65536 / 64]uint64
+	newConn                func(*ConnInfo) ConnHandler
+	limits                 Limits
+	conns                  map[connKey]*conn
+	nextID                 int
+	dec                    *Decoder
+	seg                    Segment
+	frags                  *defrag
+	Stats                  Stats
+	queued                 int                       // out-of-order bytes held, all connections
+	queuedN                int                       // out-of-order segments held, all connections
+	freeBufs               [len(bufClasses)][][]byte // see getBuf
+	lastTime               int64                     // the latest capture time seen: the clock of sweeps
+	sweepAt                int64
 	// closing lists connections that ended (FIN/RST), for sweep: scanning
 	// only them keeps a sweep's cost independent of the open connections.
 	closing     []*conn
@@ -294,6 +298,10 @@ func (f *Flows) isServerPort(p uint16) bool { return f.ports[p/64]&(1<<(p%64)) !
 // Packet decodes p and feeds it to its connection.
 func (f *Flows) Packet(p *capture.Packet) {
 	f.Stats.Packets++
+	if f.windowed && (p.Time < f.since || p.Time > f.until) {
+		f.Stats.Skipped[SkipOutsideWindow]++
+		return
+	}
 	s := &f.seg
 	if r := f.dec.Decode(p, s); r != SkipNone {
 		if r == SkipFragment {
@@ -357,6 +365,10 @@ func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 	default:
 		f.Stats.Skipped[SkipOtherPort] += n
 		f.noteOtherPort(s)
+		return
+	}
+	if f.hostFiltered && !f.hostWanted(key) {
+		f.Stats.Skipped[SkipHostFilter] += n
 		return
 	}
 	at := FrameRef{File: p.File, Frame: p.Frame, Time: p.Time}

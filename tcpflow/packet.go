@@ -106,6 +106,8 @@ const (
 	SkipFragTableFull // its datagram was dropped for a newer one: FragDatagrams reached
 	SkipFragBytesFull // its datagram was dropped for a newer one: FragBytes reached
 	SkipFragEnd       // its datagram was still incomplete at the end of the capture
+	SkipOutsideWindow // before --since or after --until (Flows.SetWindow)
+	SkipHostFilter    // not of a client or server asked for (Flows.SetHosts)
 	numSkipReasons
 )
 
@@ -126,6 +128,8 @@ var skipReasonNames = [...]string{
 	SkipFragTableFull: "IP fragment of a datagram dropped incomplete to make room for newer ones: as many datagrams were in reassembly as allowed",
 	SkipFragBytesFull: "IP fragment of a datagram dropped incomplete to make room for newer ones: the reassembly buffers held as many bytes as allowed",
 	SkipFragEnd:       "IP fragment of a datagram still incomplete at the end of the capture",
+	SkipOutsideWindow: "outside the time window asked for (--since, --until)",
+	SkipHostFilter:    "not of the clients or servers asked for (--client, --server)",
 }
 
 // IsFragmentReason reports whether r counts IP fragments dropped by the

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"runtime/debug"
 	"strconv"
@@ -86,6 +87,10 @@ Flags:
 type options struct {
 	version  bool
 	utc      bool
+	since    string
+	until    string
+	clients  string
+	servers  string
 	format   string
 	ports    string
 	progress string
@@ -105,6 +110,10 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
+	fs.StringVar(&o.since, "since", "", "analyse only packets from this time on: 2026-11-26T00:48:13Z (RFC 3339), or 2026-11-26 00:48:13[.frac] in local time (UTC with --utc)")
+	fs.StringVar(&o.until, "until", "", "analyse only packets up to this time (as --since)")
+	fs.StringVar(&o.clients, "client", "", "analyse only connections of these client addresses, comma-separated")
+	fs.StringVar(&o.servers, "server", "", "analyse only connections to these server addresses, comma-separated")
 	fs.BoolVar(&o.utc, "utc", false, "show times in UTC (by default in the local time zone, as tcpdump does; JSON is always UTC)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// Help is printed by run, on stdout when asked for (nfsstall --help |
@@ -297,6 +306,32 @@ func (o *options) analysis() (analyze.Options, error) {
 		return opts, errors.New("--stall-after and --slow must be positive durations, e.g. 500ms or 30s")
 	}
 	opts.Ports, opts.StallAfter, opts.Slow = p, int64(o.stall), int64(o.slow)
+	loc := time.Local
+	if o.utc {
+		loc = time.UTC
+	}
+	for _, t := range []struct {
+		flag, v string
+		to      *int64
+	}{{"--since", o.since, &opts.Since}, {"--until", o.until, &opts.Until}} {
+		if t.v == "" {
+			continue
+		}
+		at, err := parseTime(t.v, loc)
+		if err != nil {
+			return opts, fmt.Errorf("%s: %v", t.flag, err)
+		}
+		*t.to = at.UnixNano()
+	}
+	if opts.Until != 0 && opts.Until < opts.Since {
+		return opts, errors.New("--until is before --since")
+	}
+	if opts.Clients, err = parseAddrs(o.clients); err != nil {
+		return opts, fmt.Errorf("--client: %v", err)
+	}
+	if opts.Servers, err = parseAddrs(o.servers); err != nil {
+		return opts, fmt.Errorf("--server: %v", err)
+	}
 	return opts, nil
 }
 
@@ -372,6 +407,36 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("not a size: %q", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// parseTime reads a time as RFC 3339 (its zone given), or as
+// "2006-01-02 15:04:05" with an optional fraction, or with a T, in loc.
+func parseTime(s string, loc *time.Location) (time.Time, error) {
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		return t, nil
+	}
+	for _, layout := range []string{"2006-01-02 15:04:05.999999999", "2006-01-02T15:04:05.999999999", "2006-01-02 15:04", "2006-01-02"} {
+		if t, err := time.ParseInLocation(layout, s, loc); err == nil {
+			return t, nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q is not a time like 2026-11-26T00:48:13Z or 2026-11-26 00:48:13.5", s)
+}
+
+// parseAddrs reads comma-separated IP addresses.
+func parseAddrs(s string) ([]netip.Addr, error) {
+	var out []netip.Addr
+	for _, f := range strings.Split(s, ",") {
+		if f = strings.TrimSpace(f); f == "" {
+			continue
+		}
+		a, err := netip.ParseAddr(f)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not an IP address", f)
+		}
+		out = append(out, a.Unmap())
+	}
+	return out, nil
 }
 
 func parsePorts(s string) ([]uint16, error) {
