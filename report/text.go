@@ -13,6 +13,11 @@ import (
 
 // TextOptions are how the text report shows what it shows.
 type TextOptions struct {
+	// Width is the widest a line of prose may be (the command: the
+	// terminal's, 80 when not a terminal, 0 with --wide); 0 does not
+	// break lines. Tables and Wireshark filters are never broken (a
+	// filter is pasted whole).
+	Width int
 	// Location is the time zone of the times shown (tcpdump shows local
 	// time; the command passes time.Local unless --utc); nil is UTC.
 	Location *time.Location
@@ -28,7 +33,7 @@ func TextWith(w io.Writer, r *analyze.Report, o TextOptions) error {
 	if loc == nil {
 		loc = time.UTC
 	}
-	tw := &errWriter{w: w, loc: loc}
+	tw := &errWriter{w: w, loc: loc, width: o.Width}
 	header(tw, r)
 	diagnoses(tw, r)
 	findings(tw, r)
@@ -43,9 +48,10 @@ func TextWith(w io.Writer, r *analyze.Report, o TextOptions) error {
 
 // errWriter keeps the first write error so the renderers stay readable.
 type errWriter struct {
-	w   io.Writer
-	err error
-	loc *time.Location // the time zone of the times shown
+	w     io.Writer
+	err   error
+	loc   *time.Location // the time zone of the times shown
+	width int            // of prose lines; 0: not broken (wrap.go)
 }
 
 // time formats t in the report's time zone, the zone named: times from the
@@ -116,19 +122,19 @@ func header(w *errWriter, r *analyze.Report) {
 		if c.Packets > 0 {
 			span = fmt.Sprintf(", %s to %s", w.time(c.FirstTime), w.time(c.LastTime))
 		}
-		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
+		w.para(fmt.Sprintf("  [%d] ", i), "      ", fmt.Sprintf("%s (%s, %s, snaplen %d): %d packets%s%s", c.File, format, links, c.Snaplen, c.Packets, span, extra))
 	}
 	n := func(v int64) int { return int(min(v, 2)) }
 	w.printf("  %d %s, %d %s, %d %s, %d unanswered, %d RPC %s\n",
 		s.Connections, analyze.Plural(s.Connections, "connection", "connections"),
 		s.Calls, analyze.Plural(n(s.Calls), "call", "calls"), s.Replies, analyze.Plural(n(s.Replies), "reply", "replies"),
 		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions"))
-	w.printf("  %s\n", stallLine(r))
+	w.para("  ", "    ", stallLine(r))
 	for _, m := range r.Completeness {
-		w.printf("  capture: %s\n", m)
+		w.para("  capture: ", "    ", m)
 	}
 	for _, m := range r.Warnings {
-		w.printf("  warning: %s\n", m)
+		w.para("  warning: ", "    ", m)
 	}
 	w.printf("\n")
 }
@@ -143,7 +149,8 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 			if !shown[i] {
 				continue
 			}
-			w.printf("  connection %d: %s\n    %s\n", d.Connection, d.Verdict, d.Summary)
+			w.printf("  connection %d: %s\n", d.Connection, d.Verdict)
+			w.para("    ", "    ", d.Summary)
 			// Each summary names its evidence frames; JSON lists them all.
 			// Repeated findings of a kind are summed in one line.
 			groups := groupFindings(r, func(j int) bool { return slices.Contains(d.Findings, j) })
@@ -159,14 +166,14 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 			}
 			slices.SortStableFunc(groups, func(a, b *findingGroup) int { return pos(a) - pos(b) })
 			for _, g := range groups[:min(len(groups), textFindingsPerDiag)] {
-				w.printf("    - [%s] %s\n", g.kind, strings.TrimPrefix(g.line(r), fmt.Sprintf("%-7s [%s] connection %d: ", g.severity, g.kind, g.conn)))
+				w.para("    - ", "      ", fmt.Sprintf("[%s] %s", g.kind, strings.TrimPrefix(g.line(r), fmt.Sprintf("%-7s [%s] connection %d: ", g.severity, g.kind, g.conn))))
 			}
 			if n := len(groups) - textFindingsPerDiag; n > 0 {
 				rest := map[string]int64{}
 				for _, g := range groups[textFindingsPerDiag:] {
 					rest[g.kind] += int64(g.n)
 				}
-				w.printf("    - and %s more (%s): --format json lists them\n", analyze.Plural(n, "1 line", fmt.Sprintf("%d lines", n)), kindCounts(rest))
+				w.para("    - ", "      ", fmt.Sprintf("and %s more (%s): --format json lists them", analyze.Plural(n, "1 line", fmt.Sprintf("%d lines", n)), kindCounts(rest)))
 			}
 			for _, wf := range d.WiresharkFilters {
 				f := textFilter(wf)
@@ -184,8 +191,8 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 					verdicts[d.Verdict]++
 				}
 			}
-			w.printf("  and %d more %s with a stall, the %d above being the longest (%s): --format json lists them\n",
-				n, analyze.Plural(n, "connection", "connections"), textDiagnoses, kindCounts(verdicts))
+			w.para("  ", "    ", fmt.Sprintf("and %d more %s with a stall, the %d above being the longest (%s): --format json lists them",
+				n, analyze.Plural(n, "connection", "connections"), textDiagnoses, kindCounts(verdicts)))
 		}
 	})
 }
@@ -226,16 +233,16 @@ func findings(w *errWriter, r *analyze.Report) {
 	if n := total - listed; n > 0 {
 		head += fmt.Sprintf("; and %d more counted, not listed: %s", n, kindCounts(omitted))
 	}
-	w.printf("%s)\n", head)
+	w.para("", "  ", head+")")
 	for _, g := range groups[:min(len(groups), textFindingLines)] {
-		w.printf("  %s\n", g.line(r))
+		w.para("  ", "    ", g.line(r))
 	}
 	if n := len(groups) - textFindingLines; n > 0 {
 		rest := map[string]int64{}
 		for _, g := range groups[textFindingLines:] {
 			rest[g.kind] += int64(g.n)
 		}
-		w.printf("  ... and %d more %s (%s): --format json lists them\n", n, analyze.Plural(n, "line", "lines"), kindCounts(rest))
+		w.para("  ", "    ", fmt.Sprintf("... and %d more %s (%s): --format json lists them", n, analyze.Plural(n, "line", "lines"), kindCounts(rest)))
 	}
 	w.printf("\n")
 }
@@ -272,7 +279,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 		}
 		w.printf("No RPC calls or replies found on the analysed ports%s.\n", ports)
 		if hint := analyze.OtherPortsHint(r.OtherPorts, r.Ports); hint != "" {
-			w.printf("%s.\n", hint)
+			w.para("", "  ", hint+".")
 		}
 		w.printf("\n")
 		return
@@ -321,7 +328,7 @@ func connections(w *errWriter, r *analyze.Report) {
 func skipped(w *errWriter, r *analyze.Report) {
 	titled(w, "NOT ANALYSED", len(r.Skipped), func() {
 		for _, s := range r.Skipped {
-			w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
+			w.para("  ", "    ", fmt.Sprintf("%d %s: %s", s.Count, s.What, s.Reason))
 		}
 	})
 }

@@ -95,7 +95,7 @@ func TestCaptureToolDrops(t *testing.T) {
 		if c["if_drop"] != tt.ifDrop || c["os_drop"] != tt.osDrop || c["packets"] != 2.0 {
 			t.Errorf("%s: captures[0] = %v", tt.name, c)
 		}
-		text, _, _ := nfsstall(t, nil, path)
+		text, _, _ := nfsstall(t, nil, "--wide", path) // lines unbroken, to find phrases whole
 		head, _, _ := strings.Cut(text, "\n\n")
 		if tt.text != "" && !strings.Contains(head, tt.text) || tt.text == "" && strings.Contains(head, "dropped") {
 			t.Errorf("%s: header:\n%s", tt.name, head)

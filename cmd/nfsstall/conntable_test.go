@@ -76,7 +76,7 @@ func synFlood(t *testing.T, n int) string {
 // 1,000, connections that carried nothing are counted, not listed.
 func TestSYNFloodDoesNotHideStall(t *testing.T) {
 	for _, n := range []int{9999, 10000, 25000} {
-		out, errOut, code := nfsstall(t, nil, synFlood(t, n))
+		out, errOut, code := nfsstall(t, nil, "--wide", synFlood(t, n)) // lines unbroken
 		if code != exitStall {
 			t.Fatalf("%d SYNs: exit %d, want %d (stderr %q)\n%s", n, code, exitStall, errOut, out)
 		}

@@ -87,6 +87,7 @@ Flags:
 type options struct {
 	version  bool
 	utc      bool
+	wide     bool
 	since    string
 	until    string
 	clients  string
@@ -114,6 +115,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.StringVar(&o.until, "until", "", "analyse only packets up to this time (as --since)")
 	fs.StringVar(&o.clients, "client", "", "analyse only connections of these client addresses, comma-separated")
 	fs.StringVar(&o.servers, "server", "", "analyse only connections to these server addresses, comma-separated")
+	fs.BoolVar(&o.wide, "wide", false, "never break the text report's lines (by default they fit the terminal, 80 columns when not a terminal)")
 	fs.BoolVar(&o.utc, "utc", false, "show times in UTC (by default in the local time zone, as tcpdump does; JSON is always UTC)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// Help is printed by run, on stdout when asked for (nfsstall --help |
@@ -222,7 +224,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.format == "json" {
 		err = report.JSON(stdout, r)
 	} else {
-		err = report.TextWith(stdout, r, o.text())
+		err = report.TextWith(stdout, r, o.text(stdout))
 	}
 	if err != nil {
 		return fail(stderr, "writing report: %v", err)
@@ -273,11 +275,12 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 }
 
 // text returns the text report's options.
-func (o *options) text() report.TextOptions {
+func (o *options) text(stdout io.Writer) report.TextOptions {
+	t := report.TextOptions{Location: time.Local, Width: textWidth(o.wide, stdout)}
 	if o.utc {
-		return report.TextOptions{Location: time.UTC}
+		t.Location = time.UTC
 	}
-	return report.TextOptions{Location: time.Local}
+	return t
 }
 
 // analysis checks the flags and turns them into analysis options.

@@ -1,0 +1,53 @@
+package report
+
+import (
+	"strings"
+	"unicode/utf8"
+)
+
+// para prints text as a paragraph: first before its first line, hang
+// before the others, broken at spaces so that no line is wider than the
+// report's width (0: never broken). A word wider than the line is kept
+// whole. Runs of spaces inside a line are kept as they are (aligned
+// columns of a finding line).
+func (e *errWriter) para(first, hang, text string) {
+	prefix := first
+	for {
+		room := e.width - utf8.RuneCountInString(prefix)
+		if e.width <= 0 || utf8.RuneCountInString(text) <= room {
+			e.printf("%s%s\n", prefix, text)
+			return
+		}
+		cut := breakAt(text, room)
+		if cut <= 0 {
+			// No space within the room: break after the first word.
+			cut = strings.IndexByte(text, ' ')
+			if cut < 0 {
+				e.printf("%s%s\n", prefix, text)
+				return
+			}
+		}
+		e.printf("%s%s\n", prefix, strings.TrimRight(text[:cut], " "))
+		text = strings.TrimLeft(text[cut:], " ")
+		if text == "" {
+			return
+		}
+		prefix = hang
+	}
+}
+
+// breakAt returns the byte offset of the last space in text at which a
+// line of at most room runes can end, or 0 when there is none.
+func breakAt(text string, room int) int {
+	last, runes := 0, 0
+	for i, r := range text {
+		if runes > room {
+			break
+		}
+		if r == ' ' && i > 0 {
+			last = i
+		}
+		runes++
+	}
+	return last
+}
