@@ -111,6 +111,9 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	c.last = at
 	c.ttl[dir].see(s.TTL)
 	c.segs[dir]++
+	if s.Flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 {
+		c.a.reconn.segment(c, dir, s.Flags, at)
+	}
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}
