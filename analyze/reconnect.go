@@ -57,6 +57,9 @@ type synRun struct {
 	lastSynConn int // the connection of the latest SYN
 	synAck      tcpflow.FrameRef
 	synAckConn  int
+	// ackOnly: synAck is the client's ACK completing the handshake, its
+	// SYN-ACK not captured
+	ackOnly bool
 }
 
 // reconnects follows the runs of SYNs of every client.
@@ -106,29 +109,49 @@ func (r *reconnects) segment(c *connState, dir tcpflow.Dir, flags uint8, at tcpf
 			}
 		}
 		run.syns++
+		c.synWait = true
 		run.last = at
 		run.lastSynConn = c.info.ID
 		run.add(at)
-	case run == nil || dir != tcpflow.ToClient:
+	case dir == tcpflow.ToServer:
+		// The client's first segment after its SYN (synWait): the
+		// handshake completed, whether or not the capture has the
+		// SYN-ACK (a one-way capture, an asymmetric route).
+		if c.synWait && flags&tcpflow.FlagSYN == 0 {
+			c.synWait = false
+			if run != nil && flags&tcpflow.FlagRST == 0 && c.info.ID == run.lastSynConn {
+				run.ackOnly = true
+				r.answered(k, run, c, at)
+			}
+		}
+		return
+	case run == nil:
 	case flags&(tcpflow.FlagSYN|tcpflow.FlagACK) == tcpflow.FlagSYN|tcpflow.FlagACK:
-		// The handshake got its answer: the run ends. A single SYN
-		// answered is a connection as usual.
-		delete(r.open, k)
-		if run.syns < 2 {
-			return
-		}
-		run.synAck, run.synAckConn = at, c.info.ID
-		if len(r.done) >= maxListed {
-			r.doneMore++
-			return
-		}
-		r.done = append(r.done, run)
+		r.answered(k, run, c, at)
 	case flags&tcpflow.FlagRST != 0 && c.info.ID == run.lastSynConn:
 		// A RST on the connection of the latest SYN, before any SYN-ACK:
 		// the SYN was refused.
 		run.rsts++
 		run.add(at)
 	}
+	if dir == tcpflow.ToClient && flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 {
+		c.synWait = false
+	}
+}
+
+// answered ends a run: the handshake got its answer at frame at. A single
+// SYN answered is a connection as usual.
+func (r *reconnects) answered(k pairKey, run *synRun, c *connState, at tcpflow.FrameRef) {
+	delete(r.open, k)
+	if run.syns < 2 {
+		return
+	}
+	run.synAck, run.synAckConn = at, c.info.ID
+	if len(r.done) >= maxListed {
+		r.doneMore++
+		return
+	}
+	r.done = append(r.done, run)
 }
 
 // add keeps an evidence frame: the first maxRunFrames, then the latest.
@@ -301,8 +324,12 @@ func (a *Analyzer) reconnectFinding(run *synRun, end int64, w *pairWait) Finding
 	case recovered:
 		f.Severity = SeverityWarning
 		f.DurationMS = ms(run.synAck.Time - run.first.Time)
-		fmt.Fprintf(&b, "; the server answered with a SYN-ACK at frame %s (connection %d), %s after the first SYN",
-			a.frame(run.synAck), run.synAckConn, FormatMS(f.DurationMS))
+		answer := "the server answered with a SYN-ACK"
+		if run.ackOnly {
+			answer = "the client's ACK completing the handshake (its SYN-ACK not captured) came"
+		}
+		fmt.Fprintf(&b, "; %s at frame %s (connection %d), %s after the first SYN",
+			answer, a.frame(run.synAck), run.synAckConn, FormatMS(f.DurationMS))
 	default:
 		f.DurationMS = ms(end - run.first.Time)
 		fmt.Fprintf(&b, "; no SYN-ACK by the end of the capture, %s after the first SYN", FormatMS(f.DurationMS))

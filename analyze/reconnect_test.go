@@ -169,6 +169,26 @@ func TestReconnectRecovered(t *testing.T) {
 	if len(r.Diagnoses) != 0 {
 		t.Errorf("diagnoses %+v", r.Diagnoses)
 	}
+
+	// Captured one way (client to server only): the client's ACK after
+	// its last SYN shows the handshake completed.
+	var oneWay handScenario
+	for _, s := range h.segs {
+		if s.ToServer {
+			oneWay.add(s)
+		}
+	}
+	r = oneWay.run(t)
+	rec = reconnectFindings(r)
+	if len(rec) != 1 || rec[0].Severity != analyze.SeverityWarning || !slices.Equal(rec[0].Frames, []int64{5, 6, 7, 8}) ||
+		!strings.Contains(rec[0].Summary, "the client's ACK completing the handshake (its SYN-ACK not captured) came at frame 8") {
+		t.Errorf("one-way capture: reconnect findings %+v", rec)
+	}
+	for _, f := range r.Findings {
+		if f.Severity == analyze.SeverityStall {
+			t.Errorf("one-way capture: stall %+v", f)
+		}
+	}
 }
 
 // TestReconnectNotOnHealthyConnects: a SYN answered at once, and a SYN
