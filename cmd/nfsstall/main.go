@@ -51,6 +51,9 @@ findings with their evidence frames:
   server_not_acking     the client re-sends data the server never ACKs
   client_window_closed  the client advertises a zero TCP window (stopped reading)
   server_window_closed  the server advertises a zero TCP window
+  reconnect_failing     the client's connection is gone and its SYNs to the NFS port
+                        get no SYN-ACK (or a RST) while its calls wait: a firewall
+                        or the path refuses new connections, not the server process
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
