@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"bytes"
 	"cmp"
 	"fmt"
 	"maps"
@@ -199,7 +200,18 @@ func (a *Analyzer) reconnectFindings(all []Finding, end int64, omitted map[strin
 	r := &a.reconn
 	runs := slices.Collect(maps.Values(r.open))
 	runs = slices.DeleteFunc(runs, func(run *synRun) bool { return run.syns < 2 })
-	slices.SortFunc(runs, func(x, y *synRun) int { return cmp.Compare(x.first.Time, y.first.Time) })
+	slices.SortFunc(runs, func(x, y *synRun) int {
+		if c := cmp.Compare(x.first.Time, y.first.Time); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(x.key.client[:], y.key.client[:]); c != 0 {
+			return c
+		}
+		if c := bytes.Compare(x.key.server.Addr[:], y.key.server.Addr[:]); c != 0 {
+			return c
+		}
+		return cmp.Compare(x.key.server.Port, y.key.server.Port)
+	})
 	runs = append(runs, r.done...)
 	omitted[KindReconnect] += r.doneMore
 	if len(runs) == 0 {
@@ -396,10 +408,10 @@ func (a *Analyzer) reconnectVerdict(r *Report, d *Diagnosis, rec, unanswered []i
 	f := r.Findings[rec[0]]
 	d.Verdict = VerdictReconnectFailing
 	d.Findings = append(slices.Clone(rec), unanswered...)
-	who := "nobody answered its SYNs (dropped on the way or by the server's firewall)"
+	who := "nobody answered its SYNs for %s (frames %s): a firewall or the path drops them, or the server host is down; a server whose NFS process is merely hung still completes handshakes (its kernel answers them)"
 	if strings.Contains(f.Summary, "answered by RST") {
-		who = "its SYNs were refused with RST from the server's address (the server's TCP, or a firewall in its name)"
+		who = "its SYNs were refused with RST from the server's address for %s (frames %s): nothing listens on the port there (the NFS server is not running) or a firewall rejects them in the server's name"
 	}
-	d.Summary = fmt.Sprintf("the client lost its connection and cannot reconnect: %s for %s (frames %s); calls wait until a connection is made, so this is the network path or a firewall refusing new connections to the NFS port, not the NFS server process.%s",
-		who, FormatMS(f.DurationMS), a.findingFrames(r, rec), stuck)
+	d.Summary = fmt.Sprintf("the client has no connection to the server and cannot make one: "+who+". Its calls wait until a connection is made.%s",
+		FormatMS(f.DurationMS), a.findingFrames(r, rec), stuck)
 }
