@@ -240,6 +240,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
 		}
 	}
+	if s, ok := a.reconn.skipped(); ok {
+		r.Skipped = append(r.Skipped, s)
+	}
 	a.diagnose(r)
 }
 

@@ -85,6 +85,8 @@ func (r *reconnects) segment(c *connState, dir tcpflow.Dir, flags uint8, at tcpf
 	run := r.open[k]
 	switch {
 	case dir == tcpflow.ToServer && flags&(tcpflow.FlagSYN|tcpflow.FlagACK|tcpflow.FlagRST) == tcpflow.FlagSYN:
+		resent := c.synWait // a SYN of this connection before, and nothing of the client's since
+		c.synWait = true
 		if run == nil {
 			if r.open == nil {
 				r.open = map[pairKey]*synRun{}
@@ -95,7 +97,16 @@ func (r *reconnects) segment(c *connState, dir tcpflow.Dir, flags uint8, at tcpf
 			}
 			run = &synRun{key: k, first: at, firstPort: c.info.Client.Port, lastPort: c.info.Client.Port}
 			r.open[k] = run
-		} else {
+			if resent && c.info.SawSYN && c.info.First.Time <= at.Time {
+				// A re-sent SYN whose run was given up (makeRoom) or
+				// refused: the connection's first frame is its first
+				// SYN, so the run starts there again.
+				run.first, run.last = c.info.First, c.info.First
+				run.syns, run.lastSynConn = 1, c.info.ID
+				run.add(c.info.First)
+			}
+		}
+		if run.syns > 0 {
 			gap := at.Time - run.last.Time
 			if len(run.gaps) < maxRunGaps {
 				run.gaps = append(run.gaps, gap)
@@ -110,7 +121,6 @@ func (r *reconnects) segment(c *connState, dir tcpflow.Dir, flags uint8, at tcpf
 			}
 		}
 		run.syns++
-		c.synWait = true
 		run.last = at
 		run.lastSynConn = c.info.ID
 		run.add(at)
@@ -176,7 +186,9 @@ func (run *synRun) evidence() []tcpflow.FrameRef {
 
 // makeRoom gives up the open runs of a single SYN (a connection still
 // being set up, or one packet of a flood) and reports whether there is
-// room for a new run. After a scan that frees less than a sixteenth of
+// room for a new run. A run given up whose SYN is then re-sent on the same
+// connection (Linux's retries) starts again from that connection's first
+// SYN; flood sources rarely re-send. After a scan that frees less than a sixteenth of
 // the table, the next maxOpenRuns/16 new runs are refused unscanned.
 func (r *reconnects) makeRoom() bool {
 	if r.credit > 0 {
@@ -414,4 +426,14 @@ func (a *Analyzer) reconnectVerdict(r *Report, d *Diagnosis, rec, unanswered []i
 	}
 	d.Summary = fmt.Sprintf("the client has no connection to the server and cannot make one: "+who+". Its calls wait until a connection is made.%s",
 		FormatMS(f.DurationMS), a.findingFrames(r, rec), stuck)
+}
+
+// skipped says how many SYNs were not followed because maxOpenRuns runs
+// were open at once.
+func (r *reconnects) skipped() (Skipped, bool) {
+	if r.refused == 0 {
+		return Skipped{}, false
+	}
+	return Skipped{Bound: true, What: "SYNs not followed for " + KindReconnect, Count: r.refused,
+		Reason: fmt.Sprintf("%d clients' runs of SYNs to a server are followed at once (a SYN flood from many sources), runs of a single SYN given up first", maxOpenRuns)}, true
 }

@@ -33,12 +33,16 @@ func (h *handScenario) add(s handcap.Seg) int64 {
 
 func (h *handScenario) run(t *testing.T) *analyze.Report {
 	t.Helper()
+	return h.runWith(t, analyze.DefaultOptions())
+}
+
+func (h *handScenario) runWith(t *testing.T, opts analyze.Options) *analyze.Report {
+	t.Helper()
 	in, err := capture.OpenInputs([]string{"-"}, bytes.NewReader(handcap.Pcap(h.segs)))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer in.Close()
-	opts := analyze.DefaultOptions()
 	opts.Sequential = true
 	r, err := analyze.Run(in, opts)
 	if err != nil {
@@ -292,5 +296,114 @@ func TestReconnectEvidenceBounded(t *testing.T) {
 	if f := rec[0]; f.Severity != analyze.SeverityStall || !slices.Equal(f.Frames, want) ||
 		!strings.Contains(f.Summary, "1000 SYNs and RSTs in all") || !strings.Contains(f.Summary, "(no backoff)") {
 		t.Errorf("finding %+v, want frames %v", f, want)
+	}
+}
+
+// TestReconnectVerdictOnFoldedConnection: the client's calls were all
+// answered on a connection it then reset, and its SYNs since get no
+// answer; with one connection listed in full, both its connections fold
+// (another client's busier one is listed). The client made calls and the
+// server has sent nothing since its first SYN: still a stall, and the
+// verdict names the SYNs' connection.
+func TestReconnectVerdictOnFoldedConnection(t *testing.T) {
+	var h handScenario
+	h.add(handcap.Seg{MS: 0, Port: 800, ToServer: true, Flags: handcap.SYN, Seq: 1000})
+	h.add(handcap.Seg{MS: 1, Port: 800, Flags: handcap.SYN | handcap.ACK, Seq: 5000, Ack: 1001})
+	call := readCall(7, 0, 16)
+	h.add(handcap.Seg{MS: 3, Port: 800, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: 1001, Ack: 5001, Payload: call})
+	reply := readReply(7, 16)
+	h.add(handcap.Seg{MS: 4, Port: 800, Flags: handcap.PSH | handcap.ACK, Seq: 5001, Ack: 1001 + uint32(len(call)), Payload: reply})
+	h.add(handcap.Seg{MS: 500, Port: 800, ToServer: true, Flags: handcap.RST | handcap.ACK, Seq: 1001 + uint32(len(call)), Ack: 5001 + uint32(len(reply))})
+	// Another client's busier connection.
+	h.add(handcap.Seg{MS: 600, Client: 300, Port: 700, ToServer: true, Flags: handcap.SYN, Seq: 1000})
+	h.add(handcap.Seg{MS: 601, Client: 300, Port: 700, Flags: handcap.SYN | handcap.ACK, Seq: 5000, Ack: 1001})
+	call = readCall(8, 0, 4096)
+	h.add(handcap.Seg{MS: 603, Client: 300, Port: 700, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: 1001, Ack: 5001, Payload: call})
+	reply = readReply(8, 4096)
+	h.add(handcap.Seg{MS: 604, Client: 300, Port: 700, Flags: handcap.PSH | handcap.ACK, Seq: 5001, Ack: 1001 + uint32(len(call)), Payload: reply})
+	h.add(handcap.Seg{MS: 700, Client: 300, Port: 700, ToServer: true, Flags: handcap.RST | handcap.ACK, Seq: 1001 + uint32(len(call)), Ack: 5001 + uint32(len(reply))})
+	var syns []int64
+	for _, ms := range []int64{1000, 2000, 4000} {
+		syns = append(syns, h.add(handcap.Seg{MS: ms, Port: 801, ToServer: true, Flags: handcap.SYN, Seq: 777}))
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	r := h.runWith(t, opts)
+	for _, c := range r.Connections {
+		if c.ID != 2 {
+			t.Errorf("connection %d listed, want only 2 (the others folded)", c.ID)
+		}
+	}
+	rec := reconnectFindings(r)
+	if len(rec) != 1 || rec[0].Severity != analyze.SeverityStall || !slices.Equal(rec[0].Frames, syns) || rec[0].Connection != 3 ||
+		!strings.Contains(rec[0].Summary, "the client made 1 call to this server earlier in the capture and no reply came from the server since the first SYN") {
+		t.Fatalf("reconnect findings %+v", rec)
+	}
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictReconnectFailing || r.Diagnoses[0].Connection != 3 ||
+		len(r.Diagnoses[0].WiresharkFilters) != 1 || !slices.Equal(r.Diagnoses[0].WiresharkFilters[0].Frames, syns) {
+		t.Errorf("diagnoses %+v", r.Diagnoses)
+	}
+}
+
+// TestReconnectFloodBound: 5000 sources each re-send a SYN nobody answers:
+// 4096 runs are followed, the SYNs of the others are counted as skipped.
+func TestReconnectFloodBound(t *testing.T) {
+	var h handScenario
+	for rep := int64(0); rep < 2; rep++ {
+		for i := uint16(0); i < 5000; i++ {
+			h.add(handcap.Seg{MS: 1000*rep + int64(i)/10, Client: 256 + i, Port: 40000, ToServer: true, Flags: handcap.SYN, Seq: uint32(i)})
+		}
+	}
+	r := h.run(t)
+	if n := len(reconnectFindings(r)); n != 1000 {
+		t.Errorf("%d reconnect findings, want 1000 (listed; info)", n)
+	}
+	var got []analyze.Skipped
+	for _, s := range r.Skipped {
+		if strings.Contains(s.What, analyze.KindReconnect) {
+			got = append(got, s)
+		}
+	}
+	// The runs of the first 4096 sources given up to make room, rebuilt
+	// when their SYN is re-sent; the re-sent SYNs of the last 904 refused
+	// (4096 runs of two SYNs are open then); the findings beyond the
+	// first 1000 listed.
+	if len(got) != 2 || got[1].Count != 5000-4096 || got[0].Count != 4096-1000 {
+		t.Errorf("skipped %+v", got)
+	}
+	if len(r.Diagnoses) != 0 {
+		t.Errorf("diagnoses %+v", r.Diagnoses)
+	}
+}
+
+// TestReconnectFoundDuringFlood: between the client's SYN retries, 4500
+// sources each send one SYN (more than the runs followed at once): the
+// client's run, given up to make room, is rebuilt from its connection's
+// first SYN when the SYN is re-sent, and is a stall with all three SYNs.
+func TestReconnectFoundDuringFlood(t *testing.T) {
+	var h handScenario
+	h.oldConnection(500)
+	var syns []int64
+	for wave, ms := range []int64{1000, 2000, 4000} {
+		syns = append(syns, h.add(handcap.Seg{MS: ms, Port: 801, ToServer: true, Flags: handcap.SYN, Seq: 777}))
+		if wave == 2 {
+			break
+		}
+		for i := uint16(0); i < 4500; i++ {
+			h.add(handcap.Seg{MS: ms + 1 + int64(i)/10, Client: 256 + uint16(wave)*4500 + i, Port: 40000, ToServer: true, Flags: handcap.SYN, Seq: uint32(i)})
+		}
+	}
+	r := h.run(t)
+	var stalls []analyze.Finding
+	for _, f := range reconnectFindings(r) {
+		if f.Severity != analyze.SeverityInfo {
+			stalls = append(stalls, f)
+		}
+	}
+	if len(stalls) != 1 || stalls[0].Severity != analyze.SeverityStall || !slices.Equal(stalls[0].Frames, syns) {
+		t.Fatalf("reconnect findings (not info) %+v, want one stall with frames %v", stalls, syns)
+	}
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictReconnectFailing {
+		t.Errorf("diagnoses %+v", r.Diagnoses)
 	}
 }
