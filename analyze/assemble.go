@@ -260,8 +260,13 @@ func (a *Analyzer) summarize(r *Report, span timeSpan) Summary {
 // skippedNotes says what was not analysed, and why.
 func (a *Analyzer) skippedNotes(r *Report, caps []*capture.CaptureInfo) {
 	st := &a.flows.Stats
+	r.OtherPorts, r.Ports = a.otherPorts(), slices.Clone(a.opts.Ports)
 	for _, reason := range st.SkipReasons() {
-		r.Skipped = append(r.Skipped, Skipped{Bound: a.skipBound(reason) != "", What: "packets", Count: st.SkipCount(reason), Reason: reason.String() + a.skipBound(reason)})
+		why := reason.String() + a.skipBound(reason)
+		if hint := OtherPortsHint(r.OtherPorts, a.opts.Ports); reason == tcpflow.SkipOtherPort && hint != "" {
+			why += " (" + hint + ")"
+		}
+		r.Skipped = append(r.Skipped, Skipped{Bound: a.skipBound(reason) != "", What: "packets", Count: st.SkipCount(reason), Reason: why})
 	}
 	r.Skipped = append(r.Skipped, captureSkips(caps)...)
 	if st.ForcedGaps > 0 {

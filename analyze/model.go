@@ -72,6 +72,11 @@ type Report struct {
 	// state (nil when nothing): a stall there cannot be seen, so the text
 	// report's answer never says a bare "no stall found".
 	Untracked *Untracked `json:"untracked,omitempty"`
+	// OtherPorts lists the ports not analysed where RPC calls were seen
+	// (otherports.go); an extra beyond the contract.
+	OtherPorts []OtherPort `json:"rpc_other_ports"`
+	// Ports are the server ports analysed; an extra beyond the contract.
+	Ports []uint16 `json:"ports"`
 }
 
 // Untracked counts what the analysis left out at its bounds.

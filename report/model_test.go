@@ -48,6 +48,7 @@ func TestJSONSameAsEncodingJSON(t *testing.T) {
 		MissingDirection: &missing,
 	}
 	full.Procedures[0].Latency.Mean = 1.0 / 3 // a float as long as encoding/json writes one
+	full.OtherPorts, full.Ports = []analyze.OtherPort{{Port: 20048, Transport: "tcp", Calls: 3}}, []uint16{2049}
 	full.Operations = []analyze.Operation{{Version: 4, Name: "WRITE", Code: 38, Count: 3, Errors: 1},
 		{Version: 4, Name: "CB_RECALL", Code: 4, Count: 1, Callback: true}}
 	full.NFS4Sessions = []analyze.NFS4Session{{SessionID: "00112233445566778899aabbccddeeff", Client: "10.0.0.1:700",
@@ -58,7 +59,7 @@ func TestJSONSameAsEncodingJSON(t *testing.T) {
 		Captures:      []analyze.Capture{}, Procedures: []analyze.Procedure{}, Connections: []analyze.Connection{},
 		Findings: []analyze.Finding{}, Diagnoses: []analyze.Diagnosis{}, Unanswered: []analyze.Unanswered{},
 		Skipped: []analyze.Skipped{}, Warnings: []string{}, Completeness: []string{}, ConnectionGroups: []analyze.ConnectionGroup{},
-		Operations: []analyze.Operation{}, NFS4Sessions: []analyze.NFS4Session{},
+		Operations: []analyze.Operation{}, NFS4Sessions: []analyze.NFS4Session{}, OtherPorts: []analyze.OtherPort{}, Ports: []uint16{},
 		Summary: analyze.Summary{TCPAnalysis: map[string]int64{}},
 	}
 	for name, r := range map[string]*analyze.Report{"full": full, "empty": empty} {

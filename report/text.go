@@ -6,13 +6,29 @@ import (
 	"slices"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"nfsstall/analyze"
 )
 
-// Text writes r for people: what is wrong first, then the tables.
-func Text(w io.Writer, r *analyze.Report) error {
-	tw := &errWriter{w: w}
+// TextOptions are how the text report shows what it shows.
+type TextOptions struct {
+	// Location is the time zone of the times shown (tcpdump shows local
+	// time; the command passes time.Local unless --utc); nil is UTC.
+	Location *time.Location
+}
+
+// Text writes r for people, times in UTC: what is wrong first, then the
+// tables.
+func Text(w io.Writer, r *analyze.Report) error { return TextWith(w, r, TextOptions{}) }
+
+// TextWith is Text with options.
+func TextWith(w io.Writer, r *analyze.Report, o TextOptions) error {
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	tw := &errWriter{w: w, loc: loc}
 	header(tw, r)
 	diagnoses(tw, r)
 	findings(tw, r)
@@ -29,6 +45,13 @@ func Text(w io.Writer, r *analyze.Report) error {
 type errWriter struct {
 	w   io.Writer
 	err error
+	loc *time.Location // the time zone of the times shown
+}
+
+// time formats t in the report's time zone, the zone named: times from the
+// capture are compared with logs and tcpdump output, both local.
+func (e *errWriter) time(t analyze.Time) string {
+	return time.Unix(0, int64(t)).In(e.loc).Format("2006-01-02 15:04:05.000000 MST")
 }
 
 func (e *errWriter) Write(p []byte) (int, error) {
@@ -91,12 +114,15 @@ func header(w *errWriter, r *analyze.Report) {
 		}
 		span := ""
 		if c.Packets > 0 {
-			span = fmt.Sprintf(", %s to %s", c.FirstTime, c.LastTime)
+			span = fmt.Sprintf(", %s to %s", w.time(c.FirstTime), w.time(c.LastTime))
 		}
 		w.printf("  [%d] %s (%s, %s, snaplen %d): %d packets%s%s\n", i, c.File, format, links, c.Snaplen, c.Packets, span, extra)
 	}
-	w.printf("  %d %s, %d calls, %d replies, %d unanswered, %d RPC retransmissions\n",
-		s.Connections, analyze.Plural(s.Connections, "connection", "connections"), s.Calls, s.Replies, s.Unanswered, s.RPCRetransmissions)
+	n := func(v int64) int { return int(min(v, 2)) }
+	w.printf("  %d %s, %d %s, %d %s, %d unanswered, %d RPC %s\n",
+		s.Connections, analyze.Plural(s.Connections, "connection", "connections"),
+		s.Calls, analyze.Plural(n(s.Calls), "call", "calls"), s.Replies, analyze.Plural(n(s.Replies), "reply", "replies"),
+		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions"))
 	w.printf("  %s\n", stallLine(r))
 	for _, m := range r.Completeness {
 		w.printf("  capture: %s\n", m)
@@ -224,7 +250,7 @@ func unanswered(w *errWriter, r *analyze.Report) {
 				detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
 			}
 			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
-				frame, u.Sent, analyze.FormatMS(u.AgeMS), u.Sends, detail)
+				frame, w.time(u.Sent), analyze.FormatMS(u.AgeMS), u.Sends, detail)
 		}
 		if n := r.Summary.Unanswered - int64(len(rows)); n > 0 {
 			fmt.Fprintf(t, "  ... and %d more (%d in all; --format json lists the oldest %d)\n", n, r.Summary.Unanswered, len(r.Unanswered))
@@ -240,7 +266,15 @@ func procedures(w *errWriter, r *analyze.Report) {
 				r.Summary.Replies, analyze.Plural(int(r.Summary.Replies), "reply", "replies"))
 			return
 		}
-		w.printf("No RPC calls or replies found on the analysed ports.\n\n")
+		ports := ""
+		if len(r.Ports) > 0 {
+			ports = " (" + portList(r.Ports) + ")"
+		}
+		w.printf("No RPC calls or replies found on the analysed ports%s.\n", ports)
+		if hint := analyze.OtherPortsHint(r.OtherPorts, r.Ports); hint != "" {
+			w.printf("%s.\n", hint)
+		}
+		w.printf("\n")
 		return
 	}
 	rows := r.Procedures[:min(len(r.Procedures), textProceduresListed)]
@@ -290,6 +324,15 @@ func skipped(w *errWriter, r *analyze.Report) {
 			w.printf("  %d %s: %s\n", s.Count, s.What, s.Reason)
 		}
 	})
+}
+
+// portList writes ports as "2049, 20048".
+func portList(ports []uint16) string {
+	s := make([]string, len(ports))
+	for i, p := range ports {
+		s[i] = fmt.Sprint(p)
+	}
+	return strings.Join(s, ", ")
 }
 
 // stallLine is the one-line answer: which verdicts, on how many

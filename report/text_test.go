@@ -132,9 +132,10 @@ func TestTextOrderAndContent(t *testing.T) {
 	want := []string{
 		fmt.Sprintf("nfsstall: 1 capture, %d packets, %.2f s", c.Packets, r.Summary.DurationMS/1000),
 		fmt.Sprintf("  [0] %s (pcap, gzip, ETHERNET, snaplen %d): %d packets, %s to %s", c.File, c.Snaplen, c.Packets,
-			time.Unix(0, int64(c.FirstTime)).UTC().Format("2006-01-02 15:04:05.000000"),
-			time.Unix(0, int64(c.LastTime)).UTC().Format("2006-01-02 15:04:05.000000")),
-		fmt.Sprintf("  %d connections, %d calls, %d replies, %d unanswered, %d RPC retransmissions",
+			time.Unix(0, int64(c.FirstTime)).UTC().Format("2006-01-02 15:04:05.000000 MST"),
+			time.Unix(0, int64(c.LastTime)).UTC().Format("2006-01-02 15:04:05.000000 MST")),
+		// 1 RPC retransmission: singular.
+		fmt.Sprintf("  %d connections, %d calls, %d replies, %d unanswered, %d RPC retransmission",
 			r.Summary.Connections, r.Summary.Calls, r.Summary.Replies, r.Summary.Unanswered, r.Summary.RPCRetransmissions),
 		// Verdicts in order of first appearance, each with its count.
 		"  STALL: client_not_acking (2 connections), server_not_replying (1 connection)",
@@ -215,10 +216,10 @@ func TestTextOrderAndContent(t *testing.T) {
 		t.Errorf("unanswered header %q", h)
 	}
 	wantRows := [][]string{
-		{"2", "0x21224519", "NFSv3 READ", "3382", "2026-11-26 00:48:13.280527", "13.17 s", "1",
+		{"2", "0x21224519", "NFSv3 READ", "3382", "2026-11-26 00:48:13.280527 UTC", "13.17 s", "1",
 			"FH 0x18509f85, offset 4194304, 1048576 bytes; reply incomplete: 1036764 of 1048704 bytes sent"},
 		// No detail: the partial reply alone, without a leading "; ".
-		{"3", "0x000000ab", "MOUNTv3 MNT", "7", "2026-11-26 00:48:09.441655", "250 µs", "2", "reply incomplete: 4 of 28 bytes sent"},
+		{"3", "0x000000ab", "MOUNTv3 MNT", "7", "2026-11-26 00:48:09.441655 UTC", "250 µs", "2", "reply incomplete: 4 of 28 bytes sent"},
 	}
 	for i, w := range wantRows {
 		if g := cells(un[1+i]); strings.Join(g, "|") != strings.Join(w, "|") {
@@ -282,7 +283,7 @@ func TestTextSeveralFiles(t *testing.T) {
 	if want := fmt.Sprintf("nfsstall: 2 captures, %d packets, 17.01 s", r.Captures[0].Packets+second.Packets); lines[0] != want {
 		t.Errorf("got %q, want %q", lines[0], want)
 	}
-	if want := "  [1] hung.pcap1 (pcap, ETHERNET, snaplen 262144): 10 packets, 2026-11-26 00:48:09.441654 to 2026-11-26 00:48:26.447138, TRUNCATED at byte 5000, 7 dropped by the capture tool"; lines[2] != want {
+	if want := "  [1] hung.pcap1 (pcap, ETHERNET, snaplen 262144): 10 packets, 2026-11-26 00:48:09.441654 UTC to 2026-11-26 00:48:26.447138 UTC, TRUNCATED at byte 5000, 7 dropped by the capture tool"; lines[2] != want {
 		t.Errorf("got  %q\nwant %q", lines[2], want)
 	}
 	diag := strings.Join(section(t, lines, "DIAGNOSIS"), "\n")
@@ -319,6 +320,15 @@ func TestTextAnswerLine(t *testing.T) {
 	}
 	if !slicesContain(lines, "No RPC calls or replies found on the analysed ports.") {
 		t.Errorf("no 'nothing found' line:\n%s", strings.Join(lines, "\n"))
+	}
+	// With RPC seen on other ports: which, and the --port that takes them.
+	r = empty()
+	r.Ports = []uint16{2049}
+	r.OtherPorts = []analyze.OtherPort{{Port: 20048, Transport: "tcp", Calls: 3}, {Port: 111, Transport: "udp", Calls: 1}}
+	lines = render(t, r)
+	if !slicesContain(lines, "No RPC calls or replies found on the analysed ports (2049).") ||
+		!slicesContain(lines, "RPC calls were seen to ports not analysed: 20048/tcp (3), 111/udp (1); --port 2049,20048,111 analyses them too.") {
+		t.Errorf("no hint of the other ports:\n%s", strings.Join(lines, "\n"))
 	}
 
 	r = empty()
@@ -408,5 +418,19 @@ func TestTextWriteError(t *testing.T) {
 	}
 	if err := Text(&failWriter{n: b.Len()}, r); err != nil {
 		t.Errorf("room for all %d bytes: %v", b.Len(), err)
+	}
+}
+
+// TestTextTimeZone: times are shown in the zone asked for, named.
+func TestTextTimeZone(t *testing.T) {
+	r := handReport(0)
+	loc := time.FixedZone("XYZ", -5*3600-30*60)
+	var b bytes.Buffer
+	if err := TextWith(&b, r, TextOptions{Location: loc}); err != nil {
+		t.Fatal(err)
+	}
+	first := time.Unix(0, int64(r.Captures[0].FirstTime)).In(loc).Format("2006-01-02 15:04:05.000000")
+	if !strings.Contains(b.String(), first+" XYZ to ") || strings.Contains(b.String(), " UTC") {
+		t.Errorf("times not in XYZ (%s):\n%s", first, b.String())
 	}
 }

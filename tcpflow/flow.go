@@ -163,6 +163,10 @@ type Stats struct {
 	// datagrams dropped incomplete (not those shown by their first
 	// fragment to be on other ports), by the reason their fragments are
 	// counted under in Skipped.
+	// OtherPorts counts the RPC calls seen to ports not analysed (the
+	// first MaxOtherPorts ports), for a hint when the analysed ones had
+	// none (otherports.go).
+	OtherPorts  []OtherPort
 	Fragments   int64
 	Reassembled int64
 	FragDropped [numSkipReasons]int64
@@ -352,6 +356,7 @@ func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 		key, dir = connKey{server: s.Src, client: s.Dst, proto: s.Proto}, ToClient
 	default:
 		f.Stats.Skipped[SkipOtherPort] += n
+		f.noteOtherPort(s)
 		return
 	}
 	at := FrameRef{File: p.File, Frame: p.Frame, Time: p.Time}

@@ -86,7 +86,7 @@ func TestSYNFloodDoesNotHideStall(t *testing.T) {
 		}
 		// Connections that carried nothing are listed up to 1,000; the
 		// rest are counted, not kept.
-		if !strings.Contains(head, "\n  1001 connections, 1 calls") {
+		if !strings.Contains(head, "\n  1001 connections, 1 call,") {
 			t.Errorf("%d SYNs: want 1001 connections listed:\n%s", n, head)
 		}
 		if !strings.Contains(out, fmt.Sprintf("\n  %d connections: not listed: they carried nothing", n-1000)) {

@@ -88,6 +88,7 @@ Flags:
 // options are the flags every command shares.
 type options struct {
 	version  bool
+	utc      bool
 	format   string
 	ports    string
 	progress string
@@ -107,6 +108,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
+	fs.BoolVar(&o.utc, "utc", false, "show times in UTC (by default in the local time zone, as tcpdump does; JSON is always UTC)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// Help is printed by run, on stdout when asked for (nfsstall --help |
 	// less), never on a mistake: then one line on stderr says how to get it.
@@ -214,7 +216,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if o.format == "json" {
 		err = report.JSON(stdout, r)
 	} else {
-		err = report.Text(stdout, r)
+		err = report.TextWith(stdout, r, o.text())
 	}
 	if err != nil {
 		return fail(stderr, "writing report: %v", err)
@@ -262,6 +264,14 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 		return exitStall
 	}
 	return exitOK
+}
+
+// text returns the text report's options.
+func (o *options) text() report.TextOptions {
+	if o.utc {
+		return report.TextOptions{Location: time.UTC}
+	}
+	return report.TextOptions{Location: time.Local}
 }
 
 // analysis checks the flags and turns them into analysis options.

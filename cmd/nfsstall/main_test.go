@@ -65,7 +65,7 @@ func TestGoldenText(t *testing.T) {
 	for _, path := range realCaptures(t) {
 		name := filepath.Base(path)
 		t.Run(name, func(t *testing.T) {
-			out, errOut, code := nfsstall(t, nil, "--port", "2049,20048,111", path)
+			out, errOut, code := nfsstall(t, nil, "--utc", "--port", "2049,20048,111", path)
 			stalls := tsharkStalls(t, strings.TrimSuffix(name, ".gz"), []string{"2049", "20048", "111"})
 			wantCode := exitOK
 			if len(stalls) > 0 {
