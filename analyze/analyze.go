@@ -281,6 +281,8 @@ type Analyzer struct {
 	nfs4 *nfs4Stats
 	// paths: file handles named by what the capture shows (paths.go)
 	paths pathTable
+	// reconn: clients' SYNs to the server ports (reconnect.go)
+	reconn reconnects
 }
 
 // New returns an Analyzer.

@@ -66,6 +66,9 @@ type connState struct {
 	// evictPinned); evict: their calls are being dropped
 	pinKept, evict bool
 	row            int // index in Report.Connections
+	// synWait: the client's SYN was seen and no segment of the client
+	// since (reconnect.go)
+	synWait bool
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -111,6 +114,9 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	c.last = at
 	c.ttl[dir].see(s.TTL)
 	c.segs[dir]++
+	if s.Flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 || c.synWait {
+		c.a.reconn.segment(c, dir, s.Flags, at)
+	}
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}

@@ -24,7 +24,7 @@ func TestWiresharkFiltersSelectTheEvidence(t *testing.T) {
 	if err != nil {
 		t.Skip("tshark not installed")
 	}
-	for _, name := range []string{"stall-client-noack.pcap.gz", "stall-server-hung.pcap.gz", "zero-window.pcap.gz"} {
+	for _, name := range []string{"stall-client-noack.pcap.gz", "stall-server-hung.pcap.gz", "zero-window.pcap.gz", "reconnect-drop.pcap.gz"} {
 		path := filepath.Join(pcapDir, name)
 		in, err := capture.OpenInputs([]string{path}, nil)
 		if err != nil {

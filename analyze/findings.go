@@ -201,6 +201,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = append(all, a.retrans...)
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
 	all, zeroWins := a.tcpFindings(all, end, omitted)
+	all = a.reconnectFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -233,11 +234,14 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
 		}
+	}
+	if s, ok := a.reconn.skipped(); ok {
+		r.Skipped = append(r.Skipped, s)
 	}
 	a.diagnose(r)
 }

@@ -26,7 +26,7 @@ const (
 // server only the calls it holds, and loss that TCP recovered least of all.
 var verdictRank = map[string]int{
 	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
-	VerdictServerWindowClosed: 3, VerdictServerNotReplying: 4, VerdictPacketLoss: 5,
+	VerdictServerWindowClosed: 3, VerdictReconnectFailing: 4, VerdictServerNotReplying: 5, VerdictPacketLoss: 6,
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -54,6 +54,23 @@ func (a *Analyzer) diagnose(r *Report) {
 		d := c.verdict(r, idx)
 		d.WiresharkFilters = wiresharkFilters(r, d.Findings)
 		r.Diagnoses = append(r.Diagnoses, d)
+		delete(byConn, c.info.ID)
+	}
+	// A failing reconnect whose connection is no longer listed (a SYN-only
+	// connection dropped or folded) still gets its verdict.
+	for _, id := range slices.Sorted(maps.Keys(byConn)) {
+		var rec []int
+		for _, i := range byConn[id] {
+			if f := &r.Findings[i]; f.Kind == KindReconnect && f.Severity == SeverityStall {
+				rec = append(rec, i)
+			}
+		}
+		if len(rec) > 0 {
+			d := Diagnosis{Connection: id}
+			a.reconnectVerdict(r, &d, rec, nil, "")
+			d.WiresharkFilters = wiresharkFilters(r, d.Findings)
+			r.Diagnoses = append(r.Diagnoses, d)
+		}
 	}
 	slices.SortStableFunc(r.Diagnoses, func(x, y Diagnosis) int {
 		if x.Verdict != y.Verdict {
@@ -70,6 +87,7 @@ type stallEvidence struct {
 	resends     [2]int   // their re-sends, by direction
 	zeroWin     [2][]int // zero windows still closed, by direction (ToServer: the client's)
 	unanswered  []int    // calls never answered
+	reconnect   []int    // reconnects failing while calls wait
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -86,6 +104,8 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.resends[f.side] += len(f.Frames) - 1
 		case KindZeroWindow:
 			e.zeroWin[f.side] = append(e.zeroWin[f.side], i)
+		case KindReconnect:
+			e.reconnect = append(e.reconnect, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -122,6 +142,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Verdict = VerdictServerWindowClosed
 		d.Findings = append(e.zeroWin[tcpflow.ToClient], e.unanswered...)
 		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
+	case len(e.reconnect) > 0:
+		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered

@@ -52,6 +52,9 @@ findings with their evidence frames:
   server_not_acking     the client re-sends data the server never ACKs
   client_window_closed  the client advertises a zero TCP window (stopped reading)
   server_window_closed  the server advertises a zero TCP window
+  reconnect_failing     the client's connection is gone and its SYNs to the NFS port
+                        get no SYN-ACK (dropped: firewall, path, host down) or a RST
+                        (nothing listens, or a firewall rejects) while its calls wait
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the

@@ -28,6 +28,8 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 		{"zero-window.pcap.gz", exitStall, "client_window_closed"},
 		{"stall-server-stopped.pcap.gz", exitOK, ""}, // recovered: slow reply only
 		{"reconnect.pcap.gz", exitOK, ""},            // recovered after a reconnect
+		{"reconnect-drop.pcap.gz", exitStall, "reconnect_failing"},
+		{"reconnect-rst.pcap.gz", exitOK, ""}, // refused with RST for 30 ms, then reconnected
 		{"mixed.pcap.gz", exitOK, ""},
 	}
 	for _, tt := range tests {

@@ -12,15 +12,18 @@ import (
 // TCP flag bits.
 const (
 	SYN = 0x02
+	RST = 0x04
 	PSH = 0x08
 	ACK = 0x10
 )
 
 // Seg is one segment between client 198.18.0.1:Port and server
-// 198.18.0.2:2049; MS is its time in ms from the start, Payload its data
-// (or, when nil, N filler bytes).
+// 198.18.0.2:2049 (client 198.18.Client/256.Client%256 when Client is
+// not 0); MS is its time in ms from the start, Payload its data (or, when
+// nil, N filler bytes).
 type Seg struct {
 	MS       int64
+	Client   uint16
 	Port     uint16
 	ToServer bool
 	Flags    byte
@@ -59,6 +62,10 @@ func Pcap(segs []Seg) []byte {
 	cli, srv := []byte{198, 18, 0, 1}, []byte{198, 18, 0, 2}
 	cmac, smac := []byte{2, 0, 0xc6, 0x12, 0, 1}, []byte{2, 0, 0xc6, 0x12, 0, 2}
 	for i, s := range segs {
+		cli := cli
+		if s.Client != 0 {
+			cli = []byte{198, 18, byte(s.Client >> 8), byte(s.Client)}
+		}
 		src, dst, sport, dport, smacX, dmacX := cli, srv, s.Port, uint16(2049), cmac, smac
 		if !s.ToServer {
 			src, dst, sport, dport, smacX, dmacX = srv, cli, 2049, s.Port, smac, cmac

@@ -34,7 +34,7 @@ OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ALL_CAPTURES=(mixed mixed-pcapng any-sll2 snap200 udp-null cut ipv6
               stall-server-stopped stall-server-hung stall-client-noack zero-window reconnect
-              zero-window-ends nfs4-ops nfs4-grace nfs4-server-hung)
+              zero-window-ends reconnect-drop reconnect-rst nfs4-ops nfs4-grace nfs4-server-hung)
 
 # ---- lab constants ---------------------------------------------------------
 NS_C=nfsstall-cli            # client network namespace
@@ -1043,6 +1043,72 @@ cap_nfs4-server-hung() {
     lone=$(q "$STORED" 'rpc.msgtyp == 0 && rpc.program == 100003 && !rpc.reqframe' frame.number rpc.xid nfs.main_opcode)
     log "nfs4-server-hung: NFS calls without a reply (frame xid main-op): $lone"
     check "nfs4-server-hung: unanswered COMPOUND" "$(grep -c . <<<"$lone" || true)" -ge 1
+}
+
+# --- issue 13: reconnects that fail ----------------------------------------------
+
+cap_reconnect-drop() {
+    # A READ is left waiting (server frozen), the client's connection is
+    # killed (ss -K: RST) while the server's firewall drops every SYN to
+    # 2049; the server is thawed at once, so only the reconnect is broken.
+    # libnfs reconnects and the kernel re-sends its SYN with backoff; the
+    # capture ends with the rule still in (the ticker keeps frames coming,
+    # so the wait shows), and the rule goes once tcpdump stopped.
+    local raw=$WORK/reconnect-drop.pcap
+    local rule=(INPUT -p tcp --dport 2049 --syn -j DROP)
+    start_capture "$raw" tcpdump -i "$VETH_C"
+    start_ticker
+    start_paced_cat /paced.txt 1m
+    sleep 3.5
+    kill -STOP "$GANESHA_PID"; STOPPED+=("$GANESHA_PID")
+    sleep 1.5
+    ip netns exec "$NS_S" iptables -I "${rule[@]}"
+    ip netns exec "$NS_C" ss -K -t state established dst "$S4" dport = :2049 >/dev/null
+    kill -CONT "$GANESHA_PID"
+    sleep 14
+    stop_capture
+    stop_ticker
+    ip netns exec "$NS_S" iptables -D "${rule[@]}"
+    stop_client
+    store "$raw" reconnect-drop; make_views "$STORED"
+    local syn ack
+    syn=$(q "$STORED" "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 2049" frame.number frame.time_relative tcp.srcport | tr '\n' ' ')
+    ack=$(q "$STORED" "tcp.flags.syn == 1 && tcp.flags.ack == 1 && tcp.srcport == 2049" frame.number | tr '\n' ' ')
+    log "reconnect-drop: SYNs to 2049 (frame time port): $syn"
+    log "reconnect-drop: SYN-ACKs from 2049: $ack"
+    check "reconnect-drop: SYNs to 2049 (the first connection's and the dropped ones)" "$(q "$STORED" "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 2049" | grep -c . || true)" -ge 4
+}
+
+cap_reconnect-rst() {
+    # As reconnect-drop, but the server's firewall answers the SYNs with RST
+    # (REJECT --reject-with tcp-reset): libnfs reconnects at once, again and
+    # again, 12-25k SYN/RST pairs a second (capture-lab.md), so the rule stays
+    # in only as long as the two commands take (tens of ms: ~1000 pairs, the
+    # file under 200 KB); then the reconnect succeeds and the waiting READ is
+    # re-sent and answered.
+    local raw=$WORK/reconnect-rst.pcap
+    local rule=(INPUT -p tcp --dport 2049 --syn -j REJECT --reject-with tcp-reset)
+    start_capture "$raw" tcpdump -i "$VETH_C"
+    start_ticker
+    start_paced_cat /paced.txt 1m
+    sleep 1.2
+    kill -STOP "$GANESHA_PID"; STOPPED+=("$GANESHA_PID")
+    sleep 1.5
+    ip netns exec "$NS_S" iptables -I "${rule[@]}"
+    ip netns exec "$NS_C" ss -K -t state established dst "$S4" dport = :2049 >/dev/null
+    ip netns exec "$NS_S" iptables -D "${rule[@]}"
+    kill -CONT "$GANESHA_PID"
+    sleep 3
+    stop_client
+    sleep 1
+    stop_ticker
+    stop_capture
+    store "$raw" reconnect-rst; make_views "$STORED"
+    local syn rst
+    syn=$(count "$STORED" "tcp.flags.syn == 1 && tcp.flags.ack == 0 && tcp.dstport == 2049")
+    rst=$(count "$STORED" "tcp.flags.reset == 1 && tcp.srcport == 2049")
+    log "reconnect-rst: $syn SYNs to 2049, $rst RSTs from 2049"
+    check "reconnect-rst: RSTs from 2049" "$rst" -ge 10
 }
 
 # ---- 7. main ---------------------------------------------------------------------
