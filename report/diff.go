@@ -25,8 +25,9 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 		for _, cp := range r.Captures {
 			packets += cp.Packets
 		}
-		ew.printf("%-9s %d file(s), %d packets, %s, %d calls, %d unanswered: %s\n",
-			name, len(r.Captures), packets, analyze.FormatMS(r.Summary.DurationMS), r.Summary.Calls, r.Summary.Unanswered, stallLine(r))
+		ew.printf("%-9s %d %s, %d packets, %s, %d %s, %d unanswered: %s\n",
+			name, len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"), packets, analyze.FormatMS(r.Summary.DurationMS),
+			r.Summary.Calls, analyze.Plural(int(min(r.Summary.Calls, 2)), "call", "calls"), r.Summary.Unanswered, stallLine(r))
 	}
 	side("baseline", c.Baseline)
 	side("candidate", c.Candidate)

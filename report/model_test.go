@@ -197,8 +197,8 @@ func TestDiffChanges(t *testing.T) {
 	}
 	lines := strings.Split(out.String(), "\n")
 	wantHead := []string{
-		"baseline  1 file(s), 1000 packets, 10.00 s, 300 calls, 0 unanswered: no stall found",
-		"candidate 2 file(s), 750 packets, 20.00 s, 130 calls, 1 unanswered: STALL: client_not_acking (1 connection)",
+		"baseline  1 capture, 1000 packets, 10.00 s, 300 calls, 0 unanswered: no stall found",
+		"candidate 2 captures, 750 packets, 20.00 s, 130 calls, 1 unanswered: STALL: client_not_acking (1 connection)",
 		"",
 		"CHANGES (candidate against baseline)",
 	}
