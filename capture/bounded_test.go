@@ -464,3 +464,32 @@ func FuzzBufferSize(f *testing.F) {
 		}
 	})
 }
+
+// TestMaxOpen: files that overlap in time past Input.MaxOpen end the
+// merge with an error that says so and how to get past it; rotated files,
+// one open at a time, never reach it.
+func TestMaxOpen(t *testing.T) {
+	for _, overlap := range []bool{false, true} {
+		paths, err := advcap.Rotated(t.TempDir(), 20, 4, overlap, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in, err := OpenInputs(paths, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.MaxOpen = 8
+		var p Packet
+		n := 0
+		for err = in.Next(&p); err == nil; err = in.Next(&p) {
+			n++
+		}
+		in.Close()
+		if !overlap && (err != io.EOF || n != 80) {
+			t.Errorf("rotated: %d packets, %v", n, err)
+		}
+		if overlap && (err == io.EOF || !strings.Contains(fmt.Sprint(err), "more than 8 capture files overlap in time") || !strings.Contains(fmt.Sprint(err), "mergecap")) {
+			t.Errorf("overlapping: %d packets, %v", n, err)
+		}
+	}
+}

@@ -30,6 +30,13 @@ type Input struct {
 	parked  []int
 	first   []int64 // a parked file's first packet's time
 	pending bool    // the first open file's head was handed out: advance it
+	// MaxOpen bounds the files open at once (0: no bound): files that
+	// overlap in time must all be open to be merged, each with its read
+	// buffer (and a gzip stream its 32 KiB window and tables); past the
+	// bound Next fails with an error that says so, rather than use more
+	// memory than the budget allows.
+	MaxOpen int
+	err     error // what ended the merge (MaxOpen)
 	// The packets handed out at timestamp seen, while another file had a
 	// packet at that timestamp too (see dup).
 	seen   []seenPacket
@@ -212,6 +219,11 @@ func (in *Input) unpark() {
 		if len(in.open) > 0 && in.first[j] > in.heads[in.open[0]].Time {
 			return
 		}
+		if in.MaxOpen > 0 && len(in.open) >= in.MaxOpen {
+			in.err = fmt.Errorf("more than %d capture files overlap in time, and files are merged by time with every overlapping one open: %d are open at once at most (--memory raises it); merge them first, e.g. mergecap -w merged.pcap FILES",
+				in.MaxOpen, in.MaxOpen)
+			return
+		}
 		in.parked = in.parked[1:]
 		f, err := openSized(in.paths[j], in.stdin, bufSizeFor(len(in.open)), &in.pool)
 		if err != nil {
@@ -239,6 +251,9 @@ func (in *Input) Next(p *Packet) error {
 		}
 		if len(in.parked) > 0 {
 			in.unpark()
+		}
+		if in.err != nil {
+			return in.err
 		}
 		if len(in.open) == 0 {
 			return io.EOF

@@ -88,6 +88,7 @@ Flags:
 
 // options are the flags every command shares.
 type options struct {
+	mem      int64 // --memory, parsed
 	version  bool
 	utc      bool
 	wide     bool
@@ -293,6 +294,7 @@ func (o *options) analysis() (analyze.Options, error) {
 		return analyze.DefaultOptions(), fmt.Errorf("--memory must be a size of at least 16MB, like 64MB or 1GB, not %q", o.memory)
 	}
 	opts := analyze.Budget(mem)
+	o.mem = mem
 	if limitHeap && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(heapLimit(mem))
 	}
@@ -357,6 +359,9 @@ func analyse(files []string, o *options, opts analyze.Options, stdin io.Reader, 
 	if err != nil {
 		return nil, fail(stderr, "%v", err)
 	}
+	// Files that overlap in time are all open at once (about 60 KB each,
+	// gzipped): 512 fit the default budget.
+	in.MaxOpen = int(max(16, 512*o.mem/analyze.DefaultMemory))
 	defer in.Close()
 	shown := false
 	if showProgress(o.progress, stderr) {
