@@ -1,0 +1,714 @@
+package tcpflow
+
+import (
+	"bytes"
+	"compress/gzip"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+
+	"nfsstall/capture"
+	"nfsstall/internal/tsharkview"
+
+	"nfsstall/internal/handcap"
+)
+
+// testdata/torture.pcap is a "TCP analysis torture" capture: many short
+// connections, each exercising one branch of Wireshark's TCP sequence
+// analysis (tcp_analyze_sequence_number in packet-tcp.c) and its near
+// misses: the same shape off by one in length, sequence or ACK number,
+// window or flags. It is built by hand (tortureCases below; go test
+// ./tcpflow -run TestMakeTorture -make-torture, or testdata/make-torture.sh,
+// which also records tshark's view of it), and its oracle is that view,
+// testdata/torture.pcap.tcp.tsv, never this program's output: see
+// TestTortureAgreesWithTshark.
+var makeTorture = flag.Bool("make-torture", false, "rewrite testdata/torture.pcap")
+
+const tortureFile = "testdata/torture.pcap.gz"
+
+// Flag shorthands for the cases.
+const (
+	tA   = handcap.ACK
+	tPA  = handcap.PSH | handcap.ACK
+	tFA  = handcap.FIN | handcap.ACK
+	tRA  = handcap.RST | handcap.ACK
+	tR   = handcap.RST
+	tSYN = handcap.SYN
+	tSA  = handcap.SYN | handcap.ACK
+)
+
+// tortureBuilder lays out the connections one after the other, one client
+// port each (from 600), a second apart. Sequence and ACK numbers are given
+// relative to the connection's initial sequence numbers (ci for the
+// client, si for the server), as tshark shows them.
+type tortureBuilder struct {
+	segs   []handcap.Seg
+	names  []string // the case of every frame, for messages
+	name   string
+	port   uint16
+	ms     int64
+	ci, si uint32
+}
+
+// start begins a new connection (case) with the given initial sequence
+// numbers; nothing is sent yet.
+func (b *tortureBuilder) start(name string, ci, si uint32) {
+	if b.port == 0 {
+		b.port = 599
+	}
+	b.port++
+	b.ms += 1000
+	b.name, b.ci, b.si = name, ci, si
+}
+
+func (b *tortureBuilder) add(dt int64, toServer bool, fl byte, seq, ack uint32, win uint16, n int, opts []byte) {
+	b.ms += dt
+	if toServer {
+		seq, ack = b.ci+seq, b.si+ack
+	} else {
+		seq, ack = b.si+seq, b.ci+ack
+	}
+	if fl&handcap.ACK == 0 {
+		ack = 0
+	}
+	b.segs = append(b.segs, handcap.Seg{MS: b.ms, Port: b.port, ToServer: toServer, Flags: fl, Seq: seq, Ack: ack, Win: win, N: n, Opts: opts})
+	b.names = append(b.names, b.name)
+}
+
+// c sends from the client, s from the server: dt ms after the previous
+// frame, flags, relative seq and ack, the window field, n bytes of data.
+func (b *tortureBuilder) c(dt int64, fl byte, seq, ack uint32, win uint16, n int) {
+	b.add(dt, true, fl, seq, ack, win, n, nil)
+}
+
+func (b *tortureBuilder) s(dt int64, fl byte, seq, ack uint32, win uint16, n int) {
+	b.add(dt, false, fl, seq, ack, win, n, nil)
+}
+
+// open starts a connection with a captured handshake, 1 ms a step (so
+// the first RTT, Wireshark's out-of-order threshold, is 2 ms): the SYN
+// with window cwin and, when cws >= 0, the window scale option cws; the
+// SYN-ACK with swin and sws; the client's ACK with cwin.
+func (b *tortureBuilder) open(name string, ci, si uint32, cwin, swin uint16, cws, sws int) {
+	b.start(name, ci, si)
+	opt := func(ws int) []byte {
+		if ws < 0 {
+			return nil
+		}
+		return handcap.WScale(byte(ws))
+	}
+	b.add(0, true, tSYN, 0, 0, cwin, 0, opt(cws))
+	b.add(1, false, tSA, 0, 1, swin, 0, opt(sws))
+	b.c(1, tA, 1, 1, cwin, 0)
+}
+
+// exchange is a call of q bytes and a reply of r, each ACKed, from
+// relative sequence numbers cs and ss, with windows cw and sw.
+func (b *tortureBuilder) exchange(cs, ss uint32, q, r int, cw, sw uint16) {
+	b.c(1, tPA, cs, ss, cw, q)
+	b.s(1, tPA, ss, cs+uint32(q), sw, r)
+	b.c(1, tA, cs+uint32(q), ss+uint32(r), cw, 0)
+}
+
+const (
+	w   = 65535 // an unscaled window that never fills
+	big = 1 << 31
+)
+
+// tortureCases builds the capture. Each comment names what tshark is
+// expected to show, for the reader: the test compares with tshark's view,
+// not with these comments.
+func tortureCases() *tortureBuilder {
+	b := &tortureBuilder{}
+
+	// Keep-alives (seq = next-1 with 0 or 1 byte) and their ACKs.
+	b.open("keep-alive", 1000, 5000, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(2000, tA, 100, 1001, w, 0) // keep_alive
+	b.s(1, tA, 1001, 101, w, 0)    // keep_alive_ack
+	b.c(2000, tA, 100, 1001, w, 1) // keep_alive, one byte
+	b.s(1, tA, 1001, 101, w, 0)    // keep_alive_ack
+	b.c(2000, tA, 99, 1001, w, 0)  // seq next-2: no keep-alive
+	b.s(1, tA, 1001, 101, w, 0)    // a duplicate ACK, not a keep-alive ACK
+	b.c(2000, tA, 100, 1001, w, 0) // keep_alive
+	b.s(1, tA, 1001, 101, w-1, 0)  // a window change: window_update, not keep_alive_ack
+	b.c(2000, tA, 100, 1001, w, 0) // keep_alive
+	b.c(1, tA, 101, 1001, w, 0)    // the sender speaks again: its duplicate ACK
+	b.s(1, tA, 1001, 101, w-1, 0)  // the last client segment was no keep-alive
+	b.c(2000, tA, 100, 1001, w, 0) // keep_alive
+	b.s(1, tA, 1001, 100, w-1, 0)  // another ACK number: no keep_alive_ack
+	b.c(2000, tA, 100, 1001, w, 2) // two bytes at next-1: not a keep-alive
+	b.s(1, tA, 1001, 102, w-1, 0)
+	b.c(2000, tFA, 101, 1001, w, 0) // a FIN at next-1: not a keep-alive
+	b.c(2000, tRA, 101, 1001, w, 0) // a RST at next-1: not a keep-alive
+
+	// A keep-alive of the server; the client's ACK of it; a keep-alive
+	// before anything was sent in its direction (mid-stream).
+	b.start("keep-alive mid-stream", 70000, 90000)
+	b.c(0, tA, 1, 1, w, 0)
+	b.s(1, tA, 1, 1, w, 0)
+	b.c(1, tA, 0, 1, w, 0) // keep_alive
+	b.s(1, tA, 1, 1, w, 0) // keep_alive_ack
+	b.s(1, tA, 0, 1, w, 0) // keep_alive
+	b.c(1, tA, 1, 1, w, 0) // keep_alive_ack
+	b.c(1, tA, 1, 1, w, 0) // duplicate_ack
+
+	// Zero-window probes (one byte at next, the peer's window 0) and
+	// their ACKs, the BSD way.
+	b.open("zero-window probe", 2000, 6000, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tPA, 1001, 101, w, 1000)
+	b.c(1, tA, 101, 2001, 0, 0)   // zero_window
+	b.s(200, tA, 2001, 101, w, 1) // zero_window_probe
+	b.c(1, tA, 101, 2001, 0, 0)   // zero_window_probe_ack (same ACK)
+	b.c(300, tA, 101, 2001, 0, 0) // the ACK repeated: no probe ACK now
+	b.c(300, tA, 101, 2001, w, 0) // window_update: the episode ends
+
+	b.open("zero-window probes repeated", 2050, 6050, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 1) // zero_window_probe
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window_probe_ack
+	b.s(400, tA, 1001, 101, w, 1) // zero_window_probe again: its byte was not counted
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window_probe_ack
+	b.c(1, tA, 101, 1001, w, 0)   // window_update
+	b.s(1, tA, 1001, 101, w, 100) // the byte again, with more: no retransmission
+	b.c(1, tA, 101, 1101, w, 0)
+
+	b.open("zero-window probe ACKed", 2100, 6100, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 1) // zero_window_probe
+	b.c(1, tA, 101, 1002, 0, 0)   // the byte taken (ACK+1): ack_lost_segment, no probe ACK
+	b.s(1, tA, 1002, 101, w, 100) // lost_segment: the probe's byte was not counted
+	b.c(1, tA, 101, 1102, w, 0)   // ack_lost_segment
+
+	b.open("zero-window probe ACK+2", 2200, 6200, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 1) // zero_window_probe
+	b.c(1, tA, 101, 1003, 0, 0)   // ACK+2: no probe ACK (acks unseen bytes)
+
+	b.open("zero-window probe ACK opens", 2300, 6300, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 1) // zero_window_probe
+	b.c(1, tA, 101, 1001, 100, 0) // window not 0: window_update, not a probe ACK
+
+	b.open("zero-window probe ACK with data", 2400, 6400, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 1) // zero_window_probe
+	b.c(1, tPA, 101, 1001, 0, 10) // data: no probe ACK
+
+	b.open("zero-window probe two bytes", 2500, 6500, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1001, 101, w, 2) // two bytes: no probe
+	b.c(1, tA, 101, 1001, 0, 0)
+
+	b.open("zero-window probe past next", 2600, 6600, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 0, 0)   // zero_window
+	b.s(200, tA, 1002, 101, w, 1) // one byte past next: lost_segment, no probe
+	b.c(1, tA, 101, 1001, 0, 0)
+
+	b.open("probe into window 1", 2700, 6700, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, 1, 0)   // window 1
+	b.s(200, tA, 1001, 101, w, 1) // not a probe: it fills the window
+	b.c(1, tA, 101, 1002, 0, 0)   // zero_window
+
+	b.open("zero window with FIN and RST", 2800, 6800, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tFA, 101, 1001, 0, 0) // FIN with window 0: no zero_window
+	b.s(1, tFA, 1001, 102, w, 0)
+	b.c(1, tRA, 102, 1002, 0, 0) // RST with window 0: no zero_window
+
+	// Window updates: a pure ACK that repeats seq and ack with a new
+	// window, and its near misses.
+	b.open("window update", 3000, 7000, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, 1000, w)
+	b.c(1, tA, 101, 1001, 2000, 0)  // window_update
+	b.c(1, tA, 101, 1001, 2000, 0)  // duplicate_ack
+	b.c(1, tA, 101, 1001, 3000, 0)  // window_update
+	b.c(1, tPA, 101, 1001, 4000, 5) // data: not an update
+	b.c(1, tA, 106, 1001, 4001, 0)  // window_update
+	b.c(1, tA, 105, 1001, 4002, 0)  // seq next-1: keep_alive, not an update
+	b.c(1, tA, 107, 1001, 4003, 0)  // seq next+1: lost_segment, not an update
+	b.c(1, tA, 107, 1000, 4004, 0)  // another ACK: not an update
+	b.c(1, tA, 107, 1000, 0, 0)     // window 0: zero_window, not an update
+	b.c(1, tA, 107, 1000, 100, 0)   // window_update
+	b.c(1, tFA, 107, 1000, 200, 0)  // FIN: not an update
+
+	// Window full: data up to the edge of the peer's window (scaled when
+	// both SYNs had the option).
+	b.open("window full scaled", 3100, 7100, 300, 512, 2, 3) // client window 100<<2 after the SYN
+	b.c(1, tA, 1, 1, 100, 0)
+	b.c(1, tPA, 1, 1, 100, 10)
+	b.s(1, tPA, 1, 11, 512, 400)   // window_full (1 + 400 = 1 + 100<<2)
+	b.c(1, tA, 11, 401, 100, 0)    //
+	b.s(1, tPA, 401, 11, 512, 399) // one short
+	b.s(1, tPA, 800, 11, 512, 1)   // window_full, one byte
+	b.c(1, tA, 11, 801, 100, 0)
+	b.c(1, tPA, 11, 801, 100, 4096) // window_full: 11 + 4096 = 801 + 512<<3... no: server window 512<<3 = 4096 from ack 11
+	b.s(1, tA, 801, 4107, 512, 0)
+
+	b.open("window full SYN-ACK without option", 3200, 7200, 300, 512, 2, -1) // no scaling either way
+	b.c(1, tPA, 1, 1, 100, 10)
+	b.s(1, tPA, 1, 11, 512, 400) // not full: the window is 100
+	b.c(1, tA, 11, 401, 100, 0)
+	b.s(1, tPA, 401, 11, 512, 100) // window_full, 401 + 100
+	b.c(1, tA, 11, 501, 100, 0)
+	b.c(1, tPA, 11, 501, 100, 512) // window_full, unscaled 512
+
+	b.open("window full SYN without option", 3300, 7300, 300, 512, -1, 3) // no scaling
+	b.c(1, tPA, 1, 1, 100, 10)
+	b.s(1, tPA, 1, 11, 512, 100) // window_full
+	b.c(1, tA, 11, 101, 100, 0)
+	b.c(1, tPA, 11, 101, 100, 512) // window_full, unscaled
+
+	b.open("window scale 15", 3400, 7400, 300, 512, 15, 0) // 15 is taken as 14
+	b.c(1, tA, 1, 1, 0, 0)                                 // zero_window
+	b.c(1, tA, 1, 1, 1, 0)                                 // window_update (16384)
+	b.s(1, tPA, 1, 1, 512, 10)
+	b.c(1, tA, 1, 11, 1, 0)
+
+	b.start("window full mid-stream", 3500, 7500) // no handshake: scaling unknown
+	b.c(0, tPA, 1, 1, 100, 10)
+	b.s(1, tPA, 1, 11, 512, 100) // no window_full: the scale is not known
+	b.c(1, tA, 11, 101, 100, 0)
+
+	b.open("window full before the handshake ends", 3600, 7600, 300, 512, 2, 3)
+	b.s(1, tPA, 1, 1, 512, 300) // right after the SYN-ACK, against the SYN's window
+
+	// Duplicate ACKs and fast retransmission.
+	b.open("fast retransmission", 4000, 8000, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(1, tA, 2001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 1
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 2
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 3
+	b.s(1, tA, 1001, 101, w, 1000) // fast_retransmission
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.open("fast retransmission one dup ACK", 4100, 8100, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(1, tA, 2001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)
+	b.c(1, tA, 101, 1001, w, 0)     // duplicate_ack 1
+	b.s(30, tA, 1001, 101, w, 1000) // one dup ACK only: retransmission
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.open("fast retransmission too late", 4200, 8200, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(1, tA, 2001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)
+	b.c(1, tA, 101, 1001, w, 0)     // duplicate_ack
+	b.c(1, tA, 101, 1001, w, 0)     // duplicate_ack
+	b.s(20, tA, 1001, 101, w, 1000) // 20 ms after the last: retransmission
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.open("fast retransmission 19 ms", 4300, 8300, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(1, tA, 2001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)
+	b.c(1, tA, 101, 1001, w, 0)     // duplicate_ack
+	b.c(10, tA, 101, 1001, w, 0)    // duplicate_ack
+	b.s(19, tA, 1001, 101, w, 1000) // fast_retransmission (19 ms after the last dup ACK)
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.open("fast retransmission elsewhere", 4400, 8400, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 2000)
+	b.s(1, tA, 3001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)    // ack_lost_segment? no: 1001 was sent
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack
+	b.s(1, tA, 1501, 101, w, 500)  // not at the ACK: no fast retransmission
+	b.c(1, tA, 101, 4001, w, 0)    // ack_lost_segment (2001-3001 never seen)
+
+	b.open("dup ACKs broken by data", 4500, 8500, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(1, tA, 2001, 101, w, 1000) // lost_segment
+	b.c(1, tA, 101, 1001, w, 0)
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 1
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 2
+	b.c(1, tPA, 101, 1001, w, 10)  // data with the same ACK
+	b.c(1, tA, 111, 1001, w, 0)    // duplicate_ack, counting again?
+	b.s(1, tA, 1001, 111, w, 1000) // fast_retransmission?
+	b.c(1, tA, 111, 3001, w, 0)
+
+	b.open("dup ACK near misses", 4600, 8600, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack
+	b.c(1, tA, 101, 1001, w-1, 0)  // window change: window_update
+	b.c(1, tA, 101, 1001, w-1, 0)  // duplicate_ack 1 again
+	b.c(1, tA, 100, 1001, w-1, 0)  // seq next-1: keep_alive
+	b.c(1, tA, 101, 1000, w-1, 0)  // ack back by one: nothing
+	b.c(1, tA, 101, 1000, w-1, 0)  // duplicate_ack
+	b.c(1, tFA, 101, 1000, w-1, 0) // FIN: not a duplicate
+	b.s(1, tFA, 1001, 102, w, 0)
+	b.c(1, tA, 102, 1002, w-1, 0)
+
+	// Retransmissions, out of order, spurious.
+	b.open("out of order", 5000, 9000, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(0, tA, 2001, 101, w, 1000) // lost_segment
+	b.s(1, tA, 1001, 101, w, 1000) // out_of_order (1 ms < 2 ms)
+	b.s(0, tA, 3001, 101, w, 500)
+	b.s(0, tA, 4001, 101, w, 500) // lost_segment
+	b.s(1, tA, 3501, 101, w, 500) // out_of_order? ends 4001, next is 4501
+	b.c(1, tA, 101, 4501, w, 0)
+
+	b.open("out of order ends at next", 5100, 9100, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(0, tA, 2001, 101, w, 1000) // lost_segment
+	b.s(1, tA, 1001, 101, w, 2000) // ends at next: retransmission, not out_of_order
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.open("out of order too late", 5200, 9200, w, w, -1, -1)
+	b.c(1, tPA, 1, 1, w, 100)
+	b.s(1, tA, 1, 101, w, 1000)
+	b.s(0, tA, 2001, 101, w, 1000) // lost_segment
+	b.s(2, tA, 1001, 101, w, 1000) // 2 ms: not below the threshold
+	b.c(1, tA, 101, 3001, w, 0)
+
+	b.start("out of order mid-stream", 5300, 9300) // no RTT: the threshold is 3 ms
+	b.s(0, tA, 1, 1, w, 1000)
+	b.s(0, tA, 2001, 1, w, 1000) // lost_segment
+	b.s(2, tA, 1001, 1, w, 1000) // out_of_order (2 ms < 3 ms)
+	b.s(0, tA, 4001, 1, w, 1000) // lost_segment
+	b.s(3, tA, 3001, 1, w, 1000) // retransmission (3 ms)
+	b.c(1, tA, 1, 5001, w, 0)
+
+	b.open("spurious", 5400, 9400, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(100, tA, 1, 101, w, 1000)  // spurious_retransmission (all ACKed)
+	b.s(100, tA, 2, 101, w, 1000)  // ends one past the ACK: retransmission
+	b.s(100, tA, 1, 101, w, 999)   // ends one before: spurious
+	b.c(100, tPA, 1, 1001, w, 100) // the client's, spurious
+	b.s(1, tPA, 1001, 101, w, 1)
+
+	b.start("SYN and FIN retransmitted", 5500, 9500)
+	b.add(0, true, tSYN, 0, 0, w, 0, nil)
+	b.add(1000, true, tSYN, 0, 0, w, 0, nil) // SYN again: retransmission
+	b.add(1, false, tSA, 0, 1, w, 0, nil)
+	b.add(1000, false, tSA, 0, 1, w, 0, nil) // SYN-ACK again: retransmission
+	b.c(1, tA, 1, 1, w, 0)
+	b.c(1, tA, 1, 1, w, 0) // duplicate_ack
+	b.c(1, tFA, 1, 1, w, 0)
+	b.c(200, tFA, 1, 1, w, 0) // FIN again: retransmission
+	b.s(1, tFA, 1, 2, w, 0)
+	b.c(1, tA, 2, 2, w, 0)
+
+	b.open("SYN after the handshake", 5600, 9600, w, w, -1, -1)
+	b.add(1000, true, tSYN, 0, 0, w, 0, nil) // SYN again: retransmission
+	b.c(1, tA, 1, 1, w, 0)                   // see tortureExceptions
+
+	b.open("pure ACK past next", 5700, 9700, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 110, 1001, w, 0)   // lost_segment
+	b.c(1, tA, 110, 1001, w, 0)   // duplicate_ack: next is now 110
+	b.s(1, tA, 1001, 110, w, 0)   // ack_lost_segment
+	b.c(1, tR, 120, 0, w, 0)      // RST past next: no lost_segment
+	b.c(1, tPA, 120, 1001, w, 10) // next is now 120: no lost_segment
+
+	b.open("pure ACK after a RST", 5800, 9800, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tR, 101, 0, w, 0)
+	b.c(1, tA, 101, 1001, w, 0) // see tortureExceptions
+
+	// Lost segments and ACKs of segments not seen.
+	b.open("lost and ACKed unseen", 6000, 10000, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tA, 1002, 101, w, 100) // lost_segment (one byte missing)
+	b.c(1, tA, 101, 1001, w, 0)   // duplicate_ack
+	b.c(1, tA, 101, 1102, w, 0)   // ack_lost_segment: past the last contiguous byte
+	b.s(1, tRA, 1200, 101, w, 0)  // RST past next: no lost_segment
+
+	b.open("ACKed unseen, contiguous", 6010, 10010, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tA, 1101, 101, w, 100) // lost_segment
+	b.s(1, tA, 1001, 101, w, 100) // out_of_order: fills the hole
+	b.c(1, tA, 101, 1201, w, 0)   // everything seen: nothing
+	b.c(1, tA, 101, 1202, w, 0)   // ack_lost_segment (one byte past)
+
+	b.open("ACKed unseen, one byte", 6020, 10020, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1002, w, 0) // ack_lost_segment
+	b.s(1, tA, 1001, 102, w, 0) // and the other way
+
+	b.open("ACKed unseen, again", 6030, 10030, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1010, w, 0) // ack_lost_segment
+	b.c(1, tA, 101, 1020, w, 0) // see tortureExceptions
+	b.s(1, tA, 1001, 101, w, 100)
+	b.c(1, tA, 101, 1110, w, 0) // see tortureExceptions
+
+	b.open("ACK flag off", 6100, 10100, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.add(1, true, tR, 101, 5000, w, 0, nil) // a RST without ACK: ack is 0
+
+	// Sequence numbers that wrap at 2^32, and the ambiguous 2^31.
+	b.open("wrap", 1<<32-60, 1<<32-500, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w) // both wrap
+	b.s(1, tA, 1001, 101, w, 1000)
+	b.s(0, tA, 3001, 101, w, 1000) // lost_segment
+	b.s(1, tA, 2001, 101, w, 1000) // out_of_order
+	b.c(1, tA, 101, 4001, w, 0)
+	b.c(1, tA, 101, 4001, w, 0) // duplicate_ack
+	b.c(1, tA, 101, 4002, w, 0) // ack_lost_segment
+
+	b.open("next is 0", 1<<32-1001, 1<<32-1101, w, w, -1, -1)
+	b.exchange(1, 1, 1000, 1100, w, w) // both next at raw 0
+	b.c(100, tA, 1, 1101, w, 1000)     // see tortureExceptions
+	b.s(100, tA, 1100, 1001, w, 0)
+	b.c(1, tA, 1001, 1101, w, 0)
+
+	b.open("wrap to 1", 1<<32-1000, 1<<32-1100, w, w, -1, -1)
+	b.exchange(1, 1, 1000, 1100, w, w) // both next at raw 1
+	b.c(100, tA, 1, 1101, w, 1000)     // spurious_retransmission
+	b.s(100, tA, 1100, 1001, w, 0)     // keep_alive at raw 0
+	b.c(1, tA, 1001, 1101, w, 0)       // keep_alive_ack
+	b.s(1, tA, 1102, 1001, w, 10)      // lost_segment
+
+	b.open("2^31 ahead", 7000, 11000, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tA, 1001+big, 101, w, 10) // exactly 2^31 past next
+	b.c(1, tA, 101, 1001+big, w, 0)  // an ACK 2^31 past
+
+	b.open("2^31 - 1 ahead", 7100, 11100, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tA, 1001+big-1, 101, w, 10) // lost_segment
+	b.c(1, tA, 101, 1001+big-1, w, 0)  // ack_lost_segment
+
+	b.open("2^31 + 1 ahead", 7200, 11200, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tA, 1001+big+1, 101, w, 10) // behind by 2^31-1: retransmission
+	b.c(1, tA, 101, 1001+big+1, w, 0)
+
+	return b
+}
+
+// TestMakeTorture writes testdata/torture.pcap.gz with -make-torture;
+// without it, it checks the committed file holds what tortureCases
+// describes (so the committed tshark view belongs to it).
+func TestMakeTorture(t *testing.T) {
+	b := handcap.Pcap(tortureCases().segs)
+	if *makeTorture {
+		var z bytes.Buffer
+		zw := gzip.NewWriter(&z) // no name, no time: the same bytes every run
+		zw.Write(b)
+		if err := zw.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(tortureFile, z.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s (%d frames)", tortureFile, len(tortureCases().segs))
+		return
+	}
+	f, err := os.Open(tortureFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(old, b) {
+		t.Errorf("%s differs from tortureCases: run bash testdata/make-torture.sh", tortureFile)
+	}
+}
+
+// tortureFrame is what nfsstall made of one frame of the torture capture.
+type tortureFrame struct {
+	flags   Analysis
+	dupacks int // the sender's duplicate ACK count after the frame
+}
+
+// tortureHandler records the flags of every frame, and reads the
+// sender's duplicate ACK count off its connection (Segment is called
+// after the analysis of the segment).
+type tortureHandler struct {
+	flagRecorder
+	f      **Flows
+	frames map[int64]*tortureFrame
+}
+
+func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
+	fr := &tortureFrame{flags: a, dupacks: -1}
+	for k, c := range (*h.f).conns {
+		if k.proto == ProtoTCP && (k.client.Port == s.Src.Port || k.client.Port == s.Dst.Port) && !c.gone {
+			fr.dupacks = c.tcp[d].dupacks
+		}
+	}
+	h.frames[at.Frame] = fr
+}
+
+func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder) {
+	rec := &flagRecorder{flags: map[int64]Analysis{}}
+	var f *Flows
+	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}}
+	f = NewFlows([]uint16{2049}, DefaultLimits, func(*ConnInfo) ConnHandler { return h })
+	in, err := capture.OpenInputs([]string{tortureFile}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	var p capture.Packet
+	for in.Next(&p) == nil {
+		f.Packet(&p)
+	}
+	f.Finish()
+	rec.sums = h.sums
+	for n, fr := range h.frames {
+		rec.flags[n] = fr.flags
+	}
+	return h.frames, rec
+}
+
+// tortureExceptions are the flags where nfsstall deliberately differs
+// from tshark on the torture capture, by case name and flag, with why.
+// Keep it short: every entry is a frame the comparison does not check.
+var tortureExceptions = map[string]string{
+	// Wireshark keeps the ACK field of a segment without the ACK flag
+	// (0 in a SYN or a RST) as the sender's last ACK, so the sender's next
+	// pure ACK repeating its last real one is no duplicate for tshark.
+	// nfsstall ignores the field without the flag, as RFC 9293 (3.1) says
+	// it must: for it that ACK is a duplicate.
+	"SYN after the handshake/duplicate_ack": "the ACK field of a segment without ACK",
+	"pure ACK after a RST/duplicate_ack":    "the ACK field of a segment without ACK",
+	// Wireshark takes a sequence number of 0 for "none seen yet": a
+	// sender whose next sequence number is exactly 2^32 (0) has, for
+	// tshark, sent nothing, so a re-send is no retransmission, and an ACK
+	// of 0 is compared against nothing known. nfsstall has no such value:
+	// 0 is a sequence number like any other ("wrap to 1" is the same
+	// connection one byte later, and agrees).
+	"next is 0/retransmission":          "Wireshark's 0 sentinel",
+	"next is 0/spurious_retransmission": "Wireshark's 0 sentinel",
+	"next is 0/ack_lost_segment":        "Wireshark's 0 sentinel",
+	// After an ACK of bytes never seen, tshark 4.0 flags the next ACK
+	// past them only after a lost segment, and once more at most (the
+	// rule was not found); nfsstall flags every ACK past the highest
+	// contiguous byte seen, until the sender's segments reach it. Not
+	// yet matched: this case alone keeps the shapes that differ.
+	"ACKed unseen, again/ack_lost_segment": "repeated ACKs past unseen bytes",
+}
+
+// TestTortureAgreesWithTshark compares, frame by frame, every tcp.analysis
+// flag nfsstall computes on the torture capture with tshark's view of it,
+// both ways (a flag missing or extra fails), and the duplicate ACK number
+// of every duplicate ACK; and the zero-window episodes read off the view.
+func TestTortureAgreesWithTshark(t *testing.T) {
+	rows, err := tsharkview.Read("testdata/torture.pcap.tcp.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := tortureCases().names
+	if len(rows) != len(names) {
+		t.Fatalf("tshark's view has %d frames, tortureCases %d: run bash testdata/make-torture.sh", len(rows), len(names))
+	}
+	frames, rec := analyseTorture(t)
+	seen := map[Analysis]int{}
+	used := map[string]bool{}
+	for _, row := range rows {
+		n, err := strconv.ParseInt(row["frame.number"], 10, 64)
+		if err != nil {
+			t.Fatalf("bad frame.number %q", row["frame.number"])
+		}
+		name := names[n-1]
+		fr := frames[n]
+		if fr == nil {
+			t.Errorf("frame %d (%s): not analysed", n, name)
+			continue
+		}
+		for _, flag := range AnalysisFlags() {
+			col := "tcp.analysis." + flag.Name()
+			v, ok := row[col]
+			if !ok {
+				t.Fatalf("tshark's view has no column %s", col)
+			}
+			want, got := v == "1", fr.flags&flag != 0
+			if want {
+				seen[flag]++
+			}
+			if want == got {
+				continue
+			}
+			if why, ok := tortureExceptions[name+"/"+flag.Name()]; ok {
+				used[name+"/"+flag.Name()] = true
+				t.Logf("frame %d (%s): %s: tshark %v, nfsstall %v (known: %s)", n, name, flag.Name(), want, got, why)
+				continue
+			}
+			t.Errorf("frame %d (%s): %s: tshark %v, nfsstall %v", n, name, flag.Name(), want, got)
+		}
+		if num := row["tcp.analysis.duplicate_ack_num"]; num != "" && fr.flags&ADuplicateAck != 0 {
+			if want, _ := strconv.Atoi(num); fr.dupacks != want {
+				t.Errorf("frame %d (%s): duplicate ACK number %d, tshark %d", n, name, fr.dupacks, want)
+			}
+		}
+	}
+	for k := range tortureExceptions {
+		if !used[k] {
+			t.Errorf("exception %q: nfsstall and tshark agree there now: remove it", k)
+		}
+	}
+	// Every flag must be shown by tshark somewhere here, or a bug that
+	// drops it passes.
+	for _, flag := range AnalysisFlags() {
+		if seen[flag] < 2 {
+			t.Errorf("tshark flags %s on %d frames of the torture capture: too few to catch a bug", flag.Name(), seen[flag])
+		}
+	}
+
+	// Zero-window episodes, as in TestZeroWindowEpisodesAgreeWithTshark.
+	want := tsharkEpisodes(t, rows)
+	var got []tsharkEpisode
+	for _, s := range rec.sums {
+		for _, zw := range s.ZeroWins {
+			e := tsharkEpisode{start: zw.Start.Frame, startT: zw.Start.Time, probes: zw.Probes}
+			if zw.Closed {
+				e.end, e.endT = zw.End.Frame, zw.End.Time
+			}
+			got = append(got, e)
+		}
+	}
+	str := func(es []tsharkEpisode) string {
+		var b strings.Builder
+		for _, e := range es {
+			fmt.Fprintf(&b, "[%d-%d %d probes %d] ", e.start, e.end, e.endT-e.startT, e.probes)
+		}
+		return b.String()
+	}
+	slicesSortEpisodes(got)
+	if str(got) != str(want) {
+		t.Errorf("zero-window episodes\nnfsstall %s\ntshark   %s", str(got), str(want))
+	}
+}
+
+func slicesSortEpisodes(es []tsharkEpisode) {
+	for i := 1; i < len(es); i++ {
+		for j := i; j > 0 && es[j].start < es[j-1].start; j-- {
+			es[j], es[j-1] = es[j-1], es[j]
+		}
+	}
+}
