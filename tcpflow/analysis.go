@@ -74,6 +74,7 @@ type seqState struct {
 	lastack         uint32 // last ACK this direction sent
 	lastackTime     int64
 	window          uint32 // last window this direction advertised (scaled)
+	rawWindow       uint16 // the same, as the window field carried it
 	haveWindow      bool
 	winScale        int8
 	dupacks         int
@@ -187,7 +188,10 @@ func handshake(fwd, rev *seqState, s *Segment, at FrameRef) uint32 {
 
 // forwardFlags computes the flags of the forward direction, up to
 // Wireshark's finished_fwd: a zero-window probe, a keep-alive ACK or a
-// zero-window probe ACK ends the computation early.
+// zero-window probe ACK ends the computation early. Whether a window
+// changed is judged on the window field, as Wireshark does: a SYN's
+// window is not scaled, the next segment's is, and the same field in both
+// is no window update.
 func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysis {
 	seq, ack := s.Seq, s.Ack
 	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
@@ -213,7 +217,7 @@ func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysi
 	if seglen <= 1 && fwd.haveNext && seq == fwd.nextseq-1 && !ctl {
 		flags |= AKeepAlive
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window != fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window != fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && !ctl {
 		flags |= AWindowUpdate
 	}
@@ -221,17 +225,17 @@ func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysi
 		seq+seglen == rev.lastack+rev.window && !ctl {
 		flags |= AWindowFull
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AKeepAlive != 0 && !ctl {
 		flags |= AKeepAliveAck
 		return flags
 	}
-	if seglen == 0 && window == 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window == 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AZeroWindowProbe != 0 && !ctl {
 		flags |= AZeroWindowProbeAck
 		return flags
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && !ctl {
 		fwd.dupacks++
 		flags |= ADuplicateAck
@@ -300,7 +304,7 @@ func advance(fwd *seqState, s *Segment, seglen, window uint32, flags Analysis, a
 		// last of the duplicate ACKs within 20 ms.
 		fwd.haveAck, fwd.lastack, fwd.lastackTime = true, ack, at.Time
 	}
-	fwd.haveWindow, fwd.window = true, window
+	fwd.haveWindow, fwd.window, fwd.rawWindow = true, window, s.Window
 	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 }

@@ -165,6 +165,7 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tA, 101, 2001, 0, 0)   // zero_window
 	b.s(200, tA, 2001, 101, w, 1) // zero_window_probe
 	b.c(1, tA, 101, 2001, 0, 0)   // zero_window_probe_ack (same ACK)
+	b.s(1, tA, 2001, 101, w, 0)   // a pure ACK at the edge of a zero window: not window_full
 	b.c(300, tA, 101, 2001, 0, 0) // the ACK repeated: no probe ACK now
 	b.c(300, tA, 101, 2001, w, 0) // window_update: the episode ends
 
@@ -277,6 +278,35 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tA, 1, 1, 1, 0)                                 // window_update (16384)
 	b.s(1, tPA, 1, 1, 512, 10)
 	b.c(1, tA, 1, 11, 1, 0)
+
+	b.open("window scale 0, server", 3410, 7410, 300, 512, 2, 0) // both scaled, the server's by 0
+	b.c(1, tA, 1, 1, 100, 0)                                     // 400 bytes
+	b.s(1, tPA, 1, 1, 512, 400)                                  // window_full
+	b.c(1, tA, 1, 401, 100, 0)                                   //
+	b.c(1, tPA, 1, 401, 100, 512)                                // window_full, 512<<0
+	b.s(1, tA, 401, 513, 512, 0)
+
+	b.open("window scale 0, client", 3420, 7420, 300, 64, 0, 3)
+	b.s(1, tA, 1, 1, 64, 0)      // 512 bytes
+	b.c(1, tPA, 1, 1, 300, 512)  // window_full, 64<<3
+	b.s(1, tPA, 1, 513, 64, 300) // window_full, 300<<0
+	b.c(1, tA, 513, 301, 300, 0)
+
+	// A SYN-ACK without the option, then one with it: which scaling
+	// holds is tshark's to say (window_full shows it).
+	for _, cws := range []int{2, 0} {
+		b.start(fmt.Sprintf("SYN-ACK without, then with, the option (client %d)", cws), 3430+uint32(cws), 7430)
+		b.add(0, true, tSYN, 0, 0, 300, 0, handcap.WScale(byte(cws)))
+		b.add(1, false, tSA, 0, 1, 512, 0, nil)
+		b.add(1, false, tSA, 0, 1, 512, 0, handcap.WScale(3))
+		b.c(1, tA, 1, 1, 100, 0)
+		b.s(1, tPA, 1, 1, 64, 100)   // full if the client's window is not scaled
+		b.c(1, tA, 1, 101, 100, 0)   //
+		b.s(1, tPA, 101, 1, 64, 400) // full if it is scaled by 2
+		b.c(1, tPA, 1, 501, 100, 64) // full if the server's is not scaled
+		b.s(1, tA, 501, 65, 64, 0)
+		b.c(1, tPA, 65, 501, 100, 512) // full if it is scaled by 3
+	}
 
 	b.start("window full mid-stream", 3500, 7500) // no handshake: scaling unknown
 	b.c(0, tPA, 1, 1, 100, 10)
@@ -547,11 +577,22 @@ type tortureFrame struct {
 
 // tortureHandler records the flags of every frame, and reads the
 // sender's duplicate ACK count off its connection (Segment is called
-// after the analysis of the segment).
+// after the analysis of the segment); and each connection's summary.
 type tortureHandler struct {
 	flagRecorder
 	f      **Flows
 	frames map[int64]*tortureFrame
+	counts map[uint16][2][numAnalysis]int64 // by client port
+}
+
+type tortureConn struct {
+	*tortureHandler
+	port uint16
+}
+
+func (c tortureConn) Close(at FrameRef, s *TCPSummary) {
+	c.counts[c.port] = s.Count
+	c.tortureHandler.Close(at, s)
 }
 
 func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
@@ -564,11 +605,11 @@ func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
 	h.frames[at.Frame] = fr
 }
 
-func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder) {
+func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, map[uint16][2][numAnalysis]int64) {
 	rec := &flagRecorder{flags: map[int64]Analysis{}}
 	var f *Flows
-	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}}
-	f = NewFlows([]uint16{2049}, DefaultLimits, func(*ConnInfo) ConnHandler { return h })
+	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}, counts: map[uint16][2][numAnalysis]int64{}}
+	f = NewFlows([]uint16{2049}, DefaultLimits, func(ci *ConnInfo) ConnHandler { return tortureConn{h, ci.Client.Port} })
 	in, err := capture.OpenInputs([]string{tortureFile}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -583,7 +624,7 @@ func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder) {
 	for n, fr := range h.frames {
 		rec.flags[n] = fr.flags
 	}
-	return h.frames, rec
+	return h.frames, rec, h.counts
 }
 
 // tortureExceptions are the flags where nfsstall deliberately differs
@@ -627,7 +668,10 @@ func TestTortureAgreesWithTshark(t *testing.T) {
 	if len(rows) != len(names) {
 		t.Fatalf("tshark's view has %d frames, tortureCases %d: run bash testdata/make-torture.sh", len(rows), len(names))
 	}
-	frames, rec := analyseTorture(t)
+	frames, rec, counts := analyseTorture(t)
+	// Per connection and direction, how many frames carry each flag:
+	// tshark's, or nfsstall's on the frames of tortureExceptions.
+	wantCounts := map[uint16][2][numAnalysis]int64{}
 	seen := map[Analysis]int{}
 	used := map[string]bool{}
 	for _, row := range rows {
@@ -652,10 +696,16 @@ func TestTortureAgreesWithTshark(t *testing.T) {
 				seen[flag]++
 			}
 			if want == got {
+				if want {
+					countFrame(wantCounts, row, flag)
+				}
 				continue
 			}
 			if why, ok := tortureExceptions[name+"/"+flag.Name()]; ok {
 				used[name+"/"+flag.Name()] = true
+				if got {
+					countFrame(wantCounts, row, flag)
+				}
 				t.Logf("frame %d (%s): %s: tshark %v, nfsstall %v (known: %s)", n, name, flag.Name(), want, got, why)
 				continue
 			}
@@ -665,6 +715,14 @@ func TestTortureAgreesWithTshark(t *testing.T) {
 			if want, _ := strconv.Atoi(num); fr.dupacks != want {
 				t.Errorf("frame %d (%s): duplicate ACK number %d, tshark %d", n, name, fr.dupacks, want)
 			}
+		}
+	}
+	if len(counts) < len(wantCounts) || len(counts) < 40 {
+		t.Errorf("%d connections closed with flag counts, tshark's view has flags on %d", len(counts), len(wantCounts))
+	}
+	for port, got := range counts {
+		if want := wantCounts[port]; got != want {
+			t.Errorf("client port %d: flag counts %v, tshark %v", port, got, want)
 		}
 	}
 	for k := range tortureExceptions {
@@ -702,6 +760,54 @@ func TestTortureAgreesWithTshark(t *testing.T) {
 	slicesSortEpisodes(got)
 	if str(got) != str(want) {
 		t.Errorf("zero-window episodes\nnfsstall %s\ntshark   %s", str(got), str(want))
+	}
+}
+
+// countFrame counts flag on a frame of the view, by client port and
+// direction.
+func countFrame(m map[uint16][2][numAnalysis]int64, row tsharkview.Row, flag Analysis) {
+	src, _ := strconv.Atoi(row["tcp.srcport"])
+	dst, _ := strconv.Atoi(row["tcp.dstport"])
+	port, d := uint16(src), ToServer
+	if src == 2049 {
+		port, d = uint16(dst), ToClient
+	}
+	c := m[port]
+	for i := range numAnalysis {
+		if flag == 1<<i {
+			c[d][i]++
+		}
+	}
+	m[port] = c
+}
+
+// TestAnalysisNames: each flag has the name of its tcp.analysis field
+// (the column of tshark's view it is compared with), and nothing else
+// has a name or a count.
+func TestAnalysisNames(t *testing.T) {
+	want := []string{"retransmission", "fast_retransmission", "spurious_retransmission", "out_of_order",
+		"lost_segment", "ack_lost_segment", "duplicate_ack", "zero_window", "zero_window_probe",
+		"zero_window_probe_ack", "keep_alive", "keep_alive_ack", "window_full", "window_update"}
+	flags := AnalysisFlags()
+	if len(flags) != len(want) {
+		t.Fatalf("%d flags, want %d", len(flags), len(want))
+	}
+	var s TCPSummary
+	for i, f := range flags {
+		if f.Name() != want[i] {
+			t.Errorf("flag %d: %q, want %q", i, f.Name(), want[i])
+		}
+		s.Count[ToClient][i] = int64(i + 1)
+	}
+	for i, f := range flags {
+		if got := s.Counted(ToClient, f); got != int64(i+1) {
+			t.Errorf("Counted(%s) = %d, want %d", f.Name(), got, i+1)
+		}
+	}
+	for _, a := range []Analysis{0, 1 << numAnalysis, ARetransmission | ALostSegment} {
+		if a.Name() != "" || s.Counted(ToClient, a) != 0 {
+			t.Errorf("Analysis(%#x): name %q, count %d; want none", uint32(a), a.Name(), s.Counted(ToClient, a))
+		}
 	}
 }
 
