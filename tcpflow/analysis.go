@@ -282,13 +282,13 @@ func advance(fwd *seqState, s *Segment, seglen, window uint32, flags Analysis, a
 	if seglen > 0 || syn || fin {
 		fwd.synOnly = syn && seglen == 0 && (!fwd.haveNext || fwd.synOnly)
 	}
-	first := !fwd.haveNext
-	switch {
-	case first && (seglen > 0 || syn || fin || !rst):
+	if !fwd.haveNext {
 		// A pure ACK is where a mid-stream capture often first learns
 		// this direction's sequence number.
-		fwd.haveNext, fwd.nextseq, fwd.nextseqTime, fwd.maxseqtobeacked = true, next, at.Time, next
-	case !first && flags&AZeroWindowProbe == 0:
+		if seglen > 0 || syn || fin || !rst {
+			fwd.haveNext, fwd.nextseq, fwd.nextseqTime, fwd.maxseqtobeacked = true, next, at.Time, next
+		}
+	} else if flags&AZeroWindowProbe == 0 {
 		if gtSeq(next, fwd.nextseq) {
 			fwd.nextseq, fwd.nextseqTime = next, at.Time
 		}

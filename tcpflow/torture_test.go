@@ -444,6 +444,20 @@ func tortureCases() *tortureBuilder {
 	b.s(1, tFA, 1, 2, w, 0)
 	b.c(1, tA, 2, 2, w, 0)
 
+	b.start("data before the SYN-ACK", 5550, 9550)
+	b.add(0, true, tSYN, 0, 0, w, 0, nil)
+	b.c(1, tPA, 1, 0, w, 5) // (a fast-open client's data)
+	b.add(1, false, tSA, 0, 1, w, 0, nil)
+	b.c(1, tPA, 1, 1, w, 5) // retransmission
+	b.s(1, tA, 1, 6, w, 0)
+
+	b.open("one byte at next-1 with FIN or RST", 5560, 9560, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tPA, 101, 1001, w, 10)
+	b.c(100, tFA, 110, 1001, w, 1) // not a keep-alive (FIN): retransmission
+	b.s(1, tFA, 1001, 112, w, 0)
+	b.c(100, tRA, 111, 1002, w, 1) // not a keep-alive (RST)
+
 	b.open("SYN after the handshake", 5600, 9600, w, w, -1, -1)
 	b.add(1000, true, tSYN, 0, 0, w, 0, nil) // SYN again: retransmission
 	b.c(1, tA, 1, 1, w, 0)                   // see tortureExceptions
