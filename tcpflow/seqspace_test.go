@@ -326,6 +326,9 @@ func TestDamagedSYNAnalysis(t *testing.T) {
 			c.tcp[ToServer].winScale, c.tcp[ToClient].winScale = scaleUnknown, scaleUnknown
 			c.analyze(ToServer, &Segment{Seq: isn + d, Flags: FlagSYN, Window: 100, WScale: -1}, FrameRef{Frame: 1, Time: 1e6})
 			c.analyze(ToServer, &Segment{Seq: isn + d, Flags: FlagSYN, Window: 100, WScale: -1}, FrameRef{Frame: 2, Time: 2e6})
+			// A segment that sends nothing (no data, SYN or FIN) leaves
+			// the SYN the last thing sent.
+			c.analyze(ToServer, &Segment{Seq: isn + d + 1, Window: 100}, FrameRef{Frame: 2, Time: 2e6 + 1})
 			c.analyze(ToClient, &Segment{Seq: 5000, Ack: isn + 1, Flags: FlagSYN | FlagACK, Window: 100, WScale: -1}, FrameRef{Frame: 3, Time: 3e6})
 			flags := c.analyze(ToServer, &Segment{Seq: isn + 1, Ack: 5001, Flags: FlagACK, Window: 100, WireLen: 5}, FrameRef{Frame: 4, Time: 4e6})
 			if flags&(RetransmissionFamily|AOutOfOrder|ALostSegment) != 0 {

@@ -308,6 +308,12 @@ func tortureCases() *tortureBuilder {
 		b.c(1, tPA, 65, 501, 100, 512) // full if it is scaled by 3
 	}
 
+	b.start("RST first", 3490, 7490) // mid-stream, a RST first from the client
+	b.c(0, tR, 1, 0, w, 0)
+	b.c(1, tPA, 101, 1, w, 10) // see tortureExceptions
+	b.s(1, tA, 1, 111, w, 0)
+	b.c(1, tPA, 111, 1, w, 10)
+
 	b.start("window full mid-stream", 3500, 7500) // no handshake: scaling unknown
 	b.c(0, tPA, 1, 1, 100, 10)
 	b.s(1, tPA, 1, 11, 512, 100) // no window_full: the scale is not known
@@ -378,6 +384,13 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tA, 111, 1001, w, 0)    // duplicate_ack, counting again?
 	b.s(1, tA, 1001, 111, w, 1000) // fast_retransmission?
 	b.c(1, tA, 111, 3001, w, 0)
+
+	b.open("new data after dup ACKs", 4550, 8550, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.c(1, tA, 101, 1001, w, 0)   // duplicate_ack 1
+	b.c(1, tA, 101, 1001, w, 0)   // duplicate_ack 2
+	b.s(1, tA, 1001, 101, w, 100) // new data at the ACK: no fast retransmission
+	b.c(1, tA, 101, 1101, w, 0)
 
 	b.open("dup ACK near misses", 4600, 8600, w, w, -1, -1)
 	b.exchange(1, 1, 100, 1000, w, w)
@@ -652,6 +665,14 @@ var tortureExceptions = map[string]string{
 	// it must: for it that ACK is a duplicate.
 	"SYN after the handshake/duplicate_ack": "the ACK field of a segment without ACK",
 	"pure ACK after a RST/duplicate_ack":    "the ACK field of a segment without ACK",
+	// The first segment of a direction that the capture shows is a RST:
+	// Wireshark takes its sequence number as where the sender is, and
+	// flags the sender's next data lost_segment, and the peer's ACK of
+	// that data ack_lost_segment. nfsstall learns it from the next
+	// segment instead: a RST may be out of the window (RFC 5961 has the
+	// receiver ignore it), and the connection go on.
+	"RST first/lost_segment":     "a RST's sequence number, first in its direction",
+	"RST first/ack_lost_segment": "a RST's sequence number, first in its direction",
 	// Wireshark takes a sequence number of 0 for "none seen yet": a
 	// sender whose next sequence number is exactly 2^32 (0) has, for
 	// tshark, sent nothing, so a re-send is no retransmission, and an ACK
