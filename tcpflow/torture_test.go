@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -488,6 +489,29 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tR, 101, 0, w, 0)
 	b.c(1, tA, 101, 1001, w, 0) // see tortureExceptions
 
+	// Re-sends never ACKed: the stall evidence (TestTortureRunsAgreeWithTshark).
+	b.open("never ACKed", 5900, 9900, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tPA, 1001, 101, w, 100)
+	b.s(0, tPA, 1101, 101, w, 100)
+	b.c(1, tA, 101, 1101, w, 0)
+	b.s(200, tPA, 1101, 101, w, 100) // retransmission
+	b.s(400, tPA, 1101, 101, w, 100) // retransmission
+	b.s(800, tPA, 1101, 101, w, 100) // retransmission
+	b.c(1, tPA, 101, 1101, w, 50)    // the client goes on
+	b.c(300, tPA, 101, 1101, w, 50)  // and re-sends its call, never ACKed either
+
+	b.open("re-send runs, one ACKed, one longer", 5910, 9910, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tPA, 1001, 101, w, 100)
+	b.s(0, tPA, 1101, 101, w, 100)
+	b.s(0, tPA, 1201, 101, w, 100)
+	b.s(200, tPA, 1001, 101, w, 100) // retransmission: a run at 1001
+	b.s(0, tPA, 1101, 101, w, 100)   // retransmission: a run at 1101
+	b.s(400, tPA, 1101, 101, w, 200) // retransmission: the run at 1101, longer
+	b.c(1, tA, 101, 1101, w, 0)      // the run at 1001 is ACKed
+	b.c(50, tA, 101, 1201, w, 0)     // not the run at 1101 (to 1301)
+
 	// Lost segments and ACKs of segments not seen.
 	b.open("lost and ACKed unseen", 6000, 10000, w, w, -1, -1)
 	b.exchange(1, 1, 100, 1000, w, w)
@@ -610,6 +634,7 @@ type tortureHandler struct {
 	f      **Flows
 	frames map[int64]*tortureFrame
 	counts map[uint16][2][numAnalysis]int64 // by client port
+	byPort map[uint16]*TCPSummary
 }
 
 type tortureConn struct {
@@ -619,6 +644,7 @@ type tortureConn struct {
 
 func (c tortureConn) Close(at FrameRef, s *TCPSummary) {
 	c.counts[c.port] = s.Count
+	c.byPort[c.port] = s
 	c.tortureHandler.Close(at, s)
 }
 
@@ -632,10 +658,10 @@ func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
 	h.frames[at.Frame] = fr
 }
 
-func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, map[uint16][2][numAnalysis]int64) {
+func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, *tortureHandler) {
 	rec := &flagRecorder{flags: map[int64]Analysis{}}
 	var f *Flows
-	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}, counts: map[uint16][2][numAnalysis]int64{}}
+	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}, counts: map[uint16][2][numAnalysis]int64{}, byPort: map[uint16]*TCPSummary{}}
 	f = NewFlows([]uint16{2049}, DefaultLimits, func(ci *ConnInfo) ConnHandler { return tortureConn{h, ci.Client.Port} })
 	in, err := capture.OpenInputs([]string{tortureFile}, nil)
 	if err != nil {
@@ -651,7 +677,7 @@ func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, map[u
 	for n, fr := range h.frames {
 		rec.flags[n] = fr.flags
 	}
-	return h.frames, rec, h.counts
+	return h.frames, rec, h
 }
 
 // tortureExceptions are the flags where nfsstall deliberately differs
@@ -703,7 +729,8 @@ func TestTortureAgreesWithTshark(t *testing.T) {
 	if len(rows) != len(names) {
 		t.Fatalf("tshark's view has %d frames, tortureCases %d: run bash testdata/make-torture.sh", len(rows), len(names))
 	}
-	frames, rec, counts := analyseTorture(t)
+	frames, rec, h := analyseTorture(t)
+	counts := h.counts
 	// Per connection and direction, how many frames carry each flag:
 	// tshark's, or nfsstall's on the frames of tortureExceptions.
 	wantCounts := map[uint16][2][numAnalysis]int64{}
@@ -843,6 +870,201 @@ func TestAnalysisNames(t *testing.T) {
 		if a.Name() != "" || s.Counted(ToClient, a) != 0 {
 			t.Errorf("Analysis(%#x): name %q, count %d; want none", uint32(a), a.Name(), s.Counted(ToClient, a))
 		}
+	}
+}
+
+// tortureRun is a run of re-sent bytes as read off tshark's view.
+type tortureRun struct {
+	port     uint16
+	dir      Dir
+	seq, end uint32
+	first    int64 // ns, the first re-send
+	frames   []int64
+	resends  int
+}
+
+// tsharkRuns reads, off tshark's view, the runs of re-sent bytes as the
+// stall evidence follows them: every data segment tshark flags a
+// retransmission (fast and spurious ones included: tshark flags them
+// retransmission too), other than a keep-alive or a zero-window probe, is
+// a re-send of the run that starts at its sequence number (or starts
+// one), named by its original transmission (the latest data segment of
+// the sender not flagged, not yet ACKed, that holds its first byte; not
+// tcp.analysis.rto_frame, which names the oldest segment not ACKed) and
+// every re-send; a run ends when the peer ACKs its
+// last byte (an ACK at most 2^30 past it, the seqspace.go rule). Two
+// rules of evidence.go are applied as stated there: a segment not within
+// 2^30 of the sender's next in-order byte is no evidence, and one that
+// starts at the next in-order byte with nothing received past it is new
+// data, whatever its flag (the sequence numbers a flag came from were not
+// believed). Returned: the runs never ACKed, and per client port and
+// direction the runs ACKed and the longest any waited from its first
+// re-send. resent says whether a row is a retransmission (tshark's flag,
+// or nfsstall's on the frames of tortureExceptions).
+func tsharkRuns(t *testing.T, rows []tsharkview.Row, resent func(tsharkview.Row) bool) (open []*tortureRun, recovered map[uint16][2]int64, stuck map[uint16][2]int64) {
+	recovered, stuck = map[uint16][2]int64{}, map[uint16][2]int64{}
+	type stream struct {
+		synced bool
+		next   uint32     // the next in-order byte
+		past   [][2]int64 // received past next: [start, end) as distances from next
+		sent   [][3]int64 // transmissions not yet ACKed: seq, end, frame
+	}
+	streams := map[[2]int]*stream{}
+	for _, row := range rows {
+		src, _ := strconv.Atoi(row["tcp.srcport"])
+		dst, _ := strconv.Atoi(row["tcp.dstport"])
+		port, d := uint16(src), ToServer
+		if src == 2049 {
+			port, d = uint16(dst), ToClient
+		}
+		frame, _ := strconv.ParseInt(row["frame.number"], 10, 64)
+		at := epochNS(t, row["frame.time_epoch"])
+		seq64, _ := strconv.ParseUint(row["tcp.seq_raw"], 10, 32)
+		ack64, _ := strconv.ParseUint(row["tcp.ack_raw"], 10, 32)
+		n, _ := strconv.Atoi(row["tcp.len"])
+		fl, _ := strconv.ParseUint(row["tcp.flags"], 0, 16)
+		seq, ack := uint32(seq64), uint32(ack64)
+		st := streams[[2]int{int(port), int(d)}]
+		if st == nil {
+			st = &stream{}
+			streams[[2]int{int(port), int(d)}] = st
+		}
+		if fl&0x02 != 0 && !st.synced {
+			st.synced, st.next = true, seq+1
+		}
+		plausible := !st.synced || seq-st.next <= seqFar || st.next-seq <= seqFar
+		fresh := st.synced && seq == st.next && len(st.past) == 0
+		if n > 0 && plausible {
+			if !st.synced {
+				st.synced, st.next = true, seq
+			}
+			// Received: advance next over it and over what it joins.
+			if off := int64(seq - st.next); seq-st.next <= seqFar {
+				st.past = append(st.past, [2]int64{off, off + int64(n)})
+			} else if e := seq + uint32(n) - st.next; e > 0 && e <= seqFar {
+				st.past = append(st.past, [2]int64{0, int64(e)})
+			}
+			for {
+				adv := int64(0)
+				for _, p := range st.past {
+					if p[0] <= 0 {
+						adv = max(adv, p[1])
+					}
+				}
+				if adv <= 0 {
+					break
+				}
+				st.next += uint32(adv)
+				keep := st.past[:0]
+				for _, p := range st.past {
+					if p[1] > adv {
+						keep = append(keep, [2]int64{p[0] - adv, p[1] - adv})
+					}
+				}
+				st.past = keep
+			}
+		}
+		if n > 0 && plausible && !fresh && resent(row) &&
+			row["tcp.analysis.keep_alive"] != "1" && row["tcp.analysis.zero_window_probe"] != "1" {
+			var r *tortureRun
+			for _, o := range open {
+				if o.port == port && o.dir == d && o.seq == seq {
+					r = o
+				}
+			}
+			end := seq + uint32(n)
+			if r == nil {
+				r = &tortureRun{port: port, dir: d, seq: seq, end: end, first: at}
+				for i := len(st.sent) - 1; i >= 0; i-- {
+					if sg := st.sent[i]; seq-uint32(sg[0]) < uint32(sg[1]-sg[0]) {
+						r.frames = append(r.frames, sg[2])
+						break
+					}
+				}
+				open = append(open, r)
+			} else if e := end - r.end; e > 0 && e <= seqFar {
+				r.end = end
+			}
+			r.resends++
+			r.frames = append(r.frames, frame)
+		} else if n > 0 && plausible && row["tcp.analysis.keep_alive"] != "1" && row["tcp.analysis.zero_window_probe"] != "1" {
+			st.sent = append(st.sent, [3]int64{int64(seq), int64(seq + uint32(n)), frame})
+		}
+		if fl&0x10 != 0 && fl&0x02 == 0 {
+			if ps := streams[[2]int{int(port), int(1 - d)}]; ps != nil {
+				keep := ps.sent[:0]
+				for _, sg := range ps.sent {
+					if ack-uint32(sg[1]) > seqFar {
+						keep = append(keep, sg)
+					}
+				}
+				ps.sent = keep
+			}
+			keep := open[:0]
+			for _, o := range open {
+				if o.port == port && o.dir != d && ack-o.end <= seqFar {
+					rc, st := recovered[port], stuck[port]
+					rc[o.dir]++
+					st[o.dir] = max(st[o.dir], at-o.first)
+					recovered[port], stuck[port] = rc, st
+					continue
+				}
+				keep = append(keep, o)
+			}
+			open = keep
+		}
+	}
+	return open, recovered, stuck
+}
+
+// TestTortureRunsAgreeWithTshark compares the stall evidence of re-sent
+// bytes (the runs never ACKed, with the frame of every transmission; the
+// runs ACKed and how long the longest waited) with what tshark's view of
+// the torture capture shows.
+func TestTortureRunsAgreeWithTshark(t *testing.T) {
+	rows, err := tsharkview.Read("testdata/torture.pcap.tcp.tsv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, h := analyseTorture(t)
+	names := tortureCases().names
+	frames, _, _ := analyseTorture(t)
+	resent := func(row tsharkview.Row) bool {
+		n, _ := strconv.ParseInt(row["frame.number"], 10, 64)
+		if _, ok := tortureExceptions[names[n-1]+"/retransmission"]; ok {
+			return frames[n].flags&ARetransmission != 0
+		}
+		return row["tcp.analysis.retransmission"] == "1"
+	}
+	open, recovered, stuck := tsharkRuns(t, rows, resent)
+	str := func(port uint16, d Dir, seq, end uint32, frames []int64, resends int) string {
+		return fmt.Sprintf("port %d dir %d seq %d len %d frames %v resends %d", port, d, seq, end-seq, frames, resends)
+	}
+	var want, got []string
+	for _, r := range open {
+		want = append(want, str(r.port, r.dir, r.seq, r.end, r.frames, r.resends))
+	}
+	nrec := 0
+	for port, s := range h.byPort {
+		for _, u := range s.Unacked {
+			var frames []int64
+			for _, f := range u.Frames {
+				frames = append(frames, f.Frame)
+			}
+			got = append(got, str(port, u.Dir, u.Seq, u.Seq+uint32(u.Len), frames, u.Resends))
+		}
+		if s.Recovered != recovered[port] || s.MaxStuckNS != stuck[port] {
+			t.Errorf("port %d: runs ACKed %v, longest wait %v ns; tshark's view %v, %v", port, s.Recovered, s.MaxStuckNS, recovered[port], stuck[port])
+		}
+		nrec += int(s.Recovered[0] + s.Recovered[1])
+	}
+	slices.Sort(want)
+	slices.Sort(got)
+	if !slices.Equal(got, want) {
+		t.Errorf("runs never ACKed\nnfsstall %q\ntshark   %q", got, want)
+	}
+	if len(want) < 3 || nrec < 5 {
+		t.Errorf("%d runs never ACKed, %d ACKed: too few to catch a bug", len(want), nrec)
 	}
 }
 
