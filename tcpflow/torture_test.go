@@ -512,6 +512,12 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tA, 101, 1101, w, 0)      // the run at 1001 is ACKed
 	b.c(50, tA, 101, 1201, w, 0)     // not the run at 1101 (to 1301)
 
+	b.open("re-send after reordering", 5920, 9920, w, w, -1, -1)
+	b.exchange(1, 1, 100, 1000, w, w)
+	b.s(1, tPA, 1101, 101, w, 100)   // lost_segment
+	b.s(1, tPA, 1001, 101, w, 100)   // out_of_order: ends where the first starts
+	b.s(200, tPA, 1101, 101, w, 100) // retransmission of the first, named as original
+
 	// Lost segments and ACKs of segments not seen.
 	b.open("lost and ACKed unseen", 6000, 10000, w, w, -1, -1)
 	b.exchange(1, 1, 100, 1000, w, w)
@@ -659,11 +665,18 @@ func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
 }
 
 func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, *tortureHandler) {
+	frames, rec, h, _ := analyseFile(t, tortureFile, DefaultLimits)
+	return frames, rec, h
+}
+
+// analyseFile runs the TCP analysis over path (server port 2049) with the
+// given limits.
+func analyseFile(t *testing.T, path string, limits Limits) (map[int64]*tortureFrame, *flagRecorder, *tortureHandler, *Flows) {
 	rec := &flagRecorder{flags: map[int64]Analysis{}}
 	var f *Flows
 	h := &tortureHandler{f: &f, frames: map[int64]*tortureFrame{}, counts: map[uint16][2][numAnalysis]int64{}, byPort: map[uint16]*TCPSummary{}}
-	f = NewFlows([]uint16{2049}, DefaultLimits, func(ci *ConnInfo) ConnHandler { return tortureConn{h, ci.Client.Port} })
-	in, err := capture.OpenInputs([]string{tortureFile}, nil)
+	f = NewFlows([]uint16{2049}, limits, func(ci *ConnInfo) ConnHandler { return tortureConn{h, ci.Client.Port} })
+	in, err := capture.OpenInputs([]string{path}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -677,7 +690,7 @@ func analyseTorture(t *testing.T) (map[int64]*tortureFrame, *flagRecorder, *tort
 	for n, fr := range h.frames {
 		rec.flags[n] = fr.flags
 	}
-	return h.frames, rec, h
+	return h.frames, rec, h, f
 }
 
 // tortureExceptions are the flags where nfsstall deliberately differs
