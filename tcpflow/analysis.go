@@ -180,7 +180,11 @@ func handshake(fwd, rev *seqState, s *Segment, at FrameRef) uint32 {
 			// SYN-ACK without the option: scaling is off both ways.
 			rev.winScale = scaleNone
 		}
-	} else if fwd.winScale >= 0 && rev.winScale >= 0 {
+	} else if fwd.winScale >= 0 && rev.winScale != scaleNone {
+		// Scaled by this direction's own shift unless the peer's SYN
+		// turned scaling off; a peer whose SYN was not captured counts
+		// as agreeing (as in Wireshark: a SYN-ACK carries the option only
+		// when the SYN did, RFC 7323 section 2.2).
 		window <<= uint(fwd.winScale)
 	}
 	return window

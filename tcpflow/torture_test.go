@@ -315,6 +315,24 @@ func tortureCases() *tortureBuilder {
 	b.s(1, tA, 1, 111, w, 0)
 	b.c(1, tPA, 111, 1, w, 10)
 
+	b.start("SYN-ACK without its SYN", 3480, 7480) // the client's SYN not captured
+	b.add(0, false, tSA, 0, 1, 64, 0, handcap.WScale(3))
+	b.c(1, tA, 1, 1, 100, 0)
+	b.s(1, tA, 1, 1, 64, 0)
+	b.c(1, tPA, 1, 1, 100, 64)   // full if the server's window is not scaled
+	b.s(1, tA, 1, 65, 64, 0)     //
+	b.c(1, tPA, 65, 1, 100, 512) // full if it is scaled by 3
+	b.s(1, tPA, 1, 577, 64, 100) // full if the client's is not scaled
+
+	b.start("SYN without its SYN-ACK", 3485, 7485) // the server's SYN-ACK not captured
+	b.add(0, true, tSYN, 0, 0, 100, 0, handcap.WScale(2))
+	b.c(2, tA, 1, 1, 100, 0)
+	b.s(1, tA, 1, 1, 64, 0)
+	b.s(1, tPA, 1, 1, 64, 100)   // full if the client's window is not scaled
+	b.c(1, tA, 1, 101, 100, 0)   //
+	b.s(1, tPA, 101, 1, 64, 400) // full if it is scaled by 2
+	b.c(1, tPA, 1, 501, 100, 64) // full if the server's is not scaled
+
 	b.start("window full mid-stream", 3500, 7500) // no handshake: scaling unknown
 	b.c(0, tPA, 1, 1, 100, 10)
 	b.s(1, tPA, 1, 11, 512, 100) // no window_full: the scale is not known
