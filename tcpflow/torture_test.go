@@ -448,6 +448,17 @@ func tortureCases() *tortureBuilder {
 	b.s(2, tA, 1001, 101, w, 1000) // 2 ms: not below the threshold
 	b.c(1, tA, 101, 3001, w, 0)
 
+	// The first RTT is timed from the SYN to the first ACK after the
+	// handshake, here the server's (51 ms): out of order within 51 ms.
+	b.start("server first after the handshake", 5250, 9250)
+	b.add(0, true, tSYN, 0, 0, w, 0, nil)
+	b.add(1, false, tSA, 0, 1, w, 0, nil)
+	b.s(50, tPA, 1, 1, w, 10)
+	b.c(49, tA, 1, 11, w, 0)
+	b.s(1, tA, 11, 1, w, 100)
+	b.s(0, tA, 211, 1, w, 100)  // lost_segment
+	b.s(50, tA, 111, 1, w, 100) // out_of_order (50 ms < 51 ms)
+
 	b.start("out of order mid-stream", 5300, 9300) // no RTT: the threshold is 3 ms
 	b.s(0, tA, 1, 1, w, 1000)
 	b.s(0, tA, 2001, 1, w, 1000) // lost_segment
@@ -535,6 +546,10 @@ func tortureCases() *tortureBuilder {
 	b.s(1, tPA, 1101, 101, w, 100)   // lost_segment
 	b.s(1, tPA, 1001, 101, w, 100)   // out_of_order: ends where the first starts
 	b.s(200, tPA, 1101, 101, w, 100) // retransmission of the first, named as original
+
+	b.start("re-send of bytes before the capture", 5930, 9930) // mid-stream
+	b.s(0, tPA, 1001, 101, w, 100)
+	b.s(10, tPA, 901, 101, w, 100) // retransmission of bytes never seen: no stream offset
 
 	// Lost segments and ACKs of segments not seen.
 	b.open("lost and ACKed unseen", 6000, 10000, w, w, -1, -1)
@@ -909,6 +924,7 @@ type tortureRun struct {
 	port     uint16
 	dir      Dir
 	seq, end uint32
+	start    int64 // stream offset of seq (-1: before the stream's first byte)
 	first    int64 // ns, the first re-send
 	frames   []int64
 	resends  int
@@ -936,6 +952,7 @@ func tsharkRuns(t *testing.T, rows []tsharkview.Row, resent func(tsharkview.Row)
 	recovered, stuck = map[uint16][2]int64{}, map[uint16][2]int64{}
 	type stream struct {
 		synced bool
+		start  uint32     // the stream's first byte (offset 0)
 		next   uint32     // the next in-order byte
 		past   [][2]int64 // received past next: [start, end) as distances from next
 		sent   [][3]int64 // transmissions not yet ACKed: seq, end, frame
@@ -961,13 +978,13 @@ func tsharkRuns(t *testing.T, rows []tsharkview.Row, resent func(tsharkview.Row)
 			streams[[2]int{int(port), int(d)}] = st
 		}
 		if fl&0x02 != 0 && !st.synced {
-			st.synced, st.next = true, seq+1
+			st.synced, st.next, st.start = true, seq+1, seq+1
 		}
 		plausible := !st.synced || seq-st.next <= seqFar || st.next-seq <= seqFar
 		fresh := st.synced && seq == st.next && len(st.past) == 0
 		if n > 0 && plausible {
 			if !st.synced {
-				st.synced, st.next = true, seq
+				st.synced, st.next, st.start = true, seq, seq
 			}
 			// Received: advance next over it and over what it joins.
 			if off := int64(seq - st.next); seq-st.next <= seqFar {
@@ -1005,7 +1022,10 @@ func tsharkRuns(t *testing.T, rows []tsharkview.Row, resent func(tsharkview.Row)
 			}
 			end := seq + uint32(n)
 			if r == nil {
-				r = &tortureRun{port: port, dir: d, seq: seq, end: end, first: at}
+				r = &tortureRun{port: port, dir: d, seq: seq, end: end, first: at, start: -1}
+				if off := seq - st.start; off <= seqFar {
+					r.start = int64(off)
+				}
 				for i := len(st.sent) - 1; i >= 0; i-- {
 					if sg := st.sent[i]; seq-uint32(sg[0]) < uint32(sg[1]-sg[0]) {
 						r.frames = append(r.frames, sg[2])
@@ -1068,12 +1088,12 @@ func TestTortureRunsAgreeWithTshark(t *testing.T) {
 		return row["tcp.analysis.retransmission"] == "1"
 	}
 	open, recovered, stuck := tsharkRuns(t, rows, resent)
-	str := func(port uint16, d Dir, seq, end uint32, frames []int64, resends int) string {
-		return fmt.Sprintf("port %d dir %d seq %d len %d frames %v resends %d", port, d, seq, end-seq, frames, resends)
+	str := func(port uint16, d Dir, seq, end uint32, start int64, frames []int64, resends int) string {
+		return fmt.Sprintf("port %d dir %d seq %d len %d offset %d frames %v resends %d", port, d, seq, end-seq, start, frames, resends)
 	}
 	var want, got []string
 	for _, r := range open {
-		want = append(want, str(r.port, r.dir, r.seq, r.end, r.frames, r.resends))
+		want = append(want, str(r.port, r.dir, r.seq, r.end, r.start, r.frames, r.resends))
 	}
 	nrec := 0
 	for port, s := range h.byPort {
@@ -1082,7 +1102,7 @@ func TestTortureRunsAgreeWithTshark(t *testing.T) {
 			for _, f := range u.Frames {
 				frames = append(frames, f.Frame)
 			}
-			got = append(got, str(port, u.Dir, u.Seq, u.Seq+uint32(u.Len), frames, u.Resends))
+			got = append(got, str(port, u.Dir, u.Seq, u.Seq+uint32(u.Len), u.Start, frames, u.Resends))
 		}
 		if s.Recovered != recovered[port] || s.MaxStuckNS != stuck[port] {
 			t.Errorf("port %d: runs ACKed %v, longest wait %v ns; tshark's view %v, %v", port, s.Recovered, s.MaxStuckNS, recovered[port], stuck[port])
