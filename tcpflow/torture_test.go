@@ -287,6 +287,11 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tPA, 1, 401, 100, 512)                                // window_full, 512<<0
 	b.s(1, tA, 401, 513, 512, 0)
 
+	b.open("window scale 1", 3415, 7415, 300, 512, 1, 1)
+	b.c(1, tA, 1, 1, 200, 0)    // 400 bytes
+	b.s(1, tPA, 1, 1, 512, 400) // window_full
+	b.c(1, tA, 1, 401, 200, 0)
+
 	b.open("window scale 0, client", 3420, 7420, 300, 64, 0, 3)
 	b.s(1, tA, 1, 1, 64, 0)      // 512 bytes
 	b.c(1, tPA, 1, 1, 300, 512)  // window_full, 64<<3
