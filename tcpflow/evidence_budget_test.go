@@ -162,3 +162,28 @@ func TestMaxRetransRuns(t *testing.T) {
 		t.Errorf("%d runs, %d untracked; want %d, 1", len(s.Unacked), s.RetransUntracked, maxRetrans)
 	}
 }
+
+// TestMaxZeroWins: one connection keeps maxZeroWins episodes that ended,
+// counts the rest, and keeps the one still open at the end.
+func TestMaxZeroWins(t *testing.T) {
+	b := &tortureBuilder{}
+	b.open("budget", 1000, 5000, w, w, -1, -1)
+	const ended = maxZeroWins + 2
+	for range ended {
+		b.c(1, tA, 1, 1, 0, 0) // zero window
+		b.c(1, tA, 1, 1, w, 0) // open again
+	}
+	b.c(1, tA, 1, 1, 0, 0) // still closed at the end
+	limits := DefaultLimits
+	limits.ZeroWinTotal = ended + 1
+	_, _, h, f := analyseFile(t, budgetCapture(t, b), limits)
+	s := h.byPort[600]
+	if s == nil {
+		t.Fatal("no connection")
+	}
+	n := len(s.ZeroWins)
+	if n != maxZeroWins+1 || s.ZeroWinsMore != 2 || f.Stats.ZeroWinTotalSkipped != 0 || s.ZeroWins[n-1].Closed || !s.ZeroWins[n-2].Closed {
+		t.Errorf("%d episodes kept (last closed %v), %d more, %d skipped; want %d (the last open), 2, 0",
+			n, n > 0 && s.ZeroWins[n-1].Closed, s.ZeroWinsMore, f.Stats.ZeroWinTotalSkipped, maxZeroWins+1)
+	}
+}
