@@ -18,16 +18,18 @@ import (
 	"nfsstall/internal/handcap"
 )
 
-// testdata/torture.pcap is a "TCP analysis torture" capture: many short
-// connections, each exercising one branch of Wireshark's TCP sequence
-// analysis (tcp_analyze_sequence_number in packet-tcp.c) and its near
-// misses: the same shape off by one in length, sequence or ACK number,
-// window or flags. It is built by hand (tortureCases below; go test
-// ./tcpflow -run TestMakeTorture -make-torture, or testdata/make-torture.sh,
-// which also records tshark's view of it), and its oracle is that view,
-// testdata/torture.pcap.tcp.tsv, never this program's output: see
-// TestTortureAgreesWithTshark.
-var makeTorture = flag.Bool("make-torture", false, "rewrite testdata/torture.pcap")
+// testdata/torture.pcap.gz is a "TCP analysis torture" capture: many
+// short connections, each exercising one branch of Wireshark's TCP
+// sequence analysis (tcp_analyze_sequence_number in packet-tcp.c) and its
+// near misses: the same shape off by one in length, sequence or ACK
+// number, window or flags. It is built by hand (tortureCases below; go
+// test ./tcpflow -run TestMakeTorture -make-torture), and its oracle is
+// tshark 4.0's view of it, testdata/torture.pcap.tcp.tsv, never this
+// program's output: see TestTortureAgreesWithTshark and
+// TestTortureRunsAgreeWithTshark. bash testdata/make-torture.sh remakes
+// both (a changed case changes the frame numbers of those after it: the
+// view must be remade with the capture).
+var makeTorture = flag.Bool("make-torture", false, "rewrite testdata/torture.pcap.gz")
 
 const tortureFile = "testdata/torture.pcap.gz"
 
@@ -257,7 +259,7 @@ func tortureCases() *tortureBuilder {
 	b.s(1, tPA, 401, 11, 512, 399) // one short
 	b.s(1, tPA, 800, 11, 512, 1)   // window_full, one byte
 	b.c(1, tA, 11, 801, 100, 0)
-	b.c(1, tPA, 11, 801, 100, 4096) // window_full: 11 + 4096 = 801 + 512<<3... no: server window 512<<3 = 4096 from ack 11
+	b.c(1, tPA, 11, 801, 100, 4096) // window_full: the server's window 512<<3 from its ACK 11
 	b.s(1, tA, 801, 4107, 512, 0)
 
 	b.open("window full SYN-ACK without option", 3200, 7200, 300, 512, 2, -1) // no scaling either way
@@ -391,7 +393,7 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tPA, 1, 1, w, 100)
 	b.s(1, tA, 1, 101, w, 2000)
 	b.s(1, tA, 3001, 101, w, 1000) // lost_segment
-	b.c(1, tA, 101, 1001, w, 0)    // ack_lost_segment? no: 1001 was sent
+	b.c(1, tA, 101, 1001, w, 0)    // 1001 was sent: nothing
 	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack
 	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack
 	b.s(1, tA, 1501, 101, w, 500)  // not at the ACK: no fast retransmission
@@ -405,8 +407,8 @@ func tortureCases() *tortureBuilder {
 	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 1
 	b.c(1, tA, 101, 1001, w, 0)    // duplicate_ack 2
 	b.c(1, tPA, 101, 1001, w, 10)  // data with the same ACK
-	b.c(1, tA, 111, 1001, w, 0)    // duplicate_ack, counting again?
-	b.s(1, tA, 1001, 111, w, 1000) // fast_retransmission?
+	b.c(1, tA, 111, 1001, w, 0)    // duplicate_ack 3: data with the same ACK resets no count
+	b.s(1, tA, 1001, 111, w, 1000) // fast_retransmission
 	b.c(1, tA, 111, 3001, w, 0)
 
 	b.open("new data after dup ACKs", 4550, 8550, w, w, -1, -1)
@@ -436,7 +438,7 @@ func tortureCases() *tortureBuilder {
 	b.s(1, tA, 1001, 101, w, 1000) // out_of_order (1 ms < 2 ms)
 	b.s(0, tA, 3001, 101, w, 500)
 	b.s(0, tA, 4001, 101, w, 500) // lost_segment
-	b.s(1, tA, 3501, 101, w, 500) // out_of_order? ends 4001, next is 4501
+	b.s(1, tA, 3501, 101, w, 500) // out_of_order: ends at 4001, next is 4501
 	b.c(1, tA, 101, 4501, w, 0)
 
 	b.open("out of order ends at next", 5100, 9100, w, w, -1, -1)
