@@ -74,6 +74,7 @@ type seqState struct {
 	lastack         uint32 // last ACK this direction sent
 	lastackTime     int64
 	window          uint32 // last window this direction advertised (scaled)
+	rawWindow       uint16 // the same, as the window field carried it
 	haveWindow      bool
 	winScale        int8
 	dupacks         int
@@ -129,13 +130,17 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	if !fwd.haveAck || ack != fwd.lastack {
 		fwd.dupacks = 0
 	}
-	if s.Flags&FlagACK != 0 && rev.haveNext && seqDiff(ack, rev.maxseqtobeacked) > 0 {
+	if s.Flags&FlagACK != 0 && rev.haveNext && gtSeq(ack, rev.maxseqtobeacked) {
 		flags |= AAckLostSegment
 		rev.maxseqtobeacked = rev.nextseq
 	}
 
 	if flags&AKeepAlive == 0 && (seglen > 0 || syn || fin) {
-		flags |= c.retransmission(fwd, rev, seq, seglen, at)
+		end := seq + seglen
+		if syn || fin {
+			end++
+		}
+		flags |= c.retransmission(fwd, rev, seq, seglen, end, at)
 	}
 
 	advance(fwd, s, seglen, window, flags, at)
@@ -175,7 +180,11 @@ func handshake(fwd, rev *seqState, s *Segment, at FrameRef) uint32 {
 			// SYN-ACK without the option: scaling is off both ways.
 			rev.winScale = scaleNone
 		}
-	} else if fwd.winScale >= 0 && rev.winScale >= 0 {
+	} else if fwd.winScale >= 0 && rev.winScale != scaleNone {
+		// Scaled by this direction's own shift unless the peer's SYN
+		// turned scaling off; a peer whose SYN was not captured counts
+		// as agreeing (as in Wireshark: a SYN-ACK carries the option only
+		// when the SYN did, RFC 7323 section 2.2).
 		window <<= uint(fwd.winScale)
 	}
 	return window
@@ -183,7 +192,10 @@ func handshake(fwd, rev *seqState, s *Segment, at FrameRef) uint32 {
 
 // forwardFlags computes the flags of the forward direction, up to
 // Wireshark's finished_fwd: a zero-window probe, a keep-alive ACK or a
-// zero-window probe ACK ends the computation early.
+// zero-window probe ACK ends the computation early. Whether a window
+// changed is judged on the window field, as Wireshark does: a SYN's
+// window is not scaled, the next segment's is, and the same field in both
+// is no window update.
 func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysis {
 	seq, ack := s.Seq, s.Ack
 	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
@@ -197,18 +209,19 @@ func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysi
 	if window == 0 && !ctl {
 		flags |= AZeroWindow
 	}
-	// The flags compare as Wireshark's GT_SEQ and LT_SEQ do, so that
-	// counts agree with tshark even at the ambiguous distance 2^31 (where
-	// both LT_SEQ(a, b) and LT_SEQ(b, a) hold): they are labels, and
-	// nothing below indexes or sizes anything by them. Evidence (below, in
-	// evidence) uses the plausibility rules of seqspace.go instead.
-	if fwd.haveNext && seqDiff(seq, fwd.nextseq) > 0 && !rst {
+	// The flags compare as Wireshark's GT_SEQ and LT_SEQ do (gtSeq,
+	// ltSeq), so that counts agree with tshark even at the ambiguous
+	// distance 2^31 (where both LT_SEQ(a, b) and LT_SEQ(b, a) hold): they
+	// are labels, and nothing below indexes or sizes anything by them.
+	// Evidence (evidence.go) uses the plausibility rules of seqspace.go
+	// instead.
+	if fwd.haveNext && gtSeq(seq, fwd.nextseq) && !rst {
 		flags |= ALostSegment
 	}
 	if seglen <= 1 && fwd.haveNext && seq == fwd.nextseq-1 && !ctl {
 		flags |= AKeepAlive
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window != fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window != fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && !ctl {
 		flags |= AWindowUpdate
 	}
@@ -216,17 +229,17 @@ func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysi
 		seq+seglen == rev.lastack+rev.window && !ctl {
 		flags |= AWindowFull
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AKeepAlive != 0 && !ctl {
 		flags |= AKeepAliveAck
 		return flags
 	}
-	if seglen == 0 && window == 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
-		fwd.haveAck && (ack == fwd.lastack || ack == fwd.lastack+1) && rev.lastFlags&AZeroWindowProbe != 0 && !ctl {
+	if seglen == 0 && window == 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
+		fwd.haveAck && ack == fwd.lastack && rev.lastFlags&AZeroWindowProbe != 0 && !ctl {
 		flags |= AZeroWindowProbeAck
 		return flags
 	}
-	if seglen == 0 && window != 0 && fwd.haveWindow && window == fwd.window && fwd.haveNext && seq == fwd.nextseq &&
+	if seglen == 0 && window != 0 && fwd.haveWindow && s.Window == fwd.rawWindow && fwd.haveNext && seq == fwd.nextseq &&
 		fwd.haveAck && ack == fwd.lastack && !ctl {
 		fwd.dupacks++
 		flags |= ADuplicateAck
@@ -236,15 +249,19 @@ func forwardFlags(fwd, rev *seqState, s *Segment, seglen, window uint32) Analysi
 
 // retransmission classifies a segment that carries data, SYN or FIN: a
 // fast retransmission, a spurious one, out of order, or a retransmission.
-func (c *conn) retransmission(fwd, rev *seqState, seq, seglen uint32, at FrameRef) Analysis {
-	notAdvanced := fwd.haveNext && seqDiff(seq, fwd.nextseq) < 0
+// end is where it ends in sequence space (a SYN or FIN counts one).
+func (c *conn) retransmission(fwd, rev *seqState, seq, seglen, end uint32, at FrameRef) Analysis {
+	// Data starting one byte before the next expected, and longer than a
+	// byte, is not a retransmission (Wireshark: the previous segment may
+	// have been a zero-window probe).
+	notAdvanced := fwd.haveNext && ltSeq(seq, fwd.nextseq) && !(seglen > 1 && seq == fwd.nextseq-1)
 	switch {
 	case notAdvanced && rev.dupacks >= 2 && rev.haveAck && rev.lastack == seq && at.Time-rev.lastackTime < 20e6:
 		return AFastRetransmission | ARetransmission
-	case seglen > 0 && rev.haveAck && seqDiff(seq+seglen, rev.lastack) <= 0:
+	case seglen > 0 && rev.haveAck && leSeq(seq+seglen, rev.lastack):
 		// Bytes the peer had already ACKed.
 		return ASpuriousRetransmission | ARetransmission
-	case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != seq+seglen:
+	case notAdvanced && at.Time-fwd.nextseqTime < c.oooThresh() && fwd.nextseq != end:
 		return AOutOfOrder
 	case notAdvanced:
 		return ARetransmission
@@ -257,34 +274,51 @@ func (c *conn) retransmission(fwd, rev *seqState, seq, seglen uint32, at FrameRe
 func advance(fwd *seqState, s *Segment, seglen, window uint32, flags Analysis, at FrameRef) {
 	seq, ack := s.Seq, s.Ack
 	syn, fin, rst := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0, s.Flags&FlagRST != 0
-	// Advance the highest sequence number sent.
+	// Advance the highest sequence number sent, by any segment that ends
+	// past it (a pure ACK too: one past it was flagged lost_segment, and
+	// the sender's next segments start there), except a zero-window
+	// probe, whose byte Wireshark does not count as sent (the sender's
+	// next segment starts at the same byte, and is no retransmission).
+	next := seq + seglen
+	if syn || fin {
+		next++
+	}
 	if seglen > 0 || syn || fin {
-		next := seq + seglen
-		if syn || fin {
-			next++
-		}
 		fwd.synOnly = syn && seglen == 0 && (!fwd.haveNext || fwd.synOnly)
-		if !fwd.haveNext || seqDiff(next, fwd.nextseq) > 0 {
-			fwd.haveNext, fwd.nextseq, fwd.nextseqTime = true, next, at.Time
-			if flags&AKeepAlive == 0 {
-				fwd.maxseqtobeacked = next
-			}
+	}
+	if !fwd.haveNext {
+		// A pure ACK is where a mid-stream capture often first learns
+		// this direction's sequence number.
+		if seglen > 0 || syn || fin || !rst {
+			fwd.haveNext, fwd.nextseq, fwd.nextseqTime, fwd.maxseqtobeacked = true, next, at.Time, next
 		}
-	} else if !fwd.haveNext && !rst {
-		// A pure ACK is where a mid-stream capture first learns this
-		// direction's sequence number.
-		fwd.haveNext, fwd.nextseq, fwd.nextseqTime, fwd.maxseqtobeacked = true, seq, at.Time, seq
+	} else if flags&AZeroWindowProbe == 0 {
+		if gtSeq(next, fwd.nextseq) {
+			fwd.nextseq, fwd.nextseqTime = next, at.Time
+		}
+		// The highest contiguous sequence number sent: it advances only
+		// from a segment that starts at it, so that an ACK of bytes sent
+		// past a lost segment is an ACK of a segment not captured.
+		if seq == fwd.maxseqtobeacked {
+			fwd.maxseqtobeacked = fwd.nextseq
+		}
 	}
 	if s.Flags&FlagACK != 0 {
-		if !fwd.haveAck || ack != fwd.lastack {
-			fwd.lastackTime = at.Time
-		}
-		fwd.haveAck, fwd.lastack = true, ack
+		// Every ACK, a duplicate too: a fast retransmission follows the
+		// last of the duplicate ACKs within 20 ms.
+		fwd.haveAck, fwd.lastack, fwd.lastackTime = true, ack, at.Time
 	}
-	fwd.haveWindow, fwd.window = true, window
+	fwd.haveWindow, fwd.window, fwd.rawWindow = true, window, s.Window
 	fwd.maxWindow = max(fwd.maxWindow, window)
 	fwd.lastFlags = flags
 }
+
+// Wireshark's comparisons of sequence numbers (GT_SEQ, LT_SEQ, LE_SEQ in
+// packet-tcp.h): at the distance 2^31 both gtSeq(a, b) and ltSeq(a, b)
+// hold.
+func gtSeq(a, b uint32) bool { return int32(b-a) < 0 }
+func ltSeq(a, b uint32) bool { return int32(a-b) < 0 }
+func leSeq(a, b uint32) bool { return int32(b-a) >= 0 }
 
 // oooThresh is Wireshark's out-of-order threshold: the handshake's RTT
 // when it was captured, else 3 ms.

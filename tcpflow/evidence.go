@@ -123,9 +123,11 @@ func (c *conn) evidence(d Dir, s *Segment, seq, seglen, window uint32, flags Ana
 		c.ev = &evidenceBudget{limits: &l, stats: &Stats{}}
 	}
 
-	// The first RTT: from the client's SYN to its ACK of the SYN-ACK.
+	// The first RTT: from the client's SYN to the first ACK after the
+	// handshake, its ACK of the SYN-ACK or the server's first segment
+	// (as Wireshark times it).
 	if !syn && s.Flags&FlagACK != 0 && c.firstRTT == 0 && c.tcp[d].synTime != 0 && c.tcp[1-d].synTime != 0 {
-		c.firstRTT = at.Time - c.tcp[d].synTime
+		c.firstRTT = at.Time - c.tcp[ToServer].synTime
 	}
 
 	// Evidence rests only on sequence and ACK numbers near the stream's

@@ -29,10 +29,10 @@ const probesFile = "testdata/probes.pcap"
 
 // probeSegs: client 198.18.0.1, server 198.18.0.2:2049, no window
 // scaling; the server sends data the client stops reading. The one-byte
-// probe comes last on its connection: Wireshark does not count a probe's
+// probe comes last on its connection. Wireshark does not count a probe's
 // byte as sent (its next segment may start at the same byte and is not a
-// retransmission), a rule nfsstall does not follow yet (README, known
-// differences); this file is about the flags, not that.
+// retransmission); nfsstall follows that rule too, tested by
+// torture.pcap.gz ("zero-window probes repeated", torture_test.go).
 var probeSegs = []handcap.Seg{
 	// Connection 1: a duplicate ACK, a keep-alive and its ACK, then an
 	// episode that ends, with a one-byte probe and its ACK.

@@ -11,16 +11,22 @@ import (
 
 // TCP flag bits.
 const (
+	FIN = 0x01
 	SYN = 0x02
 	RST = 0x04
 	PSH = 0x08
 	ACK = 0x10
 )
 
+// WScale returns the TCP options of a window scale option with the given
+// shift (RFC 7323 section 2.2), NOP-padded to 4 bytes, for Seg.Opts.
+func WScale(shift byte) []byte { return []byte{1, 3, 3, shift} }
+
 // Seg is one segment between client 198.18.0.1:Port and server
 // 198.18.0.2:2049 (client 198.18.Client/256.Client%256 when Client is
 // not 0); MS is its time in ms from the start, Payload its data (or, when
-// nil, N filler bytes).
+// nil, N filler bytes); Opts its TCP options (a multiple of 4 bytes long,
+// e.g. WScale).
 type Seg struct {
 	MS       int64
 	Client   uint16
@@ -31,6 +37,7 @@ type Seg struct {
 	Win      uint16
 	N        int
 	Payload  []byte
+	Opts     []byte
 }
 
 // T0 is the capture's start, 2026-11-18 (seconds since the epoch).
@@ -74,15 +81,18 @@ func Pcap(segs []Seg) []byte {
 		if payload == nil {
 			payload = bytes.Repeat([]byte{'p'}, s.N)
 		}
-		tcp := make([]byte, 20, 20+len(payload))
+		if len(s.Opts)%4 != 0 || len(s.Opts) > 40 {
+			panic("handcap: TCP options must be a multiple of 4 bytes, at most 40")
+		}
+		tcp := make([]byte, 20, 20+len(s.Opts)+len(payload))
 		binary.BigEndian.PutUint16(tcp[0:], sport)
 		binary.BigEndian.PutUint16(tcp[2:], dport)
 		binary.BigEndian.PutUint32(tcp[4:], s.Seq)
 		binary.BigEndian.PutUint32(tcp[8:], s.Ack)
-		tcp[12] = 5 << 4
+		tcp[12] = byte(5+len(s.Opts)/4) << 4
 		tcp[13] = s.Flags
 		binary.BigEndian.PutUint16(tcp[14:], s.Win)
-		tcp = append(tcp, payload...)
+		tcp = append(append(tcp, s.Opts...), payload...)
 		var ph uint32
 		for j := 0; j < 4; j += 2 {
 			ph += uint32(binary.BigEndian.Uint16(src[j:])) + uint32(binary.BigEndian.Uint16(dst[j:]))
