@@ -261,6 +261,7 @@ func (a *Analyzer) summarize(r *Report, span timeSpan) Summary {
 func (a *Analyzer) skippedNotes(r *Report, caps []*capture.CaptureInfo) {
 	st := &a.flows.Stats
 	r.OtherPorts, r.Ports = a.otherPorts(), slices.Clone(a.opts.Ports)
+	r.StallAfterMS = ms(a.opts.StallAfter)
 	for _, reason := range st.SkipReasons() {
 		why := reason.String() + a.skipBound(reason)
 		if hint := OtherPortsHint(r.OtherPorts, a.opts.Ports); reason == tcpflow.SkipOtherPort && hint != "" {

@@ -77,6 +77,9 @@ type Report struct {
 	OtherPorts []OtherPort `json:"rpc_other_ports"`
 	// Ports are the server ports analysed; an extra beyond the contract.
 	Ports []uint16 `json:"ports"`
+	// StallAfterMS is --stall-after: a call unanswered for less at the
+	// end of the capture is not a stall; an extra beyond the contract.
+	StallAfterMS float64 `json:"stall_after_ms"`
 }
 
 // Untracked counts what the analysis left out at its bounds.

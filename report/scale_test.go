@@ -140,3 +140,27 @@ func TestTextFilter(t *testing.T) {
 		}
 	}
 }
+
+// TestTextYoungUnanswered: an unanswered call younger than --stall-after
+// at the end is listed, with why it is not a stall.
+func TestTextYoungUnanswered(t *testing.T) {
+	r := handReport(0)
+	r.StallAfterMS = 1000
+	young := 0
+	for _, u := range r.Unanswered {
+		if u.AgeMS < 1000 {
+			young++
+		}
+	}
+	if young != 1 {
+		t.Fatalf("the hand report has %d young calls", young)
+	}
+	text := strings.Join(render(t, r), "\n")
+	if !strings.Contains(text, "\n1 of these is not a stall: unanswered for less than 1.00 s (--stall-after) when the capture ended, too soon after it to judge.\n\n") {
+		t.Errorf("no note on the young call:\n%s", text)
+	}
+	r.StallAfterMS = 0.1
+	if strings.Contains(strings.Join(render(t, r), "\n"), "not a stall") {
+		t.Errorf("a note though every call is older than --stall-after")
+	}
+}

@@ -263,6 +263,18 @@ func unanswered(w *errWriter, r *analyze.Report) {
 			fmt.Fprintf(t, "  ... and %d more (%d in all; --format json lists the oldest %d)\n", n, r.Summary.Unanswered, len(r.Unanswered))
 		}
 	})
+	// Why a call listed here is not a stall when it is not one.
+	young := 0
+	for _, u := range r.Unanswered {
+		if r.StallAfterMS > 0 && u.AgeMS < r.StallAfterMS {
+			young++
+		}
+	}
+	if young > 0 {
+		w.para("", "  ", fmt.Sprintf("%d of these %s: unanswered for less than %s (--stall-after) when the capture ended, too soon after %s to judge.",
+			young, analyze.Plural(young, "is not a stall", "are not stalls"), analyze.FormatMS(r.StallAfterMS), analyze.Plural(young, "it", "them")))
+		w.printf("\n")
+	}
 }
 
 func procedures(w *errWriter, r *analyze.Report) {
