@@ -376,8 +376,9 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	if u.MoreSent > 0 {
 		more = fmt.Sprintf(" (and %d more re-sends)", u.MoreSent)
 	}
-	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at seq %d %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
-		sender, u.Len, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
+	f.Seq, f.SeqRaw = &u.RelSeq, &u.Seq
+	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at Seq=%d (raw %d) %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
+		sender, u.Len, u.RelSeq, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	return f
 }
 

@@ -264,6 +264,12 @@ type Finding struct {
 	Start      Time    `json:"start"`
 	DurationMS float64 `json:"duration_ms"`
 	Summary    string  `json:"summary"`
+	// Seq is where never-ACKed bytes begin, as Wireshark shows it
+	// (relative: Seq=1 is the first byte after the SYN, or the first
+	// byte seen when the capture began later), SeqRaw the number on the
+	// wire (tcp.seq_raw); unacked_retransmission only.
+	Seq    *uint32 `json:"seq,omitempty"`
+	SeqRaw *uint32 `json:"seq_raw,omitempty"`
 	// FrameCaptures gives the file of each of Frames when they are not all
 	// in Capture's (a stall that spans a file rotation); an extra beyond
 	// the contract.

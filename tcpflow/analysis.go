@@ -66,6 +66,11 @@ const (
 
 // seqState is one direction's sequence-analysis state, as its sender.
 type seqState struct {
+	// base is what Wireshark's relative sequence numbers count from: the
+	// SYN's sequence number, or one before the first seen when the
+	// capture began after the SYN (its first segment shows Seq=1).
+	base            uint32
+	baseSet         bool
 	haveNext        bool
 	nextseq         uint32 // highest seq+len sent (SYN and FIN count 1)
 	nextseqTime     int64
@@ -124,6 +129,12 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 	seglen := uint32(s.WireLen)
 	syn, fin := s.Flags&FlagSYN != 0, s.Flags&FlagFIN != 0
 
+	if !fwd.baseSet {
+		fwd.base, fwd.baseSet = seq-1, true
+		if syn {
+			fwd.base = seq
+		}
+	}
 	window := handshake(fwd, rev, s, at)
 	flags := forwardFlags(fwd, rev, s, seglen, window)
 

@@ -9,6 +9,7 @@ package tcpflow
 type Unacked struct {
 	Dir      Dir
 	Seq      uint32
+	RelSeq   uint32 // Seq as Wireshark shows it (relative to the direction's SYN, or its first segment)
 	Len      int
 	Start    int64      // stream offset of the first byte (-1 when unknown)
 	Frames   []FrameRef // the original transmission when captured, then every re-send
@@ -288,7 +289,7 @@ func (c *conn) finishAnalysis() *TCPSummary {
 		}
 		h := &c.halves[d]
 		for _, r := range t.retrans {
-			u := Unacked{Dir: Dir(d), Seq: r.seq, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more,
+			u := Unacked{Dir: Dir(d), Seq: r.seq, RelSeq: r.seq - c.tcp[d].base, Len: int(r.end - r.seq), Start: -1, Frames: r.frames, Resends: r.resends, MoreSent: r.more,
 				Head: append([]byte(nil), r.head[:r.headN]...)}
 			if off, ok := h.offsetOf(r.seq); h.synced && ok {
 				u.Start = off

@@ -463,7 +463,7 @@ RPC_FIELDS=(frame.number frame.time_epoch ip.src ipv6.src tcp.srcport udp.srcpor
 # frame.len - frame.cap_len: the bytes of a frame the snaplen cut (all TCP
 # payload here: every header fits in 200 bytes), for the missing-bytes oracle.
 TCP_FIELDS=(frame.number frame.time_epoch tcp.stream ip.src ipv6.src tcp.srcport
-    ip.dst ipv6.dst tcp.dstport tcp.seq_raw tcp.ack_raw tcp.len tcp.flags
+    ip.dst ipv6.dst tcp.dstport tcp.seq_raw tcp.ack_raw tcp.len tcp.flags tcp.seq
     tcp.window_size_value tcp.window_size tcp.window_size_scalefactor
     frame.len frame.cap_len)
 # Expert-info flags are FT_NONE. tshark 4.0.17 prints "1" for a present FT_NONE
