@@ -17,8 +17,12 @@ type carryBuf struct {
 }
 
 // maxChunkMarks bounds the chunks whose Mark is kept while searching; past
-// it the oldest is forgotten, and its bytes take the next chunk's Mark.
-const maxChunkMarks = 8
+// it the oldest is forgotten, and its bytes take the next chunk's Mark (a
+// record found there begins later than it did). The search holds up to
+// 4+SearchWindow bytes: 64 marks keep every chunk's Mark while chunks
+// average 14 bytes or more (a TCP segment carries hundreds); only a
+// stream of tinier segments loses some, for the records found among them.
+const maxChunkMarks = 64
 
 // chunkMark is the stream offset where a chunk fed to the Framer began,
 // and the Mark it was fed with.
