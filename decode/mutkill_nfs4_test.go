@@ -168,3 +168,18 @@ func TestCBResultUnknownOpOffset(t *testing.T) {
 		t.Errorf("unknown callback op 99: %v (want at %d)", err, len(head))
 	}
 }
+
+// PeekRecordHead takes fragment lengths from 24 (the shortest reply) to
+// DefaultMaxFragment, both included.
+func TestPeekRecordHeadLengths(t *testing.T) {
+	reply := wire{}.u32(7, MsgReply, MsgAccepted, 0, 0, Success)
+	for _, tt := range []struct {
+		n  uint32
+		ok bool
+	}{{23, false}, {24, true}, {DefaultMaxFragment, true}, {DefaultMaxFragment + 1, false}} {
+		h, ok := PeekRecordHead(wire{}.u32(0x80000000 | tt.n).cat(reply))
+		if ok != tt.ok || ok && h.XID != 7 {
+			t.Errorf("fragment of %d bytes: %+v, %v; want %v", tt.n, h, ok, tt.ok)
+		}
+	}
+}
