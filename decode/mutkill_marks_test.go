@@ -111,3 +111,38 @@ func TestFramerResyncMarksTinyChunks(t *testing.T) {
 		}
 	}
 }
+
+// TestFramerResyncMarksPooled: the search buffer goes back to the pool
+// when a search ends, and the next search (on another stream, with
+// offsets of its own) starts with no Mark of the last: its records begin
+// where their own first bytes came.
+func TestFramerResyncMarksPooled(t *testing.T) {
+	mic := bytes.Repeat([]byte{0xee}, 28)
+	reply := func(xid uint32) []byte {
+		return record(append(wire{}.u32(xid, MsgReply, MsgAccepted, RPCSECGSS).opaque(mic).u32(Success), make([]byte, 100)...))
+	}
+	var pool HeadPool
+	feed := func(stream []byte, firstFrame int64, chunk int) []Mark {
+		s := &markSink{dirSink: dirSink{replies: true}}
+		f := NewFramer(s, false)
+		f.SetHeadPool(&pool)
+		frame := firstFrame
+		for off := 0; off < len(stream); off += chunk {
+			f.Mark = Mark{Frame: frame}
+			f.Feed(stream[off:min(off+chunk, len(stream))])
+			frame++
+		}
+		f.Finish()
+		return s.first
+	}
+	junk := bytes.Repeat([]byte{0x5a, 0x00, 0x00, 0x01}, 40) // 160 bytes
+	// The first stream: marks from frame 1000 on, 20-byte chunks.
+	feed(cat(junk, reply(1), reply(2)), 1000, 20)
+	// The second, with the pooled buffer: its reply begins at byte 80, in
+	// its 5th chunk of 20 bytes (frame 5); a Mark left from the first
+	// stream (frames 1000 on, offsets 0 to 160) would say otherwise.
+	got := feed(cat(junk[:80], reply(3)), 1, 20)
+	if len(got) != 1 || got[0].Frame != 5 {
+		t.Errorf("second stream's reply begins at %v, want frame 5", got)
+	}
+}
