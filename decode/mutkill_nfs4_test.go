@@ -183,3 +183,16 @@ func TestPeekRecordHeadLengths(t *testing.T) {
 		}
 	}
 }
+
+// LAYOUTERROR: a device error count that cannot fit is rejected at the
+// count (24 bytes each: 2 do not fit in 30).
+func TestLayoutErrorCountFit(t *testing.T) {
+	head := compound4(2, wire{}.u32(OpLayoutError).u64(0).u64(4096).stateid(sid4))
+	at := len(head)
+	var a Compound4Args
+	err := ParseCompoundArgs(head.u32(2).raw(make([]byte, 30)...), &a)
+	var oe *OpError
+	if !errors.As(err, &oe) || !errors.Is(err, ErrShort) || oe.Offset != at {
+		t.Errorf("2 device errors in 30 bytes: %v (want ErrShort at %d)", err, at)
+	}
+}
