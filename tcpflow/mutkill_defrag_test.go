@@ -136,3 +136,19 @@ func TestDefragFreeListsBounded(t *testing.T) {
 		t.Errorf("%d records, %d buffers kept; want %d, %d", len(d.free), len(d.bufs[0]), fragFreeKept, fragBufsKept)
 	}
 }
+
+// TestDefragBufferKeptWhenItFits: a fragment whose bytes fit in the buffer
+// its datagram holds is copied into it, not into a new one: a datagram of
+// 2 KiB in two fragments, then a last one past 2 KiB, needs one 2 KiB
+// buffer and one 4 KiB buffer, which the pool then keeps.
+func TestDefragBufferKeptWhenItFits(t *testing.T) {
+	dg := udpPayload(serverPort, 2048, 1) // 2056 bytes
+	r := newFragRun(t, DefaultLimits)
+	for i, pc := range []piece{{0, 1024, true}, {1024, 1024, true}, {2048, 8, false}} {
+		r.feed(int64(i), frag4(layers.IPProtocolUDP, 1, dg, pc))
+	}
+	if d := r.f.frags; len(r.out) != 1 || len(d.bufs[0]) != 1 || len(d.bufs[1]) != 1 {
+		t.Errorf("%d handed on; pool: %d of 2 KiB, %d of 4 KiB; want 1, 1, 1", len(r.out), len(d.bufs[0]), len(d.bufs[1]))
+	}
+	r.finish(3)
+}
