@@ -75,7 +75,7 @@ Examples:
   nfsstall --format json hung.pcap.gz    # JSON report (schema_version 1) for scripts
   nfsstall trace0 trace1 trace2          # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
-  nfsstall --port 2049,20048 mount.pcap  # also decode MOUNT on port 20048
+  nfsstall --port 2049,20048 mount.pcap  # also MOUNT on 20048: findings name files from the export path
   nfsstall --stall-after 30s hung.pcap   # only calls waiting 30 s or more are stalls
 
 Exit status: 0 no stall found, 1 a stall was found (a finding of severity
