@@ -36,7 +36,10 @@ type Input struct {
 	// bound Next fails with an error that says so, rather than use more
 	// memory than the budget allows.
 	MaxOpen int
-	err     error // what ended the merge (MaxOpen)
+	// lastLink is each file's last packet's link type, checked already
+	// (noLink before the first).
+	lastLink []LinkType
+	err      error // what ended the merge (MaxOpen)
 	// The packets handed out at timestamp seen, while another file had a
 	// packet at that timestamp too (see dup).
 	seen   []seenPacket
@@ -105,7 +108,10 @@ func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 		stats[i] = st
 	}
 	in := &Input{paths: paths, stdin: stdin, seed: maphash.MakeSeed(),
-		heads: make([]Packet, len(paths)), first: make([]int64, len(paths))}
+		heads: make([]Packet, len(paths)), first: make([]int64, len(paths)), lastLink: make([]LinkType, len(paths))}
+	for i := range in.lastLink {
+		in.lastLink[i] = noLink
+	}
 	for i, p := range paths {
 		size := readBufSize
 		if len(paths) > 1 {
@@ -133,6 +139,9 @@ func OpenInputs(paths []string, stdin io.Reader) (*Input, error) {
 	return in, nil
 }
 
+// noLink is no link type: LINKTYPE 65535 is not assigned.
+const noLink = LinkType(0xffff)
+
 // advance reads the next packet of file i into its head and reports
 // whether there was one; at the end it closes the file.
 func (in *Input) advance(i int) bool {
@@ -142,12 +151,14 @@ func (in *Input) advance(i int) bool {
 		return false
 	}
 	in.heads[i].File = i
-	if lt := in.heads[i].LinkType; !LinkTypeSupported(lt) {
+	// Most packets are of the link type the one before was: checked once.
+	if lt := in.heads[i].LinkType; lt != in.lastLink[i] && !LinkTypeSupported(lt) {
 		info := &in.files[i].Info
 		if len(info.Unsupported) < MaxLinkTypesListed && !slices.Contains(info.Unsupported, lt) {
 			info.Unsupported = append(info.Unsupported, lt)
 		}
 	}
+	in.lastLink[i] = in.heads[i].LinkType
 	return true
 }
 
