@@ -9,7 +9,6 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
-	"nfsstall/capture"
 )
 
 // TestWiresharkFiltersSelectTheEvidence runs each diagnosis' filters, both
@@ -26,15 +25,7 @@ func TestWiresharkFiltersSelectTheEvidence(t *testing.T) {
 	}
 	for _, name := range []string{"stall-client-noack.pcap.gz", "stall-server-hung.pcap.gz", "zero-window.pcap.gz", "reconnect-drop.pcap.gz"} {
 		path := filepath.Join(pcapDir, name)
-		in, err := capture.OpenInputs([]string{path}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r, err := analyze.Run(in, analyze.DefaultOptions())
-		in.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := analyzeCapture(t, path, analyze.DefaultOptions())
 		if len(r.Diagnoses) == 0 {
 			t.Fatalf("%s: no diagnosis", name)
 		}

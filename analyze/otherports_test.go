@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
-	"nfsstall/capture"
 	"nfsstall/internal/tsharkview"
 )
 
@@ -37,15 +36,7 @@ func TestOtherPortsAgreeWithTshark(t *testing.T) {
 				}
 			}
 		}
-		in, err := capture.OpenInputs([]string{path}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		rep, err := analyze.Run(in, analyze.DefaultOptions())
-		in.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		rep := analyzeCapture(t, path, analyze.DefaultOptions())
 		got := map[string]int64{}
 		for _, o := range rep.OtherPorts {
 			got[fmt.Sprintf("%d/%s", o.Port, o.Transport)] = o.Calls

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"nfsstall/analyze"
-	"nfsstall/capture"
 )
 
 // TestFindingTextNamesThePath: a finding that has a path (checked against
@@ -15,17 +14,9 @@ import (
 // beside the handle; so does the unanswered call's detail.
 func TestFindingTextNamesThePath(t *testing.T) {
 	for _, name := range []string{"stall-client-noack.pcap.gz", "stall-server-hung.pcap.gz", "nfs4-server-hung.pcap.gz"} {
-		in, err := capture.OpenInputs([]string{filepath.Join(pcapDir, name)}, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
 		opts := analyze.DefaultOptions()
 		opts.Ports = []uint16{2049, 20048}
-		r, err := analyze.Run(in, opts)
-		in.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		r := analyzeCapture(t, filepath.Join(pcapDir, name), opts)
 		named := 0
 		for _, f := range r.Findings {
 			if f.Path == "" {
