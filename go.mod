@@ -1,4 +1,4 @@
-module nfsstall
+module github.com/nfsstall/nfsstall
 
 go 1.26.8
 

@@ -16,9 +16,9 @@ import (
 	"net/netip"
 	"runtime"
 
-	"nfsstall/capture"
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // Options configure an analysis.

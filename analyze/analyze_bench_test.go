@@ -6,9 +6,9 @@ import (
 	"sync"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // benchConfig is a busy NFS server: 16 connections, 64 KiB and 1 MiB

@@ -7,9 +7,9 @@ import (
 	"slices"
 	"strings"
 
-	"nfsstall/capture"
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // report assembles the report model once every packet has been read, in

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"time"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // boundsHit adds to the report's skipped list every bound on the

@@ -11,10 +11,10 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/advcap"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/advcap"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // Every bound on the analysis' state, when a capture reaches it, is

@@ -1,6 +1,6 @@
 package analyze
 
-import "nfsstall/tcpflow"
+import "github.com/nfsstall/nfsstall/tcpflow"
 
 // One memory budget. Every table that grows with the input has a total
 // bound; Budget derives them all from one number, the peak resident

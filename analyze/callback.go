@@ -3,8 +3,8 @@ package analyze
 import (
 	"encoding/binary"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // NFSv4 callbacks: the server calls the client (CB_NULL, CB_COMPOUND with

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // NFSv4.1 callbacks on the backchannel, built by hand: the server's

@@ -1,8 +1,8 @@
 package analyze
 
 import (
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // Calls and replies paired: a call waits in a.pending, keyed by client,

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TestWildTimestampIsNotAStall: one frame whose timestamp is decades

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // captureSkips says what the capture readers set aside: packets dropped

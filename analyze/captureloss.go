@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strings"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // What the capture did not see is not evidence (../shared/report-json.md,

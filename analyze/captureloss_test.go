@@ -20,9 +20,9 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // loaded is a capture held in memory, with each frame's direction.

@@ -3,8 +3,8 @@ package analyze
 import (
 	"errors"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // connState follows one connection: it frames both byte streams into RPC

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"slices"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // ConnectionGroup sums the connections of one client address and server

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TestWiresharkFiltersSelectTheEvidence runs each diagnosis' filters, both

@@ -6,8 +6,8 @@ import (
 	"slices"
 	"strings"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // maxListed bounds the findings of one kind listed in full; the rest are

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"strconv"
 
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // Words and numbers for people, shared by the findings here and the text

@@ -5,7 +5,7 @@ import (
 	"container/heap"
 	"slices"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // History summarised, not kept. A connection that closed (FIN or RST, or

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/advconn"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/advconn"
 )
 
 // runPeak analyses a generated capture and returns the report and the

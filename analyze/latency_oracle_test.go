@@ -28,8 +28,8 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // oracleCall is one NFSv3 call row of a view.

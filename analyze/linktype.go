@@ -1,6 +1,6 @@
 package analyze
 
-import "nfsstall/capture"
+import "github.com/nfsstall/nfsstall/capture"
 
 // LinkTypeName returns the tcpdump name of a link type (LINKTYPE_ without
 // the prefix), e.g. "ETHERNET", "LINUX_SLL2", from capture's link-type table.

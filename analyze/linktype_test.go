@@ -16,7 +16,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // rewrap turns one Ethernet frame (without VLAN tags) into the same packet

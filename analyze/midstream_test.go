@@ -16,8 +16,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 func TestJoinMidStream(t *testing.T) {

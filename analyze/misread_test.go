@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
-	"nfsstall/report"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/report"
 )
 
 // gssCallMsg is a record-marked NFSv3 GETATTR call with an RPCSEC_GSS

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // span is a half-open byte range [lo, hi) of one direction's stream,

@@ -4,7 +4,7 @@ import (
 	"strconv"
 	"time"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // SchemaVersion is the version of the JSON report contract

@@ -1,7 +1,7 @@
 package analyze
 
 import (
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // NFSv4 in the statistics. Version 4 has one procedure that does anything,

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // FuzzNFS4Analysis runs the NFSv4 analysis (rows by main operation,

@@ -18,9 +18,9 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // oracleCapture is a capture held to tshark's view: file in dir (the

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TestNFS4PacketPathNoAllocs holds the NFSv4 message path (COMPOUND and

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // A WRITE compound's operations after its data are past the 512 bytes the

@@ -3,7 +3,7 @@ package analyze
 import (
 	"fmt"
 
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // Operation is the count of one NFSv4 operation (or callback operation)

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 type oracleSession struct {

@@ -28,7 +28,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 var updateNFS4View = flag.Bool("update-nfs4view", false, "regenerate testdata/nfs4view from the public captures (needs tshark 4.0)")

@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"strings"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // An RPC record whose declared length runs past the last byte captured of

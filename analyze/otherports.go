@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // OtherPort is a port not analysed where RPC calls were seen (see

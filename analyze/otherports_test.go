@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // TestOtherPortsAgreeWithTshark: analysing port 2049 alone, the RPC calls

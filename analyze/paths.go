@@ -3,7 +3,7 @@ package analyze
 import (
 	"strings"
 
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // File names. A handle says nothing of the file it names, but the capture

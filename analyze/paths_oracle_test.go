@@ -18,8 +18,8 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // pathCaptures are the captures whose file names are checked.

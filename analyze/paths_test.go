@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // File names learned from what the capture shows, written beside the

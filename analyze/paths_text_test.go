@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TestFindingTextNamesThePath: a finding that has a path (checked against

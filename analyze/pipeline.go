@@ -1,6 +1,6 @@
 package analyze
 
-import "nfsstall/capture"
+import "github.com/nfsstall/nfsstall/capture"
 
 // readPipelined reads in a goroutine of its own (capture.Prefetch) and
 // analyses here. Packets reach the analysis in the same order as on the

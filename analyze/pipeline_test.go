@@ -7,10 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/gencap"
-	"nfsstall/report"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/report"
 )
 
 // jsonReport analyses paths (or capBytes, read as stdin) and renders the

@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // Reconnects that fail (issue 13, item 1): a client's SYNs to the NFS port

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // TestReconnectAgreesWithTshark holds the reconnect findings of the lab's

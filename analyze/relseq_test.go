@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // TestRelativeSeqAgreesWithTshark: the sequence number of never-ACKed bytes

@@ -4,8 +4,8 @@ import (
 	"encoding/binary"
 	"fmt"
 
-	"nfsstall/decode"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // A call re-sent with the XID of a call that was already answered is a

@@ -4,7 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // The answered-calls index against a plain model: the ring's newest entry

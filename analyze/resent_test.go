@@ -7,7 +7,7 @@ import (
 	"os"
 	"testing"
 
-	"nfsstall/internal/handcap"
+	"github.com/nfsstall/nfsstall/internal/handcap"
 )
 
 // No lab capture has an RPC call re-sent on the same TCP connection

@@ -4,7 +4,7 @@ import (
 	"encoding/hex"
 	"slices"
 
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // NFSv4.1 sessions and their slots. Every 4.1 request begins with

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // tcpRow is one frame of a *.tcp.tsv view.

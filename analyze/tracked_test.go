@@ -4,8 +4,8 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // TestPerConnectionBoundCountsWaitingCalls: MaxCallsPerConn bounds the

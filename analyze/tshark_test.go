@@ -18,9 +18,9 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 const pcapDir = "../testdata/pcaps"

@@ -3,7 +3,7 @@ package analyze
 import (
 	"fmt"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // ttlRange is the range of IP TTLs (hop limits) one side's packets had.

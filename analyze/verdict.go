@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // Verdicts, most severe first.

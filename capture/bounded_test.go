@@ -8,7 +8,6 @@ import (
 	"io"
 	"math"
 	"math/rand/v2"
-	"nfsstall/internal/capfile"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -19,7 +18,9 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/internal/advcap"
+	"github.com/nfsstall/nfsstall/internal/advcap"
+
+	"github.com/nfsstall/nfsstall/internal/capfile"
 )
 
 // streamed returns a reader of what write writes, produced as it is read:

@@ -5,7 +5,6 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io"
-	"nfsstall/internal/capfile"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/nfsstall/nfsstall/internal/capfile"
 )
 
 func readAll(t *testing.T, name string, file []byte) (*File, []Packet) {

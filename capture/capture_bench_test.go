@@ -6,8 +6,8 @@ import (
 	"sync"
 	"testing"
 
-	"nfsstall/capture"
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // The benchmark here measures reading on the 64 MB generated capture of

@@ -13,8 +13,8 @@ import (
 
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/internal/gencap"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // readAllRecords reads every record of a pcap file with pcapgo's reader,

@@ -3,7 +3,7 @@ package capture
 import (
 	"bytes"
 	"encoding/binary"
-	"nfsstall/internal/capfile"
+	"github.com/nfsstall/nfsstall/internal/capfile"
 	"slices"
 	"strings"
 	"testing"

@@ -5,7 +5,7 @@ import (
 	"os"
 	"testing"
 
-	"nfsstall/internal/mutate"
+	"github.com/nfsstall/nfsstall/internal/mutate"
 )
 
 // boundarySeeds are RPC messages of a real capture with one record marker

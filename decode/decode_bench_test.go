@@ -3,8 +3,8 @@ package decode_test
 import (
 	"testing"
 
-	"nfsstall/decode"
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/decode"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // Benchmarks of the RPC and NFSv3 decoders on the messages of a READ

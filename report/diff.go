@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"io"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // DiffJSON writes a comparison as one JSON object:

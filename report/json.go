@@ -10,7 +10,7 @@ import (
 	"reflect"
 	"strings"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // JSON writes r as one indented JSON object, the same bytes as

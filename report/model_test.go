@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // marshal is the reference: encoding/json's Encoder with SetIndent("", "  "),

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"io"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // operations prints the count of every NFSv4 operation inside the

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TestTextNFS4Sections: the operations and sessions tables appear, with

@@ -7,7 +7,7 @@ import (
 	"slices"
 	"strings"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // The text report is read by a person: every section is bounded, whatever

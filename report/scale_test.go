@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // bigReport is a report far past every text bound: 30 connections with a

@@ -8,7 +8,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 // TextOptions are how the text report shows what it shows.

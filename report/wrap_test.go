@@ -2,7 +2,7 @@ package report
 
 import (
 	"bytes"
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 	"strings"
 	"testing"
 	"unicode/utf8"

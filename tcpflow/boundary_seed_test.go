@@ -4,7 +4,7 @@ import (
 	"os"
 	"testing"
 
-	"nfsstall/internal/mutate"
+	"github.com/nfsstall/nfsstall/internal/mutate"
 )
 
 // boundaryFrames returns Ethernet frames of a real capture with header

@@ -7,9 +7,9 @@ import (
 	"runtime"
 	"testing"
 
-	"nfsstall/internal/advconn"
+	"github.com/nfsstall/nfsstall/internal/advconn"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // peakLiveHeap feeds a generated capture to f and returns the largest live

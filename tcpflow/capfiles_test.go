@@ -8,7 +8,7 @@ import (
 	"io"
 	"testing"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 func readAll(t *testing.T, name string, file []byte) (*capture.File, []capture.Packet) {

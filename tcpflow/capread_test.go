@@ -6,13 +6,13 @@ package tcpflow
 import (
 	"bytes"
 	"encoding/binary"
-	"nfsstall/internal/capfile"
+	"github.com/nfsstall/nfsstall/internal/capfile"
 	"strings"
 	"testing"
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // ipv4TCP hand-builds an IPv4 header (no options) and a TCP header

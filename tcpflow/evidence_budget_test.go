@@ -6,7 +6,7 @@ import (
 	"slices"
 	"testing"
 
-	"nfsstall/internal/handcap"
+	"github.com/nfsstall/nfsstall/internal/handcap"
 )
 
 // The bounds on stall evidence (Limits.RetransTotal, SentTotal,

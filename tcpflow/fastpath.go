@@ -5,7 +5,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // decodeFast decodes the frame nearly every NFS capture is made of,

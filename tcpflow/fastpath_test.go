@@ -9,10 +9,10 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/internal/gencap"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // sameAsLayers checks that when decodeFast takes a packet, it decodes it

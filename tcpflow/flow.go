@@ -1,7 +1,7 @@
 package tcpflow
 
 import (
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // FrameRef names the packet a byte or an event came from.

@@ -8,7 +8,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // Hostile input for the reassembler (the reader's is in capture's tests):

@@ -6,7 +6,7 @@ package tcpflow
 import (
 	"encoding/binary"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 const (

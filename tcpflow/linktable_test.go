@@ -3,7 +3,7 @@ package tcpflow
 import (
 	"testing"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // TestLinkTableAgrees: the decoder knows a first layer for exactly the

@@ -7,7 +7,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"nfsstall/internal/handcap"
+	"github.com/nfsstall/nfsstall/internal/handcap"
 )
 
 // Real Linux captures never show some of the flags nfsstall sets: Linux

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 // The distances every sequence-space function is tested at (issue 8):

@@ -5,9 +5,9 @@ import (
 	"sync"
 	"testing"
 
-	"nfsstall/capture"
-	"nfsstall/internal/gencap"
-	"nfsstall/tcpflow"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/tcpflow"
 )
 
 // The benchmarks here measure one stage each on a 64 MB generated capture

@@ -12,10 +12,10 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/capture"
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 
-	"nfsstall/internal/handcap"
+	"github.com/nfsstall/nfsstall/internal/handcap"
 )
 
 // testdata/torture.pcap.gz is a "TCP analysis torture" capture: many

@@ -8,9 +8,9 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 const pcapDir = "../testdata/pcaps"

@@ -8,7 +8,7 @@ import (
 	"os"
 	"strconv"
 
-	"nfsstall/internal/advconn"
+	"github.com/nfsstall/nfsstall/internal/advconn"
 )
 
 func main() {

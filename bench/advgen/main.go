@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"nfsstall/internal/advcap"
+	"github.com/nfsstall/nfsstall/internal/advcap"
 )
 
 func main() {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 const usage = `nfsgen writes a synthetic NFSv3 READ capture (pcap, Ethernet, port 2049).

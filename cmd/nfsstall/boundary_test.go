@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"nfsstall/internal/mutate"
+	"github.com/nfsstall/nfsstall/internal/mutate"
 )
 
 // Boundary variants per capture in the corruption test: each sets 1 to 4

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/internal/mutate"
+	"github.com/nfsstall/nfsstall/internal/mutate"
 )
 
 // TestBoundaryCampaign is the boundary mutator at scale, outside the

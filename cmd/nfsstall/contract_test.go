@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // view is what tshark saw in one capture.

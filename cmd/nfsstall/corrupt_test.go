@@ -16,7 +16,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"nfsstall/decode"
+	"github.com/nfsstall/nfsstall/decode"
 )
 
 // The corruption test damages every capture in testdata/pcaps the ways

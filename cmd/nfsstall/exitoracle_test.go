@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // stallAfter is the command's default --stall-after.

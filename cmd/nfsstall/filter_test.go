@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/internal/tsharkview"
+	"github.com/nfsstall/nfsstall/internal/tsharkview"
 )
 
 // TestTimeAndHostFilters: --since, --until, --client and --server keep the

@@ -18,7 +18,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 )
 
 var makeSeeds = flag.Bool("make-fuzz-seeds", false, "rewrite testdata/fuzz/FuzzCapture/real-* from the captures in testdata/pcaps")

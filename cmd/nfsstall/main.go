@@ -16,9 +16,9 @@ import (
 
 	"github.com/spf13/pflag"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/report"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/report"
 )
 
 // Exit statuses, the same for every command (scripts rely on them).

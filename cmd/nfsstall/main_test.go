@@ -22,9 +22,9 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"nfsstall/capture"
+	"github.com/nfsstall/nfsstall/capture"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden text reports in testdata/golden")

@@ -4,7 +4,7 @@ import (
 	"testing"
 	"time"
 
-	"nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/analyze"
 )
 
 func TestProgressLine(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 	"fmt"
 	"io"
 
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // Shapes lists the shapes by name, with what the scale n means.

@@ -5,9 +5,9 @@ import (
 	"crypto/sha256"
 	"testing"
 
-	"nfsstall/analyze"
-	"nfsstall/capture"
-	"nfsstall/internal/gencap"
+	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/capture"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // analyse runs a generated capture through nfsstall's whole pipeline.
