@@ -80,6 +80,10 @@ type Report struct {
 	// StallAfterMS is --stall-after: a call unanswered for less at the
 	// end of the capture is not a stall; an extra beyond the contract.
 	StallAfterMS float64 `json:"stall_after_ms"`
+	// Timelines and LatencyOverTime are the data of the HTML report's
+	// pictures (picture.go); extras beyond the contract.
+	Timelines       []Timeline      `json:"timelines,omitempty"`
+	LatencyOverTime []LatencySeries `json:"latency_over_time,omitempty"`
 }
 
 // Untracked counts what the analysis left out at its bounds.
