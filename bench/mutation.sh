@@ -67,6 +67,26 @@ fi
 mkdir -p "$out"
 root=$(pwd)
 
+# gremlins tests each mutant in a copy of the module in a temporary
+# directory, without ../shared beside it: a test that fails there fails
+# for every mutant, and gremlins counts them all killed (an earlier
+# analyze score was that). So first run each package's tests in such a
+# copy, unmutated, and stop if they fail.
+precheck_top=$(mktemp -d)
+precheck=$precheck_top/module # ../shared is then not there, as in gremlins' copy
+mkdir "$precheck"
+git ls-files -z | (cd "$root" && tar --null -T - -cf -) | tar -xf - -C "$precheck"
+for arg in "${pkgs[@]}"; do
+  pkg=${arg%%:*}
+  if ! (cd "$precheck" && go test "./${pkg%/}" >"$out/precheck.log" 2>&1); then
+    echo "the tests of $pkg fail in a copy of the module outside the repository (as gremlins runs them):" >&2
+    tail -20 "$out/precheck.log" >&2
+    rm -rf "$precheck_top"
+    exit 1
+  fi
+done
+rm -rf "$precheck_top"
+
 summary=()
 for arg in "${pkgs[@]}"; do
   pkg=${arg%%:*} only=""
