@@ -4,7 +4,7 @@
 # condition) in a line the package's own tests cover; a mutant that passes
 # every test of its package "lived", and shows where the tests are blind.
 #
-#   bench/mutation.sh [-w WORKERS] [-c COEFFICIENT] [-s] [-o DIR] [PACKAGE...]
+#   bench/mutation.sh [-w WORKERS] [-c COEFFICIENT] [-s] [-n SAMPLE] [-o DIR] [PACKAGE...]
 #
 # PACKAGE is a directory of the module (default: decode tcpflow analyze),
 # or DIR:FILE.go to mutate one file of it (e.g. tcpflow:analysis.go: the
@@ -25,6 +25,15 @@
 #                   (analyze's capture-loss sweep removes a tenth of the
 #                   frames, and skips the public captures under ../shared);
 #                   a mutant that only those would kill is reported as lived
+#   -n SAMPLE       test SAMPLE mutants drawn at random (fixed seed: the same
+#                   draw every run of the same code) from the package's
+#                   mutants instead of all of them, and print the score with
+#                   its 95% confidence interval (Wilson): gremlins lists the
+#                   mutants (--dry-run), bench/mutant applies each one in a
+#                   copy of the module, go test judges it as gremlins would
+#                   (exit 1 killed, 0 lived, past COEFFICIENT times the
+#                   unmutated run timed out). For a package whose full run
+#                   takes hours (analyze: ~1,100 mutants, ~20 s each)
 #   -o DIR          keep gremlins' JSON results in DIR (default: a temporary
 #                   directory, removed at the end)
 #
@@ -40,14 +49,15 @@ export PATH="/usr/local/go/bin:$HOME/go/bin:$PATH"
 export GOFLAGS="${GOFLAGS:+$GOFLAGS }-count=1"
 
 gremlins_version=v0.6.0
-workers=1 coeff=30 out="" short=0
-while getopts "w:c:so:h" opt; do
+workers=1 coeff=30 out="" short=0 sample=0
+while getopts "w:c:sn:o:h" opt; do
   case $opt in
+    n) sample=$OPTARG ;;
     w) workers=$OPTARG ;;
     c) coeff=$OPTARG ;;
     o) out=$OPTARG ;;
     s) short=1 ;;
-    *) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
+    *) sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -87,6 +97,54 @@ for arg in "${pkgs[@]}"; do
 done
 rm -rf "$precheck_top"
 
+# sample_mutants PKG ARG NAME [EXCLUDES...]: the -n mode (see above).
+sample_mutants() {
+  local pkg=$1 arg=$2 name=$3
+  shift 3
+  local top mod dry base t0 t1 limit killed=0 lived=0 timedout=0 notviable=0 n=0
+  top=$(mktemp -d)
+  mod=$top/module # no ../shared beside it, as in gremlins' copy
+  mkdir "$mod"
+  git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$mod"
+  go build -o "$top/mutant" ./bench/mutant
+  dry="$out/$name.dry"
+  (cd "$pkg" && gremlins unleash --dry-run "$@") >"$dry" 2>&1
+  t0=$(date +%s%N)
+  (cd "$mod" && go test "./$pkg" >/dev/null 2>&1) || { echo "$arg: tests fail unmutated" >&2; exit 1; }
+  t1=$(date +%s%N)
+  base=$(( (t1 - t0) / 1000000000 + 1 ))
+  limit=$(( base * coeff ))
+  echo "== $arg: $sample of $(grep -c ' RUNNABLE ' "$dry") mutants drawn (seed 1), unmutated tests ${base}s, timeout ${limit}s" >&2
+  grep ' RUNNABLE ' "$dry" | awk '{print $2, $4}' |
+    shuf -n "$sample" --random-source=<(yes nfsstall) | sort -t: -k1,1 -k2,2n >"$top/drawn"
+  while read -r kind pos; do
+    local file=${pos%%:*} rest=${pos#*:} ln col line rc
+    ln=${rest%%:*} col=${rest#*:}
+    line=$("$top/mutant" "$mod/$pkg/$file" "$ln" "$col" "$kind") || { echo "  cannot apply $kind at $pos" >&2; continue; }
+    rc=0
+    (cd "$mod" && timeout "$limit" go test -failfast "./$pkg" >"$top/test.log" 2>&1) || rc=$?
+    cp "$root/$pkg/$file" "$mod/$pkg/$file"
+    n=$((n + 1))
+    if grep -q '\[build failed\]\|\[setup failed\]' "$top/test.log"; then
+      notviable=$((notviable + 1)); status="NOT VIABLE"
+    elif [ "$rc" = 0 ]; then
+      lived=$((lived + 1)); status=LIVED
+    elif [ "$rc" = 124 ]; then
+      timedout=$((timedout + 1)); status="TIMED OUT"
+    else
+      killed=$((killed + 1)); status=KILLED
+    fi
+    printf '  %-10s %-22s %s/%s  %s\n' "$status" "$kind" "$pkg" "$pos" "$line" | tee -a "$out/$name.log" >&2
+  done <"$top/drawn"
+  rm -rf "$top"
+  awk -v a="$arg" -v k="$killed" -v t="$timedout" -v l="$lived" -v nv="$notviable" -v all="$(grep -c ' RUNNABLE ' "$dry")" 'BEGIN {
+    n = k + t + l; if (n == 0) { printf "%s: no mutant tested\n", a; exit }
+    p = (k + t) / n; z = 1.96
+    c = (p + z*z/(2*n)) / (1 + z*z/n); h = z * sqrt(p*(1-p)/n + z*z/(4*n*n)) / (1 + z*z/n)
+    printf "%s: sampled score %.1f%% (%d of %d killed, %d by timeout; 95%% CI %.1f%%-%.1f%%), %d lived, %d not viable; %d mutants in all\n",
+      a, 100*p, k+t, n, t, 100*(c-h), 100*(c+h), l, nv, all }'
+}
+
 summary=()
 for arg in "${pkgs[@]}"; do
   pkg=${arg%%:*} only=""
@@ -105,6 +163,10 @@ for arg in "${pkgs[@]}"; do
   fi
   name=$(echo "$arg" | tr /: __)
   log="$out/$name.log"
+  if [ "$sample" -gt 0 ]; then
+    summary+=("$(sample_mutants "$pkg" "$arg" "$name" ${excludes[@]+"${excludes[@]}"})")
+    continue
+  fi
   echo "== $arg: gremlins unleash --workers $workers --timeout-coefficient $coeff" >&2
   start=$(date +%s)
   # gremlins exits non-zero only for a failed threshold (none set here) or
