@@ -106,6 +106,7 @@ sample_mutants() {
   mod=$top/module # no ../shared beside it, as in gremlins' copy
   mkdir "$mod"
   git ls-files -z | tar --null -T - -cf - | tar -xf - -C "$mod"
+  cp -r "$mod/$pkg" "$top/orig" # what each mutant is undone from (the tree may change meanwhile)
   go build -o "$top/mutant" ./bench/mutant
   dry="$out/$name.dry"
   (cd "$pkg" && gremlins unleash --dry-run "$@") >"$dry" 2>&1
@@ -123,7 +124,7 @@ sample_mutants() {
     line=$("$top/mutant" "$mod/$pkg/$file" "$ln" "$col" "$kind") || { echo "  cannot apply $kind at $pos" >&2; continue; }
     rc=0
     (cd "$mod" && timeout "$limit" go test -failfast "./$pkg" >"$top/test.log" 2>&1) || rc=$?
-    cp "$root/$pkg/$file" "$mod/$pkg/$file"
+    cp "$top/orig/$file" "$mod/$pkg/$file"
     n=$((n + 1))
     if grep -q '\[build failed\]\|\[setup failed\]' "$top/test.log"; then
       notviable=$((notviable + 1)); status="NOT VIABLE"
