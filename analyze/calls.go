@@ -94,6 +94,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	}
 	c.tracked++
 	c.lastPins++
+	a.pic.outstanding(c)
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
@@ -150,6 +151,7 @@ func (a *Analyzer) release(p *call) {
 		a.untrack4(p)
 	}
 	p.conn.tracked--
+	a.pic.outstanding(p.conn)
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
 	if p.lastConn != p.conn {
@@ -203,6 +205,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if measured {
 		a.addLatency(&ps.first, lat)
 		a.addLatency(&ps.last, at.Time-p.last.Time)
+		a.latencyAt(ps, at.Time, lat)
 	} else {
 		ps.unmeasured++
 		a.unmeasured++

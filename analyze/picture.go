@@ -65,10 +65,16 @@ type CountPoint struct {
 // buckets of equal length (merged two by two as the capture grows, so
 // their number stays bounded).
 type LatencySeries struct {
-	Procedure string         `json:"procedure"` // as Procedure.Procedure
-	Program   string         `json:"program"`   // as Procedure.Program
-	BucketMS  float64        `json:"bucket_ms"`
-	Buckets   []LatencyPoint `json:"buckets"`
+	Procedure string `json:"procedure"` // as Procedure.Name
+	Program   string `json:"program"`   // as Procedure.ProgramName
+	// ProgramNumber and Version are the row's Procedure.Program and
+	// Procedure.Version: names alone repeat across versions.
+	ProgramNumber uint32  `json:"program_number"`
+	Version       uint32  `json:"version"`
+	BucketMS      float64 `json:"bucket_ms"`
+	// Buckets are the buckets with replies, in time order (an empty one
+	// is left out: a bucket starts at TimeMS and lasts BucketMS).
+	Buckets []LatencyPoint `json:"buckets"`
 }
 
 // LatencyPoint summarises the replies answered in one bucket.
