@@ -7,17 +7,20 @@ package analyze
 
 // Timeline is what one connection did over time: its TCP data segments,
 // the ACKs and windows each side advertised, and how many calls waited
-// for a reply. It is kept for connections with a diagnosis (a stall) and,
-// bounded, for others (Options says how many).
+// for a reply. Report.Timelines has one for each of the first 10
+// diagnoses (a stall), or, with none, for the 3 connections with the most
+// calls; timeline.go says how they are kept (Options.MaxTimelines).
 type Timeline struct {
 	Connection int `json:"connection"`
 	// Segments are the data segments of both directions, in capture
-	// order; Acks the ACK and window each side advertised, one point
-	// where either changed (or, for a long run, at the bound's spacing).
+	// order (the last 4,096); Acks the ACK and window each side
+	// advertised, one point where either changed (the last 2,048).
 	Segments []SegmentPoint `json:"segments"`
 	Acks     []AckPoint     `json:"acks"`
 	// Outstanding is how many calls waited for a reply on the
-	// connection, one point where the number changed.
+	// connection (calls first sent there: one re-sent on another after a
+	// reconnect counts on the first), one point where the number changed:
+	// a call tracked, answered, or dropped at a bound (the last 1,024).
 	Outstanding []CountPoint `json:"outstanding"`
 	// Dropped counts the points not kept (the oldest go first: a stall
 	// is at the end of what a connection did).

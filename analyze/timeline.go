@@ -258,9 +258,20 @@ func (p *pictures) victim() *connTimeline {
 	return best
 }
 
+// listPictures fills the data of picture.go, times in ms since first
+// (the first packet's time: without the capture's, the first analysed).
+func (a *Analyzer) listPictures(r *Report, first int64) {
+	if first == 0 {
+		first = a.pic.origin
+	}
+	a.listTimelines(r, first)
+	a.listLatencyOverTime(r, first)
+}
+
 // listTimelines fills Report.Timelines (after the diagnoses): the first
 // maxTimelinesListed diagnosed connections, or with none the
-// busiestTimelines connections with the most calls. A connection chosen
+// busiestTimelines connections with the most calls (of as busy ones, those
+// with a timeline, then the first). A connection chosen
 // without a ring is counted in skipped.
 func (a *Analyzer) listTimelines(r *Report, first int64) {
 	var chosen []*connState
@@ -282,6 +293,12 @@ func (a *Analyzer) listTimelines(r *Report, first int64) {
 		slices.SortFunc(chosen, func(x, y *connState) int {
 			if x.calls != y.calls {
 				return cmp.Compare(y.calls, x.calls)
+			}
+			if hx, hy := x.pic.tl != nil, y.pic.tl != nil; hx != hy {
+				if hx {
+					return -1 // as busy, and pictured
+				}
+				return 1
 			}
 			return x.info.ID - y.info.ID
 		})
