@@ -20,6 +20,7 @@ func (a *Analyzer) newCall() *call {
 
 // onCall records an RPC call message.
 func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
+	a.pic.now = at.Time
 	a.sum.Calls++
 	c.calls++
 	row := m.Proc
@@ -161,6 +162,7 @@ func (a *Analyzer) release(p *call) {
 
 // onReply records an RPC reply message.
 func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
+	a.pic.now = at.Time
 	a.sum.Replies++
 	c.replies++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}

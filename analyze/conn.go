@@ -154,7 +154,6 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 
 func (c *connState) Datagram(dir tcpflow.Dir, payload []byte, wireLen int, at tcpflow.FrameRef) {
 	c.last = at
-	c.a.pic.now = at.Time
 	c.at = at
 	c.bytes[dir] += int64(wireLen)
 	if wireLen > len(payload) {

@@ -122,8 +122,8 @@ type ackState struct {
 type pictures struct {
 	rings []*connTimeline // every ring made, at most Options.MaxTimelines
 	max   int
-	// now is the time of the latest segment or datagram given to a
-	// connection: when a count of calls changes outside a message.
+	// now is the time of the message being decoded (or of the latest
+	// segment): when a count of calls waiting changes.
 	now int64
 	// origin: the first packet's time, where latency buckets start.
 	origin     int64
