@@ -62,6 +62,9 @@ type Options struct {
 	MaxSessions, MaxCallbacks int
 	// MaxPaths bounds the file handles whose names are learned (paths.go).
 	MaxPaths int
+	// MaxTimelines bounds the connections whose timelines (the HTML
+	// report's time-sequence graphs) are kept at once (timeline.go).
+	MaxTimelines int
 	// Since and Until (ns since the epoch, 0 open) keep only the packets
 	// between them; Clients and Servers only the connections of those
 	// addresses (none: any). What they leave out is counted in skipped.
@@ -186,6 +189,7 @@ type procStats struct {
 	calls, replies, errors, retrans, bytes int64
 	unmeasured                             int64 // replies whose latency the capture cannot tell
 	first, last                            latencies
+	overTime                               *latSeries // latency over time (latencytime.go)
 }
 
 // Analyzer consumes the packets of one capture (one or several files).
@@ -283,6 +287,8 @@ type Analyzer struct {
 	paths pathTable
 	// reconn: clients' SYNs to the server ports (reconnect.go)
 	reconn reconnects
+	// pic: the data of the HTML report's pictures (timeline.go)
+	pic pictures
 }
 
 // New returns an Analyzer.
@@ -309,6 +315,7 @@ func New(opts Options) *Analyzer {
 		{&opts.MaxSessions, DefaultMaxSessions},
 		{&opts.MaxCallbacks, DefaultMaxCallbacks},
 		{&opts.MaxPaths, DefaultMaxPaths},
+		{&opts.MaxTimelines, DefaultMaxTimelines},
 	} {
 		if *d.v <= 0 {
 			*d.v = d.def
@@ -316,6 +323,7 @@ func New(opts Options) *Analyzer {
 	}
 	a := &Analyzer{opts: opts, pending: make(map[callKey]*call), procs: make(map[procKey]*procStats)}
 	a.paths.max = opts.MaxPaths
+	a.pic.max = opts.MaxTimelines
 	a.flows = tcpflow.NewFlows(opts.Ports, opts.Limits, a.newConn)
 	a.flows.SetWindow(opts.Since, opts.Until)
 	a.flows.SetHosts(addrs16(opts.Clients), addrs16(opts.Servers))
@@ -366,7 +374,7 @@ func (a *Analyzer) readAll(in *capture.Input) error {
 		if err != nil {
 			return err
 		}
-		a.flows.Packet(&p)
+		a.packet(&p)
 		if a.opts.Progress != nil && a.flows.Stats.Packets%progressEvery == 0 {
 			a.progress(in, a.flows.Stats.Packets)
 		}
@@ -374,7 +382,7 @@ func (a *Analyzer) readAll(in *capture.Input) error {
 }
 
 // Packet analyses one packet. p.Data is not kept.
-func (a *Analyzer) Packet(p *capture.Packet) { a.flows.Packet(p) }
+func (a *Analyzer) Packet(p *capture.Packet) { a.packet(p) }
 
 // Finish ends the analysis (every connection is closed) and returns the
 // report; caps describes the input files.

@@ -27,6 +27,7 @@ func (a *Analyzer) report(caps []*capture.CaptureInfo) *Report {
 	a.completenessNotes(r)
 	a.listProcedures(r)
 	a.listNFS4(r)
+	a.listPictures(r, span.first)
 	r.Summary = a.summarize(r, span)
 	a.skippedNotes(r, caps)
 	a.openSkipped(r)

@@ -20,7 +20,8 @@ import "github.com/nfsstall/nfsstall/tcpflow"
 //	       their ACK, records remembered                32,768
 //	  2%   client and server pairs summed apart         4,096
 //	  2%   procedure rows, latencies kept exactly       128, 262,144
-//	 20%   the Go runtime, buffers, report, decoding    -
+//	  4%   connection timelines (~208 KiB each)         12
+//	 16%   the Go runtime, buffers, report, decoding    -
 //
 // Connections listed in full (1,000) do not scale: they size the report.
 
@@ -57,5 +58,6 @@ func Budget(memory int64) Options {
 	o.MaxSessions = scale(DefaultMaxSessions, 64)
 	o.MaxCallbacks = scale(DefaultMaxCallbacks, 256)
 	o.MaxPaths = scale(DefaultMaxPaths, 1024)
+	o.MaxTimelines = scale(DefaultMaxTimelines, 4)
 	return o
 }

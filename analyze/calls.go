@@ -20,6 +20,7 @@ func (a *Analyzer) newCall() *call {
 
 // onCall records an RPC call message.
 func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
+	a.pic.now = at.Time
 	a.sum.Calls++
 	c.calls++
 	row := m.Proc
@@ -94,6 +95,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	}
 	c.tracked++
 	c.lastPins++
+	a.pic.outstanding(c)
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
@@ -150,6 +152,7 @@ func (a *Analyzer) release(p *call) {
 		a.untrack4(p)
 	}
 	p.conn.tracked--
+	a.pic.outstanding(p.conn)
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
 	if p.lastConn != p.conn {
@@ -159,6 +162,7 @@ func (a *Analyzer) release(p *call) {
 
 // onReply records an RPC reply message.
 func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
+	a.pic.now = at.Time
 	a.sum.Replies++
 	c.replies++
 	k := callKey{client: c.info.Client.Addr, server: c.info.Server, xid: m.XID}
@@ -203,6 +207,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if measured {
 		a.addLatency(&ps.first, lat)
 		a.addLatency(&ps.last, at.Time-p.last.Time)
+		a.latencyAt(ps, at.Time, lat)
 	} else {
 		ps.unmeasured++
 		a.unmeasured++

@@ -7,17 +7,20 @@ package analyze
 
 // Timeline is what one connection did over time: its TCP data segments,
 // the ACKs and windows each side advertised, and how many calls waited
-// for a reply. It is kept for connections with a diagnosis (a stall) and,
-// bounded, for others (Options says how many).
+// for a reply. Report.Timelines has one for each of the first 10
+// diagnoses (a stall), or, with none, for the 3 connections with the most
+// calls; timeline.go says how they are kept (Options.MaxTimelines).
 type Timeline struct {
 	Connection int `json:"connection"`
 	// Segments are the data segments of both directions, in capture
-	// order; Acks the ACK and window each side advertised, one point
-	// where either changed (or, for a long run, at the bound's spacing).
+	// order (the last 4,096); Acks the ACK and window each side
+	// advertised, one point where either changed (the last 2,048).
 	Segments []SegmentPoint `json:"segments"`
 	Acks     []AckPoint     `json:"acks"`
 	// Outstanding is how many calls waited for a reply on the
-	// connection, one point where the number changed.
+	// connection (calls first sent there: one re-sent on another after a
+	// reconnect counts on the first), one point where the number changed:
+	// a call tracked, answered, or dropped at a bound (the last 1,024).
 	Outstanding []CountPoint `json:"outstanding"`
 	// Dropped counts the points not kept (the oldest go first: a stall
 	// is at the end of what a connection did).
@@ -65,10 +68,16 @@ type CountPoint struct {
 // buckets of equal length (merged two by two as the capture grows, so
 // their number stays bounded).
 type LatencySeries struct {
-	Procedure string         `json:"procedure"` // as Procedure.Procedure
-	Program   string         `json:"program"`   // as Procedure.Program
-	BucketMS  float64        `json:"bucket_ms"`
-	Buckets   []LatencyPoint `json:"buckets"`
+	Procedure string `json:"procedure"` // as Procedure.Name
+	Program   string `json:"program"`   // as Procedure.ProgramName
+	// ProgramNumber and Version are the row's Procedure.Program and
+	// Procedure.Version: names alone repeat across versions.
+	ProgramNumber uint32  `json:"program_number"`
+	Version       uint32  `json:"version"`
+	BucketMS      float64 `json:"bucket_ms"`
+	// Buckets are the buckets with replies, in time order (an empty one
+	// is left out: a bucket starts at TimeMS and lasts BucketMS).
+	Buckets []LatencyPoint `json:"buckets"`
 }
 
 // LatencyPoint summarises the replies answered in one bucket.

@@ -10,5 +10,5 @@ func (a *Analyzer) readPipelined(in *capture.Input) error {
 	if a.opts.Progress != nil {
 		tick = func(n int64) { a.progress(in, n) }
 	}
-	return capture.Prefetch(in, a.flows.Packet, progressEvery, tick)
+	return capture.Prefetch(in, a.packet, progressEvery, tick)
 }

@@ -135,7 +135,13 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 			fwd.base = seq
 		}
 	}
+	if !rev.baseSet && s.Flags&FlagACK != 0 {
+		// As Wireshark: the peer not seen yet, its numbers count from
+		// the ACK (its next segment shows Seq=1 when it starts there).
+		rev.base, rev.baseSet = ack-1, true
+	}
 	window := handshake(fwd, rev, s, at)
+	s.RelSeq, s.RelAck, s.ScaledWindow = seq-fwd.base, ack-rev.base, window
 	flags := forwardFlags(fwd, rev, s, seglen, window)
 
 	if !fwd.haveAck || ack != fwd.lastack {

@@ -78,6 +78,13 @@ type Segment struct {
 	// TTL is the IPv4 TTL or IPv6 hop limit: left at its initial value
 	// (64, 128, 255) by a sender on the capture's own network segment.
 	TTL uint8
+	// Set by the TCP analysis before ConnHandler.Segment (not by Decode;
+	// stale for UDP): Seq and Ack relative to each direction's base, as
+	// Wireshark shows tcp.seq and tcp.ack, and the window in bytes, scaled
+	// as Wireshark's tcp.window_size (a SYN's is never scaled; unscaled
+	// when the handshake was not captured).
+	RelSeq, RelAck uint32
+	ScaledWindow   uint32
 }
 
 // Truncated reports whether the capture cut part of the payload.

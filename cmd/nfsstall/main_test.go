@@ -464,6 +464,15 @@ func TestRotatedFiles(t *testing.T) {
 				u["last_frame"] = json.Number(strconv.FormatInt(unsplit(file, split.num(t, u["last_frame"])), 10))
 				u["capture"] = json.Number("0")
 			}
+			for _, tl := range split.listIf(t, "timelines") {
+				for _, k := range []string{"segments", "acks"} {
+					for _, pt := range tl[k].([]any) {
+						m := pt.(map[string]any)
+						m["frame"] = json.Number(strconv.FormatInt(unsplit(split.num(t, m["capture"]), split.num(t, m["frame"])), 10))
+						m["capture"] = json.Number("0")
+					}
+				}
+			}
 			delete(whole.m, "captures")
 			delete(split.m, "captures")
 			for _, k := range slices.Sorted(maps.Keys(whole.m)) {
@@ -510,6 +519,14 @@ func (r genericReport) num(t *testing.T, v any) int64 {
 		t.Fatal(err)
 	}
 	return i
+}
+
+// listIf is list, but an absent key (omitted when empty) is no list.
+func (r genericReport) listIf(t *testing.T, key string) []map[string]any {
+	if _, ok := r.m[key]; !ok {
+		return nil
+	}
+	return r.list(t, key)
 }
 
 func (r genericReport) list(t *testing.T, key string) []map[string]any {
