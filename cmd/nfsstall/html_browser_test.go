@@ -444,3 +444,100 @@ func TestHTMLPicturesInBrowser(t *testing.T) {
 		})
 	}
 }
+
+// TestHTMLHostileNamesInBrowser: LOOKUP names (and, in the same calls,
+// AUTH_SYS machine names) made of markup, quotes and ampersands reach the
+// page as text: no script of theirs runs (window.__pwned stays
+// undefined), no element of theirs exists, and each finding's summary,
+// as the JSON report has it, shows literally in the page's text.
+func TestHTMLHostileNamesInBrowser(t *testing.T) {
+	bctx := startBrowser(t)
+	names := []string{
+		`<script>window.__pwned=1</script>`,
+		`"><img src=x onerror="window.__pwned=2">`,
+		`a&b'c"d&amp;<b>bold</b>`,
+	}
+	capture := lookupCapture(t, names)
+	page, errOut, code := nfsstall(t, bytes.NewReader(capture), "--format", "html", "-")
+	if code != exitStall {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, bad := range []string{"<script>window", "<img", "<b>bold"} {
+		if strings.Contains(page, bad) {
+			t.Errorf("page holds %q unescaped", bad)
+		}
+	}
+	js, _, _ := nfsstall(t, bytes.NewReader(capture), "--format", "json", "-")
+	var jr struct {
+		Findings []struct {
+			Summary string `json:"summary"`
+		} `json:"findings"`
+		Unanswered []struct {
+			Detail string `json:"detail"`
+		} `json:"unanswered_calls"`
+	}
+	if err := json.Unmarshal([]byte(js), &jr); err != nil {
+		t.Fatal(err)
+	}
+	if len(jr.Findings) != len(names) {
+		t.Fatalf("%d findings, want %d", len(jr.Findings), len(names))
+	}
+	tb, url := open(t, bctx, t.TempDir(), "hostile", []byte(page))
+	if pwned := eval[string](t, tb, `typeof window.__pwned`); pwned != "undefined" {
+		t.Errorf("a name from the wire ran as script: window.__pwned is %s", pwned)
+	}
+	if n := eval[int](t, tb, `document.scripts.length`); n != 1 {
+		t.Errorf("%d scripts on the page, want 1", n)
+	}
+	if n := eval[int](t, tb, `document.querySelectorAll("img, b").length`); n != 0 {
+		t.Errorf("%d img or b elements from the wire", n)
+	}
+	text := eval[string](t, tb, `document.body.innerText`)
+	shown := 0
+	for _, f := range jr.Findings {
+		// The summaries carry the names as the text report quotes them.
+		if strings.Contains(text, f.Summary) {
+			shown++
+		}
+	}
+	for _, u := range jr.Unanswered {
+		if !strings.Contains(text, u.Detail) {
+			t.Errorf("unanswered detail %q not shown literally", u.Detail)
+		}
+	}
+	for _, n := range names {
+		q := strings.Trim(fmt.Sprintf("%q", n), `"`)
+		if !strings.Contains(text, q) {
+			t.Errorf("name %s not in the page's text", q)
+		}
+	}
+	if shown == 0 {
+		t.Error("no finding's summary in the page's text")
+	}
+	tb.clean(t, url)
+}
+
+// TestDiffHTMLInBrowser: nfsstall diff --format html of a healthy capture
+// against a hung one opens cleanly and shows both sides and the
+// candidate's verdict.
+func TestDiffHTMLInBrowser(t *testing.T) {
+	bctx := startBrowser(t)
+	page, errOut, code := nfsstall(t, nil, "diff", "--format", "html", filepath.Join(pcapDir, "stall-server-stopped.pcap.gz"), filepath.Join(pcapDir, "stall-client-noack.pcap.gz"))
+	if code != exitStall {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	tb, url := open(t, bctx, t.TempDir(), "diff", []byte(page))
+	if v := eval[string](t, tb, `document.getElementById("verdict").innerText`); v != "Candidate: STALL: client_not_acking (1 connection)" {
+		t.Errorf("answer %q", v)
+	}
+	sides := eval[[]string](t, tb, `Array.from(document.querySelectorAll(".side > div > p > b")).map(e => e.innerText)`)
+	if len(sides) != 2 || sides[0] != "no stall found" || sides[1] != "STALL: client_not_acking (1 connection)" {
+		t.Errorf("sides %q", sides)
+	}
+	// Side by side: the candidate's column is right of the baseline's.
+	if x := eval[[]float64](t, tb, `Array.from(document.querySelectorAll(".side > div")).map(e => e.getBoundingClientRect().left)`); len(x) != 2 || x[1] <= x[0]+100 {
+		t.Errorf("columns at %v", x)
+	}
+	tb.screenshot(t, screenshotDir(t), "diff")
+	tb.clean(t, url)
+}
