@@ -69,7 +69,7 @@ svg .plot{fill:#fff;stroke:#8c959f}svg .grid{stroke:#eaeef2}svg .tick{fill:#5760
 svg .seg{stroke:#0969da;stroke-width:2}svg .retx{stroke:#cf222e;stroke-width:3}
 svg .ack{fill:none;stroke:#1a7f37;stroke-width:1.5}svg .win{fill:none;stroke:#8250df;stroke-width:1;stroke-dasharray:4 3}
 svg .zerowin{fill:#ffe3c7;stroke:none}svg .call{stroke:#9a6700;stroke-dasharray:5 3}svg .call-label{fill:#9a6700;font-weight:600}
-svg .span{stroke:#bc4c00;stroke-width:3}svg .evidence{fill:#fff;stroke:#cf222e;stroke-width:2}svg .frame-label{fill:#cf222e;font-weight:600}
+svg .span{stroke:#bc4c00;stroke-width:3}svg .evidence{fill:none;stroke:#cf222e;stroke-width:2}svg .frame-label{fill:#cf222e;font-weight:600}
 svg .count{fill:none;stroke:#0969da;stroke-width:1.5}svg .range{stroke:#54aeff;stroke-width:3}svg .mean{fill:none;stroke:#0550ae;stroke-width:1.5}
 .legend{font-size:13px;color:#57606a}.legend b{font-weight:600}
 table{border-collapse:collapse;font-size:13px;margin:6px 0;width:100%}th,td{border-bottom:1px solid #eaeef2;padding:3px 8px;text-align:left;vertical-align:top}

@@ -382,7 +382,7 @@ func (g *tseqGraph) svg() template.HTML {
 		first, last analyze.SegmentPoint
 		n           int
 		t           float64
-		hasLo, retx bool
+		retx        bool
 	}
 	draw := func(c *col) {
 		if c.n == 0 {
@@ -402,6 +402,11 @@ func (g *tseqGraph) svg() template.HTML {
 		y0, y1 := p.y(c.lo), p.y(c.hi)
 		if y0-y1 < 2 {
 			y1 = y0 - 2 // a segment always shows
+		}
+		if c.retx && y0-y1 < 10 {
+			// A re-sent segment stands out round its place.
+			mid := (y0 + y1) / 2
+			y0, y1 = mid+5, mid-5
 		}
 		s.el("line", title, "class", class, "x1", f1(x), "y1", f1(y0), "x2", f1(x), "y2", f1(y1))
 	}
