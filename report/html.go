@@ -83,6 +83,7 @@ type page struct {
 	CSP, Title, Answer, AnswerClass, Totals string
 	Captures                                []string
 	Notes                                   int // completeness lines and warnings, at the end
+	NotesLine                               string
 	Diagnoses                               []diagView
 	MoreDiagnoses                           string
 	FindingsHead                            string
@@ -160,6 +161,7 @@ func buildPage(r *analyze.Report, o HTMLOptions) *page {
 		s.TCPRetransmissions, analyze.Plural(n2(s.TCPRetransmissions), "retransmission", "retransmissions"), s.UnackedRetransmissions,
 		s.ZeroWindowEpisodes, analyze.Plural(n2(s.ZeroWindowEpisodes), "episode", "episodes"))
 	p.Notes = len(r.Completeness) + len(r.Warnings)
+	p.NotesLine = fmt.Sprintf("%d %s on what the capture missed or on the input", p.Notes, analyze.Plural(p.Notes, "note", "notes"))
 	p.Completeness, p.Warnings = r.Completeness, r.Warnings
 
 	// The diagnoses, the longest stalls first, as many as the text shows.
@@ -552,7 +554,7 @@ var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 <p class="totals">{{.Totals}}</p>
 {{range .Captures}}<p class="totals file">{{.}}</p>
 {{end}}{{if gt (len .Diagnoses) 1}}{{range .Diagnoses}}<p class="jump"><a href="#connection-{{.Conn}}">connection {{.Conn}}: {{.Verdict}}</a> <span class="peers">{{.Peers}}</span></p>
-{{end}}{{end}}{{if .Notes}}<p><a href="#notes">{{.Notes}} note(s) on what the capture missed or on the input</a>: read them before trusting a "no stall".</p>{{end}}
+{{end}}{{end}}{{if .Notes}}<p><a href="#notes">{{.NotesLine}}</a>: read {{if eq .Notes 1}}it{{else}}them{{end}} before trusting a "no stall".</p>{{end}}
 </section>
 {{if .Diagnoses}}
 {{range .Diagnoses}}<article class="diag" id="connection-{{.Conn}}" data-connection="{{.Conn}}">

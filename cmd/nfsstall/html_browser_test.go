@@ -294,12 +294,16 @@ func TestHTMLInBrowser(t *testing.T) {
 					if err := chromedp.Do(tb.ctx, chromedp.Click(chromedp.CSS(`button[data-copy="`+id+`"]`))); err != nil {
 						t.Fatal(err)
 					}
-					time.Sleep(100 * time.Millisecond)
+					// The button says what happened (then, after 2 s, "Copy" again).
+					button := "Copy"
+					for wait := time.Now(); button == "Copy" && time.Since(wait) < 1500*time.Millisecond; time.Sleep(20 * time.Millisecond) {
+						button = eval[string](t, tb, `document.querySelector('button[data-copy="`+id+`"]').textContent`)
+					}
+					if button != "Copied" {
+						t.Errorf("the copy button says %q after a click", button)
+					}
 					if clip := eval[string](t, tb, `navigator.clipboard.readText()`); clip != f.FilterSet {
 						t.Errorf("connection %d: the copy button put %q in the clipboard, want %q", d.Connection, clip, f.FilterSet)
-					}
-					if b := eval[string](t, tb, `document.querySelector('button[data-copy="`+id+`"]').textContent`); b != "Copied" {
-						t.Errorf("the copy button says %q after a click", b)
 					}
 				}
 				if timelinesLanded {
