@@ -519,7 +519,17 @@ func connectionGraphs(r *analyze.Report, d *analyze.Diagnosis, tl *analyze.Timel
 		out = append(out, figure{SVG: g.svg(), Caption: fmt.Sprintf("Connection %d, data %s: blue data segments by relative sequence number over time, red retransmissions, green the %s's ACK, dashed purple its ACK + receive window, orange shading zero-window periods; circled frames are the evidence, hover for details.",
 			d.Connection, direction(dir), map[bool]string{true: "client", false: "server"}[dir])})
 	}
-	out = append(out, figure{SVG: outstandingSVG(tl, t0, tEnd), Caption: fmt.Sprintf("Connection %d: calls waiting for a reply over time.", d.Connection)})
+	caption := fmt.Sprintf("Connection %d: calls waiting for a reply over time.", d.Connection)
+	if n := tl.DroppedOutstanding; n > 0 {
+		caption += fmt.Sprintf(" The oldest %d changes are not kept (the timeline is bounded).", n)
+	}
+	out = append(out, figure{SVG: outstandingSVG(tl, t0, tEnd), Caption: caption})
+	if tl.DroppedSegments > 0 || tl.DroppedAcks > 0 {
+		for i := range out[:len(out)-1] {
+			out[i].Caption += fmt.Sprintf(" The oldest %d data segments and %d ACKs are not kept (the timeline is bounded): the graph begins later than the connection.",
+				tl.DroppedSegments, tl.DroppedAcks)
+		}
+	}
 	return out
 }
 

@@ -277,6 +277,7 @@ func TestGraphBounded(t *testing.T) {
 	r := pictureReport()
 	tl := &r.Timelines[0]
 	tl.Segments, tl.Acks, tl.Outstanding = nil, nil, nil
+	tl.DroppedSegments, tl.DroppedAcks, tl.DroppedOutstanding = 7, 8, 9
 	const n = 100_000
 	r.Summary.DurationMS = 100_000
 	for i := range n {
@@ -321,8 +322,42 @@ func TestGraphBounded(t *testing.T) {
 		}
 		t.Logf("graph %d (%s): %d elements", i, els[0].attr["data-graph"], count)
 	}
+	for _, want := range []string{"The oldest 7 data segments and 8 ACKs are not kept", "The oldest 9 changes are not kept"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no caption saying %q", want)
+		}
+	}
 	t.Logf("page %d bytes in %v", out.Len(), took)
 	if out.Len() > 2<<20 {
 		t.Errorf("page of %d bytes", out.Len())
+	}
+}
+
+// TestGraphSeveralFiles: with two capture files, frames are FILE:FRAME,
+// and an evidence frame is found in the timeline by its file too: frame
+// 11 of file 1 is labelled 1:11, while frame 12 of file 0 (the finding
+// says file 0; the timeline has it in file 1) is not labelled.
+func TestGraphSeveralFiles(t *testing.T) {
+	r := pictureReport()
+	r.Captures = append(r.Captures, r.Captures[0])
+	r.Captures[1].File = "c1.pcap"
+	for i := range r.Timelines[0].Segments {
+		r.Timelines[0].Segments[i].Capture = 1
+	}
+	r.Findings[0].FrameCaptures = []int{1, 0}
+	var out bytes.Buffer
+	if err := HTML(&out, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	ts := parseSVGs(t, out.String())[0]
+	var labels []string
+	for _, l := range find(ts, "text", "frame-label") {
+		labels = append(labels, l.text)
+	}
+	if strings.Join(labels, ",") != "1:11,0:14" {
+		t.Errorf("labels %q, want 1:11 and 0:14", labels)
+	}
+	if retx := find(ts, "line", "retx"); len(retx) != 1 || retx[0].title != "frame 1:12: retransmission, Seq=1001, Len=1000" {
+		t.Errorf("retransmission %v", retx)
 	}
 }
