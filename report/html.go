@@ -149,6 +149,12 @@ func buildPage(r *analyze.Report, o HTMLOptions) *page {
 		if c.Packets > 0 {
 			span = ", " + when(c.FirstTime) + " to " + when(c.LastTime)
 		}
+		if c.Truncated {
+			span += fmt.Sprintf(", TRUNCATED at byte %d", c.TruncatedAt)
+		}
+		if n := c.ToolDropped(); n > 0 {
+			span += fmt.Sprintf(", %d dropped by the capture tool", n)
+		}
 		p.Captures = append(p.Captures, fmt.Sprintf("%s (%s, %s): %d packets%s", c.File, c.Format, c.LinkType, c.Packets, span))
 	}
 	s := r.Summary

@@ -199,3 +199,19 @@ func TestDiffHTML(t *testing.T) {
 		t.Errorf("text diff row differs:\n%s", text.String())
 	}
 }
+
+// TestHTMLCaptureLine: a file cut short, and drops the capture tool
+// counted, are said on the file's line in the answer, as in the text.
+func TestHTMLCaptureLine(t *testing.T) {
+	r := pictureReport()
+	drops := uint64(5)
+	r.Captures[0].Truncated, r.Captures[0].TruncatedAt, r.Captures[0].IfDrop = true, 8972, &drops
+	var out bytes.Buffer
+	if err := HTML(&out, r, HTMLOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	want := `<p class="totals file">c.pcap (pcap, ETHERNET): 14 packets, 2026-11-26 00:00:00.000000 UTC to 2026-11-26 00:00:01.000000 UTC, TRUNCATED at byte 8972, 5 dropped by the capture tool</p>`
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("no %s", want)
+	}
+}
