@@ -44,6 +44,31 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 	ew.printf("PROCEDURES (baseline -> candidate; latency in ms from the first transmission)\n")
 	t := table(ew)
 	fmt.Fprintf(t, "  procedure\tcalls\terror rate\tp50\tp50 ratio\tp99\tp99 ratio\n")
+	for _, d := range procedureDiffs(c) {
+		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\t%s -> %s\t%s\n", d.label,
+			d.calls[0], d.calls[1], d.errRate[0], d.errRate[1], d.p50[0], d.p50[1], d.p50Ratio, d.p99[0], d.p99[1], d.p99Ratio)
+	}
+	t.Flush()
+	s0, s1 := c.Baseline.Summary, c.Candidate.Summary
+	ew.printf("\nTCP  retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s\n",
+		s0.TCPRetransmissions, s1.TCPRetransmissions, s0.UnackedRetransmissions, s1.UnackedRetransmissions,
+		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate)))
+	return ew.err
+}
+
+// procedureDiff is one procedure on both sides, as the diff shows it:
+// each pair is [baseline, candidate], "-" where a side has no such
+// procedure (or no reply to time).
+type procedureDiff struct {
+	label                    string
+	calls, errRate, p50, p99 [2]string
+	p50Ratio, p99Ratio       string
+}
+
+// procedureDiffs computes the side-by-side procedure rows of a
+// comparison (text and HTML show the same).
+func procedureDiffs(c *analyze.Comparison) []procedureDiff {
+	var out []procedureDiff
 	for _, pp := range analyze.PairProcedures(c.Baseline, c.Candidate) {
 		b, cd := pp.Baseline, pp.Candidate
 		num := func(p *analyze.Procedure, f func(*analyze.Procedure) string) string {
@@ -67,17 +92,16 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 			}
 			return fmtRatio(q(cd) / q(b))
 		}
-		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\t%s -> %s\t%s\n", pp.Label,
-			num(b, calls), num(cd, calls), num(b, errRate), num(cd, errRate),
-			num(b, p50), num(cd, p50), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P50 }),
-			num(b, p99), num(cd, p99), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P99 }))
+		out = append(out, procedureDiff{label: pp.Label,
+			calls:    [2]string{num(b, calls), num(cd, calls)},
+			errRate:  [2]string{num(b, errRate), num(cd, errRate)},
+			p50:      [2]string{num(b, p50), num(cd, p50)},
+			p99:      [2]string{num(b, p99), num(cd, p99)},
+			p50Ratio: ratio(func(p *analyze.Procedure) float64 { return p.Latency.P50 }),
+			p99Ratio: ratio(func(p *analyze.Procedure) float64 { return p.Latency.P99 }),
+		})
 	}
-	t.Flush()
-	s0, s1 := c.Baseline.Summary, c.Candidate.Summary
-	ew.printf("\nTCP  retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s\n",
-		s0.TCPRetransmissions, s1.TCPRetransmissions, s0.UnackedRetransmissions, s1.UnackedRetransmissions,
-		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate)))
-	return ew.err
+	return out
 }
 
 func lat(p *analyze.Procedure, v float64) string {

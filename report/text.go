@@ -3,7 +3,6 @@ package report
 import (
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -153,18 +152,7 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 			w.para("    ", "    ", d.Summary)
 			// Each summary names its evidence frames; JSON lists them all.
 			// Repeated findings of a kind are summed in one line.
-			groups := groupFindings(r, func(j int) bool { return slices.Contains(d.Findings, j) })
-			// In the verdict's own order: its main evidence first.
-			pos := func(g *findingGroup) int {
-				p := len(d.Findings)
-				for k, j := range d.Findings {
-					if f := r.Findings[j]; f.Kind == g.kind && f.Severity == g.severity && f.Connection == g.conn {
-						p = min(p, k)
-					}
-				}
-				return p
-			}
-			slices.SortStableFunc(groups, func(a, b *findingGroup) int { return pos(a) - pos(b) })
+			groups := diagnosisGroups(r, &d)
 			for _, g := range groups[:min(len(groups), textFindingsPerDiag)] {
 				w.para("    - ", "      ", fmt.Sprintf("[%s] %s", g.kind, strings.TrimPrefix(g.line(r), fmt.Sprintf("%-7s [%s] connection %d: ", g.severity, g.kind, g.conn))))
 			}

@@ -73,6 +73,8 @@ comma-separated list: nfsstall diff good.pcap bad0.pcap,bad1.pcap
 Examples:
   nfsstall hung.pcap                     # text report: diagnosis first
   nfsstall --format json hung.pcap.gz    # JSON report (schema_version 1) for scripts
+  nfsstall -f html hung.pcap > hung.html # one self-contained page: verdict, evidence,
+                                         # time-sequence graph of each stalled connection
   nfsstall trace0 trace1 trace2          # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
   nfsstall --port 2049,20048 mount.pcap  # also MOUNT on 20048: findings name files from the export path
@@ -109,7 +111,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs := pflag.NewFlagSet(name, pflag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.SortFlags = false
-	fs.StringVarP(&o.format, "format", "f", "text", "report format: text or json")
+	fs.StringVarP(&o.format, "format", "f", "text", "report format: text, json, or html (one self-contained page with pictures)")
 	fs.StringVarP(&o.ports, "port", "p", "2049", "server ports to analyse, comma-separated (TCP and UDP)")
 	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call still unanswered this long at the end of the capture is a stall")
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
@@ -225,9 +227,12 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	if r == nil {
 		return code
 	}
-	if o.format == "json" {
+	switch o.format {
+	case "json":
 		err = report.JSON(stdout, r)
-	} else {
+	case "html":
+		err = report.HTML(stdout, r, o.html())
+	default:
 		err = report.TextWith(stdout, r, o.text(stdout))
 	}
 	if err != nil {
@@ -264,9 +269,12 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 	}
 	c := analyze.Compare(sides[0], sides[1])
 	var err error
-	if o.format == "json" {
+	switch o.format {
+	case "json":
 		err = report.DiffJSON(stdout, c)
-	} else {
+	case "html":
+		err = report.DiffHTML(stdout, c, o.html())
+	default:
 		err = report.DiffText(stdout, c)
 	}
 	if err != nil {
@@ -287,6 +295,14 @@ func (o *options) text(stdout io.Writer) report.TextOptions {
 	return t
 }
 
+// html returns the HTML report's options: times as in the text.
+func (o *options) html() report.HTMLOptions {
+	if o.utc {
+		return report.HTMLOptions{Location: time.UTC}
+	}
+	return report.HTMLOptions{Location: time.Local}
+}
+
 // analysis checks the flags and turns them into analysis options.
 func (o *options) analysis() (analyze.Options, error) {
 	mem, err := parseSize(o.memory)
@@ -298,8 +314,8 @@ func (o *options) analysis() (analyze.Options, error) {
 	if limitHeap && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(heapLimit(mem))
 	}
-	if o.format != "text" && o.format != "json" {
-		return opts, fmt.Errorf("--format must be text or json, not %q", o.format)
+	if o.format != "text" && o.format != "json" && o.format != "html" {
+		return opts, fmt.Errorf("--format must be text, json or html, not %q", o.format)
 	}
 	switch o.progress {
 	case "auto", "always", "never":

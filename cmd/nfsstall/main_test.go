@@ -211,7 +211,7 @@ func TestBadInput(t *testing.T) {
 		{"empty file", []string{empty}, empty + ": not a pcap or pcapng file (file has only 0 bytes)"},
 		{"missing file", []string{filepath.Join(dir, "nope.pcap")}, "no such file"},
 		{"no file", nil, "no capture file given"},
-		{"bad format", []string{"--format", "xml", text}, "--format must be text or json"},
+		{"bad format", []string{"--format", "xml", text}, "--format must be text, json or html"},
 		{"bad port", []string{"--port", "70000", text}, `"70000" is not a port number`},
 		{"unknown flag", []string{"--frobnicate", text}, "unknown flag: --frobnicate"},
 		{"stdin twice", []string{"-", "-"}, "only once"},
