@@ -32,13 +32,6 @@ import (
 	"github.com/nfsstall/nfsstall/report"
 )
 
-// timelinesLanded says analyze fills Report.Timelines for real captures.
-// The lead sets it true when merging the analyze data; until then the
-// pictures of the real captures rendered by run() are not asserted (the
-// pictures are, on the same captures, with timelines from tshark's views:
-// TestHTMLPicturesInBrowser).
-const timelinesLanded = false
-
 // screenshotDir is where the browser tests write a screenshot of each page
 // (README, "HTML report"): $NFSSTALL_SCREENSHOTS, else
 // os.TempDir()/nfsstall-screenshots.
@@ -306,9 +299,7 @@ func TestHTMLInBrowser(t *testing.T) {
 						t.Errorf("connection %d: the copy button put %q in the clipboard, want %q", d.Connection, clip, f.FilterSet)
 					}
 				}
-				if timelinesLanded {
-					checkPictures(t, tb, d, jr.Timelines, func(i int) []int64 { return jr.Findings[i].Frames })
-				}
+				checkPictures(t, tb, d, jr.Timelines, func(i int) []int64 { return jr.Findings[i].Frames })
 			}
 			tb.screenshot(t, dir, strings.TrimSuffix(name, ".gz"))
 			tb.clean(t, url)
