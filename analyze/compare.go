@@ -55,7 +55,7 @@ func Compare(base, cand *Report) *Comparison {
 		}
 		be, ce := errorRate(b), errorRate(c)
 		if ce > be {
-			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "error_rate", Baseline: be, Candidate: ce,
+			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "error_rate", Baseline: round6(be), Candidate: round6(ce),
 				Summary: fmt.Sprintf("%s: error rate %.1f%% (baseline %.1f%%)", pp.Label, 100*ce, 100*be)})
 		}
 		for _, q := range []struct {
@@ -182,6 +182,9 @@ func errorRate(p *Procedure) float64 {
 }
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
+
+// round6 keeps a fraction to 6 decimals, not float division's 17 digits.
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // FormatRate formats a data rate for people.
 func FormatRate(bps float64) string {

@@ -173,6 +173,8 @@ type Latency struct {
 	P90  float64 `json:"p90"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
+	// none: no reply was timed; JSON writes null (latencyjson.go)
+	none bool
 }
 
 // Procedure is the row of one program/version/procedure.

@@ -150,10 +150,11 @@ func TestDiffChanges(t *testing.T) {
 	c := analyze.Compare(base, cand)
 	b, cd := base.Procedures[0], cand.Procedures[0] // READ on both sides
 	bRate, cRate := float64(b.Errors)/float64(b.Replies), float64(cd.Errors)/float64(cd.Replies)
+	r6 := func(v float64) float64 { return math.Round(v*1e6) / 1e6 } // JSON keeps a fraction to 6 decimals
 
 	// The changes, each computed from the two models.
 	want := map[string]analyze.Change{
-		"error_rate": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "error_rate", Baseline: bRate, Candidate: cRate,
+		"error_rate": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "error_rate", Baseline: r6(bRate), Candidate: r6(cRate),
 			Ratio:   math.Round(cRate/bRate*1000) / 1000,
 			Summary: fmt.Sprintf("NFSv3 READ: error rate %.1f%% (baseline %.1f%%)", 100*cRate, 100*bRate)},
 		"p99_ms": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "p99_ms", Baseline: b.Latency.P99, Candidate: cd.Latency.P99, Ratio: 5,
