@@ -98,18 +98,18 @@ func Compare(base, cand *Report) *Comparison {
 		n := map[string]int{}
 		for _, f := range r.Findings {
 			if f.Severity != SeverityInfo {
-				n[f.Kind+"/"+f.Procedure]++
+				n[f.Kind+"/"+f.ProcLabel()]++
 			}
 		}
 		return n
 	}
 	baseF, candF := countFindings(base), countFindings(cand)
 	for _, f := range cand.Findings {
-		key := f.Kind + "/" + f.Procedure
+		key := f.Kind + "/" + f.ProcLabel()
 		if baseF[key] > 0 || candF[key] == 0 {
 			continue
 		}
-		add(Change{Kind: "new_finding", Procedure: f.Procedure, Metric: f.Kind, Candidate: float64(candF[key]),
+		add(Change{Kind: "new_finding", Procedure: f.ProcLabel(), Metric: f.Kind, Candidate: float64(candF[key]),
 			Summary: fmt.Sprintf("only the candidate has %s findings (%d): %s", f.Kind, candF[key], f.Summary)})
 		candF[key] = 0 // one change per kind and procedure, showing the first
 	}
@@ -144,8 +144,7 @@ func PairProcedures(base, cand *Report) []ProcedurePair {
 	}{{cand, true}, {base, false}} {
 		for i := range side.r.Procedures {
 			p := &side.r.Procedures[i]
-			label := ProcLabel(p.ProgramName, p.Version, p.Name, false) // as the text report
-
+			label := p.Label()
 			j, ok := idx[label]
 			if !ok {
 				j = len(out)

@@ -152,7 +152,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
 			p.label(k.xid, &a.paths), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
@@ -182,7 +182,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	}
 	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
 			p.label(k.xid, &a.paths), p.sends, where, a.frames(sends), outcome),
@@ -294,7 +294,7 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 	}
 	f := Finding{
 		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
 			p.label(k.xid, &a.paths), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
@@ -363,6 +363,7 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 			}
 			if rec.known {
 				f.Procedure = decode.ProcName(rec.prog, rec.vers, rec.proc)
+				f.procLabel = procLabel(rec.prog, rec.vers, rec.proc)
 				what = fmt.Sprintf("; these are bytes of the %s %s xid %s", procLabel(rec.prog, rec.vers, rec.proc), kind, XID(rec.xid))
 			} else {
 				what = fmt.Sprintf("; these are bytes of the RPC %s xid %s", kind, XID(rec.xid))
@@ -394,13 +395,14 @@ func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
 	case u.Dir == tcpflow.ToClient && !h.Call:
 		f.XID = xidPtr(h.XID)
 		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: h.XID}]; p != nil {
-			f.Procedure = p.name()
+			f.Procedure, f.procLabel = p.name(), p.procLabel()
 			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
 				p.procLabel(), XID(h.XID), c.a.frame(p.first))
 		}
 		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(h.XID))
 	case u.Dir == tcpflow.ToServer && h.Call:
 		f.XID, f.Procedure = xidPtr(h.XID), decode.ProcName(h.Prog, h.Vers, h.Proc)
+		f.procLabel = procLabel(h.Prog, h.Vers, h.Proc)
 		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(h.Prog, h.Vers, h.Proc), XID(h.XID))
 	}
 	return ""

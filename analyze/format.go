@@ -10,24 +10,37 @@ import (
 // Words and numbers for people, shared by the findings here and the text
 // report (package report), so that both say a thing the same way.
 
-// ProcLabel names a procedure: "MOUNTv3 MNT" as the text report's tables
-// write it, or with spaced "MOUNT v3 MNT" as findings' summaries do (issue
-// 14 settles on one; until then each keeps its output).
-func ProcLabel(program string, vers uint32, name string, spaced bool) string {
-	if spaced {
-		return fmt.Sprintf("%s v%d %s", program, vers, name)
-	}
-	return fmt.Sprintf("%sv%d %s", program, vers, name)
-}
-
-// procLabel is a call's procedure in a summary: its name, qualified unless
-// it is NFSv3.
-func procLabel(prog, vers, proc uint32) string {
-	name := decode.ProcName(prog, vers, proc)
-	if prog == decode.ProgNFS && vers == 3 {
+// ProcLabel names a procedure the one way every report writes it (text
+// tables, findings' summaries, diff, HTML): program and version, then the
+// procedure, "NFSv3 READ", "MOUNTv3 MNT", "PORTMAPv2 CALLIT", "NFSv4 WRITE"
+// (a COMPOUND by its main operation). A row that is not one program's
+// ("(other procedures)", program "*") is its name alone.
+func ProcLabel(program string, vers uint32, name string) string {
+	if program == "" || program == "*" {
 		return name
 	}
-	return ProcLabel(decode.ProgramName(prog), vers, name, true)
+	return program + "v" + strconv.FormatUint(uint64(vers), 10) + " " + name
+}
+
+// Label is the procedure's ProcLabel.
+func (p *Procedure) Label() string { return ProcLabel(p.ProgramName, p.Version, p.Name) }
+
+// Label is the call's procedure's ProcLabel.
+func (u *Unanswered) Label() string { return ProcLabel(u.ProgramName, u.Version, u.Procedure) }
+
+// ProcLabel is the ProcLabel of the finding's call ("NFSv3 READ"), or its
+// Procedure when the analysis did not name the program ("" when the
+// finding is about no call).
+func (f *Finding) ProcLabel() string {
+	if f.procLabel != "" {
+		return f.procLabel
+	}
+	return f.Procedure
+}
+
+// procLabel is ProcLabel of a call's numbers.
+func procLabel(prog, vers, proc uint32) string {
+	return ProcLabel(decode.ProgramName(prog), vers, decode.ProcName(prog, vers, proc))
 }
 
 // Plural returns one when n is 1, else many.

@@ -243,7 +243,7 @@ func TestOpenRecordAtEnd(t *testing.T) {
 		what string
 		want []string
 	}{
-		{"RPC records client->server", []string{fmt.Sprintf("connection 1 at frame %d: WRITE call xid 0x000000a1, 596 of ", writeFrame)}},
+		{"RPC records client->server", []string{fmt.Sprintf("connection 1 at frame %d: NFSv3 WRITE call xid 0x000000a1, 596 of ", writeFrame)}},
 		{"RPC records server->client", []string{fmt.Sprintf("connection 2 at frame %d: reply xid 0x000000b1, 144 of 4044 bytes", replyFrame)}},
 	} {
 		sk, ok := skippedWith(r, tt.what, "still open when their connection or the capture ended")

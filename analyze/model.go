@@ -293,6 +293,8 @@ type Finding struct {
 	// (Summary.Unproven)
 	unproven bool
 	refs     []tcpflow.FrameRef // Frames with their files and times
+	// procLabel: the call's ProcLabel (Finding.ProcLabel)
+	procLabel string
 }
 
 // Diagnosis is the verdict on one connection with a stall.

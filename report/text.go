@@ -256,7 +256,7 @@ func unanswered(w *errWriter, r *analyze.Report) {
 			if u.ReplyPartial != "" {
 				detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
 			}
-			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, u.Label(),
 				frame, w.time(u.Sent), analyze.FormatMS(u.AgeMS), u.Sends, detail)
 		}
 		if n := r.Summary.Unanswered - int64(len(rows)); n > 0 {
@@ -307,7 +307,7 @@ func procedures(w *errWriter, r *analyze.Report) {
 			if p.Replies > 0 {
 				lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
 			}
-			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
+			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", p.Label(),
 				p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
 		}
 	})
