@@ -64,7 +64,7 @@ func Compare(base, cand *Report) *Comparison {
 		}{{"p50_ms", b.Latency.P50, c.Latency.P50}, {"p99_ms", b.Latency.P99, c.Latency.P99}} {
 			if b.Replies > 0 && c.Replies > 0 && q.b > 0 && q.c/q.b >= latencyRatioWorth {
 				add(Change{Kind: "procedure", Procedure: pp.Label, Metric: q.name, Baseline: q.b, Candidate: q.c,
-					Summary: fmt.Sprintf("%s: latency %s %.3f ms, %.1fx the baseline's %.3f ms", pp.Label, q.name[:3], q.c, q.c/q.b, q.b)})
+					Summary: fmt.Sprintf("%s: latency %s %s, %.1fx the baseline's %s", pp.Label, q.name[:3], FormatMS(q.c), q.c/q.b, FormatMS(q.b))})
 			}
 		}
 		if c.Unanswered > b.Unanswered {
@@ -184,17 +184,6 @@ func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
 // round6 keeps a fraction to 6 decimals, not float division's 17 digits.
 func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
-
-// FormatRate formats a data rate for people.
-func FormatRate(bps float64) string {
-	switch {
-	case bps >= 1<<20:
-		return fmt.Sprintf("%.1f MiB/s", bps/(1<<20))
-	case bps >= 1<<10:
-		return fmt.Sprintf("%.1f KiB/s", bps/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B/s", bps)
-}
 
 // HasStall reports whether any finding of r has severity stall.
 func (r *Report) HasStall() bool {

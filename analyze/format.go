@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/nfsstall/nfsstall/decode"
@@ -51,16 +52,66 @@ func Plural(n int, one, many string) string {
 	return many
 }
 
-// FormatMS formats a duration in milliseconds: "9.63 s", "12.5 ms", "80 µs".
+// FormatMS formats a duration given in milliseconds, the one way every
+// text line and table writes one, its unit chosen by size: "540 µs" below
+// 1 ms, "4.52 ms", "43.6 ms", "540 ms" below 1 s (three significant
+// digits), "9.63 s" below a minute, "2 min 05 s" below
+// an hour, then "1 h 30 min". It rounds first, then picks the unit, so
+// 999.6 ms is "1.00 s", never "1000 ms".
 func FormatMS(msec float64) string {
 	switch {
-	case msec >= 1000:
-		return fmt.Sprintf("%.2f s", msec/1000)
-	case msec >= 1:
-		return fmt.Sprintf("%.1f ms", msec)
+	case math.IsNaN(msec):
+		return "?"
+	case msec < 0:
+		return "-" + FormatMS(-msec)
 	}
-	return fmt.Sprintf("%.0f µs", msec*1000)
+	if us := math.Round(msec * 1000); us < 1000 {
+		return fmt.Sprintf("%.0f µs", us)
+	}
+	// Three significant digits of ms.
+	if hundredths := math.Round(msec * 100); hundredths < 1000 {
+		return fmt.Sprintf("%.2f ms", hundredths/100)
+	}
+	if tenths := math.Round(msec * 10); tenths < 1000 {
+		return fmt.Sprintf("%.1f ms", tenths/10)
+	}
+	if whole := math.Round(msec); whole < 1000 {
+		return fmt.Sprintf("%.0f ms", whole)
+	}
+	if cs := math.Round(msec / 10); cs < 6000 {
+		return fmt.Sprintf("%.2f s", cs/100)
+	}
+	if sec := math.Round(msec / 1000); sec < 3600 {
+		return fmt.Sprintf("%d min %02d s", int64(sec)/60, int64(sec)%60)
+	}
+	minutes := int64(math.Round(msec / 60000))
+	return fmt.Sprintf("%d h %02d min", minutes/60, minutes%60)
 }
+
+// FormatBytes formats a size in bytes for people in binary units, as
+// --memory reads them (1 MiB = 1024 KiB = 1,048,576 bytes): "512 B",
+// "1.5 KiB", "64.0 MiB", "2.0 GiB"; exact byte counts (a segment's 1448
+// bytes, a table's bytes column) are written as the plain number.
+func FormatBytes(n float64) string {
+	if n < 0 {
+		return "-" + FormatBytes(-n)
+	}
+	units := []string{"KiB", "MiB", "GiB", "TiB"}
+	if math.Round(n) < 1024 {
+		return fmt.Sprintf("%.0f B", n)
+	}
+	i := 0
+	n /= 1024
+	for math.Round(n*10) >= 1024*10 && i+1 < len(units) {
+		n /= 1024
+		i++
+	}
+	return fmt.Sprintf("%.1f %s", n, units[i])
+}
+
+// FormatRate formats a data rate, bytes per second, in FormatBytes' units:
+// "12.5 MiB/s".
+func FormatRate(bps float64) string { return FormatBytes(bps) + "/s" }
 
 // FrameLabel names a frame as Wireshark numbers it; when the report spans
 // several capture files, as FILE:FRAME, FILE being its index in

@@ -130,7 +130,7 @@ func TestReplayAfterReply(t *testing.T) {
 		}
 		k := findKinds(r)["rpc_retransmission"]
 		if len(k) != 1 || !sameFrames(k[0].Frames, frameList(call1, reply1, call2)) || k[0].XID == nil || *k[0].XID != xid ||
-			!strings.Contains(k[0].Summary, fmt.Sprintf("was re-sent on the same connection at frame %d, 1.0 ms after its reply at frame %d", call2, reply1)) {
+			!strings.Contains(k[0].Summary, fmt.Sprintf("was re-sent on the same connection at frame %d, 1.00 ms after its reply at frame %d", call2, reply1)) {
 			t.Errorf("rpc_retransmission findings %+v", k)
 		}
 	})

@@ -41,7 +41,7 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 		}
 		ew.printf("\n")
 	}
-	ew.printf("PROCEDURES (baseline -> candidate; latency in ms from the first transmission)\n")
+	ew.printf("PROCEDURES (baseline -> candidate; latency from the first transmission)\n")
 	t := table(ew)
 	fmt.Fprintf(t, "  procedure\tcalls\terror rate\tp50\tp50 ratio\tp99\tp99 ratio\n")
 	for _, pp := range analyze.PairProcedures(c.Baseline, c.Candidate) {
@@ -62,7 +62,7 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 		p50 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P50) }
 		p99 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P99) }
 		ratio := func(q func(*analyze.Procedure) float64) string {
-			if b == nil || cd == nil || b.Replies == 0 || cd.Replies == 0 || q(b) <= 0 {
+			if b == nil || cd == nil || !b.Timed() || !cd.Timed() || q(b) <= 0 {
 				return "-"
 			}
 			return fmtRatio(q(cd) / q(b))
@@ -81,10 +81,10 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 }
 
 func lat(p *analyze.Procedure, v float64) string {
-	if p.Replies == 0 {
+	if !p.Timed() {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f", v)
+	return analyze.FormatMS(v)
 }
 
 // fmtRatio keeps two significant digits for ratios far below 1, so a p99

@@ -297,15 +297,16 @@ func procedures(w *errWriter, r *analyze.Report) {
 		return
 	}
 	rows := r.Procedures[:min(len(r.Procedures), textProceduresListed)]
-	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(rows), func(t io.Writer) {
+	tableSection(w, "PROCEDURES (latency from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(rows), func(t io.Writer) {
 		if n := len(r.Procedures) - len(rows); n > 0 {
 			defer fmt.Fprintf(t, "  ... and %d more procedures (--format json lists them)\n", n)
 		}
 		for _, p := range rows {
 			l := p.Latency
 			lat := "-\t-\t-\t-\t-\t-"
-			if p.Replies > 0 {
-				lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+			if p.Timed() {
+				lat = strings.Join([]string{analyze.FormatMS(l.Min), analyze.FormatMS(l.Mean), analyze.FormatMS(l.P50),
+					analyze.FormatMS(l.P90), analyze.FormatMS(l.P99), analyze.FormatMS(l.Max)}, "\t")
 			}
 			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", p.Label(),
 				p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)

@@ -474,7 +474,7 @@ func parsePorts(s string) ([]uint16, error) {
 func progressLine(p analyze.Progress, elapsed time.Duration) string {
 	rate := float64(p.Read) / max(elapsed.Seconds(), 1e-3)
 	if p.Total <= 0 {
-		return fmt.Sprintf("nfsstall: %s read, %s/s, %d packets", byteSize(float64(p.Read)), byteSize(rate), p.Packets)
+		return fmt.Sprintf("nfsstall: %s read, %s/s, %d packets", analyze.FormatBytes(float64(p.Read)), analyze.FormatBytes(rate), p.Packets)
 	}
 	left := ""
 	if rate > 0 && p.Read < p.Total {
@@ -484,24 +484,10 @@ func progressLine(p analyze.Progress, elapsed time.Duration) string {
 		} else {
 			eta = eta.Round(time.Second)
 		}
-		left = fmt.Sprintf(", %s left", eta)
+		left = fmt.Sprintf(", %s left", analyze.FormatMS(float64(eta.Milliseconds())))
 	}
 	return fmt.Sprintf("nfsstall: %s of %s (%d%%), %s/s%s, %d packets",
-		byteSize(float64(p.Read)), byteSize(float64(p.Total)), p.Read*100/p.Total, byteSize(rate), left, p.Packets)
-}
-
-// byteSize formats n bytes with a decimal unit: "512.0 MB".
-func byteSize(n float64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	i := 0
-	for n >= 1000 && i < len(units)-1 {
-		n /= 1000
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f B", n)
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
+		analyze.FormatBytes(float64(p.Read)), analyze.FormatBytes(float64(p.Total)), p.Read*100/p.Total, analyze.FormatBytes(rate), left, p.Packets)
 }
 
 func showProgress(mode string, stderr io.Writer) bool {
