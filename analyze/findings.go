@@ -320,7 +320,7 @@ func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int6
 				continue
 			}
 			built[KindUnackedRetran]++
-			all = append(all, c.unackedFinding(u, end))
+			all = append(all, c.unackedFinding(u, end, a.opts.StallAfter))
 		}
 		for _, zw := range c.tcp.ZeroWins {
 			if zw.Closed && built[KindZeroWindow] >= maxListed {
@@ -338,8 +338,10 @@ func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int6
 // v3 and v4), procedure 5 of program 100000.
 const pmapCallit = 5
 
-// unackedFinding describes bytes re-sent and never ACKed.
-func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
+// unackedFinding describes bytes re-sent and never ACKed: a stall when
+// they have waited at least stallAfter since their first transmission at
+// the end of the capture, else a warning that says why it is not one.
+func (c *connState) unackedFinding(u tcpflow.Unacked, end, stallAfter int64) Finding {
 	sender, receiver := "client", "server"
 	if u.Dir == tcpflow.ToClient {
 		sender, receiver = "server", "client"
@@ -380,6 +382,10 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	f.Seq, f.SeqRaw = &u.RelSeq, &u.Seq
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at Seq=%d (raw %d) %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
 		sender, u.Len, u.RelSeq, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
+	if end-first.Time < stallAfter {
+		f.Severity = SeverityWarning
+		f.Summary += tooYoung("never ACKed", end-first.Time, stallAfter)
+	}
 	return f
 }
 
@@ -434,7 +440,17 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 	}
 	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
 		who, c.a.frame(zw.Start), FormatMS(f.DurationMS), zw.Probes)
+	if end-zw.Start.Time < stallAfter {
+		f.Summary += tooYoung("closed", end-zw.Start.Time, stallAfter)
+	}
 	return f
+}
+
+// tooYoung says why evidence that would be a stall is not one: it had
+// lasted less than --stall-after when the capture ended.
+func tooYoung(what string, age, stallAfter int64) string {
+	return fmt.Sprintf("; not a stall: %s for %s when the capture ended, less than --stall-after (%s), too soon to judge",
+		what, FormatMS(ms(age)), FormatMS(ms(stallAfter)))
 }
 
 // frame formats a frame as Wireshark numbers it; when the report spans
