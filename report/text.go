@@ -37,6 +37,7 @@ func TextWith(w io.Writer, r *analyze.Report, o TextOptions) error {
 	header(tw, r)
 	diagnoses(tw, r)
 	findings(tw, r)
+	clients(tw, r) // clients.go
 	unanswered(tw, r)
 	procedures(tw, r)
 	operations(tw, r)

@@ -46,7 +46,7 @@ func TestTextWidth(t *testing.T) {
 				inTable = false
 				continue
 			}
-			if strings.Contains(l, "\t") || strings.HasPrefix(l, "  conn  ") || strings.HasPrefix(l, "  procedure  ") || strings.HasPrefix(l, "  id  ") {
+			if strings.Contains(l, "\t") || strings.HasPrefix(l, "  conn  ") || strings.HasPrefix(l, "  procedure  ") || strings.HasPrefix(l, "  id  ") || strings.HasPrefix(l, "  client  ") {
 				inTable = true
 			}
 			if inTable || strings.HasPrefix(strings.TrimSpace(l), "Wireshark") {
