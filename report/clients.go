@@ -26,9 +26,10 @@ type clientRow struct {
 
 // clientRows sums the report's connections per client address (the
 // listed ones and the groups of the others; a group of "*", all other
-// clients, is left out: it cannot be told apart) and gives each its worst
-// finding: the most severe, then the longest. The worst first.
-func clientRows(r *analyze.Report) []*clientRow {
+// clients, is counted apart in others: they cannot be told apart) and
+// gives each its worst finding: the most severe, then the longest. The
+// worst first.
+func clientRows(r *analyze.Report) (rows []*clientRow, others int64) {
 	by := map[string]*clientRow{}
 	row := func(addr string) *clientRow {
 		c := by[addr]
@@ -52,6 +53,7 @@ func clientRows(r *analyze.Report) []*clientRow {
 	}
 	for _, g := range r.ConnectionGroups {
 		if g.Client == "*" {
+			others += g.Connections
 			continue
 		}
 		c := row(g.Client)
@@ -71,7 +73,7 @@ func clientRows(r *analyze.Report) []*clientRow {
 			c.worst, c.worstSev = i, sev
 		}
 	}
-	rows := make([]*clientRow, 0, len(by))
+	rows = make([]*clientRow, 0, len(by))
 	for _, c := range by {
 		rows = append(rows, c)
 	}
@@ -79,18 +81,22 @@ func clientRows(r *analyze.Report) []*clientRow {
 		return cmp.Or(cmp.Compare(a.worstSev, b.worstSev), cmp.Compare(b.unanswered, a.unanswered),
 			cmp.Compare(b.calls, a.calls), compareAddr(a.addr, b.addr))
 	})
-	return rows
+	return rows, others
 }
 
 // clients prints CLIENTS when the connections come from several client
 // hosts: which are hit, and how badly, before the per-connection table.
 func clients(w *errWriter, r *analyze.Report) {
-	rows := clientRows(r)
-	if len(rows) < 2 {
+	rows, others := clientRows(r)
+	if len(rows) < 2 && others == 0 {
 		return
 	}
 	shown := rows[:min(len(rows), textClients)]
-	title := fmt.Sprintf("CLIENTS (%d, the worst first: by their worst finding, then unanswered calls)", len(rows))
+	count := fmt.Sprint(len(rows))
+	if others > 0 {
+		count += " told apart"
+	}
+	title := fmt.Sprintf("CLIENTS (%s; the worst first)", count)
 	tableSection(w, title, "  client\tconnections\tcalls\tunanswered\tfindings\tworst finding\n", len(shown), func(t io.Writer) {
 		for _, c := range shown {
 			worst := "-"
@@ -113,6 +119,10 @@ func clients(w *errWriter, r *analyze.Report) {
 				bySev[k]++
 			}
 			fmt.Fprintf(t, "  ... and %d more %s (%s): --format json lists their connections\n", n, analyze.Plural(n, "client", "clients"), kindCounts(bySev))
+		}
+		if others > 0 {
+			fmt.Fprintf(t, "  ... and %d %s of other clients, not told apart (JSON connection_groups with client \"*\")\n",
+				others, analyze.Plural(int(min(others, 2)), "connection", "connections"))
 		}
 	})
 }

@@ -126,10 +126,10 @@ func header(w *errWriter, r *analyze.Report) {
 		w.para(fmt.Sprintf("  [%d] ", i), "      ", fmt.Sprintf("%s (%s, %s, snaplen %d): %d packets%s%s", c.File, format, links, c.Snaplen, c.Packets, span, extra))
 	}
 	n := func(v int64) int { return int(min(v, 2)) }
-	w.printf("  %d %s, %d %s, %d %s, %d unanswered, %d RPC %s\n",
+	w.para("  ", "    ", fmt.Sprintf("%d %s, %d %s, %d %s, %d unanswered, %d RPC %s",
 		s.Connections, analyze.Plural(s.Connections, "connection", "connections"),
 		s.Calls, analyze.Plural(n(s.Calls), "call", "calls"), s.Replies, analyze.Plural(n(s.Replies), "reply", "replies"),
-		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions"))
+		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions")))
 	w.para("  ", "    ", stallLine(r))
 	for _, m := range r.Completeness {
 		w.para("  capture: ", "    ", m)
@@ -141,13 +141,16 @@ func header(w *errWriter, r *analyze.Report) {
 }
 
 func diagnoses(w *errWriter, r *analyze.Report) {
-	shown := map[int]bool{}
-	for _, i := range diagnosisOrder(r)[:min(len(r.Diagnoses), textDiagnoses)] {
+	// The longest stalls are named: the first few in full, the next on a
+	// line each; the rest are counted.
+	shown, full := map[int]bool{}, map[int]bool{}
+	for k, i := range diagnosisOrder(r)[:min(len(r.Diagnoses), textDiagnoses)] {
 		shown[i] = true
+		full[i] = k < textDiagnosesFull
 	}
 	titled(w, "DIAGNOSIS", len(r.Diagnoses), func() {
 		for i, d := range r.Diagnoses {
-			if !shown[i] {
+			if !full[i] {
 				continue
 			}
 			w.printf("  connection %d: %s\n", d.Connection, d.Verdict)
@@ -183,6 +186,11 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 				} else {
 					w.printf("    Wireshark: %s\n", f)
 				}
+			}
+		}
+		for i, d := range r.Diagnoses {
+			if shown[i] && !full[i] {
+				w.para("  ", "    ", briefDiagnosis(r, d))
 			}
 		}
 		if n := len(r.Diagnoses) - len(shown); n > 0 {
@@ -231,6 +239,9 @@ func findings(w *errWriter, r *analyze.Report) {
 		}
 	}
 	head := fmt.Sprintf("FINDINGS (%d not under a verdict above: %s", listed, strings.Join(sev, ", "))
+	if listed == 0 {
+		head = "FINDINGS (those listed are all under a verdict above"
+	}
 	if n := total - listed; n > 0 {
 		head += fmt.Sprintf("; and %d more counted, not listed: %s", n, kindCounts(omitted))
 	}
