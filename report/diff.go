@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nfsstall/nfsstall/analyze"
 )
@@ -17,17 +18,25 @@ func DiffJSON(w io.Writer, c *analyze.Comparison) error {
 }
 
 // DiffText writes a comparison for people: what changed first, then the
-// procedures side by side.
-func DiffText(w io.Writer, c *analyze.Comparison) error {
-	ew := &errWriter{w: w}
+// procedures side by side; lines are not broken.
+func DiffText(w io.Writer, c *analyze.Comparison) error { return DiffTextWith(w, c, TextOptions{}) }
+
+// DiffTextWith is DiffText with options: prose broken at o.Width, as the
+// text report's (the procedure table is not).
+func DiffTextWith(w io.Writer, c *analyze.Comparison, o TextOptions) error {
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ew := &errWriter{w: w, loc: loc, width: o.Width}
 	side := func(name string, r *analyze.Report) {
 		var packets int64
 		for _, cp := range r.Captures {
 			packets += cp.Packets
 		}
-		ew.printf("%-9s %d %s, %d packets, %s, %d %s, %d unanswered: %s\n",
-			name, len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"), packets, analyze.FormatMS(r.Summary.DurationMS),
-			r.Summary.Calls, analyze.Plural(int(min(r.Summary.Calls, 2)), "call", "calls"), r.Summary.Unanswered, stallLine(r))
+		ew.para(fmt.Sprintf("%-9s ", name), "          ", fmt.Sprintf("%d %s, %d packets, %s, %d %s, %d unanswered: %s",
+			len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"), packets, analyze.FormatMS(r.Summary.DurationMS),
+			r.Summary.Calls, analyze.Plural(int(min(r.Summary.Calls, 2)), "call", "calls"), r.Summary.Unanswered, stallLine(r)))
 	}
 	side("baseline", c.Baseline)
 	side("candidate", c.Candidate)
@@ -37,14 +46,16 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 	} else {
 		ew.printf("CHANGES (candidate against baseline)\n")
 		for _, ch := range c.Changes {
-			ew.printf("  - %s\n", ch.Summary)
+			ew.para("  - ", "    ", ch.Summary)
 		}
 		ew.printf("\n")
 	}
 	ew.printf("PROCEDURES (baseline -> candidate; latency from the first transmission)\n")
 	t := table(ew)
 	fmt.Fprintf(t, "  procedure\tcalls\terror rate\tp50\tp50 ratio\tp99\tp99 ratio\n")
-	for _, pp := range analyze.PairProcedures(c.Baseline, c.Candidate) {
+	pairs := analyze.PairProcedures(c.Baseline, c.Candidate)
+	more := len(pairs) - textProceduresListed
+	for _, pp := range pairs[:min(len(pairs), textProceduresListed)] {
 		b, cd := pp.Baseline, pp.Candidate
 		num := func(p *analyze.Procedure, f func(*analyze.Procedure) string) string {
 			if p == nil {
@@ -72,11 +83,15 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 			num(b, p50), num(cd, p50), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P50 }),
 			num(b, p99), num(cd, p99), ratio(func(p *analyze.Procedure) float64 { return p.Latency.P99 }))
 	}
+	if more > 0 {
+		fmt.Fprintf(t, "  ... and %d more procedures (--format json lists them)\n", more)
+	}
 	t.Flush()
 	s0, s1 := c.Baseline.Summary, c.Candidate.Summary
-	ew.printf("\nTCP  retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s\n",
+	ew.printf("\n")
+	ew.para("TCP  ", "     ", fmt.Sprintf("retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s",
 		s0.TCPRetransmissions, s1.TCPRetransmissions, s0.UnackedRetransmissions, s1.UnackedRetransmissions,
-		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate)))
+		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate))))
 	return ew.err
 }
 

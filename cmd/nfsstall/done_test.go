@@ -103,12 +103,16 @@ func checkText(t *testing.T, name, out string, width int) {
 
 // TestTextFitsEveryCapture: the text report of every capture (the lab's,
 // and the public ones when ../shared/pcaps-public is there) at 80 columns,
-// the width when the output is not a terminal, as here.
+// the width when the output is not a terminal, as here; and diff's.
 func TestTextFitsEveryCapture(t *testing.T) {
 	paths, ports := capturesToRead(t)
 	for i, path := range paths {
 		out, _, _ := nfsstall(t, nil, "--port", ports[i], path)
 		checkText(t, filepath.Base(path), out, 80)
+	}
+	for _, pair := range [][2]string{{"mixed.pcap.gz", "stall-client-noack.pcap.gz"}, {"stall-server-hung.pcap.gz", "nfs4-server-hung.pcap.gz"}} {
+		out, _, _ := nfsstall(t, nil, "diff", filepath.Join(pcapDir, pair[0]), filepath.Join(pcapDir, pair[1]))
+		checkText(t, "diff "+pair[0]+" "+pair[1], out, 80)
 	}
 }
 

@@ -267,7 +267,7 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 	if o.format == "json" {
 		err = report.DiffJSON(stdout, c)
 	} else {
-		err = report.DiffText(stdout, c)
+		err = report.DiffTextWith(stdout, c, o.text(stdout))
 	}
 	if err != nil {
 		return fail(stderr, "writing report: %v", err)
