@@ -383,7 +383,7 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end, stallAfter int64) Fin
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at Seq=%d (raw %d) %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
 		sender, u.Len, u.RelSeq, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
 	if end-first.Time < stallAfter {
-		f.Severity = SeverityWarning
+		f.Severity, f.TooYoung = SeverityWarning, true
 		f.Summary += tooYoung("never ACKed", end-first.Time, stallAfter)
 	}
 	return f
@@ -441,6 +441,7 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
 		who, c.a.frame(zw.Start), FormatMS(f.DurationMS), zw.Probes)
 	if end-zw.Start.Time < stallAfter {
+		f.TooYoung = true
 		f.Summary += tooYoung("closed", end-zw.Start.Time, stallAfter)
 	}
 	return f

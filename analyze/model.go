@@ -283,6 +283,10 @@ type Finding struct {
 	// Probes counts the window probes (and keep-alives) the peer sent
 	// during a zero_window episode; an extra beyond the contract.
 	Probes int `json:"probes,omitempty"`
+	// TooYoung: it would be a stall had it lasted --stall-after by the end
+	// of the capture (never-ACKed bytes, a zero window still closed); its
+	// summary says so. An extra beyond the contract.
+	TooYoung bool `json:"too_young,omitempty"`
 
 	// Facts the diagnosis reads, not rendered: which side the evidence is
 	// about (the sender of never-ACKed bytes, the advertiser of a zero

@@ -377,6 +377,11 @@ func stallLine(r *analyze.Report) string {
 			line = fmt.Sprintf("no stall proven: %d %s would be %s but rest on what the capture did not see (the capture: lines say what)",
 				n, analyze.Plural(int(min(n, 2)), "finding", "findings"), analyze.Plural(int(min(n, 2)), "a stall", "stalls"))
 		}
+		if n := tooYoung(r); n > 0 {
+			// What --stall-after kept from being a stall, said at once.
+			line += fmt.Sprintf("; %d too young to judge: lasting less than --stall-after (%s) when the capture ended",
+				n, analyze.FormatMS(r.StallAfterMS))
+		}
 		if u := r.Untracked; u != nil {
 			return line + " among the tracked connections and calls; not analysed: " + untrackedNote(u)
 		}
@@ -408,4 +413,22 @@ func untrackedNote(u *analyze.Untracked) string {
 			u.Calls, analyze.Plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// tooYoung counts what would be a stall had it lasted --stall-after by
+// the end of the capture: findings so marked, and the unanswered calls
+// listed that are younger.
+func tooYoung(r *analyze.Report) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.TooYoung {
+			n++
+		}
+	}
+	for _, u := range r.Unanswered {
+		if r.StallAfterMS > 0 && u.AgeMS < r.StallAfterMS {
+			n++
+		}
+	}
+	return n
 }

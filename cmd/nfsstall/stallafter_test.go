@@ -178,3 +178,25 @@ func TestStallAfterZeroWindow(t *testing.T) {
 		})
 	}
 }
+
+// TestStallAfterAnswerLine: the answer line says at once what --stall-after
+// kept from being a stall. stall-client-noack holds, in tshark's view, one
+// call never answered and one run of never-ACKed bytes, both about 13 s
+// old at the end (TestStallAfterNeverACKed): with --stall-after 30s, 2.
+func TestStallAfterAnswerLine(t *testing.T) {
+	out, _, code := nfsstall(t, nil, "--wide", "--stall-after", "30s", filepath.Join(pcapDir, "stall-client-noack.pcap.gz"))
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	want := "\n  no stall found; 2 too young to judge: lasting less than --stall-after (30.00 s) when the capture ended\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("no answer line %q in\n%s", want, out)
+	}
+	if v := loadView(t, "stall-client-noack.pcap"); len(v.unanswered()) != 1 {
+		t.Errorf("tshark's view has %d unanswered calls, the test counts 1", len(v.unanswered()))
+	}
+	out, _, _ = nfsstall(t, nil, "--wide", filepath.Join(pcapDir, "stall-client-noack.pcap.gz"))
+	if strings.Contains(out, "too young") {
+		t.Errorf("at the default --stall-after (1 s) nothing is too young, yet:\n%s", out)
+	}
+}
