@@ -76,7 +76,7 @@ Examples:
   nfsstall trace0 trace1 trace2          # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
   nfsstall --port 2049,20048 mount.pcap  # also MOUNT on 20048: findings name files from the export path
-  nfsstall --stall-after 30s hung.pcap   # only calls waiting 30 s or more are stalls
+  nfsstall --stall-after 30s hung.pcap   # only what has waited 30 s or more is a stall
 
 Exit status: 0 no stall found, 1 a stall was found (a finding of severity
 stall), 2 error (bad flags, unreadable file, not a capture). A capture file cut
@@ -111,7 +111,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.SortFlags = false
 	fs.StringVarP(&o.format, "format", "f", "text", "report format: text or json")
 	fs.StringVarP(&o.ports, "port", "p", "2049", "server ports to analyse, comma-separated (TCP and UDP)")
-	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call still unanswered this long at the end of the capture is a stall")
+	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call unanswered, bytes never ACKed, a zero window or a reconnect lasting this long at the end of the capture is a stall; younger, each says why it is not one")
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
