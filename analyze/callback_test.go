@@ -142,8 +142,8 @@ func TestNFS4FindingsNameMainOp(t *testing.T) {
 			slow = append(slow, f)
 		}
 	}
-	if len(slow) != 1 || slow[0].Procedure != "LOOKUP" || !strings.HasPrefix(slow[0].Summary, "NFS v4 LOOKUP xid 0x00000009") {
-		t.Errorf("slow replies %+v, want one about NFS v4 LOOKUP xid 0x00000009", slow)
+	if len(slow) != 1 || slow[0].Procedure != "LOOKUP" || !strings.HasPrefix(slow[0].Summary, "NFSv4 LOOKUP xid 0x00000009") {
+		t.Errorf("slow replies %+v, want one about NFSv4 LOOKUP xid 0x00000009", slow)
 	}
 }
 

@@ -55,7 +55,7 @@ func Compare(base, cand *Report) *Comparison {
 		}
 		be, ce := errorRate(b), errorRate(c)
 		if ce > be {
-			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "error_rate", Baseline: be, Candidate: ce,
+			add(Change{Kind: "procedure", Procedure: pp.Label, Metric: "error_rate", Baseline: round6(be), Candidate: round6(ce),
 				Summary: fmt.Sprintf("%s: error rate %.1f%% (baseline %.1f%%)", pp.Label, 100*ce, 100*be)})
 		}
 		for _, q := range []struct {
@@ -64,7 +64,7 @@ func Compare(base, cand *Report) *Comparison {
 		}{{"p50_ms", b.Latency.P50, c.Latency.P50}, {"p99_ms", b.Latency.P99, c.Latency.P99}} {
 			if b.Replies > 0 && c.Replies > 0 && q.b > 0 && q.c/q.b >= latencyRatioWorth {
 				add(Change{Kind: "procedure", Procedure: pp.Label, Metric: q.name, Baseline: q.b, Candidate: q.c,
-					Summary: fmt.Sprintf("%s: latency %s %.3f ms, %.1fx the baseline's %.3f ms", pp.Label, q.name[:3], q.c, q.c/q.b, q.b)})
+					Summary: fmt.Sprintf("%s: latency %s %s, %.1fx the baseline's %s", pp.Label, q.name[:3], FormatMS(q.c), q.c/q.b, FormatMS(q.b))})
 			}
 		}
 		if c.Unanswered > b.Unanswered {
@@ -98,18 +98,18 @@ func Compare(base, cand *Report) *Comparison {
 		n := map[string]int{}
 		for _, f := range r.Findings {
 			if f.Severity != SeverityInfo {
-				n[f.Kind+"/"+f.Procedure]++
+				n[f.Kind+"/"+f.ProcLabel()]++
 			}
 		}
 		return n
 	}
 	baseF, candF := countFindings(base), countFindings(cand)
 	for _, f := range cand.Findings {
-		key := f.Kind + "/" + f.Procedure
+		key := f.Kind + "/" + f.ProcLabel()
 		if baseF[key] > 0 || candF[key] == 0 {
 			continue
 		}
-		add(Change{Kind: "new_finding", Procedure: f.Procedure, Metric: f.Kind, Candidate: float64(candF[key]),
+		add(Change{Kind: "new_finding", Procedure: f.ProcLabel(), Metric: f.Kind, Candidate: float64(candF[key]),
 			Summary: fmt.Sprintf("only the candidate has %s findings (%d): %s", f.Kind, candF[key], f.Summary)})
 		candF[key] = 0 // one change per kind and procedure, showing the first
 	}
@@ -144,8 +144,7 @@ func PairProcedures(base, cand *Report) []ProcedurePair {
 	}{{cand, true}, {base, false}} {
 		for i := range side.r.Procedures {
 			p := &side.r.Procedures[i]
-			label := ProcLabel(p.ProgramName, p.Version, p.Name, false) // as the text report
-
+			label := p.Label()
 			j, ok := idx[label]
 			if !ok {
 				j = len(out)
@@ -183,16 +182,8 @@ func errorRate(p *Procedure) float64 {
 
 func round3(v float64) float64 { return math.Round(v*1000) / 1000 }
 
-// FormatRate formats a data rate for people.
-func FormatRate(bps float64) string {
-	switch {
-	case bps >= 1<<20:
-		return fmt.Sprintf("%.1f MiB/s", bps/(1<<20))
-	case bps >= 1<<10:
-		return fmt.Sprintf("%.1f KiB/s", bps/(1<<10))
-	}
-	return fmt.Sprintf("%.0f B/s", bps)
-}
+// round6 keeps a fraction to 6 decimals, not float division's 17 digits.
+func round6(v float64) float64 { return math.Round(v*1e6) / 1e6 }
 
 // HasStall reports whether any finding of r has severity stall.
 func (r *Report) HasStall() bool {

@@ -152,7 +152,7 @@ func (a *Analyzer) noteSlow(p *call, k callKey, at tcpflow.FrameRef, c *connStat
 	}
 	f := Finding{
 		Kind: KindSlowReply, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(lat),
 		Summary: fmt.Sprintf("%s sent at frame %s was answered after %s at frame %s%s%s",
 			p.label(k.xid, &a.paths), a.frame(p.first), FormatMS(ms(lat)), a.frame(at), p.ackNote(a), where),
@@ -182,7 +182,7 @@ func (a *Analyzer) noteRetransmitted(p *call, k callKey, reply tcpflow.FrameRef,
 	}
 	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: p.conn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(p.last.Time - p.first.Time),
 		Summary: fmt.Sprintf("%s was sent %d times %s (frames %s); %s",
 			p.label(k.xid, &a.paths), p.sends, where, a.frames(sends), outcome),
@@ -294,7 +294,7 @@ func (a *Analyzer) unansweredFinding(p *call, k callKey, age int64) Finding {
 	}
 	f := Finding{
 		Kind: KindUnanswered, Severity: sev, Connection: p.lastConn.info.ID,
-		XID: xidPtr(k.xid), Procedure: p.name(), Path: a.pathOf(p),
+		XID: xidPtr(k.xid), Procedure: p.name(), procLabel: p.procLabel(), Path: a.pathOf(p),
 		Start: Time(p.first.Time), DurationMS: ms(age),
 		Summary: fmt.Sprintf("%s %s was never answered (outstanding %s at end of capture)%s%s%s",
 			p.label(k.xid, &a.paths), p.sentAt(a), FormatMS(ms(age)), p.ackNote(a), partial, silent),
@@ -320,7 +320,7 @@ func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int6
 				continue
 			}
 			built[KindUnackedRetran]++
-			all = append(all, c.unackedFinding(u, end))
+			all = append(all, c.unackedFinding(u, end, a.opts.StallAfter))
 		}
 		for _, zw := range c.tcp.ZeroWins {
 			if zw.Closed && built[KindZeroWindow] >= maxListed {
@@ -338,8 +338,10 @@ func (a *Analyzer) tcpFindings(all []Finding, end int64, omitted map[string]int6
 // v3 and v4), procedure 5 of program 100000.
 const pmapCallit = 5
 
-// unackedFinding describes bytes re-sent and never ACKed.
-func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
+// unackedFinding describes bytes re-sent and never ACKed: a stall when
+// they have waited at least stallAfter since their first transmission at
+// the end of the capture, else a warning that says why it is not one.
+func (c *connState) unackedFinding(u tcpflow.Unacked, end, stallAfter int64) Finding {
 	sender, receiver := "client", "server"
 	if u.Dir == tcpflow.ToClient {
 		sender, receiver = "server", "client"
@@ -363,6 +365,7 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 			}
 			if rec.known {
 				f.Procedure = decode.ProcName(rec.prog, rec.vers, rec.proc)
+				f.procLabel = procLabel(rec.prog, rec.vers, rec.proc)
 				what = fmt.Sprintf("; these are bytes of the %s %s xid %s", procLabel(rec.prog, rec.vers, rec.proc), kind, XID(rec.xid))
 			} else {
 				what = fmt.Sprintf("; these are bytes of the RPC %s xid %s", kind, XID(rec.xid))
@@ -379,6 +382,10 @@ func (c *connState) unackedFinding(u tcpflow.Unacked, end int64) Finding {
 	f.Seq, f.SeqRaw = &u.RelSeq, &u.Seq
 	f.Summary = fmt.Sprintf("the %s re-sent %d bytes at Seq=%d (raw %d) %d %s (frames %s%s, last at frame %s); the %s never ACKed them by the end of the capture%s",
 		sender, u.Len, u.RelSeq, u.Seq, u.Resends, Plural(u.Resends, "time", "times"), c.a.frames(u.Frames), more, c.a.frame(last), receiver, what)
+	if end-first.Time < stallAfter {
+		f.Severity, f.TooYoung = SeverityWarning, true
+		f.Summary += tooYoung("never ACKed", end-first.Time, stallAfter)
+	}
 	return f
 }
 
@@ -394,13 +401,14 @@ func (c *connState) headNote(f *Finding, u tcpflow.Unacked) string {
 	case u.Dir == tcpflow.ToClient && !h.Call:
 		f.XID = xidPtr(h.XID)
 		if p := c.a.pending[callKey{client: c.info.Client.Addr, server: c.info.Server, xid: h.XID}]; p != nil {
-			f.Procedure = p.name()
+			f.Procedure, f.procLabel = p.name(), p.procLabel()
 			return fmt.Sprintf("; these bytes begin the %s reply to xid %s (call at frame %s)",
 				p.procLabel(), XID(h.XID), c.a.frame(p.first))
 		}
 		return fmt.Sprintf("; these bytes begin an RPC reply, xid %s, whose call is not in the capture", XID(h.XID))
 	case u.Dir == tcpflow.ToServer && h.Call:
 		f.XID, f.Procedure = xidPtr(h.XID), decode.ProcName(h.Prog, h.Vers, h.Proc)
+		f.procLabel = procLabel(h.Prog, h.Vers, h.Proc)
 		return fmt.Sprintf("; these bytes begin the %s call xid %s", procLabel(h.Prog, h.Vers, h.Proc), XID(h.XID))
 	}
 	return ""
@@ -432,7 +440,18 @@ func (c *connState) zeroWindowFinding(zw tcpflow.ZeroWindow, end, stallAfter int
 	}
 	f.Summary = fmt.Sprintf("the %s advertised a zero window at frame %s and had not reopened it %s later, at the end of the capture (%d window probes meanwhile): its application stopped reading the socket",
 		who, c.a.frame(zw.Start), FormatMS(f.DurationMS), zw.Probes)
+	if end-zw.Start.Time < stallAfter {
+		f.TooYoung = true
+		f.Summary += tooYoung("closed", end-zw.Start.Time, stallAfter)
+	}
 	return f
+}
+
+// tooYoung says why evidence that would be a stall is not one: it had
+// lasted less than --stall-after when the capture ended.
+func tooYoung(what string, age, stallAfter int64) string {
+	return fmt.Sprintf("; not a stall: %s for %s when the capture ended, less than --stall-after (%s), too soon to judge",
+		what, FormatMS(ms(age)), FormatMS(ms(stallAfter)))
 }
 
 // frame formats a frame as Wireshark numbers it; when the report spans

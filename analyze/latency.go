@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"math/bits"
 	"slices"
 )
@@ -119,8 +120,10 @@ func (l *latencies) summary() Latency {
 		return Latency{}
 	}
 	return Latency{
-		Min:  ms(l.min),
-		Mean: l.sum / float64(l.n) / 1e6,
+		Min: ms(l.min),
+		// The mean to the ns, as the other figures are: not 17 digits of
+		// float division.
+		Mean: math.Round(l.sum/float64(l.n)) / 1e6,
 		P50:  ms(l.quantile(0.50)),
 		P90:  ms(l.quantile(0.90)),
 		P99:  ms(l.quantile(0.99)),

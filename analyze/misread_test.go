@@ -130,7 +130,7 @@ func TestReplayAfterReply(t *testing.T) {
 		}
 		k := findKinds(r)["rpc_retransmission"]
 		if len(k) != 1 || !sameFrames(k[0].Frames, frameList(call1, reply1, call2)) || k[0].XID == nil || *k[0].XID != xid ||
-			!strings.Contains(k[0].Summary, fmt.Sprintf("was re-sent on the same connection at frame %d, 1.0 ms after its reply at frame %d", call2, reply1)) {
+			!strings.Contains(k[0].Summary, fmt.Sprintf("was re-sent on the same connection at frame %d, 1.00 ms after its reply at frame %d", call2, reply1)) {
 			t.Errorf("rpc_retransmission findings %+v", k)
 		}
 	})
@@ -243,7 +243,7 @@ func TestOpenRecordAtEnd(t *testing.T) {
 		what string
 		want []string
 	}{
-		{"RPC records client->server", []string{fmt.Sprintf("connection 1 at frame %d: WRITE call xid 0x000000a1, 596 of ", writeFrame)}},
+		{"RPC records client->server", []string{fmt.Sprintf("connection 1 at frame %d: NFSv3 WRITE call xid 0x000000a1, 596 of ", writeFrame)}},
 		{"RPC records server->client", []string{fmt.Sprintf("connection 2 at frame %d: reply xid 0x000000b1, 144 of 4044 bytes", replyFrame)}},
 	} {
 		sk, ok := skippedWith(r, tt.what, "still open when their connection or the capture ended")

@@ -173,6 +173,8 @@ type Latency struct {
 	P90  float64 `json:"p90"`
 	P99  float64 `json:"p99"`
 	Max  float64 `json:"max"`
+	// none: no reply was timed; JSON writes null (latencyjson.go)
+	none bool
 }
 
 // Procedure is the row of one program/version/procedure.
@@ -281,6 +283,10 @@ type Finding struct {
 	// Probes counts the window probes (and keep-alives) the peer sent
 	// during a zero_window episode; an extra beyond the contract.
 	Probes int `json:"probes,omitempty"`
+	// TooYoung: it would be a stall had it lasted --stall-after by the end
+	// of the capture (never-ACKed bytes, a zero window still closed); its
+	// summary says so. An extra beyond the contract.
+	TooYoung bool `json:"too_young,omitempty"`
 
 	// Facts the diagnosis reads, not rendered: which side the evidence is
 	// about (the sender of never-ACKed bytes, the advertiser of a zero
@@ -291,6 +297,8 @@ type Finding struct {
 	// (Summary.Unproven)
 	unproven bool
 	refs     []tcpflow.FrameRef // Frames with their files and times
+	// procLabel: the call's ProcLabel (Finding.ProcLabel)
+	procLabel string
 }
 
 // Diagnosis is the verdict on one connection with a stall.

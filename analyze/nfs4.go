@@ -348,14 +348,13 @@ func (p *call) name() string {
 	return decode.ProcName(p.prog, p.vers, p.proc)
 }
 
-// label is procLabel for the call: its name, qualified unless NFSv3
-// ("NFS v4 WRITE").
+// procLabel is ProcLabel for the call ("NFSv4 WRITE").
 func (p *call) procLabel() string {
 	switch {
 	case p.row <= opRow || p.prog == decode.ProgNFS && p.vers == 3:
 		return procLabel(p.prog, p.vers, p.proc)
 	case p.row >= cbOpRow:
-		return ProcLabel("NFS_CB", p.vers, p.name(), true)
+		return ProcLabel("NFS_CB", p.vers, p.name())
 	}
-	return ProcLabel(decode.ProgramName(p.prog), p.vers, p.name(), true)
+	return ProcLabel(decode.ProgramName(p.prog), p.vers, p.name())
 }

@@ -96,7 +96,7 @@ func TestReconnectDropped(t *testing.T) {
 		t.Errorf("finding %+v, want stall on connection 1 with frames %v", f, syns)
 	}
 	for _, want := range []string{"sent 5 SYNs", "from source port 801 (one 4-tuple)", "over 8.00 s", "nobody answered the 5",
-		"SYN intervals 1.00 s, 1.00 s, 2.00 s, 4.00 s (backing off)", "1 call from this client to this server waits for a reply: READ xid 0x00000007"} {
+		"SYN intervals 1.00 s, 1.00 s, 2.00 s, 4.00 s (backing off)", "1 call from this client to this server waits for a reply: NFSv3 READ xid 0x00000007"} {
 		if !strings.Contains(f.Summary, want) {
 			t.Errorf("summary lacks %q: %s", want, f.Summary)
 		}

@@ -177,7 +177,7 @@ func (a *Analyzer) noteReplay(e answeredCall, p *call, at tcpflow.FrameRef, c *c
 	refs := []tcpflow.FrameRef{e.first, e.reply, at}
 	f := Finding{
 		Kind: KindRPCRetrans, Severity: SeverityWarning, Connection: c.info.ID,
-		XID: xidPtr(e.k.xid), Procedure: decode.ProcName(e.prog, e.vers, e.proc),
+		XID: xidPtr(e.k.xid), Procedure: decode.ProcName(e.prog, e.vers, e.proc), procLabel: procLabel(e.prog, e.vers, e.proc),
 		Start: Time(e.first.Time), DurationMS: ms(at.Time - e.first.Time),
 		Summary: fmt.Sprintf("%s sent at frame %s was re-sent %s at frame %s, %s after its reply at frame %s: a replay (the reply did not reach the client, or crossed the re-send)",
 			label, a.frame(e.first), where, a.frame(at), FormatMS(ms(at.Time-e.reply.Time)), a.frame(e.reply)),

@@ -190,7 +190,7 @@ func TestSeedClientNotAcking(t *testing.T) {
 	if !sameFrames(ur.Frames, append([]int64{first}, resends...)) || ur.XID == nil || *ur.XID != xid {
 		t.Errorf("unacked_retransmission frames %v xid %v, want %v", ur.Frames, ur.XID, append([]int64{first}, resends...))
 	}
-	if !strings.Contains(ur.Summary, "bytes of the READ reply to xid 0xccbc20c7") || !strings.Contains(ur.Summary, "re-sent 1448 bytes") {
+	if !strings.Contains(ur.Summary, "bytes of the NFSv3 READ reply to xid 0xccbc20c7") || !strings.Contains(ur.Summary, "re-sent 1448 bytes") {
 		t.Errorf("unacked summary: %s", ur.Summary)
 	}
 	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictClientNotAcking {
@@ -438,7 +438,7 @@ func TestSeedExactFrames(t *testing.T) {
 		says    string
 	}{
 		{"earlier reply", 0xccbc20c6, "these bytes begin an RPC reply, xid 0xccbc20c6, whose call is not in the capture"},
-		{"reply to the stuck call", xid, "these bytes begin the READ reply to xid 0xccbc20c7 (call at frame 1)"},
+		{"reply to the stuck call", xid, "these bytes begin the NFSv3 READ reply to xid 0xccbc20c7 (call at frame 1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newScenario(t)

@@ -127,7 +127,7 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	stuck := ""
 	if len(e.unanswered) > 0 {
 		f := r.Findings[e.unanswered[0]]
-		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.Procedure, *f.XID, c.a.frame(f.refs[0]), FormatMS(f.DurationMS))
+		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.ProcLabel(), *f.XID, c.a.frame(f.refs[0]), FormatMS(f.DurationMS))
 	}
 	switch {
 	case len(e.unacked[tcpflow.ToClient]) > 0:

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	"github.com/nfsstall/nfsstall/analyze"
 )
@@ -17,17 +18,25 @@ func DiffJSON(w io.Writer, c *analyze.Comparison) error {
 }
 
 // DiffText writes a comparison for people: what changed first, then the
-// procedures side by side.
-func DiffText(w io.Writer, c *analyze.Comparison) error {
-	ew := &errWriter{w: w}
+// procedures side by side; lines are not broken.
+func DiffText(w io.Writer, c *analyze.Comparison) error { return DiffTextWith(w, c, TextOptions{}) }
+
+// DiffTextWith is DiffText with options: prose broken at o.Width, as the
+// text report's (the procedure table is not).
+func DiffTextWith(w io.Writer, c *analyze.Comparison, o TextOptions) error {
+	loc := o.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	ew := &errWriter{w: w, loc: loc, width: o.Width}
 	side := func(name string, r *analyze.Report) {
 		var packets int64
 		for _, cp := range r.Captures {
 			packets += cp.Packets
 		}
-		ew.printf("%-9s %d %s, %d packets, %s, %d %s, %d unanswered: %s\n",
-			name, len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"), packets, analyze.FormatMS(r.Summary.DurationMS),
-			r.Summary.Calls, analyze.Plural(int(min(r.Summary.Calls, 2)), "call", "calls"), r.Summary.Unanswered, stallLine(r))
+		ew.para(fmt.Sprintf("%-9s ", name), "          ", fmt.Sprintf("%d %s, %d packets, %s, %d %s, %d unanswered: %s",
+			len(r.Captures), analyze.Plural(len(r.Captures), "capture", "captures"), packets, analyze.FormatMS(r.Summary.DurationMS),
+			r.Summary.Calls, analyze.Plural(int(min(r.Summary.Calls, 2)), "call", "calls"), r.Summary.Unanswered, stallLine(r)))
 	}
 	side("baseline", c.Baseline)
 	side("candidate", c.Candidate)
@@ -37,22 +46,27 @@ func DiffText(w io.Writer, c *analyze.Comparison) error {
 	} else {
 		ew.printf("CHANGES (candidate against baseline)\n")
 		for _, ch := range c.Changes {
-			ew.printf("  - %s\n", ch.Summary)
+			ew.para("  - ", "    ", ch.Summary)
 		}
 		ew.printf("\n")
 	}
-	ew.printf("PROCEDURES (baseline -> candidate; latency in ms from the first transmission)\n")
+	ew.printf("PROCEDURES (baseline -> candidate; latency from the first transmission)\n")
 	t := table(ew)
 	fmt.Fprintf(t, "  procedure\tcalls\terror rate\tp50\tp50 ratio\tp99\tp99 ratio\n")
-	for _, d := range procedureDiffs(c) {
+	diffs := procedureDiffs(c)
+	for _, d := range diffs[:min(len(diffs), textProceduresListed)] {
 		fmt.Fprintf(t, "  %s\t%s -> %s\t%s -> %s\t%s -> %s\t%s\t%s -> %s\t%s\n", d.label,
 			d.calls[0], d.calls[1], d.errRate[0], d.errRate[1], d.p50[0], d.p50[1], d.p50Ratio, d.p99[0], d.p99[1], d.p99Ratio)
 	}
+	if more := len(diffs) - textProceduresListed; more > 0 {
+		fmt.Fprintf(t, "  ... and %d more procedures (--format json lists them)\n", more)
+	}
 	t.Flush()
 	s0, s1 := c.Baseline.Summary, c.Candidate.Summary
-	ew.printf("\nTCP  retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s\n",
+	ew.printf("\n")
+	ew.para("TCP  ", "     ", fmt.Sprintf("retransmissions %d -> %d, never ACKed %d -> %d, zero-window episodes %d -> %d; READ/WRITE throughput %s -> %s",
 		s0.TCPRetransmissions, s1.TCPRetransmissions, s0.UnackedRetransmissions, s1.UnackedRetransmissions,
-		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate)))
+		s0.ZeroWindowEpisodes, s1.ZeroWindowEpisodes, analyze.FormatRate(analyze.Throughput(c.Baseline)), analyze.FormatRate(analyze.Throughput(c.Candidate))))
 	return ew.err
 }
 
@@ -87,7 +101,7 @@ func procedureDiffs(c *analyze.Comparison) []procedureDiff {
 		p50 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P50) }
 		p99 := func(p *analyze.Procedure) string { return lat(p, p.Latency.P99) }
 		ratio := func(q func(*analyze.Procedure) float64) string {
-			if b == nil || cd == nil || b.Replies == 0 || cd.Replies == 0 || q(b) <= 0 {
+			if b == nil || cd == nil || !b.Timed() || !cd.Timed() || q(b) <= 0 {
 				return "-"
 			}
 			return fmtRatio(q(cd) / q(b))
@@ -105,10 +119,10 @@ func procedureDiffs(c *analyze.Comparison) []procedureDiff {
 }
 
 func lat(p *analyze.Procedure, v float64) string {
-	if p.Replies == 0 {
+	if !p.Timed() {
 		return "-"
 	}
-	return fmt.Sprintf("%.3f", v)
+	return analyze.FormatMS(v)
 }
 
 // fmtRatio keeps two significant digits for ratios far below 1, so a p99

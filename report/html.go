@@ -234,7 +234,7 @@ func buildPage(r *analyze.Report, o HTMLOptions) *page {
 			detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
 		}
 		p.Unanswered.Rows = append(p.Unanswered.Rows, []string{strconv.Itoa(u.Connection), u.XID.String(),
-			analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false), u.Path, analyze.FrameLabel(u.Capture, u.Frame, multi),
+			u.Label(), u.Path, analyze.FrameLabel(u.Capture, u.Frame, multi),
 			when(u.Sent), analyze.FormatMS(u.AgeMS), strconv.Itoa(u.Sends), detail})
 	}
 	if n := r.Summary.Unanswered - int64(len(p.Unanswered.Rows)); n > 0 && len(p.Unanswered.Rows) > 0 {
@@ -251,12 +251,12 @@ func buildPage(r *analyze.Report, o HTMLOptions) *page {
 	for _, pr := range r.Procedures[:min(len(r.Procedures), textProceduresListed)] {
 		l := pr.Latency
 		lat := []string{"-", "-", "-", "-", "-", "-"}
-		if pr.Replies > 0 {
+		if pr.Timed() {
 			for i, v := range []float64{l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max} {
-				lat[i] = strconv.FormatFloat(v, 'f', 3, 64)
+				lat[i] = analyze.FormatMS(v)
 			}
 		}
-		row := []string{analyze.ProcLabel(pr.ProgramName, pr.Version, pr.Name, false), i64(pr.Calls), i64(pr.Replies), i64(pr.Errors), i64(pr.Retransmits), i64(pr.Unanswered)}
+		row := []string{pr.Label(), i64(pr.Calls), i64(pr.Replies), i64(pr.Errors), i64(pr.Retransmits), i64(pr.Unanswered)}
 		p.Procedures.Rows = append(p.Procedures.Rows, append(append(row, lat...), i64(pr.Bytes)))
 	}
 	if n := len(r.Procedures) - len(p.Procedures.Rows); n > 0 {

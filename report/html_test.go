@@ -176,7 +176,7 @@ func TestDiffHTML(t *testing.T) {
 		`<div class="Baseline"><h2>Baseline</h2>`, `<p><b>no stall found</b></p>`,
 		`<div class="Candidate"><h2>Candidate</h2>`, `<span class="verdict">client_not_acking</span>`,
 		`<code id="candidate-filter-1-0">frame.number in {9,11..12,14}</code>`,
-		`<td>NFSv3 READ</td><td class="n">4</td><td class="n">5</td><td class="n">0.0%</td><td class="n">25.0%</td><td class="n">2.000</td><td class="n">8.000</td><td class="n">4.00x</td><td class="n">3.000</td><td class="n">30.000</td><td class="n">10.00x</td>`,
+		`<td>NFSv3 READ</td><td class="n">4</td><td class="n">5</td><td class="n">0.0%</td><td class="n">25.0%</td><td class="n">2.00 ms</td><td class="n">8.00 ms</td><td class="n">4.00x</td><td class="n">3.00 ms</td><td class="n">30.0 ms</td><td class="n">10.00x</td>`,
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("diff page lacks %s", want)
@@ -195,7 +195,7 @@ func TestDiffHTML(t *testing.T) {
 	if err := DiffText(&text, c); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`NFSv3 READ +4 -> 5 +0\.0% -> 25\.0% +2\.000 -> 8\.000 +4\.00x +3\.000 -> 30\.000 +10\.00x`).MatchString(text.String()) {
+	if !regexp.MustCompile(`NFSv3 READ +4 -> 5 +0\.0% -> 25\.0% +2\.00 ms -> 8\.00 ms +4\.00x +3\.00 ms -> 30\.0 ms +10\.00x`).MatchString(text.String()) {
 		t.Errorf("text diff row differs:\n%s", text.String())
 	}
 }

@@ -150,14 +150,15 @@ func TestDiffChanges(t *testing.T) {
 	c := analyze.Compare(base, cand)
 	b, cd := base.Procedures[0], cand.Procedures[0] // READ on both sides
 	bRate, cRate := float64(b.Errors)/float64(b.Replies), float64(cd.Errors)/float64(cd.Replies)
+	r6 := func(v float64) float64 { return math.Round(v*1e6) / 1e6 } // JSON keeps a fraction to 6 decimals
 
 	// The changes, each computed from the two models.
 	want := map[string]analyze.Change{
-		"error_rate": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "error_rate", Baseline: bRate, Candidate: cRate,
+		"error_rate": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "error_rate", Baseline: r6(bRate), Candidate: r6(cRate),
 			Ratio:   math.Round(cRate/bRate*1000) / 1000,
 			Summary: fmt.Sprintf("NFSv3 READ: error rate %.1f%% (baseline %.1f%%)", 100*cRate, 100*bRate)},
 		"p99_ms": {Kind: "procedure", Procedure: "NFSv3 READ", Metric: "p99_ms", Baseline: b.Latency.P99, Candidate: cd.Latency.P99, Ratio: 5,
-			Summary: "NFSv3 READ: latency p99 50.000 ms, 5.0x the baseline's 10.000 ms"},
+			Summary: "NFSv3 READ: latency p99 50.0 ms, 5.0x the baseline's 10.0 ms"},
 		"calls": {Kind: "procedure", Procedure: "NFSv3 WRITE", Metric: "calls", Candidate: 10,
 			Summary: "NFSv3 WRITE: 10 calls in the candidate, none in the baseline"},
 		"tcp_retransmissions":     {Kind: "tcp", Metric: "tcp_retransmissions", Baseline: 2, Candidate: 9, Ratio: 4.5, Summary: "tcp_retransmissions: 9 (baseline 2)"},
@@ -216,9 +217,9 @@ func TestDiffChanges(t *testing.T) {
 	wantRows := [][]string{
 		{"procedure", "calls", "error rate", "p50", "p50 ratio", "p99", "p99 ratio"},
 		// Candidate's order, then the baseline-only ones.
-		{"NFSv3 READ", "200 -> 120", fmt.Sprintf("%.1f%% -> %.1f%%", 100*bRate, 100*cRate), "1.500 -> 1.600", fmt.Sprintf("%.2fx", 1.6/1.5), "10.000 -> 50.000", "5.00x"},
-		{"NFSv3 WRITE", "- -> 10", "- -> 0.0%", "- -> 2.000", "-", "- -> 4.000", "-"},
-		{"NFSv3 GETATTR", "100 -> -", "0.0% -> -", "0.100 -> -", "-", "0.200 -> -", "-"},
+		{"NFSv3 READ", "200 -> 120", fmt.Sprintf("%.1f%% -> %.1f%%", 100*bRate, 100*cRate), "1.50 ms -> 1.60 ms", fmt.Sprintf("%.2fx", 1.6/1.5), "10.0 ms -> 50.0 ms", "5.00x"},
+		{"NFSv3 WRITE", "- -> 10", "- -> 0.0%", "- -> 2.00 ms", "-", "- -> 4.00 ms", "-"},
+		{"NFSv3 GETATTR", "100 -> -", "0.0% -> -", "100 µs -> -", "-", "200 µs -> -", "-"},
 	}
 	for i, w := range wantRows {
 		if g := cells(pr[i]); strings.Join(g, "|") != strings.Join(w, "|") {

@@ -24,9 +24,13 @@ func operations(w *errWriter, r *analyze.Report) {
 
 // sessions prints the NFSv4.1 sessions' slot use.
 func sessions(w *errWriter, r *analyze.Report) {
-	tableSection(w, "NFSv4.1 SESSIONS (slots from SEQUENCE: used at once, highest slot id; the server's target highest slot id)",
-		"  session\tclient\tserver\tcalls\tslots used at once\tmax slotid\thighest slotid\ttarget min\ttarget max\tslots granted\n", len(r.NFS4Sessions), func(t io.Writer) {
-			for _, s := range r.NFS4Sessions {
+	rows := r.NFS4Sessions[:min(len(r.NFS4Sessions), textSessions)]
+	tableSection(w, "NFSv4.1 SESSIONS (slots from SEQUENCE, the most calls first)",
+		"  session\tclient\tserver\tcalls\tslots used at once\tmax slotid\thighest slotid\tserver target min\tserver target max\tslots granted\n", len(rows), func(t io.Writer) {
+			if n := len(r.NFS4Sessions) - len(rows); n > 0 {
+				defer fmt.Fprintf(t, "  ... and %d more sessions (--format json lists them)\n", n)
+			}
+			for _, s := range rows {
 				granted, target := "-", "-\t-"
 				if s.Slots > 0 {
 					granted = fmt.Sprint(s.Slots)

@@ -32,7 +32,7 @@ func TestTextNFS4Sections(t *testing.T) {
 	for _, want := range []string{
 		"NFSv4 OPERATIONS", "SEQUENCE   521    0", "LOOKUP     25     18", "CB_RECALL  1      0",
 		"NFSv4.1 SESSIONS", "964c9154030000000200000000000000  10.6.136.104:909  10.6.137.124:2049  521    8",
-		"29          30          31",
+		"29                 30                 31",
 	} {
 		if !strings.Contains(s, want) {
 			t.Errorf("text report lacks %q:\n%s", want, s)

@@ -16,12 +16,14 @@ import (
 // (JSON has every listed item). Bounds on what is printed, not on what is
 // analysed.
 const (
-	textDiagnoses        = 10 // connections with a verdict shown in full
-	textFindingsPerDiag  = 4  // findings under each verdict
+	textDiagnoses        = 10 // connections with a verdict named, the longest stalls
+	textDiagnosesFull    = 3  // of those, shown in full (summary, findings, filter)
+	textFindingsPerDiag  = 4  // findings under each verdict shown in full
 	textFindingLines     = 20 // lines of FINDINGS (a line may sum many findings)
 	textUnanswered       = 20 // rows of UNANSWERED CALLS, the oldest
 	textConnections      = 20 // rows of CONNECTIONS
 	textOperations       = 30 // rows of NFSv4 OPERATIONS
+	textSessions         = 20 // rows of NFSv4.1 SESSIONS, the most calls first
 	textProceduresListed = 40 // rows of PROCEDURES
 	textFilterFrames     = 20 // frames in a Wireshark filter
 )
@@ -153,4 +155,18 @@ func diagnosisOrder(r *analyze.Report) []int {
 	}
 	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(total[b], total[a]) })
 	return idx
+}
+
+// briefDiagnosis is a verdict on one line, for the stalls named after
+// those shown in full: the connection, the verdict, its findings by kind
+// and the longest.
+func briefDiagnosis(r *analyze.Report, d analyze.Diagnosis) string {
+	kinds := map[string]int64{}
+	longest := 0.0
+	for _, i := range d.Findings {
+		kinds[r.Findings[i].Kind]++
+		longest = max(longest, r.Findings[i].DurationMS)
+	}
+	return fmt.Sprintf("connection %d: %s (%s; the longest %s)",
+		d.Connection, d.Verdict, kindCounts(kinds), analyze.FormatMS(longest))
 }

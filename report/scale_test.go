@@ -2,6 +2,7 @@ package report
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -55,9 +56,10 @@ func TestTextBounded(t *testing.T) {
 		t.Errorf("%d lines", len(lines))
 	}
 
-	// DIAGNOSIS: the 10 longest stalls (connections 21 to 30), in the
-	// model's order, each with at most 4 lines of findings; then the rest
-	// counted by verdict.
+	// DIAGNOSIS: the 10 longest stalls (connections 21 to 30) named, the 3
+	// longest (28 to 30) in full first, each with at most 4 lines of
+	// findings, then the next 7 a line each, in the model's order; then
+	// the rest counted by verdict.
 	diag := section(t, lines, "DIAGNOSIS")
 	var conns []string
 	for _, l := range diag {
@@ -65,12 +67,17 @@ func TestTextBounded(t *testing.T) {
 			conns = append(conns, strings.SplitN(c, ":", 2)[0])
 		}
 	}
-	if got := strings.Join(conns, ","); got != "21,22,23,24,25,26,27,28,29,30" {
+	if got := strings.Join(conns, ","); got != "28,29,30,21,22,23,24,25,26,27" {
 		t.Errorf("connections shown: %s", got)
 	}
-	// Each shows its 6 findings in 3 lines, one per kind (2 each).
-	if n := strings.Count(strings.Join(diag, "\n"), "    - ["); n != 30 {
-		t.Errorf("%d finding lines under DIAGNOSIS, want 30", n)
+	// Each in full shows its 6 findings in 3 lines, one per kind (2
+	// each); a brief one counts them by kind, with the longest (connection
+	// 21's findings last 21 s each).
+	if n := strings.Count(strings.Join(diag, "\n"), "    - ["); n != 9 {
+		t.Errorf("%d finding lines under DIAGNOSIS, want 9", n)
+	}
+	if want := "  connection 21: server_not_replying (2 rpc_retransmission, 2 slow_reply, 2 unanswered_call; the longest 21.00 s)"; !slices.Contains(diag, want) {
+		t.Errorf("DIAGNOSIS lacks %q:\n%s", want, strings.Join(diag, "\n"))
 	}
 	want := "  and 20 more connections with a stall, the 10 above being the longest (10 client_not_acking, 10 server_not_replying): --format json lists them"
 	if diag[len(diag)-1] != want {

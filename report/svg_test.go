@@ -252,7 +252,7 @@ func TestOutstandingAndLatencyGraphs(t *testing.T) {
 		r[1].attr["x1"] != "206.2" || r[1].attr["y1"] != "22.0" || r[1].attr["y2"] != "20.0" {
 		t.Errorf("latency bars %v", r)
 	}
-	if r[0].title != "50 ms: 2 replies, min 1.0 ms, mean 5.0 ms, max 10.0 ms" {
+	if r[0].title != "50 ms: 2 replies, min 1.00 ms, mean 5.00 ms, max 10.0 ms" {
 		t.Errorf("latency bar title %q", r[0].title)
 	}
 	if m := find(l, "polyline", "mean"); len(m) != 1 || m[0].attr["points"] != "119.4,96.2 206.2,22.0" {
@@ -264,7 +264,7 @@ func TestOutstandingAndLatencyGraphs(t *testing.T) {
 			ticks = append(ticks, e.text)
 		}
 	}
-	if strings.Join(ticks, ",") != "1.0 ms,10.0 ms,100.0 ms" {
+	if strings.Join(ticks, ",") != "1.00 ms,10.0 ms,100 ms" {
 		t.Errorf("latency axis %q", ticks)
 	}
 }

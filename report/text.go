@@ -36,6 +36,7 @@ func TextWith(w io.Writer, r *analyze.Report, o TextOptions) error {
 	header(tw, r)
 	diagnoses(tw, r)
 	findings(tw, r)
+	clients(tw, r) // clients.go
 	unanswered(tw, r)
 	procedures(tw, r)
 	operations(tw, r)
@@ -124,10 +125,10 @@ func header(w *errWriter, r *analyze.Report) {
 		w.para(fmt.Sprintf("  [%d] ", i), "      ", fmt.Sprintf("%s (%s, %s, snaplen %d): %d packets%s%s", c.File, format, links, c.Snaplen, c.Packets, span, extra))
 	}
 	n := func(v int64) int { return int(min(v, 2)) }
-	w.printf("  %d %s, %d %s, %d %s, %d unanswered, %d RPC %s\n",
+	w.para("  ", "    ", fmt.Sprintf("%d %s, %d %s, %d %s, %d unanswered, %d RPC %s",
 		s.Connections, analyze.Plural(s.Connections, "connection", "connections"),
 		s.Calls, analyze.Plural(n(s.Calls), "call", "calls"), s.Replies, analyze.Plural(n(s.Replies), "reply", "replies"),
-		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions"))
+		s.Unanswered, s.RPCRetransmissions, analyze.Plural(n(s.RPCRetransmissions), "retransmission", "retransmissions")))
 	w.para("  ", "    ", stallLine(r))
 	for _, m := range r.Completeness {
 		w.para("  capture: ", "    ", m)
@@ -139,13 +140,16 @@ func header(w *errWriter, r *analyze.Report) {
 }
 
 func diagnoses(w *errWriter, r *analyze.Report) {
-	shown := map[int]bool{}
-	for _, i := range diagnosisOrder(r)[:min(len(r.Diagnoses), textDiagnoses)] {
+	// The longest stalls are named: the first few in full, the next on a
+	// line each; the rest are counted.
+	shown, full := map[int]bool{}, map[int]bool{}
+	for k, i := range diagnosisOrder(r)[:min(len(r.Diagnoses), textDiagnoses)] {
 		shown[i] = true
+		full[i] = k < textDiagnosesFull
 	}
 	titled(w, "DIAGNOSIS", len(r.Diagnoses), func() {
 		for i, d := range r.Diagnoses {
-			if !shown[i] {
+			if !full[i] {
 				continue
 			}
 			w.printf("  connection %d: %s\n", d.Connection, d.Verdict)
@@ -170,6 +174,11 @@ func diagnoses(w *errWriter, r *analyze.Report) {
 				} else {
 					w.printf("    Wireshark: %s\n", f)
 				}
+			}
+		}
+		for i, d := range r.Diagnoses {
+			if shown[i] && !full[i] {
+				w.para("  ", "    ", briefDiagnosis(r, d))
 			}
 		}
 		if n := len(r.Diagnoses) - len(shown); n > 0 {
@@ -218,6 +227,9 @@ func findings(w *errWriter, r *analyze.Report) {
 		}
 	}
 	head := fmt.Sprintf("FINDINGS (%d not under a verdict above: %s", listed, strings.Join(sev, ", "))
+	if listed == 0 {
+		head = "FINDINGS (those listed are all under a verdict above"
+	}
 	if n := total - listed; n > 0 {
 		head += fmt.Sprintf("; and %d more counted, not listed: %s", n, kindCounts(omitted))
 	}
@@ -244,7 +256,7 @@ func unanswered(w *errWriter, r *analyze.Report) {
 			if u.ReplyPartial != "" {
 				detail = strings.TrimPrefix(detail+"; "+u.ReplyPartial, "; ")
 			}
-			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, analyze.ProcLabel(u.ProgramName, u.Version, u.Procedure, false),
+			fmt.Fprintf(t, "  %d\t%s\t%s\t%s\t%s\t%s\t%d\t%s\n", u.Connection, u.XID, u.Label(),
 				frame, w.time(u.Sent), analyze.FormatMS(u.AgeMS), u.Sends, detail)
 		}
 		if n := r.Summary.Unanswered - int64(len(rows)); n > 0 {
@@ -285,17 +297,18 @@ func procedures(w *errWriter, r *analyze.Report) {
 		return
 	}
 	rows := r.Procedures[:min(len(r.Procedures), textProceduresListed)]
-	tableSection(w, "PROCEDURES (latency in ms, from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(rows), func(t io.Writer) {
+	tableSection(w, "PROCEDURES (latency from the first transmission of each call)", "  procedure\tcalls\treplies\terrors\tretrans\tunanswered\tmin\tmean\tp50\tp90\tp99\tmax\tbytes\n", len(rows), func(t io.Writer) {
 		if n := len(r.Procedures) - len(rows); n > 0 {
 			defer fmt.Fprintf(t, "  ... and %d more procedures (--format json lists them)\n", n)
 		}
 		for _, p := range rows {
 			l := p.Latency
 			lat := "-\t-\t-\t-\t-\t-"
-			if p.Replies > 0 {
-				lat = fmt.Sprintf("%.3f\t%.3f\t%.3f\t%.3f\t%.3f\t%.3f", l.Min, l.Mean, l.P50, l.P90, l.P99, l.Max)
+			if p.Timed() {
+				lat = strings.Join([]string{analyze.FormatMS(l.Min), analyze.FormatMS(l.Mean), analyze.FormatMS(l.P50),
+					analyze.FormatMS(l.P90), analyze.FormatMS(l.P99), analyze.FormatMS(l.Max)}, "\t")
 			}
-			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", analyze.ProcLabel(p.ProgramName, p.Version, p.Name, false),
+			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%d\t%s\t%d\n", p.Label(),
 				p.Calls, p.Replies, p.Errors, p.Retransmits, p.Unanswered, lat, p.Bytes)
 		}
 	})
@@ -352,6 +365,11 @@ func stallLine(r *analyze.Report) string {
 			line = fmt.Sprintf("no stall proven: %d %s would be %s but rest on what the capture did not see (the capture: lines say what)",
 				n, analyze.Plural(int(min(n, 2)), "finding", "findings"), analyze.Plural(int(min(n, 2)), "a stall", "stalls"))
 		}
+		if n := tooYoung(r); n > 0 {
+			// What --stall-after kept from being a stall, said at once.
+			line += fmt.Sprintf("; %d too young to judge: lasting less than --stall-after (%s) when the capture ended",
+				n, analyze.FormatMS(r.StallAfterMS))
+		}
 		if u := r.Untracked; u != nil {
 			return line + " among the tracked connections and calls; not analysed: " + untrackedNote(u)
 		}
@@ -383,4 +401,22 @@ func untrackedNote(u *analyze.Untracked) string {
 			u.Calls, analyze.Plural(int(min(u.Calls, 2)), "call", "calls"), u.MaxCalls, u.MaxCallsPerConn))
 	}
 	return strings.Join(parts, "; ")
+}
+
+// tooYoung counts what would be a stall had it lasted --stall-after by
+// the end of the capture: findings so marked, and the unanswered calls
+// listed that are younger.
+func tooYoung(r *analyze.Report) int {
+	n := 0
+	for _, f := range r.Findings {
+		if f.TooYoung {
+			n++
+		}
+	}
+	for _, u := range r.Unanswered {
+		if r.StallAfterMS > 0 && u.AgeMS < r.StallAfterMS {
+			n++
+		}
+	}
+	return n
 }

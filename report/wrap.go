@@ -37,17 +37,36 @@ func (e *errWriter) para(first, hang, text string) {
 }
 
 // breakAt returns the byte offset of the last space in text at which a
-// line of at most room runes can end, or 0 when there is none.
+// line of at most room runes can end, or 0 when there is none. A number
+// is not parted from its unit ("13.1 MiB/s", "540 µs").
 func breakAt(text string, room int) int {
 	last, runes := 0, 0
 	for i, r := range text {
 		if runes > room {
 			break
 		}
-		if r == ' ' && i > 0 {
+		if r == ' ' && i > 0 && !unitAfter(text, i) {
 			last = i
 		}
 		runes++
 	}
 	return last
+}
+
+// units are what analyze.FormatMS and FormatBytes write after a number.
+var units = map[string]bool{"µs": true, "ms": true, "s": true, "min": true, "h": true,
+	"B": true, "KiB": true, "MiB": true, "GiB": true, "TiB": true}
+
+// unitAfter reports whether the space at text[i] parts a number from its
+// unit.
+func unitAfter(text string, i int) bool {
+	if c := text[i-1]; c < '0' || c > '9' {
+		return false
+	}
+	word := text[i+1:]
+	if j := strings.IndexAny(word, " ,;:)"); j >= 0 {
+		word = word[:j]
+	}
+	word = strings.TrimSuffix(strings.TrimSuffix(word, "."), "/s")
+	return units[word]
 }

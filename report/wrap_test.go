@@ -21,6 +21,10 @@ func TestPara(t *testing.T) {
 		{10, "- ", "  ", "a-very-long-word and more", "- a-very-long-word\n  and more\n"},
 		{12, "", "  ", "µs µs µs µs µs µs", "µs µs µs µs\n  µs µs\n"}, // runes, not bytes
 		{30, "  ", "    ", "warning [kind]  two spaces kept", "  warning [kind]  two spaces\n    kept\n"},
+		// a number is not parted from its unit
+		{20, "", "", "throughput was 13.1 MiB/s then", "throughput was\n13.1 MiB/s then\n"},
+		{20, "", "", "it waited for 540 µs, then", "it waited for\n540 µs, then\n"},
+		{15, "", "", "it was sent 6 times again", "it was sent 6\ntimes again\n"},
 	} {
 		var b bytes.Buffer
 		w := &errWriter{w: &b, width: tt.width}
@@ -46,7 +50,7 @@ func TestTextWidth(t *testing.T) {
 				inTable = false
 				continue
 			}
-			if strings.Contains(l, "\t") || strings.HasPrefix(l, "  conn  ") || strings.HasPrefix(l, "  procedure  ") || strings.HasPrefix(l, "  id  ") {
+			if strings.Contains(l, "\t") || strings.HasPrefix(l, "  conn  ") || strings.HasPrefix(l, "  procedure  ") || strings.HasPrefix(l, "  id  ") || strings.HasPrefix(l, "  client  ") {
 				inTable = true
 			}
 			if inTable || strings.HasPrefix(strings.TrimSpace(l), "Wireshark") {

@@ -454,3 +454,111 @@ func TestJSONValuesAgainstTshark(t *testing.T) {
 		})
 	}
 }
+
+// nfs3ProcNames are the NFSv3 procedures by number (RFC 1813, section 3).
+var nfs3ProcNames = []string{"NULL", "GETATTR", "SETATTR", "LOOKUP", "ACCESS", "READLINK", "READ", "WRITE", "CREATE",
+	"MKDIR", "SYMLINK", "MKNOD", "REMOVE", "RMDIR", "RENAME", "LINK", "READDIR", "READDIRPLUS", "FSSTAT", "FSINFO",
+	"PATHCONF", "COMMIT"}
+
+// TestJSONLatencyNullWithoutReply: a procedure none of whose calls got a
+// reply has latency_ms and latency_last_ms null (not zeros, which read as
+// replies in 0 ms); one with replies has numbers, its min and max tshark's
+// rpc.time. Which procedures got a reply is tshark's rpc.reqframe on the
+// replies. cut.pcap's last READ (frame 58) is its only READ and has none.
+func TestJSONLatencyNullWithoutReply(t *testing.T) {
+	nulls := 0
+	for _, name := range []string{"cut.pcap", "stall-server-hung.pcap.gz", "stall-client-noack.pcap.gz"} {
+		t.Run(name, func(t *testing.T) {
+			v := &view{t: t}
+			rows, err := tsharkview.Read(filepath.Join(pcapDir, strings.TrimSuffix(name, ".gz")+".rpc.tsv"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			type proc struct {
+				replied  int
+				min, max float64
+			}
+			want := map[string]*proc{}
+			callProc := map[string]string{} // call frame -> procedure
+			for _, r := range rows {
+				if r["tcp.dstport"] != "2049" || r["rpc.msgtyp"] != "0" || r["rpc.program"] != "100003" || strings.Contains(r["rpc.xid"], ",") {
+					continue
+				}
+				p := nfs3ProcNames[v.int(r["rpc.procedure"])]
+				callProc[r["frame.number"]] = p
+				if want[p] == nil {
+					want[p] = &proc{min: math.Inf(1)}
+				}
+			}
+			for _, r := range rows {
+				// tshark 4.0 names the call's frame rpc.repframe on a reply
+				// (and the reply's rpc.reqframe on a call).
+				p, ok := callProc[r["rpc.repframe"]]
+				if r["rpc.msgtyp"] != "1" || !ok || r["rpc.time"] == "" {
+					continue
+				}
+				sec, err := strconv.ParseFloat(r["rpc.time"], 64)
+				if err != nil {
+					t.Fatal(err)
+				}
+				w := want[p]
+				w.replied++
+				w.min, w.max = math.Min(w.min, sec*1e3), math.Max(w.max, sec*1e3)
+			}
+			var out, errb bytes.Buffer
+			if code := run([]string{"--format", "json", filepath.Join(pcapDir, name)}, nil, &out, &errb); code == exitError {
+				t.Fatalf("exit %d: %s", code, errb.String())
+			}
+			var r struct {
+				Procedures []map[string]json.RawMessage `json:"procedures"`
+			}
+			if err := json.Unmarshal(out.Bytes(), &r); err != nil {
+				t.Fatal(err)
+			}
+			seen := 0
+			for _, p := range r.Procedures {
+				var prog int
+				var pname string
+				json.Unmarshal(p["program"], &prog)
+				json.Unmarshal(p["name"], &pname)
+				if prog != 100003 {
+					continue
+				}
+				w := want[pname]
+				if w == nil {
+					t.Errorf("procedure %s: no call in tshark's view", pname)
+					continue
+				}
+				seen++
+				for _, key := range []string{"latency_ms", "latency_last_ms"} {
+					raw, ok := p[key]
+					if !ok {
+						t.Errorf("%s: no %s", pname, key)
+						continue
+					}
+					if w.replied == 0 {
+						nulls++
+						if string(raw) != "null" {
+							t.Errorf("%s: no reply in tshark's view, %s = %s, want null", pname, key, raw)
+						}
+						continue
+					}
+					var lat map[string]float64
+					if err := json.Unmarshal(raw, &lat); err != nil || lat == nil {
+						t.Errorf("%s: %d replies in tshark's view, %s = %s, want an object", pname, w.replied, key, raw)
+						continue
+					}
+					if key == "latency_ms" && (!near(lat["min"], w.min) || !near(lat["max"], w.max)) {
+						t.Errorf("%s: latency_ms min %v max %v, tshark's rpc.time %v..%v", pname, lat["min"], lat["max"], w.min, w.max)
+					}
+				}
+			}
+			if seen != len(want) {
+				t.Errorf("%d NFSv3 procedures in the JSON, tshark has calls of %d", seen, len(want))
+			}
+		})
+	}
+	if nulls == 0 {
+		t.Error("no procedure without a reply among the captures: the null case is not checked")
+	}
+}

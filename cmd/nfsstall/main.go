@@ -78,7 +78,7 @@ Examples:
   nfsstall trace0 trace1 trace2          # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
   nfsstall --port 2049,20048 mount.pcap  # also MOUNT on 20048: findings name files from the export path
-  nfsstall --stall-after 30s hung.pcap   # only calls waiting 30 s or more are stalls
+  nfsstall --stall-after 30s hung.pcap   # only what has waited 30 s or more is a stall
 
 Exit status: 0 no stall found, 1 a stall was found (a finding of severity
 stall), 2 error (bad flags, unreadable file, not a capture). A capture file cut
@@ -113,7 +113,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.SortFlags = false
 	fs.StringVarP(&o.format, "format", "f", "text", "report format: text, json, or html (one self-contained page with pictures)")
 	fs.StringVarP(&o.ports, "port", "p", "2049", "server ports to analyse, comma-separated (TCP and UDP)")
-	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call still unanswered this long at the end of the capture is a stall")
+	fs.DurationVar(&o.stall, "stall-after", time.Second, "a call unanswered, bytes never ACKed, a zero window or a reconnect lasting this long at the end of the capture is a stall; younger, each says why it is not one")
 	fs.DurationVar(&o.slow, "slow", time.Second, "a reply later than this after its call is reported as slow")
 	fs.StringVar(&o.progress, "progress", "auto", "progress line on stderr: auto (when stderr is a terminal), always, never")
 	fs.StringVar(&o.memory, "memory", "64MB", "peak memory to aim for (e.g. 256MB, 1GB): every table that grows with the capture (connections, calls, reassembly, fragments, TCP evidence) is bounded in proportion; what a bound leaves out is reported")
@@ -275,7 +275,7 @@ func runDiff(args []string, o *options, opts analyze.Options, stdin io.Reader, s
 	case "html":
 		err = report.DiffHTML(stdout, c, o.html())
 	default:
-		err = report.DiffText(stdout, c)
+		err = report.DiffTextWith(stdout, c, o.text(stdout))
 	}
 	if err != nil {
 		return fail(stderr, "writing report: %v", err)
@@ -490,7 +490,7 @@ func parsePorts(s string) ([]uint16, error) {
 func progressLine(p analyze.Progress, elapsed time.Duration) string {
 	rate := float64(p.Read) / max(elapsed.Seconds(), 1e-3)
 	if p.Total <= 0 {
-		return fmt.Sprintf("nfsstall: %s read, %s/s, %d packets", byteSize(float64(p.Read)), byteSize(rate), p.Packets)
+		return fmt.Sprintf("nfsstall: %s read, %s/s, %d packets", analyze.FormatBytes(float64(p.Read)), analyze.FormatBytes(rate), p.Packets)
 	}
 	left := ""
 	if rate > 0 && p.Read < p.Total {
@@ -500,24 +500,10 @@ func progressLine(p analyze.Progress, elapsed time.Duration) string {
 		} else {
 			eta = eta.Round(time.Second)
 		}
-		left = fmt.Sprintf(", %s left", eta)
+		left = fmt.Sprintf(", %s left", analyze.FormatMS(float64(eta.Milliseconds())))
 	}
 	return fmt.Sprintf("nfsstall: %s of %s (%d%%), %s/s%s, %d packets",
-		byteSize(float64(p.Read)), byteSize(float64(p.Total)), p.Read*100/p.Total, byteSize(rate), left, p.Packets)
-}
-
-// byteSize formats n bytes with a decimal unit: "512.0 MB".
-func byteSize(n float64) string {
-	units := []string{"B", "kB", "MB", "GB", "TB"}
-	i := 0
-	for n >= 1000 && i < len(units)-1 {
-		n /= 1000
-		i++
-	}
-	if i == 0 {
-		return fmt.Sprintf("%.0f B", n)
-	}
-	return fmt.Sprintf("%.1f %s", n, units[i])
+		analyze.FormatBytes(float64(p.Read)), analyze.FormatBytes(float64(p.Total)), p.Read*100/p.Total, analyze.FormatBytes(rate), left, p.Packets)
 }
 
 func showProgress(mode string, stderr io.Writer) bool {

@@ -7,6 +7,8 @@ import (
 	"github.com/nfsstall/nfsstall/analyze"
 )
 
+// TestProgressLine: sizes in binary units (250e6 bytes are 238.4 MiB:
+// 250e6/1048576 = 238.42), times in FormatMS's.
 func TestProgressLine(t *testing.T) {
 	tests := []struct {
 		p       analyze.Progress
@@ -14,14 +16,14 @@ func TestProgressLine(t *testing.T) {
 		want    string
 	}{
 		{analyze.Progress{Packets: 4096, Read: 250e6, Total: 1e9}, time.Second,
-			"nfsstall: 250.0 MB of 1.0 GB (25%), 250.0 MB/s, 3s left, 4096 packets"},
+			"nfsstall: 238.4 MiB of 953.7 MiB (25%), 238.4 MiB/s, 3.00 s left, 4096 packets"},
 		{analyze.Progress{Packets: 8192, Read: 2e9, Total: 60e9}, 2 * time.Second,
-			"nfsstall: 2.0 GB of 60.0 GB (3%), 1.0 GB/s, 58s left, 8192 packets"},
+			"nfsstall: 1.9 GiB of 55.9 GiB (3%), 953.7 MiB/s, 58.00 s left, 8192 packets"},
 		{analyze.Progress{Packets: 100, Read: 999, Total: 1000}, time.Second,
-			"nfsstall: 999 B of 1.0 kB (99%), 999 B/s, 0s left, 100 packets"},
+			"nfsstall: 999 B of 1000 B (99%), 999 B/s, 0 µs left, 100 packets"},
 		// stdin or a pipe: no total, no ETA.
 		{analyze.Progress{Packets: 4096, Read: 5e8}, 500 * time.Millisecond,
-			"nfsstall: 500.0 MB read, 1.0 GB/s, 4096 packets"},
+			"nfsstall: 476.8 MiB read, 953.7 MiB/s, 4096 packets"},
 	}
 	for _, tt := range tests {
 		if got := progressLine(tt.p, tt.elapsed); got != tt.want {

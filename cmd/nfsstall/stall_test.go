@@ -120,7 +120,7 @@ func TestDiff(t *testing.T) {
 	} {
 		t.Run(c.capture, func(t *testing.T) {
 			hung := filepath.Join(pcapDir, c.capture)
-			out, errOut, code := nfsstall(t, nil, "diff", healthy, hung)
+			out, errOut, code := nfsstall(t, nil, "diff", "--wide", healthy, hung)
 			if code != exitStall {
 				t.Fatalf("exit %d, want %d: %s", code, exitStall, errOut)
 			}
