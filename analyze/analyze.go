@@ -283,6 +283,8 @@ type Analyzer struct {
 	paths pathTable
 	// reconn: clients' SYNs to the server ports (reconnect.go)
 	reconn reconnects
+	// watch: grace periods, delay loops, denied credentials (watch.go)
+	watch watchers
 }
 
 // New returns an Analyzer.

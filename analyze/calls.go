@@ -74,6 +74,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	if retrans {
 		return
 	}
+	a.watchCall(c, m, at)
 	if old != nil {
 		// The XID of a pending call, reused by the same client for another
 		// procedure: a new call; the earlier one can no longer be told
@@ -175,6 +176,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	}
 	c.remember(tcpflow.ToClient, m.XID, false, p)
 	c.lastReply = at
+	a.watchReply(c, m, p, at)
 	if p == nil {
 		a.sum.OrphanReplies++
 		if c.info.SawSYN {

@@ -55,6 +55,8 @@ findings with their evidence frames:
   reconnect_failing     the client's connection is gone and its SYNs to the NFS port
                         get no SYN-ACK (dropped: firewall, path, host down) or a RST
                         (nothing listens, or a firewall rejects) while its calls wait
+  grace_period          the server restarted: it refuses OPENs/LOCKs with NFS4ERR_GRACE
+                        while clients reclaim their state (CLAIM_PREVIOUS, RECLAIM_COMPLETE)
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
