@@ -57,6 +57,8 @@ findings with their evidence frames:
                         (nothing listens, or a firewall rejects) while its calls wait
   grace_period          the server restarted: it refuses OPENs/LOCKs with NFS4ERR_GRACE
                         while clients reclaim their state (CLAIM_PREVIOUS, RECLAIM_COMPLETE)
+  server_delaying       the server answers NFS4ERR_DELAY / NFS3ERR_JUKEBOX to the same
+                        operation on a file again and again while the client waits
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
