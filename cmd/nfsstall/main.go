@@ -59,6 +59,8 @@ findings with their evidence frames:
                         while clients reclaim their state (CLAIM_PREVIOUS, RECLAIM_COMPLETE)
   server_delaying       the server answers NFS4ERR_DELAY / NFS3ERR_JUKEBOX to the same
                         operation on a file again and again while the client waits
+  auth_failing          the server keeps denying the client's credentials (AUTH_ERROR:
+                        expired Kerberos ticket, lost GSS context, sec= too weak)
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
