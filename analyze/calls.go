@@ -94,6 +94,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		return
 	}
 	c.tracked++
+	c.held.note(c.tracked, at)
 	c.lastPins++
 	p := a.newCall()
 	a.callID++
@@ -151,6 +152,7 @@ func (a *Analyzer) release(p *call) {
 		a.untrack4(p)
 	}
 	p.conn.tracked--
+	p.conn.held.note(p.conn.tracked, p.conn.last)
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
 	if p.lastConn != p.conn {

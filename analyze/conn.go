@@ -69,6 +69,8 @@ type connState struct {
 	// synWait: the client's SYN was seen and no segment of the client
 	// since (reconnect.go)
 	synWait bool
+	// held: calls waiting here and the server's window (held.go)
+	held heldCalls
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -114,6 +116,7 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	c.last = at
 	c.ttl[dir].see(s.TTL)
 	c.segs[dir]++
+	c.held.segment(dir, s, at)
 	if s.Flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 || c.synWait {
 		c.a.reconn.segment(c, dir, s.Flags, at)
 	}

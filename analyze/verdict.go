@@ -154,7 +154,7 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered
-		d.Summary = c.notReplying(len(e.unanswered), len(e.answerAcked)) + stuck
+		d.Summary = c.notReplying(len(e.unanswered), len(e.answerAcked)) + stuck + c.heldNote(r, e.unanswered)
 	default:
 		d.Verdict = VerdictPacketLoss
 		d.Findings = idx

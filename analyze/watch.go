@@ -19,6 +19,7 @@ type watchers struct {
 	grace graceTable
 	delay delayTable
 	auth  authTable
+	end   int64 // the capture's end, set when findings are made
 }
 
 // watchCall sees every call that is not an RPC retransmission (an NFSv4
@@ -35,6 +36,7 @@ func (a *Analyzer) watchCall(c *connState, m *decode.Call, at tcpflow.FrameRef) 
 // watchReply sees every reply; p is its call, nil when the capture does
 // not have it.
 func (a *Analyzer) watchReply(c *connState, m *decode.Reply, p *call, at tcpflow.FrameRef) {
+	c.held.replied(at)
 	if m.ReplyStat == decode.MsgDenied {
 		if m.RejectStat == decode.AuthError {
 			a.watch.auth.denied(c, m.AuthStat, p, at)
@@ -154,7 +156,8 @@ func (iv *intervals) String() string {
 }
 
 // watchFindings adds the findings of the status detectors.
-func (a *Analyzer) watchFindings(all []Finding, omitted map[string]int64) []Finding {
+func (a *Analyzer) watchFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
+	a.watch.end = end
 	all = a.graceFindings(all, omitted)
 	all = a.delayFindings(all, omitted)
 	return a.authFindings(all, omitted)
