@@ -249,6 +249,11 @@ func (a *Analyzer) graceFindings(all []Finding, omitted map[string]int64) []Find
 	})
 	omitted[KindGrace] += g.dropped
 	for _, s := range servers {
+		// A RECLAIM_COMPLETE alone is no sign of a restart: NFSv4.1
+		// clients send one after every new client ID (at mount).
+		if s.refused == 0 && !slices.ContainsFunc(s.clients, func(cl *graceClient) bool { return cl.reclaims > 0 }) {
+			continue
+		}
 		all = append(all, a.graceFinding(s))
 	}
 	return all
@@ -277,7 +282,7 @@ func (a *Analyzer) graceFinding(s *graceServer) Finding {
 			b.WriteString("; no OPEN or LOCK was answered NFS4_OK after the last, so the capture does not show it end")
 		}
 	} else {
-		fmt.Fprintf(&b, "server %s was sent reclaims (its clients are recovering their state after a restart or failover); no call was answered NFS4ERR_GRACE", s.server)
+		fmt.Fprintf(&b, "server %s was sent reclaim OPENs (its clients are recovering their state after a restart or failover); no call was answered NFS4ERR_GRACE", s.server)
 	}
 	unfinished := 0
 	var parts []string

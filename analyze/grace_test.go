@@ -155,3 +155,18 @@ func TestGraceShortAfterReclaimComplete(t *testing.T) {
 		t.Errorf("summary %s, diagnoses %+v", f.Summary, r.Diagnoses)
 	}
 }
+
+// TestGraceNotFromReclaimCompleteAlone: an NFSv4.1 client sends
+// RECLAIM_COMPLETE after every new client ID, restart or not (as the
+// public nfstrace nfsv41 and suricata nfs4-01 captures show at mount):
+// alone it is no finding.
+func TestGraceNotFromReclaimCompleteAlone(t *testing.T) {
+	v := newConvo(t)
+	v.sendAfter(time.Millisecond, true, compound41(2, 1, words(58, 0)))
+	v.sendAfter(time.Millisecond, false, reply41(2, 1, 0, 58))
+	v.sendAfter(time.Millisecond, true, compound41(3, 2, putfh4(0xbbbb), open4(false, "new")))
+	v.sendAfter(time.Millisecond, false, reply41(3, 2, 0, 22, 18))
+	if g := graceFindings(v.s.run(analyze.DefaultOptions())); len(g) != 0 {
+		t.Errorf("grace findings %+v", g)
+	}
+}
