@@ -178,17 +178,20 @@ func (a *Analyzer) allDelayLoops() []*delayLoop {
 func (a *Analyzer) delayFindings(all []Finding, omitted map[string]int64) []Finding {
 	t := &a.watch.delay
 	omitted[KindDelay] += t.doneMore
+	byFH := a.delayLoopsByHandle()
 	for i, l := range a.allDelayLoops() {
 		if i >= maxListed {
 			omitted[KindDelay]++
 			continue
 		}
-		all = append(all, a.delayFinding(l))
+		all = append(all, a.delayFinding(l, byFH[l.key.fh]))
 	}
 	return all
 }
 
-func (a *Analyzer) delayFinding(l *delayLoop) Finding {
+// delayFinding describes loop l; same are the loops on its file handle
+// (l among them).
+func (a *Analyzer) delayFinding(l *delayLoop, same []*delayLoop) Finding {
 	f := Finding{Kind: KindDelay, Severity: SeverityWarning, Connection: l.conn, Start: Time(l.since.Time)}
 	f.setFrames(l.ev.refs())
 	f.DurationMS = ms(l.waited())
@@ -219,6 +222,14 @@ func (a *Analyzer) delayFinding(l *delayLoop) Finding {
 		fmt.Fprintf(&b, "; it ended with %s at frame %s, %s after the first call", name, a.frame(l.end), FormatMS(f.DurationMS))
 	default:
 		fmt.Fprintf(&b, "; no answer but %s by the end of the capture, %s after the first call", status, FormatMS(f.DurationMS))
+	}
+	if others := len(same) - 1; l.key.hasFH && others > 0 {
+		clients := map[[16]byte]bool{}
+		for _, o := range same {
+			clients[o.key.client] = true
+		}
+		fmt.Fprintf(&b, "; %d other delay %s on the same file (%d %s in all): a file many wait on, as when the server recalls a delegation of it",
+			others, Plural(others, "loop", "loops"), len(clients), Plural(len(clients), "client", "clients"))
 	}
 	if l.waited() >= a.opts.StallAfter {
 		f.Severity = SeverityStall

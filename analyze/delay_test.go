@@ -124,3 +124,30 @@ func TestDelayShortIsNoStall(t *testing.T) {
 		t.Errorf("summary %s", d[0].Summary)
 	}
 }
+
+// TestDelaySameFileTwoClients: two clients' OPENs in one directory (one
+// handle) answered DELAY twice each: two loops, each naming the other.
+func TestDelaySameFileTwoClients(t *testing.T) {
+	v := newConvo(t)
+	for i := range uint32(2) {
+		v.sendAfter(100*time.Millisecond, true, compound41(1+i, 1+i, putfh4(0xbbbb), open4(false, "f")))
+		v.sendAfter(time.Millisecond, false, reply41(1+i, 1+i, 10008, 22, 18))
+	}
+	w := newConvo(t)
+	w.s = v.s
+	v.s.cli, v.s.cport = []byte{198, 18, 0, 9}, 900
+	w.c, w.sv = 7000, 9000
+	for i := range uint32(2) {
+		w.sendAfter(100*time.Millisecond, true, compound41(1+i, 1+i, putfh4(0xbbbb), open4(false, "f")))
+		w.sendAfter(time.Millisecond, false, reply41(1+i, 1+i, 10008, 22, 18))
+	}
+	d := delayFindings(v.s.run(analyze.DefaultOptions()))
+	if len(d) != 2 {
+		t.Fatalf("delay findings %+v", d)
+	}
+	for _, f := range d {
+		if !strings.Contains(f.Summary, "1 other delay loop on the same file (2 clients in all)") {
+			t.Errorf("summary %s", f.Summary)
+		}
+	}
+}
