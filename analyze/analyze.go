@@ -172,6 +172,9 @@ type call struct {
 	// endInHole: the call's last byte fell where the capture has a hole,
 	// so when it was sent is unknown and its latency is not measured.
 	endInHole bool
+	// wrapped: RPCSEC_GSS integrity or privacy, so the reply's results
+	// begin with the wrapping, not the status (watch.go)
+	wrapped bool
 	// began: when the call's first byte was captured; with endInHole, the
 	// earliest it can have been sent (first is when the hole was declared).
 	began int64

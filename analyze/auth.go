@@ -88,7 +88,7 @@ func (t *authTable) contextInit(c *connState, at tcpflow.FrameRef) {
 }
 
 // denied sees a reply MSG_DENIED with AUTH_ERROR, its auth_stat st.
-func (t *authTable) denied(c *connState, st uint32, p *call, at tcpflow.FrameRef) {
+func (t *authTable) denied(c *connState, st uint32, at tcpflow.FrameRef) {
 	r := t.run(c)
 	if r == nil {
 		return

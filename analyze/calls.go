@@ -102,6 +102,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p.conn, p.lastConn, p.prog, p.vers, p.proc, p.row = c, c, m.Prog, m.Vers, m.Proc, row
 	p.first, p.last, p.sends = at, at, 1
 	p.endInHole, p.began = c.msgInHole, c.msgFirst.Time
+	p.wrapped = m.HasGSS && m.GSS.Service != decode.GSSServiceNone
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short

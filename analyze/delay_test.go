@@ -151,3 +151,19 @@ func TestDelaySameFileTwoClients(t *testing.T) {
 		}
 	}
 }
+
+// TestDelayNotFromWrappedResults: under RPCSEC_GSS integrity the results
+// begin with the wrapped body's length, not the status: a READ reply whose
+// body is 10008 bytes long is no JUKEBOX.
+func TestDelayNotFromWrappedResults(t *testing.T) {
+	v := newConvo(t)
+	for i := range uint32(3) {
+		b := words(10+i, 0, 2, 100003, 3, 6, 6, 28, 1, 0, i, 2, 4, 0xabcdef01, 6, 0) // RPCSEC_GSS DATA, service integrity
+		b = append(b, words(36, i, 8, 0xdeadbeef, 0xcafef00d, 0, 0, 4096)...)        // databody_integ: length, seq, READ args
+		v.sendAfter(time.Second, true, record(b))
+		v.sendAfter(time.Millisecond, false, record(append(words(10+i, 1, 0, 6, 0, 0, 10008), make([]byte, 10008)...)))
+	}
+	if d := delayFindings(v.s.run(analyze.DefaultOptions())); len(d) != 0 {
+		t.Errorf("delay findings %+v", d)
+	}
+}

@@ -39,7 +39,7 @@ func (a *Analyzer) watchReply(c *connState, m *decode.Reply, p *call, at tcpflow
 	c.held.replied(at)
 	if m.ReplyStat == decode.MsgDenied {
 		if m.RejectStat == decode.AuthError {
-			a.watch.auth.denied(c, m.AuthStat, p, at)
+			a.watch.auth.denied(c, m.AuthStat, at)
 		}
 		return
 	}
@@ -50,7 +50,7 @@ func (a *Analyzer) watchReply(c *connState, m *decode.Reply, p *call, at tcpflow
 		a.watch.auth.accepted(c, at)
 	}
 	st, ok := nfsStatus(p, m.Results)
-	if !ok {
+	if !ok || p.wrapped {
 		return
 	}
 	if p.vers == 4 {
