@@ -106,7 +106,7 @@ func TestDelayNFS4ToTheEnd(t *testing.T) {
 func TestDelayShortIsNoStall(t *testing.T) {
 	v := newConvo(t)
 	other := readCall(50, 0, 4096)
-	copy(other[4+40:], words(0x12345678)) // another handle
+	copy(other[48:], words(0x12345678)) // another handle (its first word, after the marker, 10 header words and its length)
 	v.sendAfter(time.Millisecond, true, readCall(1, 0, 4096))
 	v.sendAfter(time.Millisecond, false, readJukebox(1))
 	v.sendAfter(time.Millisecond, true, other)
@@ -165,5 +165,33 @@ func TestDelayNotFromWrappedResults(t *testing.T) {
 	}
 	if d := delayFindings(v.s.run(analyze.DefaultOptions())); len(d) != 0 {
 		t.Errorf("delay findings %+v", d)
+	}
+}
+
+// TestDelayBound: 4,097 files each answered JUKEBOX once: 4,096 loops are
+// followed at once, the last answer is counted in skipped, not followed.
+func TestDelayBound(t *testing.T) {
+	v := newConvo(t)
+	for i := range uint32(4097) {
+		call := readCall(i+1, 0, 4096)
+		copy(call[48:], words(i)) // the handle's first word: one file each
+		v.sendAfter(time.Microsecond, true, call)
+		v.sendAfter(time.Microsecond, false, readJukebox(i+1))
+	}
+	r := v.s.run(analyze.DefaultOptions())
+	if d := delayFindings(r); len(d) != 0 {
+		t.Errorf("single short DELAYs made findings: %d", len(d))
+	}
+	found := false
+	for _, sk := range r.Skipped {
+		if strings.Contains(sk.What, analyze.KindDelay) {
+			found = true
+			if sk.Count != 1 || !sk.Bound || !strings.Contains(sk.Reason, "4096 delay loops") {
+				t.Errorf("skipped %+v, want 1 answer past 4096 loops", sk)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("skipped %+v lacks the delay bound", r.Skipped)
 	}
 }
