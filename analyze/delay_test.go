@@ -195,3 +195,31 @@ func TestDelayBound(t *testing.T) {
 		t.Errorf("skipped %+v lacks the delay bound", r.Skipped)
 	}
 }
+
+// TestDelayThenUnanswered: a READ answered JUKEBOX twice over 2 s, then
+// re-sent and never answered (the server's TCP ACKs it; the capture ends
+// 1.5 s later): the verdict is server_delaying and names the waiting call
+// too.
+func TestDelayThenUnanswered(t *testing.T) {
+	v := newConvo(t)
+	var loop []int64
+	for i := range uint32(2) {
+		loop = append(loop, v.sendAfter(time.Second, true, readCall(1+i, 0, 4096)))
+		loop = append(loop, v.sendAfter(time.Millisecond, false, readJukebox(1+i)))
+	}
+	last := v.sendAfter(time.Second, true, readCall(3, 0, 4096))
+	v.s.seg(1500*time.Millisecond, false, v.sv, v.c, ackF, 501, nil)
+	r := v.s.run(analyze.DefaultOptions())
+	if len(r.Diagnoses) != 1 {
+		t.Fatalf("diagnoses %+v", r.Diagnoses)
+	}
+	d := r.Diagnoses[0]
+	var kinds []string
+	for _, i := range d.Findings {
+		kinds = append(kinds, r.Findings[i].Kind)
+	}
+	if d.Verdict != analyze.VerdictDelay || !slices.Equal(kinds, []string{analyze.KindDelay, analyze.KindUnanswered}) ||
+		!strings.Contains(d.Summary, fmt.Sprintf("READ xid 0x00000003 (frame %d) has waited 1.50 s", last)) {
+		t.Errorf("diagnosis %+v (findings %v), want server_delaying with the delay loop %v and the READ at %d", d, kinds, loop, last)
+	}
+}

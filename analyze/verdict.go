@@ -151,6 +151,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 	case len(e.reconnect) > 0:
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
 	case c.a.statusVerdict(r, &d, idx):
+		d.Findings = append(d.Findings, e.unanswered...)
+		d.Summary += stuck
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered
