@@ -213,8 +213,23 @@ func (a *Analyzer) authVerdict(r *Report, d *Diagnosis, idx []int) {
 	f := r.Findings[idx[0]]
 	d.Verdict = VerdictAuth
 	d.Findings = idx
-	d.Summary = fmt.Sprintf("the server refuses the client's credentials (RPC AUTH_ERROR) and keeps refusing them to the end of the capture, %s after the first denial (frames %s): the calls will not be served until the credential (a Kerberos ticket, a GSS context, the mount's security flavor against the export's) is put right. Not the network, and not a hung server: it answers at once.",
-		FormatMS(f.DurationMS), a.findingFrames(r, idx))
+	blame := "the server rejects the credential the client sends"
+	for _, b := range authBlame {
+		if strings.Contains(f.Summary, b.stat+" ") {
+			blame = b.blame
+			break
+		}
+	}
+	d.Summary = fmt.Sprintf("the server refuses the client's credentials (RPC AUTH_ERROR) and keeps refusing them to the end of the capture, %s after the first denial (frames %s): %s. The calls will not be served until that is put right. Not the network, and not a hung server: it answers at once.",
+		FormatMS(f.DurationMS), a.findingFrames(r, idx), blame)
+}
+
+// authBlame says whose the fault is, by the first auth_stat of the list
+// the denials show.
+var authBlame = []struct{ stat, blame string }{
+	{"AUTH_TOOWEAK", "the mount's security flavor is weaker than the export allows: a mismatch between the client's sec= and the server's export options"},
+	{"RPCSEC_GSS_CREDPROBLEM", "the client's GSS credential is not good (its Kerberos ticket expired, or the user has none): the client side (kinit, gssd, its keytab)"},
+	{"RPCSEC_GSS_CTXPROBLEM", "the server does not know the client's GSS context (it restarted or dropped it) and the contexts the client creates do not help: the server side (its gssproxy/svcgssd, keytab or clock)"},
 }
 
 // skipped says how many events were not followed.

@@ -97,7 +97,8 @@ func TestAuthContextLoop(t *testing.T) {
 			t.Errorf("summary lacks %q: %s", s, f.Summary)
 		}
 	}
-	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictAuth || !strings.Contains(r.Diagnoses[0].Summary, "refuses the client's credentials") {
+	if len(r.Diagnoses) != 1 || r.Diagnoses[0].Verdict != analyze.VerdictAuth || !strings.Contains(r.Diagnoses[0].Summary, "refuses the client's credentials") ||
+		!strings.Contains(r.Diagnoses[0].Summary, "the server does not know the client's GSS context") {
 		t.Errorf("diagnoses %+v", r.Diagnoses)
 	}
 }
