@@ -132,3 +132,35 @@ func TestAuthRecovered(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthBound: denials (each on a connection of its own, its
+// handshake captured) to 4,097 client addresses: 4,096 pairs are
+// followed, the last denial is counted in skipped, not followed.
+func TestAuthBound(t *testing.T) {
+	s := newScenario(t)
+	for i := range 4097 {
+		s.cli = []byte{198, 18, 1 + byte(i>>8), byte(i)}
+		s.seg(time.Microsecond, true, 999, 0, synF, 501, nil)
+		s.seg(time.Microsecond, false, 4999, 1000, synF|ackF, 501, nil)
+		s.seg(time.Microsecond, false, 5000, 1000, ackF|pshF, 501, authDenied(uint32(i), 1))
+	}
+	r := s.run(analyze.DefaultOptions())
+	found, beyond := false, false
+	for _, sk := range r.Skipped {
+		switch {
+		case strings.HasPrefix(sk.What, "denials") && strings.Contains(sk.What, analyze.KindAuth):
+			found = true
+			if sk.Count != 1 || !sk.Bound || !strings.Contains(sk.Reason, "4096 client and server pairs") {
+				t.Errorf("skipped %+v, want 1 denial past 4096 pairs", sk)
+			}
+		case sk.What == analyze.KindAuth+" findings":
+			beyond = true
+			if sk.Count != 4096-1000 {
+				t.Errorf("skipped %+v, want the 3,096 findings past the 1,000 listed", sk)
+			}
+		}
+	}
+	if n := len(authFindings(r)); !found || !beyond || n != 1000 {
+		t.Errorf("skipped %+v, %d findings: want the bound counted and 1,000 findings listed", r.Skipped, n)
+	}
+}
