@@ -274,7 +274,7 @@ func (a *Analyzer) graceFinding(s *graceServer) Finding {
 	}
 	if s.refused > 0 {
 		f.DurationMS = ms(s.last.Time - s.first.Time)
-		fmt.Fprintf(&b, "server %s answered %d %s NFS4ERR_GRACE: it is in its grace period after a restart or failover, refusing new OPENs and LOCKs until clients reclaim their state; the first at frame %s, the last at frame %s (%s as seen)",
+		fmt.Fprintf(&b, "server %s answered %d %s NFS4ERR_GRACE (a server in its grace period after a restart or failover refuses new OPENs and LOCKs until its clients have reclaimed their state): the first at frame %s, the last at frame %s (%s as seen)",
 			s.server, s.refused, Plural(s.refused, "call", "calls"), a.frame(s.first), a.frame(s.last), FormatMS(f.DurationMS))
 		if s.over.Frame != 0 {
 			fmt.Fprintf(&b, "; it was over by frame %s (connection %d), where an OPEN or LOCK was answered NFS4_OK", a.frame(s.over), s.overConn)
