@@ -175,6 +175,9 @@ type call struct {
 	// endInHole: the call's last byte fell where the capture has a hole,
 	// so when it was sent is unknown and its latency is not measured.
 	endInHole bool
+	// wrapped: RPCSEC_GSS integrity or privacy, so the reply's results
+	// begin with the wrapping, not the status (watch.go)
+	wrapped bool
 	// began: when the call's first byte was captured; with endInHole, the
 	// earliest it can have been sent (first is when the hole was declared).
 	began int64
@@ -289,6 +292,8 @@ type Analyzer struct {
 	reconn reconnects
 	// pic: the data of the HTML report's pictures (timeline.go)
 	pic pictures
+	// watch: grace periods, delay loops, denied credentials (watch.go)
+	watch watchers
 }
 
 // New returns an Analyzer.

@@ -75,6 +75,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	if retrans {
 		return
 	}
+	a.watchCall(c, m, at)
 	if old != nil {
 		// The XID of a pending call, reused by the same client for another
 		// procedure: a new call; the earlier one can no longer be told
@@ -94,6 +95,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		return
 	}
 	c.tracked++
+	c.held.note(c.tracked, at)
 	c.lastPins++
 	a.pic.outstanding(c)
 	p := a.newCall()
@@ -102,6 +104,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	p.conn, p.lastConn, p.prog, p.vers, p.proc, p.row = c, c, m.Prog, m.Vers, m.Proc, row
 	p.first, p.last, p.sends = at, at, 1
 	p.endInHole, p.began = c.msgInHole, c.msgFirst.Time
+	p.wrapped = m.HasGSS && m.GSS.Service != decode.GSSServiceNone
 	if m.Prog == decode.ProgNFS && m.Vers == 3 {
 		var args decode.NFS3Args
 		decode.ParseNFS3Args(m.Proc, m.Args, &args) // keep what decoded, even if cut short
@@ -153,6 +156,7 @@ func (a *Analyzer) release(p *call) {
 	}
 	p.conn.tracked--
 	a.pic.outstanding(p.conn)
+	p.conn.held.note(p.conn.tracked, p.conn.last)
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
 	if p.lastConn != p.conn {
@@ -179,6 +183,7 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	}
 	c.remember(tcpflow.ToClient, m.XID, false, p)
 	c.lastReply = at
+	a.watchReply(c, m, p, at)
 	if p == nil {
 		a.sum.OrphanReplies++
 		if c.info.SawSYN {

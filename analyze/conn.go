@@ -70,6 +70,8 @@ type connState struct {
 	// since (reconnect.go)
 	synWait bool
 	pic     connPicture // its timeline (timeline.go)
+	// held: calls waiting here and the server's window (held.go)
+	held heldCalls
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -116,6 +118,7 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	c.ttl[dir].see(s.TTL)
 	c.segs[dir]++
 	c.a.pic.segment(c, dir, s, flags, at)
+	c.held.segment(dir, s, at)
 	if s.Flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 || c.synWait {
 		c.a.reconn.segment(c, dir, s.Flags, at)
 	}

@@ -202,6 +202,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
 	all, zeroWins := a.tcpFindings(all, end, omitted)
 	all = a.reconnectFindings(all, end, omitted)
+	all = a.watchFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -234,7 +235,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})
@@ -243,6 +244,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	if s, ok := a.reconn.skipped(); ok {
 		r.Skipped = append(r.Skipped, s)
 	}
+	r.Skipped = append(r.Skipped, a.watch.skipped()...)
 	a.diagnose(r)
 }
 

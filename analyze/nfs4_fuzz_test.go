@@ -23,6 +23,11 @@ func FuzzNFS4Analysis(f *testing.F) {
 	f.Add(compound40(4, 4, words(24), lookup4("export"), lookup4("dir"), words(10)), []byte{}, []byte{},
 		compoundOK(4, []uint32{24, 15, 15, 10}, 0xaaaa0001))
 	f.Add(setClientID(5), cbRecall40(5), cbRecall40Reply(5), setClientIDOK(5))
+	// the status detectors (watch.go): a reclaim OPEN refused GRACE, a
+	// RECLAIM_COMPLETE answered DELAY, a GSS call denied CTXPROBLEM
+	f.Add(compound41(6, 1, putfh4(0xaaaa), open4(true, "")), []byte{}, []byte{}, reply41(6, 1, 10013, 22, 18))
+	f.Add(compound41(7, 1, words(58, 0)), []byte{}, []byte{}, reply41(7, 1, 10008, 58))
+	f.Add(gssGetattr(8, 1), []byte{}, []byte{}, authDenied(8, 14))
 	f.Fuzz(func(t *testing.T, call, cb, cbReply, reply []byte) {
 		v := newConvo(t)
 		for _, m := range []struct {

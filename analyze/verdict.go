@@ -27,6 +27,9 @@ const (
 var verdictRank = map[string]int{
 	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
 	VerdictServerWindowClosed: 3, VerdictReconnectFailing: 4, VerdictServerNotReplying: 5, VerdictPacketLoss: 6,
+	// the status detectors (watch.go): beside server_not_replying, as
+	// what a server answers explains calls as much as what it does not
+	VerdictGrace: 5, VerdictDelay: 5, VerdictAuth: 5,
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -65,12 +68,15 @@ func (a *Analyzer) diagnose(r *Report) {
 				rec = append(rec, i)
 			}
 		}
-		if len(rec) > 0 {
-			d := Diagnosis{Connection: id}
+		d := Diagnosis{Connection: id}
+		switch {
+		case len(rec) > 0:
 			a.reconnectVerdict(r, &d, rec, nil, "")
-			d.WiresharkFilters = wiresharkFilters(r, d.Findings)
-			r.Diagnoses = append(r.Diagnoses, d)
+		case !a.statusVerdict(r, &d, byConn[id]):
+			continue
 		}
+		d.WiresharkFilters = wiresharkFilters(r, d.Findings)
+		r.Diagnoses = append(r.Diagnoses, d)
 	}
 	slices.SortStableFunc(r.Diagnoses, func(x, y Diagnosis) int {
 		if x.Verdict != y.Verdict {
@@ -144,10 +150,13 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
 	case len(e.reconnect) > 0:
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
+	case c.a.statusVerdict(r, &d, idx):
+		d.Findings = append(d.Findings, e.unanswered...)
+		d.Summary += stuck
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered
-		d.Summary = c.notReplying(len(e.unanswered), len(e.answerAcked)) + stuck
+		d.Summary = c.notReplying(len(e.unanswered), len(e.answerAcked)) + stuck + c.heldNote(r, e.unanswered)
 	default:
 		d.Verdict = VerdictPacketLoss
 		d.Findings = idx

@@ -33,7 +33,9 @@ const stallAfter = time.Second
 //     in sequence space);
 //   - a side whose every segment from some frame to the end of the capture
 //     advertises a zero window (tcp.window_size 0, no RST), that frame
-//     at least stallAfter before the capture's last packet.
+//     at least stallAfter before the capture's last packet;
+//   - a grace period that refused a client's calls for at least
+//     stallAfter (tsharkGraceStalls).
 //
 // The captures have no capture loss (their ACKs show none), so none of
 // these is excused by a hole.
@@ -130,7 +132,7 @@ func tsharkStalls(t *testing.T, name string, ports []string) []string {
 			out = append(out, fmt.Sprintf("%s:%s advertises a zero window from frame %s to the end, %v", s.src, s.sport, r["frame.number"], end.Sub(v.time(r))))
 		}
 	}
-	return out
+	return append(out, tsharkGraceStalls(t, name, v)...)
 }
 
 // captureEnd is the time of the capture's last packet, as capinfos gives

@@ -212,6 +212,7 @@ var stallVerdicts = map[string]string{
 	"zero-window.pcap.gz":        "client_window_closed",
 	"reconnect-drop.pcap.gz":     "reconnect_failing",
 	"nfs4-server-hung.pcap.gz":   "server_not_replying",
+	"nfs4-grace.pcap.gz":         "grace_period",
 }
 
 // TestHTMLInBrowser renders, with the command itself, the HTML report of

@@ -46,7 +46,9 @@ capture in timestamp order; frame numbers stay per file, as Wireshark shows them
 The report opens with a verdict for each connection that stalled, then the
 findings with their evidence frames:
   server_not_replying   calls reached the server's TCP (it ACKed them), no RPC reply
-                        came: the server process is stuck, not the network
+                        came: the server process is stuck, not the network; says
+                        how many calls it holds over time and whether its receive
+                        window shrinks toward zero
   client_not_acking     the server sent the reply and keeps re-sending it; the client
                         never ACKs: the client's receive path is stuck
   server_not_acking     the client re-sends data the server never ACKs
@@ -55,6 +57,12 @@ findings with their evidence frames:
   reconnect_failing     the client's connection is gone and its SYNs to the NFS port
                         get no SYN-ACK (dropped: firewall, path, host down) or a RST
                         (nothing listens, or a firewall rejects) while its calls wait
+  grace_period          the server restarted: it refuses OPENs/LOCKs with NFS4ERR_GRACE
+                        while clients reclaim (CLAIM_PREVIOUS, RECLAIM_COMPLETE)
+  server_delaying       the server answers NFS4ERR_DELAY / NFS3ERR_JUKEBOX to the same
+                        operation on a file again and again while the client waits
+  auth_failing          the server keeps denying the client's credentials (AUTH_ERROR:
+                        expired Kerberos ticket, lost GSS context, sec= too weak)
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
