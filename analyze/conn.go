@@ -69,6 +69,8 @@ type connState struct {
 	// synWait: the client's SYN was seen and no segment of the client
 	// since (reconnect.go)
 	synWait bool
+	// mtu: full-size segments and their ACKs, for MTU black holes (mtu.go)
+	mtu *mtuState
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -120,6 +122,7 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}
+	c.mtuSegment(dir, s, flags, at)
 }
 
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
@@ -324,6 +327,7 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.live = nil
 	defer c.a.retire(c)
 	c.tcp = tcp
+	c.mtuClose()
 	if c.st == nil {
 		return
 	}

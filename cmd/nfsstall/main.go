@@ -55,6 +55,9 @@ findings with their evidence frames:
   reconnect_failing     the client's connection is gone and its SYNs to the NFS port
                         get no SYN-ACK (dropped: firewall, path, host down) or a RST
                         (nothing listens, or a firewall rejects) while its calls wait
+  mtu_black_hole        one side's full-size segments are re-sent and never ACKed
+                        while its smaller ones are, no ICMP "fragmentation needed":
+                        the path between drops packets over its MTU
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
