@@ -70,7 +70,9 @@ type connState struct {
 	// since (reconnect.go)
 	synWait bool
 	// mtu: full-size segments and their ACKs, for MTU black holes (mtu.go)
-	mtu *mtuState
+	mtu mtuState
+	// dack: pauses for the peer's delayed ACK (delack.go)
+	dack [2]dackDir
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -123,6 +125,7 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 		c.truncatedFrames++
 	}
 	c.mtuSegment(dir, s, flags, at)
+	c.dackSegment(dir, s, flags, at)
 }
 
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
@@ -328,6 +331,7 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	defer c.a.retire(c)
 	c.tcp = tcp
 	c.mtuClose()
+	c.dackClose()
 	if c.st == nil {
 		return
 	}

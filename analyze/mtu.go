@@ -38,9 +38,13 @@ import (
 // The per-segment cost is a few comparisons: a direction's state only
 // moves while a segment is longer than every one ACKed so far, which on a
 // healthy connection stops after its first full-size segment is ACKed.
-// Nothing grows with the input: the segments awaiting their ACK are kept
-// in a fixed array (one per length, the longest lengths win), and the
-// state is dropped when the connection closes with no hole.
+// Nothing grows with the input. A direction keeps only its latest
+// segment and the longest one ACKed (mtuPre) until it sends a segment of
+// minFullSize bytes longer than that; then an mtuDir follows it, its
+// segments awaiting their ACK in a fixed array (one per length, the
+// longest lengths win), and is given back once a full-size segment was
+// ACKed and nothing is open (a healthy connection holds one only for its
+// first round trip), or when the connection closes with no hole.
 
 // KindMTUBlackHole is the finding of full-size segments lost on the path
 // while smaller ones pass.
@@ -89,7 +93,17 @@ type mtuDir struct {
 	icmpMTU         uint32
 }
 
-type mtuState struct{ dir [2]mtuDir }
+// mtuPre is what a direction keeps while it has no mtuDir.
+type mtuPre struct {
+	last    mtuSeg // its latest segment
+	acked   uint32 // the longest segment of it the peer ACKed
+	ackedAt tcpflow.FrameRef
+}
+
+type mtuState struct {
+	pre [2]mtuPre
+	dir [2]*mtuDir
+}
 
 // seqCoversEnd: an ACK of ack covers bytes ending at end.
 func seqCoversEnd(ack, end uint32) bool { return int32(ack-end) >= 0 }
@@ -110,14 +124,17 @@ func covered(s *tcpflow.Segment, seq, end uint32) bool {
 
 // mtuSegment follows segment s of direction dir.
 func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
-	if c.mtu == nil {
-		if s.WireLen == 0 {
-			return
+	m := &c.mtu
+	d := m.dir[dir]
+	if n := uint32(s.WireLen); n > 0 && s.Flags&tcpflow.FlagSYN == 0 && d == nil {
+		pr := &m.pre[dir]
+		if n >= minFullSize && n > pr.acked && flags&tcpflow.RetransmissionFamily == 0 {
+			d = m.open(dir)
+		} else {
+			pr.last = mtuSeg{s.Seq, s.Seq + n, at}
 		}
-		c.mtu = &mtuState{}
 	}
-	d, p := &c.mtu.dir[dir], &c.mtu.dir[1-dir]
-	if n := uint32(s.WireLen); n > 0 && s.Flags&tcpflow.FlagSYN == 0 {
+	if n := uint32(s.WireLen); n > 0 && s.Flags&tcpflow.FlagSYN == 0 && d != nil {
 		seq, end := s.Seq, s.Seq+n
 		if n > d.maxAcked {
 			d.await(mtuSeg{seq, end, at})
@@ -133,15 +150,36 @@ func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflo
 			d.small, d.smallLen, d.smallSeq = at, n, seq
 		}
 	}
-	if s.Flags&tcpflow.FlagACK != 0 || s.SACKN > 0 {
+	if s.Flags&tcpflow.FlagACK == 0 && s.SACKN == 0 {
+		return
+	}
+	if p := m.dir[1-dir]; p != nil {
 		p.acked(s, at)
-	}
-	if p.resent {
-		if p.peerAfter == 0 {
-			p.peerFirst = at
+		if p.resent {
+			if p.peerAfter == 0 {
+				p.peerFirst = at
+			}
+			p.peerAfter++
 		}
-		p.peerAfter++
+		if p.hole.at.Frame == 0 && p.npend == 0 && p.maxAcked >= minFullSize && p.tooBig+p.unreach == 0 {
+			m.pre[1-dir] = mtuPre{acked: p.maxAcked, ackedAt: p.maxAckedAt}
+			m.dir[1-dir] = nil
+		}
+	} else if pr := &m.pre[1-dir]; pr.last.at.Frame != 0 && pr.last.len() > pr.acked && covered(s, pr.last.seq, pr.last.end) {
+		pr.acked, pr.ackedAt = pr.last.len(), pr.last.at
 	}
+}
+
+// open gives direction dir an mtuDir, starting from what its mtuPre
+// knows.
+func (m *mtuState) open(dir tcpflow.Dir) *mtuDir {
+	pr := &m.pre[dir]
+	d := &mtuDir{maxAcked: pr.acked, maxAckedAt: pr.ackedAt}
+	if pr.last.at.Frame != 0 && pr.last.len() > pr.acked {
+		d.await(pr.last)
+	}
+	m.dir[dir] = d
+	return d
 }
 
 // await keeps seg until its ACK. One segment per length is kept, the
@@ -202,10 +240,10 @@ func (d *mtuDir) acked(s *tcpflow.Segment, at tcpflow.FrameRef) {
 // ICMP takes an ICMP error quoting a segment of direction dir
 // (tcpflow.ICMPHandler).
 func (c *connState) ICMP(dir tcpflow.Dir, e *tcpflow.ICMPError, at tcpflow.FrameRef) {
-	if c.mtu == nil {
-		c.mtu = &mtuState{}
+	d := c.mtu.dir[dir]
+	if d == nil {
+		d = c.mtu.open(dir)
 	}
-	d := &c.mtu.dir[dir]
 	if d.tooBig+d.unreach == 0 {
 		d.icmpFirst = at
 	}
@@ -222,13 +260,10 @@ func (c *connState) ICMP(dir tcpflow.Dir, e *tcpflow.ICMPError, at tcpflow.Frame
 // mtuClose drops the state of a connection that ends with no hole and no
 // ICMP error: nothing to report.
 func (c *connState) mtuClose() {
-	if m := c.mtu; m != nil {
-		for _, d := range m.dir {
-			if d.hole.at.Frame != 0 || d.tooBig+d.unreach > 0 {
-				return
-			}
+	for dir, d := range c.mtu.dir {
+		if d != nil && d.hole.at.Frame == 0 && d.tooBig+d.unreach == 0 {
+			c.mtu.dir[dir] = nil
 		}
-		c.mtu = nil
 	}
 }
 
@@ -236,10 +271,13 @@ func (c *connState) mtuClose() {
 // shows a black hole.
 func (a *Analyzer) mtuFindings(all []Finding, end int64) []Finding {
 	for _, c := range a.conns {
-		if c.mtu == nil || c.tcp == nil {
+		if c.tcp == nil {
 			continue
 		}
-		for dir := range c.mtu.dir {
+		for dir, d := range c.mtu.dir {
+			if d == nil {
+				continue
+			}
 			if f, ok := c.mtuFinding(tcpflow.Dir(dir), end); ok {
 				all = append(all, f)
 			}
@@ -250,7 +288,7 @@ func (a *Analyzer) mtuFindings(all []Finding, end int64) []Finding {
 
 // mtuFinding describes direction dir's black hole, if it has one.
 func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
-	d := &c.mtu.dir[dir]
+	d := c.mtu.dir[dir]
 	if d.hole.at.Frame == 0 || !d.resent {
 		return Finding{}, false
 	}
@@ -354,7 +392,7 @@ func (c *connState) mtuVerdict(r *Report, d *Diagnosis, idx []int, e stallEviden
 	}
 	d.Verdict = VerdictMTUBlackHole
 	d.Findings = append(slices.Clone(idx), e.unanswered...)
-	m := &c.mtu.dir[f.side]
+	m := c.mtu.dir[f.side]
 	passes := max(m.maxAcked, m.smallLen)
 	d.Summary = fmt.Sprintf("an MTU black hole on the path from the %s to the %s: the %s's full-size segments (%d bytes of payload) never arrive while %d-byte ones do (frames %s), and no ICMP \"fragmentation needed\" / \"packet too big\" comes back. Neither host is stuck: a link between them (a tunnel, VPN, VLAN or jumbo-frame mismatch) has a smaller MTU than the %s's MSS allows for, and the ICMP that would tell the %s is not sent or is filtered. Let that ICMP through, fix the MTU mismatch, or clamp the MSS on the path.%s",
 		sender, receiver, sender, m.hole.len(), passes, c.a.findingFrames(r, idx), sender, sender, stuck)
