@@ -69,8 +69,10 @@ type connState struct {
 	// synWait: the client's SYN was seen and no segment of the client
 	// since (reconnect.go)
 	synWait bool
-	// mtu: full-size segments and their ACKs, for MTU black holes (mtu.go)
-	mtu mtuState
+	// mtu: full-size segments and their ACKs, for MTU black holes, and
+	// the ICMP errors quoting the connection (mtu.go)
+	mtu        mtuState
+	icmpErrors int64
 	// dack: pauses for the peer's delayed ACK (delack.go)
 	dack [2]dackDir
 }

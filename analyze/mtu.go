@@ -240,6 +240,7 @@ func (d *mtuDir) acked(s *tcpflow.Segment, at tcpflow.FrameRef) {
 // ICMP takes an ICMP error quoting a segment of direction dir
 // (tcpflow.ICMPHandler).
 func (c *connState) ICMP(dir tcpflow.Dir, e *tcpflow.ICMPError, at tcpflow.FrameRef) {
+	c.icmpErrors++
 	d := c.mtu.dir[dir]
 	if d == nil {
 		d = c.mtu.open(dir)

@@ -303,6 +303,9 @@ func TestMTUBlackHoleICMPSeen(t *testing.T) {
 			t.Errorf("the ICMP error was skipped: %+v", s)
 		}
 	}
+	if len(r.Connections) != 1 || r.Connections[0].ICMPErrors != 1 {
+		t.Errorf("connections %+v: want one, with icmp_errors 1", r.Connections)
+	}
 }
 
 // TestMTUBlackHoleClientAlive: no short segment of the server follows the
