@@ -27,8 +27,10 @@ import (
 //   - smaller segments pass: a segment of the sender shorter than the
 //     hole, sent after it, was ACKed or SACKed by the peer (proof), or,
 //     failing that, the peer kept sending on the connection after the
-//     hole was first re-sent and had ACKed smaller segments of the sender
-//     before it (weaker: said so in the summary). The seed's capture
+//     hole was first re-sent, data among it, none of it re-sent (so the
+//     sender's short ACKs of it arrived; a path dead one way would leave
+//     the peer re-sending too), and had ACKed smaller segments of the
+//     sender before the hole (weaker: said so in the summary). The seed's capture
 //     (stall-client-noack) has neither: segments of the same size were
 //     ACKed before, and the client sent nothing after;
 //   - an ICMP error too big (tcpflow.ICMPError.TooBig) quoting the
@@ -86,6 +88,8 @@ type mtuDir struct {
 	resent          bool             // the hole was re-sent
 	peerAfter       int64            // the peer's segments since the hole was first re-sent
 	peerFirst       tcpflow.FrameRef // the first of them
+	peerData        int64            // of them, those carrying data
+	peerResent      int64            // of them, those re-sending data
 	// ICMP errors quoting the sender's segments: too big (with the
 	// smallest MTU they gave) and others (unreachable)
 	tooBig, unreach int
@@ -160,6 +164,12 @@ func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflo
 				p.peerFirst = at
 			}
 			p.peerAfter++
+			if s.WireLen > 0 {
+				p.peerData++
+			}
+			if flags&tcpflow.RetransmissionFamily != 0 {
+				p.peerResent++
+			}
 		}
 		if p.hole.at.Frame == 0 && p.npend == 0 && p.maxAcked >= minFullSize && p.tooBig+p.unreach == 0 {
 			m.pre[1-dir] = mtuPre{acked: p.maxAcked, ackedAt: p.maxAckedAt}
@@ -310,7 +320,7 @@ func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
 		}
 	}
 	proof := d.smallAck.Frame != 0
-	if !inRun || !proof && (d.peerAfter == 0 || d.maxAcked == 0) {
+	if !inRun || !proof && (d.peerData == 0 || d.peerResent > 0 || d.maxAcked == 0) {
 		return Finding{}, false
 	}
 	sender, receiver := "client", "server"
@@ -353,8 +363,8 @@ func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
 		fmt.Fprintf(&b, ", while its smaller segments got through: a %d-byte segment sent after them (frame %s) was acknowledged by the %s at frame %s",
 			d.smallLen, a.frame(d.small), receiver, a.frame(d.smallAck))
 	} else {
-		fmt.Fprintf(&b, ", while the %s kept sending on the connection (%d %s since the first re-send, the first at frame %s); no smaller segment of the %s came after them to show it passes, so this rests on the smaller ones ACKed before",
-			receiver, d.peerAfter, Plural(int(d.peerAfter), "segment", "segments"), a.frame(d.peerFirst), sender)
+		fmt.Fprintf(&b, ", while the %s kept sending on the connection (%d %s since the first re-send, the first at frame %s, none re-sent: the %s's short ACKs of its data got through); no smaller segment of the %s came after them to show it passes, so this rests on that and on the smaller ones ACKed before",
+			receiver, d.peerAfter, Plural(int(d.peerAfter), "segment", "segments"), a.frame(d.peerFirst), sender, sender)
 	}
 	fmt.Fprintf(&b, "; the longest segment of the %s ever ACKed was %s", sender, largest)
 

@@ -310,9 +310,9 @@ func TestMTUBlackHoleICMPSeen(t *testing.T) {
 
 // TestMTUBlackHoleClientAlive: no short segment of the server follows the
 // full-size ones (the reply is exactly three of them), but the client
-// keeps sending on the connection (a NULL call at 2 s, answered by the
-// server's ACK) and the server's short reply was ACKed before: the weaker
-// evidence, said so.
+// keeps sending on the connection (a NULL call at 2 s, ACKed by the server
+// and not re-sent) and the server's short reply was ACKed before: the
+// weaker evidence, said so. Not when the client re-sends its call.
 func TestMTUBlackHoleClientAlive(t *testing.T) {
 	m := mtuScenario(3*mss-48, false, false)
 	if m.tail != 0 {
@@ -326,11 +326,20 @@ func TestMTUBlackHoleClientAlive(t *testing.T) {
 	if len(fs) != 1 {
 		t.Fatalf("%d mtu_black_hole findings, want 1", len(fs))
 	}
-	for _, s := range []string{fmt.Sprintf("the client kept sending on the connection (1 segment since the first re-send, the first at frame %d)", alive),
-		"rests on the smaller ones ACKed before", fmt.Sprintf("longest segment of the server ever ACKed was %d bytes (frame 5)", len(readReply(1, 4)))} {
+	for _, s := range []string{fmt.Sprintf("the client kept sending on the connection (1 segment since the first re-send, the first at frame %d, none re-sent", alive),
+		"none re-sent: the server's short ACKs of its data got through", "rests on that and on the smaller ones ACKed before", fmt.Sprintf("longest segment of the server ever ACKed was %d bytes (frame 5)", len(readReply(1, 4)))} {
 		if !strings.Contains(fs[0].Summary, s) {
 			t.Errorf("summary lacks %q: %s", s, fs[0].Summary)
 		}
+	}
+	// The client's call re-sent (the server's ACK of it lost too): the
+	// path may be dead one way, not only for full-size packets.
+	m = mtuScenario(3*mss-48, false, false)
+	m.h.add(handcap.Seg{MS: 2000, Port: 800, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: m.clientNext, Ack: m.replyStart, Payload: call})
+	m.h.add(handcap.Seg{MS: 2001, Port: 800, Flags: handcap.ACK, Seq: m.serverNext, Ack: m.clientNext + uint32(len(call))})
+	m.h.add(handcap.Seg{MS: 2300, Port: 800, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: m.clientNext, Ack: m.replyStart, Payload: call})
+	if fs := mtuFindings(m.h.run(t)); len(fs) != 0 {
+		t.Errorf("mtu_black_hole although the client re-sent its call: %+v", fs)
 	}
 	// The same without the client's call: nothing shows the client alive,
 	// no finding.
