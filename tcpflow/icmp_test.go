@@ -306,3 +306,29 @@ func TestSACKOptions(t *testing.T) {
 		}
 	}
 }
+
+// icmpCount is a ConnHandler that counts the ICMP errors it is handed.
+type icmpCount struct {
+	quietHandler
+	n *int
+}
+
+func (h icmpCount) ICMP(Dir, *ICMPError, FrameRef) { *h.n++ }
+
+// TestICMPErrorDoesNotAllocate: decoding an ICMP error and handing it to
+// its connection allocates nothing per packet.
+func TestICMPErrorDoesNotAllocate(t *testing.T) {
+	var handed int
+	f := NewFlows([]uint16{serverPort}, Limits{}, func(*ConnInfo) ConnHandler { return icmpCount{n: &handed} })
+	open := build(t, pkt{toServer: true, seq: 100, flags: FlagACK, data: "x"})
+	f.Packet(&capture.Packet{Frame: 1, Time: 1e6, Data: open, Length: len(open), LinkType: layers.LinkTypeEthernet})
+	b := append([]byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00},
+		ip4(icmpRouter4, icmpServer4, 1, 0, nil, icmp4(3, 4, 1400, ip4(icmpServer4, icmpClient4, 6, 0, nil, quotedTCPBytes(2049, 800, 5, 8))))...)
+	p := &capture.Packet{Frame: 2, Time: 2e6, Data: b, Length: len(b), LinkType: layers.LinkTypeEthernet}
+	if n := testing.AllocsPerRun(100, func() { f.Packet(p) }); n != 0 {
+		t.Errorf("%v allocations per ICMP error", n)
+	}
+	if f.Stats.ICMPErrors < 100 || handed != int(f.Stats.ICMPErrors) {
+		t.Errorf("ICMPErrors %d, handed %d: the errors were not handed on", f.Stats.ICMPErrors, handed)
+	}
+}
