@@ -405,6 +405,15 @@ func (c *connState) mtuVerdict(r *Report, d *Diagnosis, idx []int, e stallEviden
 	d.Findings = append(slices.Clone(idx), e.unanswered...)
 	m := c.mtu.dir[f.side]
 	passes := max(m.maxAcked, m.smallLen)
-	d.Summary = fmt.Sprintf("an MTU black hole on the path from the %s to the %s: the %s's full-size segments (%d bytes of payload) never arrive while %d-byte ones do (frames %s), and no ICMP \"fragmentation needed\" / \"packet too big\" comes back. Neither host is stuck: a link between them (a tunnel, VPN, VLAN or jumbo-frame mismatch) has a smaller MTU than the %s's MSS allows for, and the ICMP that would tell the %s is not sent or is filtered. Let that ICMP through, fix the MTU mismatch, or clamp the MSS on the path.%s",
-		sender, receiver, sender, m.hole.len(), passes, c.a.findingFrames(r, idx), sender, sender, stuck)
+	var where string
+	switch side, why := c.capturedAt(); side {
+	case receiver:
+		where = fmt.Sprintf(" Here %s: the full-size segments crossed them, so what drops them is on the %s's own network: its interface's MTU, or a firewall there.", why, receiver)
+	case sender:
+		where = fmt.Sprintf(" Here %s: the drop is beyond them or at the %s; a capture at the %s shows whether the full-size segments reach it.", why, receiver, receiver)
+	default:
+		where = fmt.Sprintf(" The capture does not tell where on the path (the %s's own interface or firewall included): one at the %s shows whether the full-size segments reach it.", receiver, receiver)
+	}
+	d.Summary = fmt.Sprintf("an MTU black hole on the path from the %s to the %s: the %s's full-size segments (%d bytes of payload) never arrive while %d-byte ones do (frames %s), and no ICMP \"fragmentation needed\" / \"packet too big\" comes back. Neither host's TCP is stuck: a link between them (a tunnel, VPN, VLAN or jumbo-frame mismatch) has a smaller MTU than the %s's MSS allows for, and the ICMP that would tell the %s is not sent or is filtered. Let that ICMP through, fix the MTU mismatch, or clamp the MSS on the path.%s%s",
+		sender, receiver, sender, m.hole.len(), passes, c.a.findingFrames(r, idx), sender, sender, where, stuck)
 }

@@ -167,6 +167,33 @@ func TestMTUBlackHole(t *testing.T) {
 	if len(d.WiresharkFilters) != 1 || !slices.Equal(d.WiresharkFilters[0].Frames, want) {
 		t.Errorf("Wireshark filter %+v, want frames %v", d.WiresharkFilters, want)
 	}
+	if !strings.Contains(d.Summary, "The capture does not tell where on the path") {
+		t.Errorf("verdict does not say the capture point is unknown (all TTLs 64): %s", d.Summary)
+	}
+	// The client's packets with TTL 61, the server's 64: captured on the
+	// server's side of three routers, the sender's; with the TTLs the
+	// other way round, on the client's, where the full-size segments
+	// arrived.
+	for _, tc := range []struct {
+		client, server byte
+		want           string
+	}{
+		{61, 64, "the capture was taken on the server's side of the routers between them: the drop is beyond them or at the client"},
+		{64, 61, "the capture was taken on the client's side of the routers between them: the full-size segments crossed them, so what drops them is on the client's own network"},
+	} {
+		m := mtuScenario(3*mss+204-48, true, false)
+		for i := range m.h.segs {
+			if m.h.segs[i].ToServer {
+				m.h.segs[i].TTL = tc.client
+			} else {
+				m.h.segs[i].TTL = tc.server
+			}
+		}
+		r := m.h.run(t)
+		if len(r.Diagnoses) != 1 || !strings.Contains(r.Diagnoses[0].Summary, tc.want) {
+			t.Errorf("TTLs client %d server %d: diagnoses %+v, want one saying %q", tc.client, tc.server, r.Diagnoses, tc.want)
+		}
+	}
 }
 
 // TestMTUBlackHoleNotTheSeed: a receiver that ACKs nothing (the seed's

@@ -38,6 +38,8 @@ type Seg struct {
 	N        int
 	Payload  []byte
 	Opts     []byte
+	// TTL is the IP TTL (0: 64).
+	TTL byte
 	// IP, when set, is a whole IPv4 or IPv6 packet (an ICMP error, say)
 	// put in the frame as it is, at MS; the other fields are ignored.
 	IP []byte
@@ -116,6 +118,9 @@ func Pcap(segs []Seg) []byte {
 		binary.BigEndian.PutUint16(ip[4:], uint16(i+1))
 		ip[6] = 0x40 // DF
 		ip[8] = 64
+		if s.TTL != 0 {
+			ip[8] = s.TTL
+		}
 		ip[9] = 6
 		copy(ip[12:], src)
 		copy(ip[16:], dst)
