@@ -145,16 +145,35 @@ func (c *connState) dackPause(dir tcpflow.Dir, d *dackDir, at tcpflow.FrameRef) 
 }
 
 // dackFindings adds a finding for every direction that paused for
-// delayed ACKs dackMinPauses times or more.
-func (a *Analyzer) dackFindings(all []Finding, end int64) []Finding {
+// delayed ACKs dackMinPauses times or more, the first maxListed; the
+// others are counted in omitted.
+func (a *Analyzer) dackFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
+	n := 0
 	for _, c := range a.conns {
 		for dir := range c.dack {
 			if d := &c.dack[dir]; d.st != nil && d.st.pauses >= dackMinPauses {
+				if n >= maxListed {
+					omitted[KindDelayedACK]++
+					continue
+				}
+				n++
 				all = append(all, c.dackFinding(tcpflow.Dir(dir), d, end))
 			}
 		}
 	}
 	return all
+}
+
+// dackEvidence counts the directions of a connection with a finding
+// (hasEvidence keeps a closed connection that has one).
+func (c *connState) dackEvidence() int {
+	n := 0
+	for dir := range c.dack {
+		if st := c.dack[dir].st; st != nil && st.pauses >= dackMinPauses {
+			n++
+		}
+	}
+	return n
 }
 
 func (c *connState) dackFinding(dir tcpflow.Dir, d *dackDir, end int64) Finding {

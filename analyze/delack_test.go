@@ -148,34 +148,39 @@ func TestDelayedACKAgreesWithTshark(t *testing.T) {
 // (unless lateFull) and the tail only wait ms later (its delayed ACK);
 // the server sends the next reply's data resume ms after that ACK.
 func dackScenario(h *handScenario, reads int, wait, resume int64, lateFull bool) {
-	h.add(handcap.Seg{MS: 0, Port: 800, ToServer: true, Flags: handcap.SYN, Seq: 100})
-	h.add(handcap.Seg{MS: 0, Port: 800, Flags: handcap.SYN | handcap.ACK, Seq: 900, Ack: 101})
-	h.add(handcap.Seg{MS: 0, Port: 800, ToServer: true, Flags: handcap.ACK, Seq: 101, Ack: 901})
+	dackScenarioOn(h, 800, 0, reads, wait, resume, lateFull)
+}
+
+// dackScenarioOn is dackScenario from client port port, starting at t0 ms.
+func dackScenarioOn(h *handScenario, port uint16, t0 int64, reads int, wait, resume int64, lateFull bool) {
+	h.add(handcap.Seg{MS: t0, Port: port, ToServer: true, Flags: handcap.SYN, Seq: 100})
+	h.add(handcap.Seg{MS: t0, Port: port, Flags: handcap.SYN | handcap.ACK, Seq: 900, Ack: 101})
+	h.add(handcap.Seg{MS: t0, Port: port, ToServer: true, Flags: handcap.ACK, Seq: 101, Ack: 901})
 	cseq, sseq := uint32(101), uint32(901)
-	null, nullReply := nfsNullCall(1), nfsNullReply(1)
-	h.add(handcap.Seg{MS: 0, Port: 800, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: cseq, Ack: sseq, Payload: null})
+	null, nullReply := nfsNullCall(uint32(port)*100), nfsNullReply(uint32(port)*100)
+	h.add(handcap.Seg{MS: t0, Port: port, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: cseq, Ack: sseq, Payload: null})
 	cseq += uint32(len(null))
-	h.add(handcap.Seg{MS: 0, Port: 800, Flags: handcap.PSH | handcap.ACK, Seq: sseq, Ack: cseq, Payload: nullReply})
+	h.add(handcap.Seg{MS: t0, Port: port, Flags: handcap.PSH | handcap.ACK, Seq: sseq, Ack: cseq, Payload: nullReply})
 	sseq += uint32(len(nullReply))
-	h.add(handcap.Seg{MS: 0, Port: 800, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq})
-	t := int64(1)
+	h.add(handcap.Seg{MS: t0, Port: port, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq})
+	t := t0 + 1
 	// All calls first (pipelined), then the replies back to back.
 	for i := range reads {
-		call := readCall(uint32(10+i), uint64(i)*3396, 3396-48)
-		h.add(handcap.Seg{MS: t, Port: 800, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: cseq, Ack: sseq, Payload: call})
+		call := readCall(uint32(port)*100+uint32(10+i), uint64(i)*3396, 3396-48)
+		h.add(handcap.Seg{MS: t, Port: port, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: cseq, Ack: sseq, Payload: call})
 		cseq += uint32(len(call))
 	}
-	h.add(handcap.Seg{MS: t, Port: 800, Flags: handcap.ACK, Seq: sseq, Ack: cseq})
+	h.add(handcap.Seg{MS: t, Port: port, Flags: handcap.ACK, Seq: sseq, Ack: cseq})
 	for i := range reads {
-		reply := readReply(uint32(10+i), 3396-48) // 2 x 1448 + 500
-		h.add(handcap.Seg{MS: t, Port: 800, Flags: handcap.ACK, Seq: sseq, Ack: cseq, Payload: reply[:1448]})
-		h.add(handcap.Seg{MS: t, Port: 800, Flags: handcap.ACK, Seq: sseq + 1448, Ack: cseq, Payload: reply[1448:2896]})
+		reply := readReply(uint32(port)*100+uint32(10+i), 3396-48) // 2 x 1448 + 500
+		h.add(handcap.Seg{MS: t, Port: port, Flags: handcap.ACK, Seq: sseq, Ack: cseq, Payload: reply[:1448]})
+		h.add(handcap.Seg{MS: t, Port: port, Flags: handcap.ACK, Seq: sseq + 1448, Ack: cseq, Payload: reply[1448:2896]})
 		if !lateFull {
-			h.add(handcap.Seg{MS: t, Port: 800, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq + 2896})
+			h.add(handcap.Seg{MS: t, Port: port, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq + 2896})
 		}
-		h.add(handcap.Seg{MS: t, Port: 800, Flags: handcap.PSH | handcap.ACK, Seq: sseq + 2896, Ack: cseq, Payload: reply[2896:]})
+		h.add(handcap.Seg{MS: t, Port: port, Flags: handcap.PSH | handcap.ACK, Seq: sseq + 2896, Ack: cseq, Payload: reply[2896:]})
 		sseq += uint32(len(reply))
-		h.add(handcap.Seg{MS: t + wait, Port: 800, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq})
+		h.add(handcap.Seg{MS: t + wait, Port: port, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq})
 		t += wait + resume
 	}
 }
@@ -248,5 +253,41 @@ func TestDelayedACKNotOnHealthyCaptures(t *testing.T) {
 		if fs := dackFindings(r); len(fs) != 0 {
 			t.Errorf("%s: %+v", name, fs)
 		}
+	}
+}
+
+// TestDelayedACKKeptWhenClosed: a closed connection with pauses is kept
+// to the end for its finding, as one with bytes never ACKed is, however
+// few connections are listed in full (--max-conns-listed 1 here, and the
+// two healthy connections carry more bytes; a connection is released
+// 100 ms after its RST).
+func TestDelayedACKKeptWhenClosed(t *testing.T) {
+	var h handScenario
+	dackScenarioOn(&h, 800, 0, 4, 40, 1, false)
+	last := h.segs[len(h.segs)-1]
+	h.add(handcap.Seg{MS: 500, Port: 800, ToServer: true, Flags: handcap.RST | handcap.ACK, Seq: last.Seq, Ack: last.Ack})
+	for i, port := range []uint16{801, 802} {
+		t0 := int64(1000 + 1000*i)
+		dackScenarioOn(&h, port, t0, 8, 0, 0, false) // no pause: ACKed at once
+		last := h.segs[len(h.segs)-1]
+		h.add(handcap.Seg{MS: t0 + 100, Port: port, ToServer: true, Flags: handcap.RST | handcap.ACK, Seq: last.Seq, Ack: last.Ack})
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	opts.Limits.CloseIdle = 100e6 // released 100 ms after its RST
+	r := h.runWith(t, opts)
+	fs := dackFindings(r)
+	if len(fs) != 1 || fs[0].Connection != 1 {
+		t.Fatalf("delayed_ack_pause findings %+v, want one on connection 1", fs)
+	}
+	listed := false
+	for _, c := range r.Connections {
+		listed = listed || c.ID == 1
+	}
+	if !listed {
+		t.Errorf("connection 1 is not listed: %+v", r.Connections)
+	}
+	if len(r.Connections) != 2 || r.Summary.RPCRetransmissions != 0 {
+		t.Errorf("%d connections listed, %d RPC retransmissions: want 2 (one healthy one folded), 0", len(r.Connections), r.Summary.RPCRetransmissions)
 	}
 }

@@ -202,8 +202,8 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
 	all, zeroWins := a.tcpFindings(all, end, omitted)
 	all = a.reconnectFindings(all, end, omitted)
-	all = a.mtuFindings(all, end)
-	all = a.dackFindings(all, end)
+	all = a.mtuFindings(all, end, omitted)
+	all = a.dackFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -236,7 +236,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindMTUBlackHole, KindDelayedACK} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})

@@ -279,39 +279,52 @@ func (c *connState) mtuClose() {
 }
 
 // mtuFindings adds a finding for every direction of a connection that
-// shows a black hole.
-func (a *Analyzer) mtuFindings(all []Finding, end int64) []Finding {
+// shows a black hole, the first maxListed; the others are counted in
+// omitted.
+func (a *Analyzer) mtuFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
+	n := 0
 	for _, c := range a.conns {
-		if c.tcp == nil {
-			continue
-		}
-		for dir, d := range c.mtu.dir {
-			if d == nil {
+		for dir := range c.mtu.dir {
+			if _, _, ok := c.mtuRuns(tcpflow.Dir(dir)); !ok {
 				continue
 			}
-			if f, ok := c.mtuFinding(tcpflow.Dir(dir), end); ok {
-				all = append(all, f)
+			if n >= maxListed {
+				omitted[KindMTUBlackHole]++
+				continue
 			}
+			n++
+			all = append(all, c.mtuFinding(tcpflow.Dir(dir), end))
 		}
 	}
 	return all
 }
 
-// mtuFinding describes direction dir's black hole, if it has one.
-func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
-	d := c.mtu.dir[dir]
-	if d.hole.at.Frame == 0 || !d.resent {
-		return Finding{}, false
+// mtuEvidence counts the black holes of a connection (hasEvidence keeps
+// a closed connection that has one).
+func (c *connState) mtuEvidence() int {
+	n := 0
+	for dir := range c.mtu.dir {
+		if _, _, ok := c.mtuRuns(tcpflow.Dir(dir)); ok {
+			n++
+		}
 	}
-	var runs []tcpflow.Unacked
-	resends := 0
+	return n
+}
+
+// mtuRuns reports whether direction dir shows a black hole, with the
+// runs of bytes never ACKed and their re-sends.
+func (c *connState) mtuRuns(dir tcpflow.Dir) (runs []tcpflow.Unacked, resends int, ok bool) {
+	d := c.mtu.dir[dir]
+	if d == nil || c.tcp == nil || d.hole.at.Frame == 0 || !d.resent {
+		return nil, 0, false
+	}
 	inRun := false
 	for _, u := range c.tcp.Unacked {
 		if u.Dir != dir {
 			continue
 		}
 		if u.Len < minFullSize || uint32(u.Len) <= d.maxAcked {
-			return Finding{}, false // a short segment is never ACKed either
+			return nil, 0, false // a short segment is never ACKed either
 		}
 		runs = append(runs, u)
 		resends += u.Resends
@@ -321,8 +334,16 @@ func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
 	}
 	proof := d.smallAck.Frame != 0
 	if !inRun || !proof && (d.peerData == 0 || d.peerResent > 0 || d.maxAcked == 0) {
-		return Finding{}, false
+		return nil, 0, false
 	}
+	return runs, resends, true
+}
+
+// mtuFinding describes direction dir's black hole (mtuRuns: it has one).
+func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) Finding {
+	d := c.mtu.dir[dir]
+	runs, resends, _ := c.mtuRuns(dir)
+	proof := d.smallAck.Frame != 0
 	sender, receiver := "client", "server"
 	if dir == tcpflow.ToClient {
 		sender, receiver = "server", "client"
@@ -390,7 +411,7 @@ func (c *connState) mtuFinding(dir tcpflow.Dir, end int64) (Finding, bool) {
 		}
 	}
 	f.Summary = b.String()
-	return f, true
+	return f
 }
 
 // mtuVerdict is the verdict for a connection whose full-size segments
