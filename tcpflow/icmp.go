@@ -189,7 +189,9 @@ func (d *Decoder) decodeICMP(sawIP4 bool, s *Segment) bool {
 
 // icmpError hands the ICMP error just decoded to the connection it
 // quotes, and reports whether there was one: such an error is analysed,
-// not skipped (Stats.ICMPErrors counts them).
+// not skipped (Stats.ICMPErrors counts them). One quoting a connection of
+// a client or server not asked for is skipped as such; one quoting no
+// followed connection stays skipped as not TCP or UDP.
 func (f *Flows) icmpError(p *capture.Packet) bool {
 	e := &f.dec.icmp
 	var key connKey
@@ -203,7 +205,8 @@ func (f *Flows) icmpError(p *capture.Packet) bool {
 		return false
 	}
 	if f.hostFiltered && !f.hostWanted(key) {
-		return false
+		f.Stats.Skipped[SkipHostFilter]++
+		return true
 	}
 	c := f.conns[key]
 	if c == nil {

@@ -332,3 +332,23 @@ func TestICMPErrorDoesNotAllocate(t *testing.T) {
 		t.Errorf("ICMPErrors %d, handed %d: the errors were not handed on", f.Stats.ICMPErrors, handed)
 	}
 }
+
+// TestICMPErrorOfAHostNotAskedFor: with --client naming another client,
+// an ICMP error quoting this client's connection is skipped as not of
+// the hosts asked for, as its TCP segments are.
+func TestICMPErrorOfAHostNotAskedFor(t *testing.T) {
+	var handed int
+	f := NewFlows([]uint16{serverPort}, Limits{}, func(*ConnInfo) ConnHandler { return icmpCount{n: &handed} })
+	other := [16]byte{10: 0xff, 11: 0xff, 12: 198, 13: 18, 14: 0, 15: 9}
+	f.SetHosts([][16]byte{other}, nil)
+	open := build(t, pkt{toServer: true, seq: 100, flags: FlagACK, data: "x"})
+	b := append([]byte{2, 0, 0, 0, 0, 1, 2, 0, 0, 0, 0, 2, 0x08, 0x00},
+		ip4(icmpRouter4, icmpServer4, 1, 0, nil, icmp4(3, 4, 1400, ip4(icmpServer4, icmpClient4, 6, 0, nil, quotedTCPBytes(2049, 800, 5, 8))))...)
+	for i, d := range [][]byte{open, b} {
+		f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: d, Length: len(d), LinkType: layers.LinkTypeEthernet})
+	}
+	if handed != 0 || f.Stats.ICMPErrors != 0 || f.Stats.SkipCount(SkipHostFilter) != 2 || f.Stats.SkipCount(SkipNotTCPUDP) != 0 {
+		t.Errorf("handed %d, ICMPErrors %d, skipped host filter %d, not TCP/UDP %d; want 0, 0, 2, 0",
+			handed, f.Stats.ICMPErrors, f.Stats.SkipCount(SkipHostFilter), f.Stats.SkipCount(SkipNotTCPUDP))
+	}
+}
