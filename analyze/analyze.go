@@ -283,6 +283,8 @@ type Analyzer struct {
 	paths pathTable
 	// reconn: clients' SYNs to the server ports (reconnect.go)
 	reconn reconnects
+	// mtuFree: mtuDirs given back, for reuse (mtu.go)
+	mtuFree []*mtuDir
 }
 
 // New returns an Analyzer.

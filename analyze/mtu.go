@@ -133,7 +133,7 @@ func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflo
 	if n := uint32(s.WireLen); n > 0 && s.Flags&tcpflow.FlagSYN == 0 && d == nil {
 		pr := &m.pre[dir]
 		if n >= minFullSize && n > pr.acked && flags&tcpflow.RetransmissionFamily == 0 {
-			d = m.open(dir)
+			d = c.mtuOpen(dir)
 		} else {
 			pr.last = mtuSeg{s.Seq, s.Seq + n, at}
 		}
@@ -173,6 +173,7 @@ func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflo
 		}
 		if p.hole.at.Frame == 0 && p.npend == 0 && p.maxAcked >= minFullSize && p.tooBig+p.unreach == 0 {
 			m.pre[1-dir] = mtuPre{acked: p.maxAcked, ackedAt: p.maxAckedAt}
+			c.a.mtuGiveBack(p)
 			m.dir[1-dir] = nil
 		}
 	} else if pr := &m.pre[1-dir]; pr.last.at.Frame != 0 && pr.last.len() > pr.acked && covered(s, pr.last.seq, pr.last.end) {
@@ -180,11 +181,29 @@ func (c *connState) mtuSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflo
 	}
 }
 
-// open gives direction dir an mtuDir, starting from what its mtuPre
+// maxMTUFree bounds the mtuDirs kept for reuse: a stream whose segments
+// keep growing past every one ACKed (offload super-frames) takes one and
+// gives it back again and again without allocating.
+const maxMTUFree = 64
+
+func (a *Analyzer) mtuGiveBack(d *mtuDir) {
+	if len(a.mtuFree) < maxMTUFree {
+		a.mtuFree = append(a.mtuFree, d)
+	}
+}
+
+// mtuOpen gives direction dir an mtuDir, starting from what its mtuPre
 // knows.
-func (m *mtuState) open(dir tcpflow.Dir) *mtuDir {
+func (c *connState) mtuOpen(dir tcpflow.Dir) *mtuDir {
+	m := &c.mtu
 	pr := &m.pre[dir]
-	d := &mtuDir{maxAcked: pr.acked, maxAckedAt: pr.ackedAt}
+	var d *mtuDir
+	if n := len(c.a.mtuFree); n > 0 {
+		d, c.a.mtuFree = c.a.mtuFree[n-1], c.a.mtuFree[:n-1]
+		*d = mtuDir{maxAcked: pr.acked, maxAckedAt: pr.ackedAt}
+	} else {
+		d = &mtuDir{maxAcked: pr.acked, maxAckedAt: pr.ackedAt}
+	}
 	if pr.last.at.Frame != 0 && pr.last.len() > pr.acked {
 		d.await(pr.last)
 	}
@@ -253,7 +272,7 @@ func (c *connState) ICMP(dir tcpflow.Dir, e *tcpflow.ICMPError, at tcpflow.Frame
 	c.icmpErrors++
 	d := c.mtu.dir[dir]
 	if d == nil {
-		d = c.mtu.open(dir)
+		d = c.mtuOpen(dir)
 	}
 	if d.tooBig+d.unreach == 0 {
 		d.icmpFirst = at
@@ -273,6 +292,7 @@ func (c *connState) ICMP(dir tcpflow.Dir, e *tcpflow.ICMPError, at tcpflow.Frame
 func (c *connState) mtuClose() {
 	for dir, d := range c.mtu.dir {
 		if d != nil && d.hole.at.Frame == 0 && d.tooBig+d.unreach == 0 {
+			c.a.mtuGiveBack(d)
 			c.mtu.dir[dir] = nil
 		}
 	}
