@@ -294,6 +294,8 @@ type Analyzer struct {
 	pic pictures
 	// watch: grace periods, delay loops, denied credentials (watch.go)
 	watch watchers
+	// mtuFree: mtuDirs given back, for reuse (mtu.go)
+	mtuFree []*mtuDir
 }
 
 // New returns an Analyzer.

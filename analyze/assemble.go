@@ -137,7 +137,7 @@ func (a *Analyzer) listConnectionRows(r *Report) {
 			FirstTime: Time(c.info.First.Time), LastTime: Time(c.last.Time), Handshake: c.info.SawSYN,
 			BytesToSrv: c.bytes[tcpflow.ToServer], BytesToCli: c.bytes[tcpflow.ToClient],
 			MissingBytes: c.missing, Undecodable: c.undecodable, GarbageBytes: c.framed.garbage, Resyncs: c.framed.resyncs,
-			TCPAnalysis: c.tcpCounts(), CaptureLoss: c.captureLoss(),
+			TCPAnalysis: c.tcpCounts(), CaptureLoss: c.captureLoss(), ICMPErrors: c.icmpErrors,
 		})
 	}
 }

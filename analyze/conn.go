@@ -72,6 +72,12 @@ type connState struct {
 	pic     connPicture // its timeline (timeline.go)
 	// held: calls waiting here and the server's window (held.go)
 	held heldCalls
+	// mtu: full-size segments and their ACKs, for MTU black holes, and
+	// the ICMP errors quoting the connection (mtu.go)
+	mtu        mtuState
+	icmpErrors int64
+	// dack: pauses for the peer's delayed ACK (delack.go)
+	dack [2]dackDir
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.
@@ -125,6 +131,8 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	if s.WireLen > 0 && s.Truncated() {
 		c.truncatedFrames++
 	}
+	c.mtuSegment(dir, s, flags, at)
+	c.dackSegment(dir, s, flags, at)
 }
 
 func (c *connState) Data(dir tcpflow.Dir, b []byte, at tcpflow.FrameRef) {
@@ -329,6 +337,8 @@ func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.live = nil
 	defer c.a.retire(c)
 	c.tcp = tcp
+	c.mtuClose()
+	c.dackClose()
 	if c.st == nil {
 		return
 	}

@@ -203,6 +203,8 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all, zeroWins := a.tcpFindings(all, end, omitted)
 	all = a.reconnectFindings(all, end, omitted)
 	all = a.watchFindings(all, end, omitted)
+	all = a.mtuFindings(all, end, omitted)
+	all = a.dackFindings(all, end, omitted)
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -235,7 +237,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth, KindMTUBlackHole, KindDelayedACK} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})

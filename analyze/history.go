@@ -75,7 +75,7 @@ type foldedTotals struct {
 func (c *connState) pinned() bool { return c.tracked > 0 || c.lastPins > 0 }
 
 func (c *connState) hasEvidence() bool {
-	return c.tcp != nil && len(c.tcp.Unacked)+len(c.tcp.ZeroWins) > 0
+	return c.tcp != nil && (len(c.tcp.Unacked)+len(c.tcp.ZeroWins) > 0 || c.dackEvidence() > 0)
 }
 
 // unpin is called when a call that named c (first or last sent there)
@@ -200,6 +200,8 @@ func (a *Analyzer) foldEvidence(c *connState) {
 	}
 	t.omitted[KindUnackedRetran] += int64(len(c.tcp.Unacked))
 	t.omitted[KindZeroWindow] += int64(len(c.tcp.ZeroWins))
+	t.omitted[KindMTUBlackHole] += int64(c.mtuEvidence())
+	t.omitted[KindDelayedACK] += int64(c.dackEvidence())
 	t.zeroWins += int64(len(c.tcp.ZeroWins)) + c.tcp.ZeroWinsMore
 	a.zeroWinsPerConn += c.tcp.ZeroWinsMore
 	t.evidenceFolded++

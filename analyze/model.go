@@ -224,6 +224,10 @@ type Connection struct {
 	TCPAnalysis map[string]int64 `json:"tcp_analysis"`
 	// CaptureLoss: what the peers ACKed that the capture never saw.
 	CaptureLoss *CaptureLoss `json:"capture_loss"`
+	// ICMPErrors: the ICMP and ICMPv6 errors (destination unreachable,
+	// fragmentation needed, packet too big) quoting a segment of this
+	// connection (mtu.go).
+	ICMPErrors int64 `json:"icmp_errors,omitempty"`
 }
 
 // CaptureLoss is, per direction of a connection, the bytes the receiver

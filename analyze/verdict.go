@@ -30,6 +30,7 @@ var verdictRank = map[string]int{
 	// the status detectors (watch.go): beside server_not_replying, as
 	// what a server answers explains calls as much as what it does not
 	VerdictGrace: 5, VerdictDelay: 5, VerdictAuth: 5,
+	VerdictMTUBlackHole: 0, // the path, not a side: explains everything behind it
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -94,6 +95,7 @@ type stallEvidence struct {
 	zeroWin     [2][]int // zero windows still closed, by direction (ToServer: the client's)
 	unanswered  []int    // calls never answered
 	reconnect   []int    // reconnects failing while calls wait
+	mtu         []int    // MTU black holes (mtu.go)
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -112,6 +114,8 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.zeroWin[f.side] = append(e.zeroWin[f.side], i)
 		case KindReconnect:
 			e.reconnect = append(e.reconnect, i)
+		case KindMTUBlackHole:
+			e.mtu = append(e.mtu, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -136,6 +140,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		stuck = fmt.Sprintf(" %s xid %s (frame %s) has waited %s for its reply.", f.ProcLabel(), *f.XID, c.a.frame(f.refs[0]), FormatMS(f.DurationMS))
 	}
 	switch {
+	case len(e.mtu) > 0:
+		c.mtuVerdict(r, &d, e.mtu, e, stuck)
 	case len(e.unacked[tcpflow.ToClient]) > 0:
 		c.notAcking(r, &d, tcpflow.ToClient, e, stuck)
 	case len(e.unacked[tcpflow.ToServer]) > 0:

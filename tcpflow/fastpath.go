@@ -67,6 +67,7 @@ func decodeFast(p *capture.Packet, s *Segment) bool {
 	s.Flags = t[13]
 	s.Window = binary.BigEndian.Uint16(t[14:16])
 	s.WScale = -1
+	sackOptions(t[20:hdr], s)
 	s.Payload = t[hdr:]
 	s.WireLen = max(ipLen-20-hdr, len(s.Payload))
 	return true

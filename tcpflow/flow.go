@@ -177,6 +177,10 @@ type Stats struct {
 	SentTotalForgotten  int64
 	RetransTotalSkipped int64
 	ZeroWinTotalSkipped int64
+	// ICMPErrors counts the ICMP and ICMPv6 errors that quote a segment of
+	// a followed connection, handed to it (icmp.go): analysed, not
+	// skipped. Other ICMP is skipped as not TCP or UDP.
+	ICMPErrors int64
 }
 
 // FragDroppedCount returns how many datagrams in reassembly were dropped
@@ -306,6 +310,9 @@ func (f *Flows) Packet(p *capture.Packet) {
 	if r := f.dec.Decode(p, s); r != SkipNone {
 		if r == SkipFragment {
 			f.fragment(p)
+			return
+		}
+		if r == SkipNotTCPUDP && f.dec.icmpOK && f.icmpError(p) {
 			return
 		}
 		f.Stats.Skipped[r]++

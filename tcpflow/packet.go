@@ -85,6 +85,39 @@ type Segment struct {
 	// when the handshake was not captured).
 	RelSeq, RelAck uint32
 	ScaledWindow   uint32
+	// SACK holds the first SACKN selective-acknowledgment blocks of the
+	// TCP options (RFC 2018: left edge, right edge), raw sequence numbers.
+	SACK  [maxSACK][2]uint32
+	SACKN uint8
+}
+
+// maxSACK is the most SACK blocks a TCP header can carry (RFC 2018: 40
+// bytes of options hold 4).
+const maxSACK = 4
+
+// sackOptions reads the SACK blocks of TCP options opts (the bytes after
+// the 20-byte header) into s. Malformed options end the scan.
+func sackOptions(opts []byte, s *Segment) {
+	s.SACKN = 0
+	for len(opts) > 0 {
+		switch opts[0] {
+		case 0: // end of options
+			return
+		case 1: // no-op
+			opts = opts[1:]
+			continue
+		}
+		if len(opts) < 2 || opts[1] < 2 || int(opts[1]) > len(opts) {
+			return
+		}
+		if opts[0] == 5 {
+			for b := opts[2:opts[1]]; len(b) >= 8 && s.SACKN < maxSACK; b = b[8:] {
+				s.SACK[s.SACKN] = [2]uint32{binary.BigEndian.Uint32(b[:4]), binary.BigEndian.Uint32(b[4:8])}
+				s.SACKN++
+			}
+		}
+		opts = opts[opts[1]:]
+	}
 }
 
 // Truncated reports whether the capture cut part of the payload.
@@ -160,6 +193,10 @@ type Decoder struct {
 	// frag is the IP fragment of the last packet Decode reported as
 	// SkipFragment; its data points into the packet.
 	frag fragment
+	// icmp is the ICMP error of the last packet Decode reported as
+	// SkipNotTCPUDP, when icmpOK (icmp.go).
+	icmp   ICMPError
+	icmpOK bool
 }
 
 // fragment is one IP fragment as decoded: which datagram it belongs to,
@@ -220,6 +257,7 @@ func (d *Decoder) Decode(p *capture.Packet, s *Segment) SkipReason {
 // decodeLayers is Decode through gopacket's layer parser: every link type,
 // VLAN tags, IPv6, IP options, fragments, UDP, TCP options.
 func (d *Decoder) decodeLayers(p *capture.Packet, s *Segment) SkipReason {
+	d.icmpOK = false
 	first, ok := firstLayer(p.LinkType)
 	if !ok {
 		return SkipLinkType
@@ -310,6 +348,7 @@ func (d *Decoder) decodeLayers(p *capture.Packet, s *Segment) SkipReason {
 	if err != nil {
 		return SkipMalformed
 	}
+	d.icmpOK = d.decodeICMP(sawIP4, s)
 	return SkipNotTCPUDP
 }
 
@@ -335,6 +374,11 @@ func (d *Decoder) fillTCP(s *Segment, wireLen int) {
 			}
 		}
 	}
+	if hdr := len(t.Contents); hdr > 20 {
+		sackOptions(t.Contents[20:hdr], s)
+	} else {
+		s.SACKN = 0
+	}
 	s.Payload = t.Payload
 	s.WireLen = wireLen
 	if s.WireLen < len(s.Payload) {
@@ -349,7 +393,7 @@ func (d *Decoder) fillUDP(s *Segment) {
 	u := &d.udp
 	s.Proto = ProtoUDP
 	s.Src.Port, s.Dst.Port = uint16(u.SrcPort), uint16(u.DstPort)
-	s.Flags, s.Seq, s.Ack, s.Window, s.WScale = 0, 0, 0, 0, -1
+	s.Flags, s.Seq, s.Ack, s.Window, s.WScale, s.SACKN = 0, 0, 0, 0, -1, 0
 	s.Payload = u.Payload
 	s.WireLen = int(u.Length) - 8
 	if s.WireLen < len(s.Payload) {

@@ -213,6 +213,7 @@ var stallVerdicts = map[string]string{
 	"reconnect-drop.pcap.gz":     "reconnect_failing",
 	"nfs4-server-hung.pcap.gz":   "server_not_replying",
 	"nfs4-grace.pcap.gz":         "grace_period",
+	"mtu-blackhole.pcap":         "mtu_black_hole",
 }
 
 // TestHTMLInBrowser renders, with the command itself, the HTML report of

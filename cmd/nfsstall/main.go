@@ -63,7 +63,13 @@ findings with their evidence frames:
                         operation on a file again and again while the client waits
   auth_failing          the server keeps denying the client's credentials (AUTH_ERROR:
                         expired Kerberos ticket, lost GSS context, sec= too weak)
+  mtu_black_hole        one side's full-size segments are re-sent and never ACKed
+                        while its smaller ones are, no ICMP "fragmentation needed":
+                        the path between drops packets over its MTU
   packet_loss           retransmissions that were eventually ACKed, with stalls
+A finding that is no verdict: delayed_ack_pause, a sender that waits again and
+again for the peer's delayed ACK (~40 ms on Linux, ~200 ms on Windows) before
+it sends the rest of a reply: slow, not hung.
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
 capture missed (tcpdump drops, a one-way capture) may hold a missing reply, so

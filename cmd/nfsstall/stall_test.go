@@ -30,6 +30,7 @@ func TestExitStatusAndDiagnosisFirst(t *testing.T) {
 		{"reconnect.pcap.gz", exitOK, ""},            // recovered after a reconnect
 		{"reconnect-drop.pcap.gz", exitStall, "reconnect_failing"},
 		{"reconnect-rst.pcap.gz", exitOK, ""}, // refused with RST for 30 ms, then reconnected
+		{"mtu-blackhole.pcap", exitStall, "mtu_black_hole"},
 		{"mixed.pcap.gz", exitOK, ""},
 	}
 	for _, tt := range tests {

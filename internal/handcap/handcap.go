@@ -38,6 +38,11 @@ type Seg struct {
 	N        int
 	Payload  []byte
 	Opts     []byte
+	// TTL is the IP TTL (0: 64).
+	TTL byte
+	// IP, when set, is a whole IPv4 or IPv6 packet (an ICMP error, say)
+	// put in the frame as it is, at MS; the other fields are ignored.
+	IP []byte
 }
 
 // T0 is the capture's start, 2026-11-18 (seconds since the epoch).
@@ -77,6 +82,14 @@ func Pcap(segs []Seg) []byte {
 		if !s.ToServer {
 			src, dst, sport, dport, smacX, dmacX = srv, cli, 2049, s.Port, smac, cmac
 		}
+		if s.IP != nil {
+			et := []byte{0x08, 0x00}
+			if s.IP[0]>>4 == 6 {
+				et = []byte{0x86, 0xdd}
+			}
+			writeRecord(&out, s.MS, append(append(append(append([]byte{}, smac...), cmac...), et...), s.IP...))
+			continue
+		}
 		payload := s.Payload
 		if payload == nil {
 			payload = bytes.Repeat([]byte{'p'}, s.N)
@@ -105,6 +118,9 @@ func Pcap(segs []Seg) []byte {
 		binary.BigEndian.PutUint16(ip[4:], uint16(i+1))
 		ip[6] = 0x40 // DF
 		ip[8] = 64
+		if s.TTL != 0 {
+			ip[8] = s.TTL
+		}
 		ip[9] = 6
 		copy(ip[12:], src)
 		copy(ip[16:], dst)
@@ -114,13 +130,21 @@ func Pcap(segs []Seg) []byte {
 		if len(frame) < 60 {
 			frame = append(frame, make([]byte, 60-len(frame))...)
 		}
-		rec := make([]byte, 16)
-		binary.LittleEndian.PutUint32(rec[0:], uint32(T0+s.MS/1000))
-		binary.LittleEndian.PutUint32(rec[4:], uint32(s.MS%1000*1000))
-		binary.LittleEndian.PutUint32(rec[8:], uint32(len(frame)))
-		binary.LittleEndian.PutUint32(rec[12:], uint32(len(frame)))
-		out.Write(rec)
-		out.Write(frame)
+		writeRecord(&out, s.MS, frame)
 	}
 	return out.Bytes()
+}
+
+// writeRecord writes a pcap record of frame at ms from the start.
+func writeRecord(out *bytes.Buffer, ms int64, frame []byte) {
+	if len(frame) < 60 {
+		frame = append(frame, make([]byte, 60-len(frame))...)
+	}
+	rec := make([]byte, 16)
+	binary.LittleEndian.PutUint32(rec[0:], uint32(T0+ms/1000))
+	binary.LittleEndian.PutUint32(rec[4:], uint32(ms%1000*1000))
+	binary.LittleEndian.PutUint32(rec[8:], uint32(len(frame)))
+	binary.LittleEndian.PutUint32(rec[12:], uint32(len(frame)))
+	out.Write(rec)
+	out.Write(frame)
 }

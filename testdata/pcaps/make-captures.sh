@@ -34,7 +34,7 @@ OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ALL_CAPTURES=(mixed mixed-pcapng any-sll2 snap200 udp-null cut ipv6
               stall-server-stopped stall-server-hung stall-client-noack zero-window reconnect
-              zero-window-ends reconnect-drop reconnect-rst nfs4-ops nfs4-grace nfs4-server-hung)
+              zero-window-ends reconnect-drop reconnect-rst mtu-blackhole nfs4-ops nfs4-grace nfs4-server-hung)
 
 # ---- lab constants ---------------------------------------------------------
 NS_C=nfsstall-cli            # client network namespace
@@ -364,7 +364,8 @@ url4() {       # url4 PSEUDO-PATH [HOST]
 # ---- 4. capture helpers --------------------------------------------------------
 CAP_PID= ; CAP_ERR=
 # start_capture FILE [tcpdump|dumpcap] [extra args...]: capture inside the
-# client namespace; returns once the capturer says it is listening.
+# client namespace (CAP_NS=$NS_S: the server's); returns once the capturer
+# says it is listening.
 start_capture() {
     local file=$1 tool=${2:-tcpdump}; shift 2 || shift $#
     CAP_ERR=$WORK/$(basename "$file").capture.log
@@ -372,12 +373,12 @@ start_capture() {
     if [[ $tool == dumpcap ]]; then
         # -B 256 (MiB): with the default 2 MiB buffer dumpcap drops frames
         # during a 1 MiB READ burst (capture-lab.md).
-        ip netns exec "$NS_C" dumpcap -B 256 -w "$file" "$@" 2> "$CAP_ERR" &
+        ip netns exec "${CAP_NS:-$NS_C}" dumpcap -B 256 -w "$file" "$@" 2> "$CAP_ERR" &
     else
         # -U: write each packet at once; -Z root: Debian's tcpdump would
         # otherwise drop to user tcpdump and fail to write into $WORK;
         # -B 65536 KiB buffer so no frame is dropped in 1 MiB bursts.
-        ip netns exec "$NS_C" tcpdump -n -U -Z root -B 65536 -w "$file" "$@" 2> "$CAP_ERR" &
+        ip netns exec "${CAP_NS:-$NS_C}" tcpdump -n -U -Z root -B 65536 -w "$file" "$@" 2> "$CAP_ERR" &
     fi
     CAP_PID=$!; PIDS+=("$CAP_PID")
     wait_for "$tool to listen" 100 grep -qE 'listening on|Capturing on' "$CAP_ERR" \
@@ -574,6 +575,21 @@ make_nfs4_view() {  # make_nfs4_view STORED_FILE: writes NAME.nfs4.tsv
     )
     local v=$OUT/$name.nfs4.tsv
     if (( $(stat -c %s "$v") > 256 * 1024 )); then gzip -9nf "$v"; fi
+}
+
+# The SACK view (mtu-* captures only): every TCP segment that carries SACK
+# blocks, with raw sequence numbers (tcp.seq_raw has no raw twin for the
+# SACK edges: relative numbers are turned off instead).
+make_sack_view() {  # make_sack_view STORED_FILE: writes NAME.sack.tsv
+    local f=$1 name base
+    base=$(basename "$f"); name=${base%.gz}
+    TS_ERR=$WORK/$name.tshark-sack.err; : > "$TS_ERR"
+    (
+        cd "$OUT"
+        ts -r "$base" -o tcp.relative_sequence_numbers:FALSE -Y tcp.options.sack_le -T fields -E header=y \
+            -E separator=/t -E occurrence=a -E aggregator=, -e frame.number -e tcp.stream \
+            -e tcp.srcport -e tcp.ack_raw -e tcp.options.sack_le -e tcp.options.sack_re > "$name.sack.tsv"
+    )
 }
 
 # q FILE FILTER [FIELDS...]: tshark query used by the shape checks below.
@@ -1111,6 +1127,49 @@ cap_reconnect-rst() {
     check "reconnect-rst: RSTs from 2049" "$rst" -ge 10
 }
 
+# --- issue 13: MTU black hole ------------------------------------------------------
+
+cap_mtu-blackhole() {
+    # The client's firewall drops every packet of 600 bytes or more that
+    # comes in (no ICMP back), as a path with a smaller MTU that sends no
+    # "fragmentation needed" does: the server's full-size segments (1448
+    # bytes of payload) vanish, its smaller ones pass. Captured in the
+    # SERVER namespace (the dropped segments are on the wire there). The
+    # file is 7408 bytes, so its READ reply is 5 full-size segments and a
+    # 300-byte tail, all in the server's initial window: the tail passes
+    # and the client SACKs it, the full-size ones are re-sent with backoff
+    # and never ACKed. The mount and lookups before (small replies) pass.
+    # The ticker keeps frames coming, and an NFS NULL call over TCP every
+    # 2 s (rpcinfo -t, each on a new connection: small segments only, all
+    # answered) shows the path passes small packets to the end; the rule
+    # goes once tcpdump stopped.
+    local raw=$WORK/mtu-blackhole.pcap null_pid
+    local rule=(INPUT -m length --length 600:65535 -j DROP)
+    gen_text 7408 "$EXPORT/mtu-7408.txt"; chmod a+rw "$EXPORT/mtu-7408.txt"
+    ip netns exec "$NS_C" iptables -I "${rule[@]}"
+    CAP_NS=$NS_S start_capture "$raw" tcpdump -i "$VETH_S"
+    start_ticker
+    "${CNS[@]}" nfs-cat "$(url /mtu-7408.txt)" > /dev/null &
+    CLIENT_PID=$!; PIDS+=("$CLIENT_PID")
+    sleep 1
+    ip netns exec "$NS_C" bash -c "while :; do rpcinfo -t $S4 100003 3 >/dev/null 2>&1 || true; sleep 2; done" &
+    null_pid=$!; PIDS+=("$null_pid")
+    sleep 13
+    stop_capture
+    kill_pid "$null_pid"; forget_pid "$null_pid"
+    stop_ticker
+    ip netns exec "$NS_C" iptables -D "${rule[@]}"
+    kill_pid "$CLIENT_PID"; forget_pid "$CLIENT_PID"; CLIENT_PID=
+    store "$raw" mtu-blackhole; make_views "$STORED"; make_sack_view "$STORED"
+    local rtx sack
+    rtx=$(q "$STORED" "tcp.analysis.retransmission && tcp.srcport == 2049 && tcp.len >= 1000" frame.number frame.time_relative tcp.len | tr '\n' ' ')
+    sack=$(q "$STORED" "tcp.dstport == 2049 && tcp.options.sack_le" frame.number tcp.options.sack_le tcp.options.sack_re | tr '\n' ' ')
+    log "mtu-blackhole: full-size re-sends from 2049 (frame time len): $rtx"
+    log "mtu-blackhole: client SACKs (frame le re): $sack"
+    check "mtu-blackhole: full-size re-sends" "$(wc -w <<<"$rtx" | awk '{print int($1/3)}')" -ge 3
+    check "mtu-blackhole: client SACKs" "$(q "$STORED" "tcp.dstport == 2049 && tcp.options.sack_le" | grep -c . || true)" -ge 1
+}
+
 # ---- 7. main ---------------------------------------------------------------------
 VERDICTS=()
 check() {   # check WHAT VALUE -ge MIN
@@ -1138,6 +1197,7 @@ views_only() {
         OUT=$(cd "$(dirname "$here/$f")" && pwd)
         make_views "$OUT/$(basename "$f")"
         [[ $(basename "$f") != nfs4-* ]] || make_nfs4_view "$OUT/$(basename "$f")"
+        [[ $(basename "$f") != mtu-* ]] || make_sack_view "$OUT/$(basename "$f")"
     done
     OUT=$here
 }
