@@ -65,6 +65,7 @@ type nfs4Stats struct {
 	cbProgsDropped int64
 	sessions       sessionTable
 	callbacks      callbackTable
+	state          stateTable // recovery.go
 	// cur is what nfs4Call learned of the call being decoded, for onCall
 	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
 	cur      call4
@@ -184,6 +185,7 @@ func (a *Analyzer) track4(p *call, c *connState) {
 	}
 	p.whatV4(&n.args)
 	p.nameV4(&n.args)
+	a.stateCall(&n.args, c, p.first)
 }
 
 // whatV4 keeps, for findings, what a COMPOUND's main operation was about,
@@ -243,6 +245,7 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 		n.sessions.created(&res.CreateSession, c)
 	}
 	a.learnV4(p, res)
+	a.stateReply(res, c, c.at)
 	return res.Status != decode.NFS4OK
 }
 

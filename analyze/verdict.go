@@ -27,6 +27,7 @@ const (
 var verdictRank = map[string]int{
 	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
 	VerdictServerWindowClosed: 3, VerdictReconnectFailing: 4, VerdictServerNotReplying: 5, VerdictPacketLoss: 6,
+	VerdictStateRecoveryLoop: 5, // recovery.go: ranked with server_not_replying
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -88,6 +89,7 @@ type stallEvidence struct {
 	zeroWin     [2][]int // zero windows still closed, by direction (ToServer: the client's)
 	unanswered  []int    // calls never answered
 	reconnect   []int    // reconnects failing while calls wait
+	recovery    []int    // NFSv4 state recovery loops (recovery.go)
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -106,6 +108,8 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.zeroWin[f.side] = append(e.zeroWin[f.side], i)
 		case KindReconnect:
 			e.reconnect = append(e.reconnect, i)
+		case KindStateRecovery:
+			e.recovery = append(e.recovery, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -144,6 +148,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
 	case len(e.reconnect) > 0:
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
+	case len(e.recovery) > 0:
+		c.a.recoveryVerdict(r, &d, e.recovery, e.unanswered, stuck)
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered

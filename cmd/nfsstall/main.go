@@ -55,6 +55,9 @@ findings with their evidence frames:
   reconnect_failing     the client's connection is gone and its SYNs to the NFS port
                         get no SYN-ACK (dropped: firewall, path, host down) or a RST
                         (nothing listens, or a firewall rejects) while its calls wait
+  state_recovery_loop   an NFSv4 client keeps losing its state (BADSESSION, STALE_CLIENTID,
+                        EXPIRED) and re-registering; names two clients sharing one
+                        client owner (a client-ID collision) when that is the cause
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
