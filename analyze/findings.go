@@ -203,6 +203,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all, zeroWins := a.tcpFindings(all, end, omitted)
 	all = a.reconnectFindings(all, end, omitted)
 	all = a.stateFindings(all, end) // recovery.go
+	all = a.slotFindings(all, end)  // slots.go
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {

@@ -39,10 +39,10 @@ const (
 	KindStateRecovery         = "state_recovery_loop"
 	KindStateRevoked          = "state_revoked"
 	VerdictStateRecoveryLoop  = "state_recovery_loop"
-	minLoopCycles             = 2 // cycles that make a loop (a warning)
-	stallLoopCycles           = 3 // cycles that make it a stall
-	maxStateClients           = 4096
-	maxOwners                 = 4096
+	minLoopCycles             = 2    // cycles that make a loop (a warning)
+	stallLoopCycles           = 3    // cycles that make it a stall
+	maxStateClients           = 1024 // about 600 B each
+	maxOwners                 = 1024 // about 350 B each
 	maxOwnerAddrs             = 4
 	maxOwnerName              = 48
 	recoveryFrames            = 12 // evidence frames kept per client, the first ones

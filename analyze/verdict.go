@@ -27,7 +27,7 @@ const (
 var verdictRank = map[string]int{
 	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
 	VerdictServerWindowClosed: 3, VerdictReconnectFailing: 4, VerdictServerNotReplying: 5, VerdictPacketLoss: 6,
-	VerdictStateRecoveryLoop: 5, // recovery.go: ranked with server_not_replying
+	VerdictStateRecoveryLoop: 5, VerdictSessionSlots: 5, // recovery.go, slots.go: ranked with server_not_replying
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -90,6 +90,7 @@ type stallEvidence struct {
 	unanswered  []int    // calls never answered
 	reconnect   []int    // reconnects failing while calls wait
 	recovery    []int    // NFSv4 state recovery loops (recovery.go)
+	slots       []int    // NFSv4.1 slots refused to the end (slots.go)
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -110,6 +111,8 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.reconnect = append(e.reconnect, i)
 		case KindStateRecovery:
 			e.recovery = append(e.recovery, i)
+		case KindSessionSlots:
+			e.slots = append(e.slots, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -150,6 +153,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
 	case len(e.recovery) > 0:
 		c.a.recoveryVerdict(r, &d, e.recovery, e.unanswered, stuck)
+	case len(e.slots) > 0:
+		c.a.slotsVerdict(r, &d, e.slots, e.unanswered, stuck)
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered

@@ -58,6 +58,9 @@ findings with their evidence frames:
   state_recovery_loop   an NFSv4 client keeps losing its state (BADSESSION, STALE_CLIENTID,
                         EXPIRED) and re-registering; names two clients sharing one
                         client owner (a client-ID collision) when that is the cause
+  session_slots         the server keeps refusing an NFSv4.1 session's calls for slot
+                        misuse (SEQ_MISORDERED, BADSLOT...); as findings also a slot
+                        reused before its reply, every slot held for long
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
