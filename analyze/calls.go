@@ -30,6 +30,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		row = a.nfs4Call(m)
 	case a.nfs4 != nil && a.nfs4.isCBProgram(m.Prog):
 		row = a.cbRow(m) // NFSv4.0: a callback on a connection the server opened
+		a.recallCallback(c, m, at, c.info.Server.Addr, c.info.Client)
 	}
 	ps := a.proc(m.Prog, m.Vers, row)
 	ps.calls++
@@ -231,6 +232,9 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		failed = a.cbFailed(m.Results)
 	case p.prog == decode.ProgMount && p.proc == decode.MountProcMnt:
 		a.learnMnt(p, m.Results)
+	}
+	if p.row >= cbOpRow {
+		a.cbReplied(c, m, at, failed, p.vers == 1 && p.proc == decode.CBProcCompound) // recall.go
 	}
 	if failed {
 		ps.errors++

@@ -202,8 +202,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	omitted[KindRPCRetrans] += a.retransCnt - int64(len(a.retrans))
 	all, zeroWins := a.tcpFindings(all, end, omitted)
 	all = a.reconnectFindings(all, end, omitted)
-	all = a.stateFindings(all, end) // recovery.go
-	all = a.slotFindings(all, end)  // slots.go
+	all = a.stateFindings(all, end)  // recovery.go
+	all = a.slotFindings(all, end)   // slots.go
+	all = a.recallFindings(all, end) // recall.go
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {

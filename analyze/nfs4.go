@@ -65,8 +65,9 @@ type nfs4Stats struct {
 	cbProgsDropped int64
 	sessions       sessionTable
 	callbacks      callbackTable
-	state          stateTable // recovery.go
-	slots          slotTable  // slots.go
+	state          stateTable  // recovery.go
+	slots          slotTable   // slots.go
+	recalls        recallTable // recall.go
 	// cur is what nfs4Call learned of the call being decoded, for onCall
 	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
 	cur      call4
@@ -191,6 +192,7 @@ func (a *Analyzer) track4(p *call, c *connState) {
 	p.whatV4(&n.args)
 	p.nameV4(&n.args)
 	a.stateCall(&n.args, c, p.first)
+	a.recallReturn(&n.args, c, p.first)
 }
 
 // whatV4 keeps, for findings, what a COMPOUND's main operation was about,
@@ -252,6 +254,7 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 	a.learnV4(p, res)
 	a.stateReply(res, c, c.at)
 	a.slotReply(p, res, c, c.at)
+	a.recallReply(p, res, c, c.at)
 	return res.Status != decode.NFS4OK
 }
 

@@ -181,3 +181,61 @@ func setClientID40OK(xid, clid uint32) []byte {
 func confirm40(xid, clid uint32) []byte { return compound4(xid, 0, 1, words(36, 0, clid, 1, 2)) }
 
 func confirm40OK(xid uint32) []byte { return compound4Reply(xid, 0, 1, words(36, 0)) }
+
+// lookupGetFH41 is SEQUENCE, PUTFH dir, LOOKUP name, GETFH: the reply
+// names the file's handle.
+func lookupGetFH41(xid uint32, sid []uint32, seq, dir uint32, name string) []byte {
+	return compound4(xid, 1, 4, seqArgs(sid, seq, 0, 15), putfh(dir), append(words(15), opaque(name)...), words(10))
+}
+
+// lookupGetFH41OK answers it with handle fh (4 bytes).
+func lookupGetFH41OK(xid uint32, sid []uint32, seq, fh uint32) []byte {
+	return compound4Reply(xid, 0, 4, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), words(15, 0), words(10, 0, 4, fh))
+}
+
+// open41 is SEQUENCE, PUTFH dir, OPEN name for writing (CLAIM_NULL,
+// NOCREATE, open owner "o1").
+func open41(xid uint32, sid []uint32, seq, dir uint32, name string) []byte {
+	o := words(18, 0, 2, 0, 0, 5)
+	o = append(o, opaque("o1")...)
+	o = append(o, words(0, 0)...) // OPEN4_NOCREATE, CLAIM_NULL
+	o = append(o, opaque(name)...)
+	return compound4(xid, 1, 3, seqArgs(sid, seq, 0, 15), putfh(dir), o)
+}
+
+// open41Delay answers it NFS4ERR_DELAY.
+func open41Delay(xid uint32, sid []uint32, seq uint32) []byte {
+	return compound4Reply(xid, 10008, 3, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), words(18, 10008))
+}
+
+// cbRecallOf is a CB_COMPOUND of CB_SEQUENCE (session sid) and CB_RECALL
+// of fh, delegation stateid other 0xde1e9a7e.
+func cbRecallOf(xid uint32, sid []uint32, fh uint32) []byte {
+	b := words(xid, 0, 2, 0x40000000, 1, 1, 0, 0, 0, 0)
+	b = append(b, words(0, 1, 0, 2, 11)...)
+	b = append(b, words(sid...)...)
+	b = append(b, words(1, 0, 0, 0, 0)...)
+	b = append(b, words(4, 1, 0xde1e9a7e, 0, 0, 0)...) // CB_RECALL: stateid, truncate
+	return record(append(b, words(4, fh)...))
+}
+
+// cbRecallOfOK answers it.
+func cbRecallOfOK(xid uint32, sid []uint32) []byte {
+	b := words(xid, 1, 0, 0, 0, 0, 0, 0, 2, 11, 0)
+	b = append(b, words(sid...)...)
+	b = append(b, words(1, 0, 0, 0)...)
+	return record(append(b, words(4, 0)...))
+}
+
+// delegReturn41 is SEQUENCE, PUTFH fh, DELEGRETURN of stateid other
+// 0xde1e9a7e.
+func delegReturn41(xid uint32, sid []uint32, seq, fh uint32) []byte {
+	return compound4(xid, 1, 3, seqArgs(sid, seq, 0, 15), putfh(fh), words(8, 1, 0xde1e9a7e, 0, 0))
+}
+
+func delegReturn41OK(xid uint32, sid []uint32, seq uint32) []byte {
+	return compound4Reply(xid, 0, 3, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), words(8, 0))
+}
+
+// cbNull is a CB_NULL of Linux's callback program.
+func cbNull(xid uint32) []byte { return record(words(xid, 0, 2, 0x40000000, 1, 0, 0, 0, 0, 0)) }

@@ -89,6 +89,13 @@ type clientState struct {
 	revokedLast  tcpflow.FrameRef
 	revokedFlags uint32
 	revokedConn  int
+	// the callback path reported down (recall.go): replies saying so, of
+	// them RENEW's NFS4ERR_CB_PATH_DOWN, the SEQUENCE flags seen
+	cbDown      int64
+	cbDownRenew int64
+	cbDownFlags uint32
+	cbDownKeep  frameKeep
+	cbDownConn  int
 }
 
 // frameKeep keeps evidence frames: the first recoveryFrames, then the
@@ -284,12 +291,22 @@ func (a *Analyzer) stateReply(res *decode.Compound4Res, c *connState, at tcpflow
 		flags = res.Sequence.StatusFlags
 	}
 	e := stateErr(res.Status)
-	if e < 0 && flags == 0 {
+	cbDown := res.Status == decode.NFS4ErrCBPathDown
+	if e < 0 && flags == 0 && !cbDown {
 		return
 	}
 	s := a.nfs4.state.client(c)
 	if s == nil {
 		return
+	}
+	if cbDown || flags&cbPathDownFlags != 0 {
+		s.cbDown++
+		if cbDown {
+			s.cbDownRenew++
+		}
+		s.cbDownFlags |= flags & cbPathDownFlags
+		s.cbDownKeep.add(at)
+		s.cbDownConn = c.info.ID
 	}
 	if flags != 0 {
 		s.flags |= flags

@@ -27,7 +27,7 @@ const (
 var verdictRank = map[string]int{
 	VerdictClientNotAcking: 0, VerdictServerNotAcking: 1, VerdictClientWindowClosed: 2,
 	VerdictServerWindowClosed: 3, VerdictReconnectFailing: 4, VerdictServerNotReplying: 5, VerdictPacketLoss: 6,
-	VerdictStateRecoveryLoop: 5, VerdictSessionSlots: 5, // recovery.go, slots.go: ranked with server_not_replying
+	VerdictStateRecoveryLoop: 5, VerdictSessionSlots: 5, VerdictRecallStuck: 5, // recovery.go, slots.go, recall.go: ranked with server_not_replying
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -91,6 +91,7 @@ type stallEvidence struct {
 	reconnect   []int    // reconnects failing while calls wait
 	recovery    []int    // NFSv4 state recovery loops (recovery.go)
 	slots       []int    // NFSv4.1 slots refused to the end (slots.go)
+	recall      []int    // recalls stuck while another client waits (recall.go)
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -113,6 +114,8 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.recovery = append(e.recovery, i)
 		case KindSessionSlots:
 			e.slots = append(e.slots, i)
+		case KindRecallStuck:
+			e.recall = append(e.recall, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -151,6 +154,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
 	case len(e.reconnect) > 0:
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
+	case len(e.recall) > 0:
+		c.a.recallVerdict(r, &d, e.recall, e.unanswered, stuck)
 	case len(e.recovery) > 0:
 		c.a.recoveryVerdict(r, &d, e.recovery, e.unanswered, stuck)
 	case len(e.slots) > 0:

@@ -61,6 +61,10 @@ findings with their evidence frames:
   session_slots         the server keeps refusing an NFSv4.1 session's calls for slot
                         misuse (SEQ_MISORDERED, BADSLOT...); as findings also a slot
                         reused before its reply, every slot held for long
+  recall_stuck          a client's OPEN/REMOVE/RENAME/SETATTR gets NFS4ERR_DELAY again and
+                        again because another client does not return a recalled
+                        delegation or layout (names both and the file); callback_path_down
+                        findings say the server cannot reach a client's callbacks
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
