@@ -77,10 +77,13 @@ type recall struct {
 }
 
 type delayKey struct {
-	waiter [16]byte
-	fh     uint32 // the handle the call was about (the directory, for a name)
-	name   string
+	waiter  [16]byte
+	fh      uint32 // the handle the call was about (the directory, for a name)
+	nameLen uint8  // the name the call was about (none: 0), as call.nameBuf
+	name    [48]byte
 }
+
+func (k *delayKey) nameStr() string { return string(k.name[:k.nameLen]) }
 
 // delayRec is the NFS4ERR_DELAY replies a client got for calls about
 // one file (or one name in a directory).
@@ -201,7 +204,7 @@ func (a *Analyzer) recallReply(p *call, res *decode.Compound4Res, c *connState, 
 	t := &a.nfs4.recalls
 	k := delayKey{waiter: c.info.Client.Addr, fh: p.fhHash}
 	if p.nameLen > 0 && !p.nameCut {
-		k.name = string(p.nameBuf[:p.nameLen]) // one allocation per DELAY reply: rare
+		k.nameLen, k.name = p.nameLen, p.nameBuf
 	}
 	d := t.delays[k]
 	if d == nil {
@@ -226,7 +229,7 @@ func (a *Analyzer) about(d *delayRec, fh uint32) bool {
 		return true
 	}
 	e, ok := a.paths.names[fh]
-	return ok && !e.root && d.key.name != "" && e.parent == d.key.fh && string(e.name[:e.nameLen]) == d.key.name
+	return ok && !e.root && d.key.nameLen > 0 && e.parent == d.key.fh && bytes.Equal(e.name[:e.nameLen], d.key.name[:d.key.nameLen])
 }
 
 // waitersOf returns the DELAY records of other clients about r's file,
@@ -247,18 +250,20 @@ func (a *Analyzer) waitersOf(r *recall) []*delayRec {
 	return out
 }
 
-// RecallExplains reports whether the capture shows a recall of file fh
+// recallExplains reports whether the capture shows a recall of file fh
 // (the hash of the call's handle, or of the directory it names name in)
 // from another client than waiter that was stuck or slow: DELAY answers
 // to waiter's calls on that file are then the recall's doing, and
 // server_delaying (delay.go) should yield to recall_stuck.
-func (a *Analyzer) RecallExplains(waiter [16]byte, fh uint32, name string) bool {
+func (a *Analyzer) recallExplains(waiter [16]byte, fh uint32, name string) bool {
 	if a.nfs4 == nil {
 		return false
 	}
-	d := &delayRec{key: delayKey{waiter: waiter, fh: fh, name: name}}
+	d := &delayRec{key: delayKey{waiter: waiter, fh: fh}}
+	d.key.nameLen = uint8(copy(d.key.name[:], name))
 	for _, r := range a.nfs4.recalls.recalls {
-		if r.key.holder != waiter && a.about(d, r.key.fh) {
+		slow := r.returned.Frame == 0 || r.returned.Time-r.first.Time >= a.opts.Slow
+		if slow && r.key.holder != waiter && a.about(d, r.key.fh) {
 			return true
 		}
 	}
@@ -394,8 +399,8 @@ func (a *Analyzer) recallFinding(r *recall, end int64, pathDown string) (Finding
 				refs = append(refs, d.last)
 			}
 			name := ""
-			if d.key.name != "" {
-				name = fmt.Sprintf(" %q", d.key.name)
+			if d.key.nameLen > 0 {
+				name = fmt.Sprintf(" %q", d.key.nameStr())
 			}
 			ws = append(ws, fmt.Sprintf("%s's %s%s got NFS4ERR_DELAY %d %s (frames %s to %s)", tcpflow.Endpoint{Addr: d.key.waiter}.IP(), d.op, name,
 				d.count, Plural(d.count, "time", "times"), a.frame(d.first), a.frame(d.last)))

@@ -67,7 +67,17 @@ func TestStateRecoveryLoopCollision(t *testing.T) {
 	// A... each loss followed by a new registration.
 	var wantA, wantB []int64
 	for round := range 3 {
-		wantA = append(wantA, lose(a, &xa, sidA), register(a, &xa, owner, 1, sidA))
+		// A destroys its dead session first, as Linux does, and is told
+		// BADSESSION again: 6 errors in 3 cycles. From an error to A's
+		// EXCHANGE_ID: 3 ms (destroy call and reply, the call); from it
+		// to A's next error: 3 ms (the rest of A's register) + 105 ms
+		// (B's loss and register) + 101 ms (A's call and error) = 209 ms.
+		// First error to last EXCHANGE_ID: 3+209+3+209+3 = 427 ms.
+		lost := lose(a, &xa, sidA)
+		xa++
+		destroy := a.call(time.Millisecond, destroySession(xa, sidA))
+		a.reply(time.Millisecond, destroySessionReply(xa, 10052))
+		wantA = append(wantA, lost, destroy, register(a, &xa, owner, 1, sidA))
 		if round < 2 {
 			wantB = append(wantB, lose(b, &xb, sidB), register(b, &xb, owner, 2, sidB))
 		}
@@ -83,7 +93,7 @@ func TestStateRecoveryLoopCollision(t *testing.T) {
 		sev    analyze.Severity
 		cycles string
 	}{
-		{"198.18.0.1", wantA, analyze.SeverityStall, "re-established it 3 times"},
+		{"198.18.0.1", wantA, analyze.SeverityStall, "re-established it 3 times in 427.0 ms: the server answered 6 NFS4ERR_BADSESSION, each time followed by the client's EXCHANGE_ID (and 3 DESTROY_SESSION)"},
 		{"198.18.0.3", wantB, analyze.SeverityWarning, "re-established it 2 times"},
 	} {
 		f := loops[i]
