@@ -205,6 +205,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = a.stateFindings(all, end)  // recovery.go
 	all = a.slotFindings(all, end)   // slots.go
 	all = a.recallFindings(all, end) // recall.go
+	all = a.lockFindings(all, end)   // lockwait.go
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {

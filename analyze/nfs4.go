@@ -68,6 +68,7 @@ type nfs4Stats struct {
 	state          stateTable  // recovery.go
 	slots          slotTable   // slots.go
 	recalls        recallTable // recall.go
+	locks          lockTable   // lockwait.go
 	// cur is what nfs4Call learned of the call being decoded, for onCall
 	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
 	cur      call4
@@ -255,6 +256,7 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 	a.stateReply(res, c, c.at)
 	a.slotReply(p, res, c, c.at)
 	a.recallReply(p, res, c, c.at)
+	a.lockReply(p, res, c, c.at)
 	return res.Status != decode.NFS4OK
 }
 

@@ -69,6 +69,7 @@ func (a *Analyzer) listNFS4(r *Report) {
 	n.state.skipped(r)
 	n.slots.skipped(r, a)
 	n.recalls.skipped(r)
+	n.locks.skipped(r)
 	r.skip(false, "NFSv4 operations", n.opsUnseen,
 		"not counted in operations: declared by a COMPOUND, but past the bytes kept of its record (after a WRITE's data) and not listed by its reply either, or past the first 32 of a compound")
 	r.skip(true, "NFSv4.1 calls with SEQUENCE", n.sessions.dropped,

@@ -239,3 +239,33 @@ func delegReturn41OK(xid uint32, sid []uint32, seq uint32) []byte {
 
 // cbNull is a CB_NULL of Linux's callback program.
 func cbNull(xid uint32) []byte { return record(words(xid, 0, 2, 0x40000000, 1, 0, 0, 0, 0, 0)) }
+
+// lock41 is SEQUENCE, PUTFH fh, LOCK of a write lock on the whole file
+// (offset 0, length all ones) for a new lock owner owner.
+func lock41(xid uint32, sid []uint32, seq, fh uint32, owner string) []byte {
+	o := words(12, 2, 0, 0, 0, 0xffffffff, 0xffffffff, 1, 0, 1, 0xaa, 0, 0, 0)
+	o = append(o, words(0, 0, 1)...) // lock seqid, client ID
+	o = append(o, opaque(owner)...)
+	return compound4(xid, 1, 3, seqArgs(sid, seq, 0, 15), putfh(fh), o)
+}
+
+// lock41OK grants it (lock stateid).
+func lock41OK(xid uint32, sid []uint32, seq uint32) []byte {
+	return compound4Reply(xid, 0, 3, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), words(12, 0, 1, 0x10c, 0, 0))
+}
+
+// lock41Denied refuses it: a write lock on bytes 0-99 held by owner of
+// client ID clid.
+func lock41Denied(xid uint32, sid []uint32, seq uint32, clid uint32, owner string) []byte {
+	d := words(12, 10010, 0, 0, 0, 100, 2, 0, clid)
+	return compound4Reply(xid, 10010, 3, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), append(d, opaque(owner)...))
+}
+
+// locku41 is SEQUENCE, PUTFH fh, LOCKU of the whole file.
+func locku41(xid uint32, sid []uint32, seq, fh uint32) []byte {
+	return compound4(xid, 1, 3, seqArgs(sid, seq, 0, 15), putfh(fh), words(14, 2, 1, 1, 0x10c, 0, 0, 0, 0, 0xffffffff, 0xffffffff))
+}
+
+func locku41OK(xid uint32, sid []uint32, seq uint32) []byte {
+	return compound4Reply(xid, 0, 3, seqRes(sid, seq, 0, 15, 15, 0), words(22, 0), words(14, 0, 2, 0x10c, 0, 0))
+}
