@@ -128,6 +128,9 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	if m.Prog == decode.ProgMount && m.Proc == decode.MountProcMnt {
 		mntCall(p, m)
 	}
+	if m.Prog == decode.ProgNLM {
+		a.nlmCall(p, m, c, at) // nlmwait.go
+	}
 	a.pending[k] = p
 	c.watchAck(p)
 	c.remember(tcpflow.ToServer, m.XID, true, p)
@@ -232,6 +235,9 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		failed = a.cbFailed(m.Results)
 	case p.prog == decode.ProgMount && p.proc == decode.MountProcMnt:
 		a.learnMnt(p, m.Results)
+	}
+	if p.prog == decode.ProgNLM && m.ReplyStat == 0 && m.AcceptStat == 0 {
+		a.nlmReply(p, m.Results, c, at) // nlmwait.go
 	}
 	if p.row >= cbOpRow {
 		a.cbReplied(c, m, at, failed, p.vers == 1 && p.proc == decode.CBProcCompound) // recall.go

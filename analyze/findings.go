@@ -206,6 +206,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = a.slotFindings(all, end)   // slots.go
 	all = a.recallFindings(all, end) // recall.go
 	all = a.lockFindings(all, end)   // lockwait.go
+	all = a.nlmFindings(all, end)    // nlmwait.go
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -246,6 +247,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	if s, ok := a.reconn.skipped(); ok {
 		r.Skipped = append(r.Skipped, s)
+	}
+	if a.nlm != nil {
+		a.nlm.skipped(r)
 	}
 	a.diagnose(r)
 }

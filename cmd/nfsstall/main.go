@@ -66,6 +66,9 @@ findings with their evidence frames:
                         delegation or layout (names both and the file); callback_path_down
                         findings say the server cannot reach a client's callbacks
   packet_loss           retransmissions that were eventually ACKed, with stalls
+Findings with no verdict of their own: state_revoked (the server revoked NFSv4
+state), lock_wait (an NFSv4 LOCK denied and polled, an NLM LOCK blocked and its
+GRANTED callback: a wait for another application, not a fault).
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
 capture missed (tcpdump drops, a one-way capture) may hold a missing reply, so
