@@ -204,7 +204,7 @@ func (a *Analyzer) lockWaitFinding(w *lockWait, end int64) Finding {
 	}
 	if w.holder.ok {
 		refs = append(refs, w.holder.at)
-		fmt.Fprintf(&b, "; the capture shows %s's LOCK on the file granted at frame %s, not unlocked since", tcpflow.Endpoint{Addr: w.holder.client}.IP(), a.frame(w.holder.at))
+		fmt.Fprintf(&b, "; the capture shows %s's LOCK on the file granted at frame %s, not unlocked before the first denial", tcpflow.Endpoint{Addr: w.holder.client}.IP(), a.frame(w.holder.at))
 	}
 	if w.granted.Frame != 0 {
 		refs = append(refs, w.granted)

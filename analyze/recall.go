@@ -51,6 +51,9 @@ type recallTable struct {
 	dropped int64
 	// who: by connection of a stuck recall finding, its holder and waiter
 	who map[int][2]string
+	// cbConn: a 4.0 callback connection (the server's, to the holder)
+	// whose recall is stuck -> the connection of that recall's finding
+	cbConn map[int]int
 }
 
 type recallKey struct {
@@ -419,6 +422,12 @@ func (a *Analyzer) recallFinding(r *recall, end int64, pathDown string) (Finding
 		if _, ok := t.who[f.Connection]; !ok {
 			t.who[f.Connection] = [2]string{holder, tcpflow.Endpoint{Addr: waiters[0].key.waiter}.IP()}
 		}
+		if r.conn != f.Connection {
+			if t.cbConn == nil {
+				t.cbConn = map[int]int{}
+			}
+			t.cbConn[r.conn] = f.Connection
+		}
 	default:
 		f.Severity = SeverityWarning
 	}
@@ -515,8 +524,33 @@ func (a *Analyzer) recallVerdict(r *Report, d *Diagnosis, stuckIdx, unanswered [
 		blame = "the server cannot reach the holder's callback path (it said so), so the recall cannot get through: fix the path to the holder's callback port (4.0) or its backchannel (4.1); the server revokes the delegation only when the holder's lease expires"
 	}
 	who := a.nfs4.recalls.who[f.Connection]
-	d.Summary = fmt.Sprintf("client %s waits on %s because client %s holds a delegation or layout on it that the server recalled and did not get back (frames %s): %s; meanwhile the server answers %s NFS4ERR_DELAY and it retries.%s",
-		who[1], file, who[0], a.findingFrames(r, stuckIdx), blame, who[1], stuck)
+	held := "a delegation"
+	if f.Procedure == "CB_LAYOUTRECALL" {
+		held = "a layout"
+	}
+	d.Summary = fmt.Sprintf("client %s waits on %s because client %s holds %s on it that the server recalled and did not get back (frames %s): %s; meanwhile the server answers %s NFS4ERR_DELAY and it retries.%s",
+		who[1], file, who[0], held, a.findingFrames(r, stuckIdx), blame, who[1], stuck)
+}
+
+// recallOnCallbackConn returns the index in r.Findings of the stuck
+// recall whose callback went on connection conn (NFSv4.0: a connection
+// the server opened to the holder, where the unanswered CB_RECALL is a
+// call with no reply from the holder, not a server that does not reply);
+// -1 when none.
+func (a *Analyzer) recallOnCallbackConn(r *Report, conn int) int {
+	if a.nfs4 == nil {
+		return -1
+	}
+	waiterConn, ok := a.nfs4.recalls.cbConn[conn]
+	if !ok {
+		return -1
+	}
+	for i, f := range r.Findings {
+		if f.Kind == KindRecallStuck && f.Severity == SeverityStall && f.Connection == waiterConn {
+			return i
+		}
+	}
+	return -1
 }
 
 // skipped says what the recall tables left out.

@@ -143,3 +143,69 @@ func TestCallbackPathDown(t *testing.T) {
 		}
 	}
 }
+
+// TestRecallStuck40: NFSv4.0 (RFC 7530 section 10.4): the server calls
+// the holder back on a connection it opens to the address SETCLIENTID
+// named (198.18.0.1 port 40000, followed with --port); the CB_RECALL gets
+// no answer while another client's OPEN gets NFS4ERR_DELAY.
+func TestRecallStuck40(t *testing.T) {
+	s := newScenario(t)
+	a := s.peer(cliA, 700)
+	b := s.peer(cliB, 700)
+	a.call(time.Millisecond, setClientID40(1, "client-a", 1))
+	a.reply(time.Millisecond, setClientID40OK(1, 7))
+	a.call(time.Millisecond, compound4(2, 0, 3, putfh(dirFH), append(words(15), opaque("report.txt")...), words(10)))
+	a.reply(time.Millisecond, compound4Reply(2, 0, 3, words(22, 0), words(15, 0), words(10, 0, 4, fileFH)))
+	open40 := func(xid uint32) []byte {
+		o := words(18, 0, 2, 0, 0, 5)
+		o = append(o, opaque("o1")...)
+		o = append(o, words(0, 0)...)
+		return compound4(xid, 0, 2, putfh(dirFH), append(o, opaque("report.txt")...))
+	}
+	delay40 := func(xid uint32) []byte { return compound4Reply(xid, 10008, 2, words(22, 0), words(18, 10008)) }
+	b.call(time.Millisecond, open40(1))
+	first := b.reply(time.Millisecond, delay40(1))
+	cb := s.tconnect(srvIP, 880, cliA, 40000)
+	recall := cb.send(time.Millisecond, true, cbRecall40(0x31))
+	var last int64
+	for i := range uint32(2) {
+		b.call(time.Second, open40(2+i))
+		last = b.reply(time.Millisecond, delay40(2+i))
+	}
+	opts := analyze.DefaultOptions()
+	opts.Ports = []uint16{2049, 40000}
+	r := s.run(opts)
+	fs := findingsOf(r, analyze.KindRecallStuck)
+	if len(fs) != 1 || fs[0].Severity != analyze.SeverityStall || !slices.Equal(fs[0].Frames, []int64{first, recall, last}) ||
+		!strings.Contains(fs[0].Summary, "the server sent 198.18.0.1 a CB_RECALL") || !strings.Contains(fs[0].Summary, `198.18.0.3's OPEN "report.txt" got NFS4ERR_DELAY 3 times`) {
+		t.Fatalf("findings %+v", r.Findings)
+	}
+	var verdicts []string
+	for _, d := range r.Diagnoses {
+		verdicts = append(verdicts, d.Verdict)
+	}
+	// The callback connection's CB_RECALL with no reply is the holder's
+	// silence, the same recall_stuck, not a server_not_replying (the
+	// "server" of that connection is the holder's callback service).
+	if !slices.Equal(verdicts, []string{analyze.VerdictRecallStuck, analyze.VerdictRecallStuck}) {
+		t.Errorf("verdicts %v, want recall_stuck on both connections", verdicts)
+	}
+}
+
+// TestNFS4StateKindsInDiff: diff (analyze.Compare) names the new kinds and
+// verdicts that only the candidate has: a healthy lock exchange against a
+// stuck recall.
+func TestNFS4StateKindsInDiff(t *testing.T) {
+	base, _ := lockScene(t, 0, false)
+	cand, _ := recallScene(t, false, false, 3)
+	c := analyze.Compare(base.run(analyze.DefaultOptions()), cand.run(analyze.DefaultOptions()))
+	var got []string
+	for _, ch := range c.Changes {
+		if ch.Kind == "new_finding" || ch.Kind == "new_verdict" {
+			got = append(got, ch.Kind+" "+ch.Metric)
+		}
+	}
+	if !slices.Contains(got, "new_finding recall_stuck") || !slices.Contains(got, "new_verdict recall_stuck") {
+		t.Errorf("changes %v, want recall_stuck as new finding and verdict", got)
+	}
+}

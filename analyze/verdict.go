@@ -156,6 +156,8 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
 	case len(e.recall) > 0:
 		c.a.recallVerdict(r, &d, e.recall, e.unanswered, stuck)
+	case len(e.unanswered) > 0 && c.a.recallOnCallbackConn(r, c.info.ID) >= 0:
+		c.a.recallVerdict(r, &d, []int{c.a.recallOnCallbackConn(r, c.info.ID)}, e.unanswered, stuck)
 	case len(e.recovery) > 0:
 		c.a.recoveryVerdict(r, &d, e.recovery, e.unanswered, stuck)
 	case len(e.slots) > 0:
