@@ -96,6 +96,14 @@ type clientState struct {
 	cbDownFlags uint32
 	cbDownKeep  frameKeep
 	cbDownConn  int
+	// SETCLIENTID refused NFS4ERR_CLID_INUSE (4.0): how often, the first
+	// and latest, the holder's callback address the server named
+	inUse        int
+	inUseFirst   tcpflow.FrameRef
+	inUseLast    tcpflow.FrameRef
+	inUseConn    int
+	inUseAddrLen uint8
+	inUseAddr    [48]byte
 }
 
 // frameKeep keeps evidence frames: the first recoveryFrames, then the
@@ -292,12 +300,21 @@ func (a *Analyzer) stateReply(res *decode.Compound4Res, c *connState, at tcpflow
 	}
 	e := stateErr(res.Status)
 	cbDown := res.Status == decode.NFS4ErrCBPathDown
-	if e < 0 && flags == 0 && !cbDown {
+	inUse := res.Has&decode.HasClidInUse != 0
+	if e < 0 && flags == 0 && !cbDown && !inUse {
 		return
 	}
 	s := a.nfs4.state.client(c)
 	if s == nil {
 		return
+	}
+	if inUse {
+		if s.inUse == 0 {
+			s.inUseFirst = at
+			s.inUseAddrLen = uint8(copy(s.inUseAddr[:], res.SetClientID.InUseAddr))
+		}
+		s.inUse++
+		s.inUseLast, s.inUseConn = at, c.info.ID
 	}
 	if cbDown || flags&cbPathDownFlags != 0 {
 		s.cbDown++
@@ -457,6 +474,10 @@ func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
 			}
 			all = append(all, f)
 		}
+		if s.inUse > 0 && s.cycles < minLoopCycles && n < maxListed {
+			n++
+			all = append(all, a.inUseFinding(s))
+		}
 		if s.revoked > 0 && n < maxListed {
 			n++
 			all = append(all, a.revokedFinding(s))
@@ -517,7 +538,13 @@ func (a *Analyzer) loopFinding(s *clientState, end int64) (Finding, uint64) {
 		fmt.Fprintf(&b, "; the last error (frame %s) was not followed by a recovery by the end of the capture", a.frame(s.errAt))
 	}
 	owner, o := a.nfs4.state.collidingOwner(s.key.client)
-	if o != nil {
+	if s.inUse > 0 && o == nil {
+		fmt.Fprintf(&b, "; cause: client-ID collision: the server refused the client's SETCLIENTID with NFS4ERR_CLID_INUSE (frame %s): another client, %s, holds its client ID string", a.frame(s.inUseFirst), uaddrText(s.inUseAddr[:s.inUseAddrLen]))
+		if a.nfs4.state.blame == nil {
+			a.nfs4.state.blame = map[int]string{}
+		}
+		a.nfs4.state.blame[s.lastConn] = fmt.Sprintf("the server says the client ID string of %s is held by %s", client, uaddrText(s.inUseAddr[:s.inUseAddrLen]))
+	} else if o != nil {
 		b.WriteString("; cause: ")
 		b.WriteString(a.collisionText(o))
 		if a.nfs4.state.blame == nil {
@@ -533,6 +560,41 @@ func (a *Analyzer) loopFinding(s *clientState, end int64) (Finding, uint64) {
 		f.Severity = SeverityStall
 	}
 	return f, owner
+}
+
+// inUseFinding describes SETCLIENTIDs refused NFS4ERR_CLID_INUSE.
+func (a *Analyzer) inUseFinding(s *clientState) Finding {
+	client := tcpflow.Endpoint{Addr: s.key.client}.IP()
+	f := Finding{Kind: KindStateRecovery, Severity: SeverityWarning, Connection: s.inUseConn, Start: Time(s.inUseFirst.Time),
+		DurationMS: ms(s.inUseLast.Time - s.inUseFirst.Time)}
+	refs := []tcpflow.FrameRef{s.inUseFirst}
+	if s.inUseLast != s.inUseFirst {
+		refs = append(refs, s.inUseLast)
+	}
+	f.setFrames(refs)
+	f.Summary = fmt.Sprintf("client-ID collision: the server %s refused %s's SETCLIENTID %d %s with NFS4ERR_CLID_INUSE (frames %s): another client, %s, holds the same client ID string under another principal (RFC 7530 section 16.33.5); the client cannot register until one of them is given a unique identity",
+		s.key.server, client, s.inUse, Plural(s.inUse, "time", "times"), a.frames(refs), uaddrText(s.inUseAddr[:s.inUseAddrLen]))
+	return f
+}
+
+// uaddrText words a universal address (RFC 5665: h1.h2.h3.h4.p1.p2 for
+// IPv4; an IPv6 address then .p1.p2) as "ADDR port N"; anything else is
+// quoted.
+func uaddrText(b []byte) string {
+	s := string(b)
+	i := strings.LastIndexByte(s, '.')
+	j := -1
+	if i > 0 {
+		j = strings.LastIndexByte(s[:i], '.')
+	}
+	if j <= 0 {
+		return fmt.Sprintf("callback address %q", s)
+	}
+	var p1, p2 int
+	if _, err := fmt.Sscanf(s[j+1:], "%d.%d", &p1, &p2); err != nil || p1 > 255 || p2 > 255 || p1 < 0 || p2 < 0 {
+		return fmt.Sprintf("callback address %q", s)
+	}
+	return fmt.Sprintf("the client at %s (callback port %d)", s[:j], p1*256+p2)
 }
 
 // revokedFinding describes SEQUENCE replies that said the server revoked

@@ -225,3 +225,25 @@ func TestStateRevokedFlags(t *testing.T) {
 		t.Errorf("SeqStatusNames = %q", got)
 	}
 }
+
+// TestClientIDInUse40: SETCLIENTID refused NFS4ERR_CLID_INUSE, whose
+// result names the holder's callback address (RFC 7530 section 16.33.2:
+// clientaddr4 r_addr "198.18.0.3.156.64", port 156*256+64 = 40000).
+func TestClientIDInUse40(t *testing.T) {
+	s := newScenario(t)
+	a := s.peer(cliA, 800)
+	inUse := func(xid uint32) []byte {
+		return compound4Reply(xid, 10017, 1, append(append(words(35, 10017), opaque("tcp")...), opaque("198.18.0.3.156.64")...))
+	}
+	a.call(time.Millisecond, setClientID40(1, "shared-name", 1))
+	f1 := a.reply(time.Millisecond, inUse(1))
+	a.call(time.Second, setClientID40(2, "shared-name", 1))
+	f2 := a.reply(time.Millisecond, inUse(2))
+	r := s.run(analyze.DefaultOptions())
+	fs := findingsOf(r, analyze.KindStateRecovery)
+	if len(fs) != 1 || fs[0].Severity != analyze.SeverityWarning || !slices.Equal(fs[0].Frames, []int64{f1, f2}) ||
+		!strings.Contains(fs[0].Summary, "refused 198.18.0.1's SETCLIENTID 2 times with NFS4ERR_CLID_INUSE") ||
+		!strings.Contains(fs[0].Summary, "the client at 198.18.0.3 (callback port 40000)") {
+		t.Errorf("findings %+v", fs)
+	}
+}
