@@ -62,13 +62,23 @@ type lockWait struct {
 	holder           lockHeld // the latest lock the capture saw granted on the file, when by another client
 	pollMin, pollMax int64
 	latestCall       tcpflow.FrameRef
+	afterUnlock      int // denials after the holder's LOCKU
 }
 
-// lockHeld is a LOCK granted.
+// lockHeld is a LOCK granted, and its LOCKU when one came.
 type lockHeld struct {
-	client [16]byte
-	at     tcpflow.FrameRef
-	ok     bool
+	client   [16]byte
+	conn     int
+	at       tcpflow.FrameRef
+	unlocked tcpflow.FrameRef
+	ok       bool
+}
+
+// other reports whether h is another client's than the one at addr on
+// connection conn: another address, or another connection (two processes
+// of one host, each its own NFSv4 client).
+func (h lockHeld) other(addr [16]byte, conn int) bool {
+	return h.ok && (h.client != addr || h.conn != conn)
 }
 
 // lockReply looks at the reply, on c at frame at, to p, a COMPOUND of main
@@ -83,8 +93,9 @@ func (a *Analyzer) lockReply(p *call, res *decode.Compound4Res, c *connState, at
 		k := lockKey{client: c.info.Client.Addr, fh: p.fhHash}
 		switch {
 		case o.Op == decode.OpLockU && o.Status == decode.NFS4OK:
-			if h, ok := t.held[p.fhHash]; ok && h.client == k.client {
-				delete(t.held, p.fhHash)
+			if h, ok := t.held[p.fhHash]; ok && !h.other(k.client, c.info.ID) && h.unlocked.Frame == 0 {
+				h.unlocked = at
+				t.held[p.fhHash] = h
 			}
 		case o.Op == decode.OpLock && o.Status == decode.NFS4OK:
 			if w := t.waits[k]; w != nil && w.granted.Frame == 0 {
@@ -94,7 +105,7 @@ func (a *Analyzer) lockReply(p *call, res *decode.Compound4Res, c *connState, at
 				if t.held == nil {
 					t.held = map[uint32]lockHeld{}
 				}
-				t.held[p.fhHash] = lockHeld{client: k.client, at: at, ok: true}
+				t.held[p.fhHash] = lockHeld{client: k.client, conn: c.info.ID, at: at, ok: true}
 			}
 		case o.Op == decode.OpLock && o.Status == decode.NFS4ErrDenied:
 			w := t.waits[k]
@@ -112,7 +123,7 @@ func (a *Analyzer) lockReply(p *call, res *decode.Compound4Res, c *connState, at
 					w.hasHolder, w.offset, w.length, w.typ, w.clientID = true, o.Offset, o.Length, o.Type, o.ClientID
 					w.ownerLen = uint8(copy(w.owner[:], o.Owner))
 				}
-				if h, ok := t.held[p.fhHash]; ok && h.client != k.client {
+				if h := t.held[p.fhHash]; h.other(k.client, c.info.ID) && h.unlocked.Frame == 0 {
 					w.holder = h
 				}
 			}
@@ -125,6 +136,10 @@ func (a *Analyzer) lockReply(p *call, res *decode.Compound4Res, c *connState, at
 			}
 			w.latestCall = p.first
 			w.denied++
+			if h := t.held[p.fhHash]; w.holder.ok && h.at == w.holder.at && h.unlocked.Frame != 0 {
+				w.afterUnlock++
+				w.holder.unlocked = h.unlocked
+			}
 			w.last, w.conn = at, c.info.ID
 		}
 	}
@@ -204,7 +219,12 @@ func (a *Analyzer) lockWaitFinding(w *lockWait, end int64) Finding {
 	}
 	if w.holder.ok {
 		refs = append(refs, w.holder.at)
-		fmt.Fprintf(&b, "; the capture shows %s's LOCK on the file granted at frame %s, not unlocked before the first denial", tcpflow.Endpoint{Addr: w.holder.client}.IP(), a.frame(w.holder.at))
+		fmt.Fprintf(&b, "; the capture shows %s's LOCK on the file granted at frame %s (connection %d), not unlocked before the first denial", tcpflow.Endpoint{Addr: w.holder.client}.IP(), a.frame(w.holder.at), w.holder.conn)
+		if w.afterUnlock > 0 {
+			refs = append(refs, w.holder.unlocked)
+			fmt.Fprintf(&b, "; that holder's LOCKU succeeded at frame %s, yet the server denied %d later %s: it still holds a conflicting lock (state the server did not release: look at the server)",
+				a.frame(w.holder.unlocked), w.afterUnlock, Plural(w.afterUnlock, "try", "tries"))
+		}
 	}
 	if w.granted.Frame != 0 {
 		refs = append(refs, w.granted)
@@ -214,7 +234,11 @@ func (a *Analyzer) lockWaitFinding(w *lockWait, end int64) Finding {
 	} else {
 		f.Severity = SeverityWarning
 		f.DurationMS = ms(end - w.firstCall.Time)
-		fmt.Fprintf(&b, "; still not granted at the end of the capture, %s after the first try: the application waits for another to release its lock (a wait, not a fault of NFS; find the holder)", FormatMS(f.DurationMS))
+		if w.afterUnlock > 0 {
+			fmt.Fprintf(&b, "; still not granted at the end of the capture, %s after the first try", FormatMS(f.DurationMS))
+		} else {
+			fmt.Fprintf(&b, "; still not granted at the end of the capture, %s after the first try: the application waits for another to release its lock (a wait, not a fault of NFS; find the holder)", FormatMS(f.DurationMS))
+		}
 	}
 	f.setFrames(refs)
 	f.Summary = b.String()
