@@ -6,9 +6,13 @@ package analyze_test
 // answered with a slot error (SEQ_MISORDERED, BADSLOT, RETRY_UNCACHED_REP,
 // SEQ_FALSE_RETRY, BAD_HIGH_SLOT) or a state error (BADSESSION,
 // DEADSESSION, STALE_CLIENTID, EXPIRED). A capture where tshark shows none
-// must get no session_slots finding, and none with a state_recovery_loop.
+// must get no session_slots finding, and none with a state_recovery_loop;
+// one with no CB_RECALL/CB_LAYOUTRECALL no recall_stuck, one with no
+// NFS4ERR_DENIED no lock_wait, one with no NFS4ERR_CB_PATH_DOWN (and
+// healthy callbacks) no callback_path_down.
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nfsstall/nfsstall/analyze"
@@ -29,11 +33,23 @@ func TestSlotsAndStateOracle(t *testing.T) {
 			held := map[slotKey]int{}
 			waiting := map[callAt]slotKey{}
 			reuse, slotErr, stateErr, seqCalls := 0, 0, 0, 0
+			recalls, denied, cbDown := 0, 0, 0
 			for _, m := range msgs {
+				for _, op := range strings.Split(m["cbops"], ",") {
+					if m["msgtyp"] == "0" && (op == "4" || op == "5") {
+						recalls++ // CB_RECALL, CB_LAYOUTRECALL
+					}
+				}
 				if m["prog"] != "100003" || m["vers"] != "4" {
 					continue
 				}
 				if m["msgtyp"] == "1" {
+					switch m["status"] {
+					case "10010":
+						denied++
+					case "10048":
+						cbDown++
+					}
 					if slotErrs[m["status"]] {
 						slotErr++
 					}
@@ -67,6 +83,21 @@ func TestSlotsAndStateOracle(t *testing.T) {
 			}
 			if stateErr == 0 && len(loops) > 0 {
 				t.Errorf("state_recovery_loop %+v, but tshark shows no state error", loops)
+			}
+			if n := len(findingsOf(r, analyze.KindRecallStuck)); recalls == 0 && n > 0 {
+				t.Errorf("%d recall_stuck, but tshark shows no CB_RECALL or CB_LAYOUTRECALL", n)
+			}
+			if n := len(findingsOf(r, analyze.KindLockWait)); denied == 0 && n > 0 {
+				t.Errorf("%d lock_wait, but tshark shows no NFS4ERR_DENIED", n)
+			}
+			// callback_path_down also comes from SEQUENCE status flags and
+			// unanswered callbacks, which the view does not hold: only a
+			// capture with neither a CB_PATH_DOWN nor a callback may have none.
+			if n := len(findingsOf(r, analyze.KindCallbackPathDown)); cbDown == 0 && n > 0 {
+				for _, f := range findingsOf(r, analyze.KindCallbackPathDown) {
+					t.Logf("callback_path_down: %s", f.Summary)
+				}
+				t.Errorf("%d callback_path_down, but tshark shows no NFS4ERR_CB_PATH_DOWN", n)
 			}
 			if seqCalls > 0 {
 				checked++
