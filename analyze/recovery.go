@@ -498,6 +498,9 @@ func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
 		}
 		f.setFrames(refs)
 		f.Summary = "no recovery loop is seen, but a " + a.collisionText(o) + "; expect NFS4ERR_STALE_CLIENTID, BADSESSION or EXPIRED answers to whichever client registered first"
+		if o.switches <= 1 {
+			f.Summary += " (with the sender changing only once, this may also be one client that restarted under a new address)"
+		}
 		all = append(all, f)
 	}
 	return all
