@@ -199,7 +199,8 @@ func TestClientIDCollisionWithoutLoop(t *testing.T) {
 	r := s.run(analyze.DefaultOptions())
 	fs := findingsOf(r, analyze.KindStateRecovery)
 	if len(fs) != 1 || fs[0].Severity != analyze.SeverityWarning || !slices.Equal(fs[0].Frames, []int64{fa, fb}) ||
-		!strings.Contains(fs[0].Summary, "client-ID collision") || !strings.Contains(fs[0].Summary, "198.18.0.3") {
+		!strings.Contains(fs[0].Summary, "client-ID collision") || !strings.Contains(fs[0].Summary, "198.18.0.3") ||
+		!strings.Contains(fs[0].Summary, "the sender changed 1 time") || !strings.Contains(fs[0].Summary, "one client that restarted under a new address") {
 		t.Errorf("findings %+v, want one collision warning at frames %d, %d", fs, fa, fb)
 	}
 }
