@@ -286,6 +286,7 @@ type Analyzer struct {
 	// nfs4: NFSv4 operations, sessions and callbacks (nfs4.go), made at
 	// the first NFSv4 message
 	nfs4 *nfs4Stats
+	nlm  *nlmState // nlmwait.go
 	// paths: file handles named by what the capture shows (paths.go)
 	paths pathTable
 	// reconn: clients' SYNs to the server ports (reconnect.go)

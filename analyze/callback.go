@@ -131,6 +131,7 @@ func (a *Analyzer) onCallback(c *connState, m *decode.Call, at tcpflow.FrameRef)
 	c.calls++
 	n := a.v4()
 	row := a.cbRow(m)
+	a.recallCallback(c, m, at, c.info.Client.Addr, c.info.Server) // recall.go
 	ps := a.proc(m.Prog, m.Vers, row)
 	ps.calls++
 	k := cbKey{conn: c.info.ID, xid: m.XID}
@@ -195,6 +196,7 @@ func (a *Analyzer) onCallbackReply(c *connState, m *decode.Reply, at tcpflow.Fra
 	if !failed && cb.vers == 1 && cb.proc == decode.CBProcCompound {
 		failed = a.cbFailed(m.Results)
 	}
+	a.cbReplied(c, m, at, failed, cb.vers == 1 && cb.proc == decode.CBProcCompound) // recall.go
 	if failed {
 		ps.errors++
 	}

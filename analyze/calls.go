@@ -31,6 +31,7 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 		row = a.nfs4Call(m)
 	case a.nfs4 != nil && a.nfs4.isCBProgram(m.Prog):
 		row = a.cbRow(m) // NFSv4.0: a callback on a connection the server opened
+		a.recallCallback(c, m, at, c.info.Server.Addr, c.info.Client)
 	}
 	ps := a.proc(m.Prog, m.Vers, row)
 	ps.calls++
@@ -131,6 +132,9 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	}
 	if m.Prog == decode.ProgMount && m.Proc == decode.MountProcMnt {
 		mntCall(p, m)
+	}
+	if m.Prog == decode.ProgNLM {
+		a.nlmCall(p, m, c, at) // nlmwait.go
 	}
 	a.pending[k] = p
 	c.watchAck(p)
@@ -241,6 +245,12 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 		failed = a.cbFailed(m.Results)
 	case p.prog == decode.ProgMount && p.proc == decode.MountProcMnt:
 		a.learnMnt(p, m.Results)
+	}
+	if p.prog == decode.ProgNLM && m.ReplyStat == 0 && m.AcceptStat == 0 {
+		a.nlmReply(p, m.Results, c, at) // nlmwait.go
+	}
+	if p.row >= cbOpRow {
+		a.cbReplied(c, m, at, failed, p.vers == 1 && p.proc == decode.CBProcCompound) // recall.go
 	}
 	if failed {
 		ps.errors++

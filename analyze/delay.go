@@ -51,6 +51,7 @@ type delayLoop struct {
 	key         delayKey
 	proc        string           // the operation, for people (ProcLabel)
 	name        string           // and as JSON's findings name it (Finding.Procedure)
+	file        string           // the name the call was about in directory key.fh, if any (recall.go)
 	label       string           // the operation and file
 	since       tcpflow.FrameRef // the first call answered DELAY
 	first, last tcpflow.FrameRef // the first and last DELAY answers
@@ -111,6 +112,9 @@ func (t *delayTable) reply(c *connState, p *call, st uint32, at tcpflow.FrameRef
 			t.open = map[delayKey]*delayLoop{}
 		}
 		loop = &delayLoop{key: k, since: p.first, first: at, proc: p.procLabel(), name: p.name()}
+		if !p.nameCut {
+			loop.file = string(p.nameBuf[:p.nameLen])
+		}
 		loop.label = loop.proc
 		if d := p.detail(&c.a.paths); d != "" {
 			loop.label += " (" + d + ")"
@@ -232,7 +236,12 @@ func (a *Analyzer) delayFinding(l *delayLoop, same []*delayLoop) Finding {
 		fmt.Fprintf(&b, "; %d other delay %s on the same file (%d %s in all): a file many wait on, as when the server recalls a delegation of it",
 			others, Plural(others, "loop", "loops"), len(clients), Plural(len(clients), "client", "clients"))
 	}
-	if l.waited() >= a.opts.StallAfter {
+	switch {
+	case l.key.hasFH && a.recallExplains(l.key.client, l.key.fh, l.file):
+		// Another client's recall of the file holds it: recall_stuck
+		// (recall.go) is the verdict, this loop its evidence.
+		b.WriteString("; the server is recalling the file from another client (recall_stuck): that is why it delays")
+	case l.waited() >= a.opts.StallAfter:
 		f.Severity = SeverityStall
 	}
 	f.Summary = b.String()

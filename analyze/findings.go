@@ -205,6 +205,11 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = a.watchFindings(all, end, omitted)
 	all = a.mtuFindings(all, end, omitted)
 	all = a.dackFindings(all, end, omitted)
+	all = a.stateFindings(all, end)  // recovery.go
+	all = a.slotFindings(all, end)   // slots.go
+	all = a.recallFindings(all, end) // recall.go
+	all = a.lockFindings(all, end)   // lockwait.go
+	all = a.nlmFindings(all, end)    // nlmwait.go
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -247,6 +252,9 @@ func (a *Analyzer) findings(r *Report, end int64) {
 		r.Skipped = append(r.Skipped, s)
 	}
 	r.Skipped = append(r.Skipped, a.watch.skipped()...)
+	if a.nlm != nil {
+		a.nlm.skipped(r)
+	}
 	a.diagnose(r)
 }
 

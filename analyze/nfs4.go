@@ -65,6 +65,10 @@ type nfs4Stats struct {
 	cbProgsDropped int64
 	sessions       sessionTable
 	callbacks      callbackTable
+	state          stateTable  // recovery.go
+	slots          slotTable   // slots.go
+	recalls        recallTable // recall.go
+	locks          lockTable   // lockwait.go
 	// cur is what nfs4Call learned of the call being decoded, for onCall
 	// to keep once it knows the call is tracked; curWrite its WRITE bytes.
 	cur      call4
@@ -103,6 +107,9 @@ type call4 struct {
 	// rootFH: that GETFH returns the root (PUTROOTFH, GETFH).
 	getfh            uint8
 	fromRoot, rootFH bool
+	// slot is the call's SEQUENCE slot id plus one (slots.go), 0 when not
+	// followed.
+	slot uint16
 }
 
 // v4 returns the NFSv4 state, made on first use.
@@ -181,9 +188,12 @@ func (a *Analyzer) track4(p *call, c *connState) {
 	p.v4 = n.cur
 	if n.args.Has&decode.HasSequence != 0 {
 		p.v4.sess = n.sessions.call(&n.args.Sequence, c)
+		a.slotCall(p, &n.args.Sequence, c)
 	}
 	p.whatV4(&n.args)
 	p.nameV4(&n.args)
+	a.stateCall(&n.args, c, p.first)
+	a.recallReturn(&n.args, c, p.first)
 }
 
 // whatV4 keeps, for findings, what a COMPOUND's main operation was about,
@@ -243,6 +253,10 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 		n.sessions.created(&res.CreateSession, c)
 	}
 	a.learnV4(p, res)
+	a.stateReply(res, c, c.at)
+	a.slotReply(p, res, c, c.at)
+	a.recallReply(p, res, c, c.at)
+	a.lockReply(p, res, c, c.at)
 	return res.Status != decode.NFS4OK
 }
 
@@ -250,6 +264,7 @@ func (a *Analyzer) nfs4Reply(p *call, results []byte, ps *procStats, c *connStat
 // slot is free.
 func (a *Analyzer) untrack4(p *call) {
 	if n := a.nfs4; n != nil && p.v4.sess != noSession {
+		n.slots.freeSlot(p)
 		n.sessions.done(p.v4.sess)
 		p.v4.sess = noSession
 	}

@@ -66,6 +66,10 @@ func (a *Analyzer) listNFS4(r *Report) {
 		r.Operations = append(r.Operations, Operation{Version: 4, Name: name, Code: code, Count: n.cbOps[slot], Errors: n.cbOpErrors[slot], Callback: true})
 	}
 	r.NFS4Sessions = n.sessions.listSessions()
+	n.state.skipped(r)
+	n.slots.skipped(r, a)
+	n.recalls.skipped(r)
+	n.locks.skipped(r)
 	r.skip(false, "NFSv4 operations", n.opsUnseen,
 		"not counted in operations: declared by a COMPOUND, but past the bytes kept of its record (after a WRITE's data) and not listed by its reply either, or past the first 32 of a compound")
 	r.skip(true, "NFSv4.1 calls with SEQUENCE", n.sessions.dropped,

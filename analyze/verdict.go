@@ -30,7 +30,8 @@ var verdictRank = map[string]int{
 	// the status detectors (watch.go): beside server_not_replying, as
 	// what a server answers explains calls as much as what it does not
 	VerdictGrace: 5, VerdictDelay: 5, VerdictAuth: 5,
-	VerdictMTUBlackHole: 0, // the path, not a side: explains everything behind it
+	VerdictMTUBlackHole:      0,                                                // the path, not a side: explains everything behind it
+	VerdictStateRecoveryLoop: 5, VerdictSessionSlots: 5, VerdictRecallStuck: 5, // recovery.go, slots.go, recall.go: ranked with server_not_replying
 }
 
 // This file is the one place that turns findings into verdicts: what a
@@ -96,6 +97,9 @@ type stallEvidence struct {
 	unanswered  []int    // calls never answered
 	reconnect   []int    // reconnects failing while calls wait
 	mtu         []int    // MTU black holes (mtu.go)
+	recovery    []int    // NFSv4 state recovery loops (recovery.go)
+	slots       []int    // NFSv4.1 slots refused to the end (slots.go)
+	recall      []int    // recalls stuck while another client waits (recall.go)
 	answerAcked []int    // of those, the ones the server's TCP ACKed
 }
 
@@ -116,6 +120,12 @@ func gatherStalls(r *Report, idx []int) stallEvidence {
 			e.reconnect = append(e.reconnect, i)
 		case KindMTUBlackHole:
 			e.mtu = append(e.mtu, i)
+		case KindStateRecovery:
+			e.recovery = append(e.recovery, i)
+		case KindSessionSlots:
+			e.slots = append(e.slots, i)
+		case KindRecallStuck:
+			e.recall = append(e.recall, i)
 		case KindUnanswered:
 			e.unanswered = append(e.unanswered, i)
 			if f.acked {
@@ -156,9 +166,17 @@ func (c *connState) verdict(r *Report, idx []int) Diagnosis {
 		d.Summary = "the server's TCP receive window is closed (zero window): the server stopped reading its socket, so the client cannot send calls." + stuck
 	case len(e.reconnect) > 0:
 		c.a.reconnectVerdict(r, &d, e.reconnect, e.unanswered, stuck)
+	case len(e.recall) > 0:
+		c.a.recallVerdict(r, &d, e.recall, e.unanswered, stuck)
+	case len(e.unanswered) > 0 && c.a.recallOnCallbackConn(r, c.info.ID) >= 0:
+		c.a.recallVerdict(r, &d, []int{c.a.recallOnCallbackConn(r, c.info.ID)}, e.unanswered, stuck)
 	case c.a.statusVerdict(r, &d, idx):
 		d.Findings = append(d.Findings, e.unanswered...)
 		d.Summary += stuck
+	case len(e.recovery) > 0:
+		c.a.recoveryVerdict(r, &d, e.recovery, e.unanswered, stuck)
+	case len(e.slots) > 0:
+		c.a.slotsVerdict(r, &d, e.slots, e.unanswered, stuck)
 	case len(e.answerAcked) > 0 || (len(e.unanswered) > 0 && c.tcpRecovered() == 0):
 		d.Verdict = VerdictServerNotReplying
 		d.Findings = e.unanswered

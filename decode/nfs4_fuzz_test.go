@@ -137,6 +137,9 @@ func FuzzParseCompoundResult(f *testing.F) {
 				t.Fatalf("op %d failed with %d but has %#x", i, o.Status, o.Has)
 			}
 		}
+		if s := r.SetClientID; !within(b, s.InUseAddr) || !within(b, s.InUseNetID) || len(s.InUseAddr) > maxNFS4Name {
+			t.Fatal("SETCLIENTID's in-use address not within the input or above its limit")
+		}
 		if r.ResumeAt != 0 && (r.ResumeAt <= len(b) || !errors.Is(err, ErrShort)) {
 			t.Fatalf("ResumeAt %d in %d bytes, err %v", r.ResumeAt, len(b), err)
 		}

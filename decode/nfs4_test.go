@@ -782,6 +782,13 @@ var resCases4 = []caseRes{
 		in:     result4(wire{}.u32(OpSetClientID, NFS4ErrClidInUse).str("tcp").str("10.0.0.2.3.4")),
 		ops:    []uint32{OpSetClientID},
 		status: NFS4ErrClidInUse,
+		check: func(t *testing.T, r *Compound4Res) {
+			// RFC 7530 section 16.33.2: SETCLIENTID4res's NFS4ERR_CLID_INUSE
+			// arm is the clientaddr4 (r_netid, r_addr) of the holder.
+			if string(r.SetClientID.InUseNetID) != "tcp" || string(r.SetClientID.InUseAddr) != "10.0.0.2.3.4" || r.Has != HasClidInUse {
+				t.Errorf("%+v, has %b", r.SetClientID, r.Has)
+			}
+		},
 	},
 	{
 		name: "LAYOUTGET",

@@ -82,6 +82,7 @@ const (
 	HasExchangeID
 	HasSetClientID
 	HasBackchannelCtl
+	HasClidInUse // Compound4Res: SETCLIENTID's NFS4ERR_CLID_INUSE address
 )
 
 // Compound4Args holds what nfsstall keeps of a COMPOUND call's arguments.

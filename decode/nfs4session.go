@@ -71,10 +71,16 @@ type ExchangeIDRes4 struct {
 	Flags      uint32
 }
 
-// SetClientIDRes4 is SETCLIENTID's result (4.0).
+// SetClientIDRes4 is SETCLIENTID's result (4.0). When it failed with
+// NFS4ERR_CLID_INUSE (another principal holds the client ID string), the
+// server names the callback address of the client that holds it:
+// InUseNetID and InUseAddr (a universal address), aliasing the input
+// (HasClidInUse).
 type SetClientIDRes4 struct {
-	ClientID uint64
-	Confirm  [verifier4Size]byte
+	ClientID   uint64
+	Confirm    [verifier4Size]byte
+	InUseNetID []byte
+	InUseAddr  []byte
 }
 
 // sessionArgs reads the arguments of the client and session operations
@@ -167,8 +173,11 @@ func (r *Compound4Res) sessionRes(x *XDR, o *OpRes4) bool {
 			copy(s.Confirm[:], x.FixedOpaque(verifier4Size))
 			r.markHas(x, HasSetClientID)
 		case o.Status == NFS4ErrClidInUse:
-			x.Opaque(maxNFS4Name) // r_netid
-			x.Opaque(maxNFS4Name) // r_addr
+			s := &r.SetClientID
+			*s = SetClientIDRes4{}
+			s.InUseNetID = x.Opaque(maxNFS4Name)
+			s.InUseAddr = x.Opaque(maxNFS4Name)
+			r.markHas(x, HasClidInUse)
 		}
 	case OpBindConnToSession:
 		if ok {

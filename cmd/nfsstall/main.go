@@ -66,10 +66,23 @@ findings with their evidence frames:
   mtu_black_hole        one side's full-size segments are re-sent and never ACKed
                         while its smaller ones are, no ICMP "fragmentation needed":
                         the path between drops packets over its MTU
+  state_recovery_loop   an NFSv4 client keeps losing its state (BADSESSION, STALE_CLIENTID,
+                        EXPIRED) and re-registering; names two clients sharing one
+                        client owner (a client-ID collision) when that is the cause
+  session_slots         the server keeps refusing an NFSv4.1 session's calls for slot
+                        misuse (SEQ_MISORDERED, BADSLOT...); as findings also a slot
+                        reused before its reply, every slot held for long
+  recall_stuck          a client's OPEN/REMOVE/RENAME/SETATTR gets NFS4ERR_DELAY again and
+                        again because another client does not return a recalled
+                        delegation or layout (names both and the file); callback_path_down
+                        findings say the server cannot reach a client's callbacks
   packet_loss           retransmissions that were eventually ACKed, with stalls
-A finding that is no verdict: delayed_ack_pause, a sender that waits again and
-again for the peer's delayed ACK (~40 ms on Linux, ~200 ms on Windows) before
-it sends the rest of a reply: slow, not hung.
+Findings with no verdict of their own: delayed_ack_pause (a sender that waits
+again and again for the peer's delayed ACK, ~40 ms on Linux, ~200 ms on
+Windows, before it sends the rest of a reply: slow, not hung), state_revoked
+(the server revoked NFSv4 state), lock_wait (an NFSv4 LOCK denied and polled,
+an NLM LOCK blocked and its GRANTED callback: a wait for another application,
+not a fault).
 Each verdict ends with a Wireshark display filter that shows its evidence frames.
 No verdict rests on what the capture did not see: bytes the peer ACKed that the
 capture missed (tcpdump drops, a one-way capture) may hold a missing reply, so

@@ -34,7 +34,8 @@ OUT=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 
 ALL_CAPTURES=(mixed mixed-pcapng any-sll2 snap200 udp-null cut ipv6
               stall-server-stopped stall-server-hung stall-client-noack zero-window reconnect
-              zero-window-ends reconnect-drop reconnect-rst mtu-blackhole nfs4-ops nfs4-grace nfs4-server-hung)
+              zero-window-ends reconnect-drop reconnect-rst mtu-blackhole nfs4-ops nfs4-grace nfs4-server-hung
+              nfs4-lock-wait)
 
 # ---- lab constants ---------------------------------------------------------
 NS_C=nfsstall-cli            # client network namespace
@@ -205,6 +206,7 @@ setup_lab() {
     chmod -R a+rwX "$EXPORT"
 
     cc -O2 -Wall -o "$WORK/nfs-ops" "$OUT/nfs-ops.c" -lnfs
+    cc -O2 -Wall -o "$WORK/nfs-lock" "$OUT/nfs-lock.c" -lnfs
     start_server
 }
 
@@ -995,6 +997,28 @@ cap_nfs4-ops() {
     check "nfs4-ops: READ replies" "$(count "$STORED" 'nfs.opcode == 25 && rpc.msgtyp == 1')" -ge 2
     check "nfs4-ops: WRITE replies" "$(count "$STORED" 'nfs.opcode == 38 && rpc.msgtyp == 1')" -ge 1
     check "nfs4-ops: NFS4ERR_NOENT replies" "$(count "$STORED" 'nfs.nfsstat4 == 2 && rpc.msgtyp == 1')" -ge 1
+}
+
+# A lock wait (issue 13, item 9): one nfs-lock (its own connection and
+# client ID) locks small.txt over NFSv4 and holds it 4 s; a second, started
+# 1 s later from the same client namespace, tries LOCK once a second
+# (NFS4ERR_DENIED, LOCK4denied naming the holder's lock) until the holder's
+# LOCKU frees it and its LOCK is granted.
+cap_nfs4-lock-wait() {
+    use_v4_server
+    local raw=$WORK/nfs4-lock-wait.pcap holder
+    start_capture "$raw" tcpdump -i "$VETH_C"
+    "${CNS[@]}" "$WORK/nfs-lock" hold 4 "$(url4 /export/small.txt)" > "$WORK/lock-hold.out" 2>&1 &
+    holder=$!; PIDS+=("$holder")
+    sleep 1
+    cns "$WORK/nfs-lock" wait 10 "$(url4 /export/small.txt)" > "$WORK/lock-wait.out" 2>&1 || log "WARNING: nfs-lock wait exited with $?"
+    wait "$holder" || log "WARNING: nfs-lock hold exited with $?"
+    forget_pid "$holder"
+    sed 's/^/    nfs-lock: /' "$WORK/lock-hold.out" "$WORK/lock-wait.out" >&2
+    stop_capture
+    store "$raw" nfs4-lock-wait; make_views "$STORED"; make_nfs4_view "$STORED"
+    check "nfs4-lock-wait: LOCK replies NFS4ERR_DENIED" "$(count "$STORED" 'nfs.opcode == 12 && nfs.nfsstat4 == 10010 && rpc.msgtyp == 1')" -ge 2
+    check "nfs4-lock-wait: LOCK replies granted" "$(count "$STORED" 'nfs.opcode == 12 && rpc.msgtyp == 1 && !(nfs.nfsstat4 != 0)')" -ge 2
 }
 
 # Server crash and grace period: a paced NFSv4 read of /export64/paced.txt
