@@ -29,7 +29,8 @@ const (
 )
 
 const usage = `nfsstall reads tcpdump captures offline and tells why NFS hung: which RPC
-calls never got a reply, which side stopped talking, and the frames that prove it.
+calls never got a reply, which side stopped talking, and the frames that prove
+it.
 
 Usage:
   nfsstall [flags] CAPTURE...
@@ -40,42 +41,51 @@ Flags may come before or after diff and the files. A capture file named
 "diff", "help" or "version" is given as ./diff.
 
 CAPTURE is a pcap or pcapng file, plain or compressed with gzip, xz, bzip2 or
-zstd (detected by content), or - for standard input. Several files (tcpdump -C/-W rotation) are read as one
-capture in timestamp order; frame numbers stay per file, as Wireshark shows them.
+zstd (detected by content), or - for standard input. Several files (tcpdump
+-C/-W rotation) are read as one capture in timestamp order; frame numbers stay
+per file, as Wireshark shows them.
 
 The report opens with a verdict for each connection that stalled, then the
 findings with their evidence frames:
-  server_not_replying   calls reached the server's TCP (it ACKed them), no RPC reply
-                        came: the server process is stuck, not the network; says
-                        how many calls it holds over time and whether its receive
-                        window shrinks toward zero
-  client_not_acking     the server sent the reply and keeps re-sending it; the client
-                        never ACKs: the client's receive path is stuck
+  server_not_replying   calls reached the server's TCP (it ACKed them), no RPC
+                        reply came: the server process is stuck, not the
+                        network; says how many calls it holds over time and
+                        whether its receive window shrinks toward zero
+  client_not_acking     the server sent the reply and keeps re-sending it; the
+                        client never ACKs: the client's receive path is stuck
   server_not_acking     the client re-sends data the server never ACKs
-  client_window_closed  the client advertises a zero TCP window (stopped reading)
+  client_window_closed  the client advertises a zero TCP window (stopped
+                        reading)
   server_window_closed  the server advertises a zero TCP window
-  reconnect_failing     the client's connection is gone and its SYNs to the NFS port
-                        get no SYN-ACK (dropped: firewall, path, host down) or a RST
-                        (nothing listens, or a firewall rejects) while its calls wait
-  grace_period          the server restarted: it refuses OPENs/LOCKs with NFS4ERR_GRACE
-                        while clients reclaim (CLAIM_PREVIOUS, RECLAIM_COMPLETE)
-  server_delaying       the server answers NFS4ERR_DELAY / NFS3ERR_JUKEBOX to the same
-                        operation on a file again and again while the client waits
-  auth_failing          the server keeps denying the client's credentials (AUTH_ERROR:
-                        expired Kerberos ticket, lost GSS context, sec= too weak)
-  mtu_black_hole        one side's full-size segments are re-sent and never ACKed
-                        while its smaller ones are, no ICMP "fragmentation needed":
-                        the path between drops packets over its MTU
-  state_recovery_loop   an NFSv4 client keeps losing its state (BADSESSION, STALE_CLIENTID,
-                        EXPIRED) and re-registering; names two clients sharing one
-                        client owner (a client-ID collision) when that is the cause
-  session_slots         the server keeps refusing an NFSv4.1 session's calls for slot
-                        misuse (SEQ_MISORDERED, BADSLOT...); as findings also a slot
-                        reused before its reply, every slot held for long
-  recall_stuck          a client's OPEN/REMOVE/RENAME/SETATTR gets NFS4ERR_DELAY again and
-                        again because another client does not return a recalled
-                        delegation or layout (names both and the file); callback_path_down
-                        findings say the server cannot reach a client's callbacks
+  reconnect_failing     the client's connection is gone and its SYNs to the NFS
+                        port get no SYN-ACK (dropped: firewall, path, host down)
+                        or a RST (nothing listens, or a firewall rejects) while
+                        its calls wait
+  grace_period          the server restarted: it refuses OPENs/LOCKs with
+                        NFS4ERR_GRACE while clients reclaim (CLAIM_PREVIOUS,
+                        RECLAIM_COMPLETE)
+  server_delaying       the server answers NFS4ERR_DELAY / NFS3ERR_JUKEBOX to
+                        the same operation on a file again and again while the
+                        client waits
+  auth_failing          the server keeps denying the client's credentials
+                        (AUTH_ERROR: expired Kerberos ticket, lost GSS context,
+                        sec= too weak)
+  mtu_black_hole        one side's full-size segments are re-sent and never
+                        ACKed while its smaller ones are, no ICMP "fragmentation
+                        needed": the path between drops packets over its MTU
+  state_recovery_loop   an NFSv4 client keeps losing its state (BADSESSION,
+                        STALE_CLIENTID, EXPIRED) and re-registering; names two
+                        clients sharing one client owner (a client-ID collision)
+                        when that is the cause
+  session_slots         the server keeps refusing an NFSv4.1 session's calls for
+                        slot misuse (SEQ_MISORDERED, BADSLOT...); as findings
+                        also a slot reused before its reply, every slot held for
+                        long
+  recall_stuck          a client's OPEN/REMOVE/RENAME/SETATTR gets NFS4ERR_DELAY
+                        again and again because another client does not return a
+                        recalled delegation or layout (names both and the file);
+                        callback_path_down findings say the server cannot reach
+                        a client's callbacks
   packet_loss           retransmissions that were eventually ACKed, with stalls
 Findings with no verdict of their own: delayed_ack_pause (a sender that waits
 again and again for the peer's delayed ACK, ~40 ms on Linux, ~200 ms on
@@ -83,12 +93,12 @@ Windows, before it sends the rest of a reply: slow, not hung), state_revoked
 (the server revoked NFSv4 state), lock_wait (an NFSv4 LOCK denied and polled,
 an NLM LOCK blocked and its GRANTED callback: a wait for another application,
 not a fault).
-Each verdict ends with a Wireshark display filter that shows its evidence frames.
-No verdict rests on what the capture did not see: bytes the peer ACKed that the
-capture missed (tcpdump drops, a one-way capture) may hold a missing reply, so
-such calls are warnings; the "capture:" lines say what was missed, and the answer
-line says "no stall proven" when a stall would rest on it.
-Then per procedure (like mountstats): calls, replies, errors, RPC retransmissions,
+Each verdict ends with a Wireshark display filter that shows its evidence
+frames. No verdict rests on what the capture did not see: bytes the peer ACKed
+that the capture missed (tcpdump drops, a one-way capture) may hold a missing
+reply, so such calls are warnings; the "capture:" lines say what was missed, and
+the answer line says "no stall proven" when a stall would rest on it. Then per
+procedure (like mountstats): calls, replies, errors, RPC retransmissions,
 latency min/mean/p50/p90/p99/max in ms from the call's first transmission (like
 Wireshark's rpc.time), and per connection.
 
@@ -98,14 +108,14 @@ verdicts only the candidate has. Give several files on one side as a
 comma-separated list: nfsstall diff good.pcap bad0.pcap,bad1.pcap
 
 Examples:
-  nfsstall hung.pcap                     # text report: diagnosis first
-  nfsstall --format json hung.pcap.gz    # JSON report (schema_version 1) for scripts
-  nfsstall -f html hung.pcap > hung.html # one self-contained page: verdict, evidence,
-                                         # time-sequence graph of each stalled connection
-  nfsstall trace0 trace1 trace2          # rotated files, one timeline
+  nfsstall hung.pcap                    # text report: diagnosis first
+  nfsstall --format json hung.pcap.gz   # JSON report (schema_version 1)
+  nfsstall -f html hung.pcap > h.html   # one self-contained page: verdict,
+                                        # evidence, time-sequence graphs
+  nfsstall trace0 trace1 trace2         # rotated files, one timeline
   tcpdump -r big.pcap -w - 'port 2049' | nfsstall -
-  nfsstall --port 2049,20048 mount.pcap  # also MOUNT on 20048: findings name files from the export path
-  nfsstall --stall-after 30s hung.pcap   # only what has waited 30 s or more is a stall
+  nfsstall --port 2049,20048 m.pcap     # also MOUNT: file names from the export
+  nfsstall --stall-after 30s hung.pcap  # a stall only past 30 s of waiting
 
 Exit status: 0 no stall found, 1 a stall was found (a finding of severity
 stall), 2 error (bad flags, unreadable file, not a capture). A capture file cut
@@ -161,7 +171,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 func printUsage(w io.Writer, fs *pflag.FlagSet) {
 	fmt.Fprint(w, usage)
 	fs.SetOutput(w)
-	fs.PrintDefaults()
+	fmt.Fprint(w, fs.FlagUsagesWrapped(80))
 }
 
 // version says which build this is: the module version (a tagged

@@ -17,6 +17,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -585,4 +586,26 @@ func splitCapture(t *testing.T, src string, first int64) [2]string {
 
 func ciOf(p capture.Packet) gopacket.CaptureInfo {
 	return gopacket.CaptureInfo{Timestamp: time.Unix(0, p.Time), CaptureLength: len(p.Data), Length: p.Length}
+}
+
+// TestHelpFitsTheTerminal: --help, on stdout, fits 80 columns, names every
+// verdict and finding kind the analysis can give, and exits 0.
+func TestHelpFitsTheTerminal(t *testing.T) {
+	out, errOut, code := nfsstall(t, nil, "--help")
+	if code != exitOK || errOut != "" {
+		t.Fatalf("exit %d, stderr %q", code, errOut)
+	}
+	for i, l := range strings.Split(out, "\n") {
+		if n := utf8.RuneCountInString(l); n > 80 {
+			t.Errorf("line %d is %d columns: %s", i+1, n, l)
+		}
+	}
+	for _, k := range []string{"server_not_replying", "client_not_acking", "server_not_acking", "client_window_closed",
+		"server_window_closed", "reconnect_failing", "grace_period", "server_delaying", "auth_failing", "mtu_black_hole",
+		"state_recovery_loop", "session_slots", "recall_stuck", "callback_path_down", "packet_loss",
+		"delayed_ack_pause", "state_revoked", "lock_wait"} {
+		if !strings.Contains(out, k) {
+			t.Errorf("--help does not name %s", k)
+		}
+	}
 }
