@@ -74,3 +74,121 @@ func TestMutOpenRecordWith24HeaderBytes(t *testing.T) {
 		t.Errorf("reason %q\nwant it to end %q", sk.Reason, want)
 	}
 }
+
+// Three connections between one client and server, each a call and its
+// reply then a reset, with ever more bytes: with one closed connection
+// listed, the first two fold, and their group spans from the first
+// connection's SYN to the second's reset.
+func TestMutFoldedGroupSpan(t *testing.T) {
+	s := newScenario(t)
+	var first, last time.Time
+	for i, n := range []uint32{512, 1024, 4096} {
+		s.cport = uint16(700 + i)
+		c, sv := uint32(100), uint32(900)
+		if i == 0 {
+			first = s.now.Add(time.Millisecond) // the SYN's time
+		}
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(uint32(1+i), 0, n), readReply(uint32(1+i), n))
+		s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+		if i == 1 {
+			last = s.now
+		}
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	r := s.run(opts)
+	if len(r.Connections) != 1 || r.Connections[0].ID != 3 || len(r.ConnectionGroups) != 1 {
+		t.Fatalf("connections %+v\ngroups %+v", r.Connections, r.ConnectionGroups)
+	}
+	g := r.ConnectionGroups[0]
+	if g.Connections != 2 || g.Calls != 2 || int64(g.FirstTime) != first.UnixNano() || int64(g.LastTime) != last.UnixNano() {
+		t.Errorf("group %+v: want 2 connections, 2 calls, first_time %d, last_time %d", g, first.UnixNano(), last.UnixNano())
+	}
+}
+
+// Three connections that close (reset) with a call each still waiting:
+// under Options.MaxClosedKept (4) all three are kept, and their calls
+// reported unanswered; none is given up.
+func TestMutClosedKeptUnderTheBound(t *testing.T) {
+	s := newScenario(t)
+	for i := range 3 {
+		s.cport = uint16(700 + i)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(uint32(1+i), 0, 512), nil)
+		s.seg(time.Millisecond, false, sv, c, ackF, 501, nil)
+		s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+	}
+	s.cport = 800
+	s.seg(2*time.Second, true, 200, 900, ackF, 501, nil) // time passes, on another connection
+	opts := analyze.DefaultOptions()
+	opts.Limits.CloseIdle = 100e6 // reset connections released after 100 ms
+	opts.MaxClosedKept = 4
+	r := s.run(opts)
+	if r.Summary.Unanswered != 3 {
+		t.Errorf("%d unanswered, want 3", r.Summary.Unanswered)
+	}
+	if sk, ok := skippedWith(r, "RPC calls", "closed connections were kept"); ok {
+		t.Errorf("skipped %+v: the bound (4) was not reached", sk)
+	}
+}
+
+// The server's window stays closed on connection 1 (TestServerWindowClosed);
+// a second later the client opens connection 2, where the server answers
+// a call: the zero window is a warning, the episode over.
+func TestMutZeroWindowEpisodeOver(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	call := writeCall(9, 4096)
+	s.seg(0, true, c, sv, ackF, 501, call[:1448])
+	c += 1448
+	zw := s.seg(time.Millisecond, false, sv, c, ackF, 0, nil)
+	zwAt := s.now // the episode's only evidence frame
+	for _, d := range []time.Duration{200, 400, 800, 1600} {
+		s.seg(d*time.Millisecond, true, c-1, sv, ackF, 501, nil) // probe: seq = snd_una - 1
+		s.seg(50*time.Microsecond, false, sv, c, ackF, 0, nil)
+	}
+	s.cport = 767
+	c2, sv2 := uint32(1000), uint32(2000)
+	s.handshake(c2, sv2)
+	s.seg(time.Second, true, c2, sv2, ackF|pshF, 501, readCall(10, 0, 512))
+	c2 += uint32(len(readCall(10, 0, 512)))
+	replyFrame := s.seg(time.Millisecond, false, sv2, c2, ackF|pshF, 501, readReply(10, 512))
+	gap := s.now.Sub(zwAt)
+	r := s.run(analyze.DefaultOptions())
+	z := findKinds(r)[analyze.KindZeroWindow]
+	if len(z) != 1 || z[0].Connection != 1 || z[0].Frames[0] != zw {
+		t.Fatalf("zero_window %+v", z)
+	}
+	want := fmt.Sprintf("; the episode is over: the client went on on connection 2, where the server was still replying at frame %d, %s after the episode's last frame",
+		replyFrame, analyze.FormatMS(float64(gap)/1e6))
+	if z[0].Severity != analyze.SeverityWarning || !strings.HasSuffix(z[0].Summary, want) {
+		t.Errorf("zero_window %s %q\nwant a warning ending %q", z[0].Severity, z[0].Summary, want)
+	}
+}
+
+// The client re-sends call 9, which the server never ACKs; the server then
+// answers the earlier call 8 on the same connection. The connection did
+// not end: the finding stays a stall (only a later connection ends an
+// episode).
+func TestMutReplyOnTheSameConnectionEndsNoEpisode(t *testing.T) {
+	s := newScenario(t)
+	c, sv := uint32(100), uint32(900)
+	call8, call9 := readCall(8, 0, 512), readCall(9, 0, 512)
+	s.seg(0, true, c, sv, ackF|pshF, 501, call8)
+	c += uint32(len(call8))
+	first := s.seg(time.Millisecond, true, c, sv, ackF|pshF, 501, call9)
+	for _, d := range []time.Duration{200, 400, 800, 1600} {
+		s.seg(d*time.Millisecond, true, c, sv, ackF|pshF, 501, call9)
+	}
+	s.seg(100*time.Millisecond, false, sv, c, ackF|pshF, 501, readReply(8, 512))
+	r := s.run(analyze.DefaultOptions())
+	u := findKinds(r)[analyze.KindUnackedRetran]
+	if len(u) != 1 || u[0].Frames[0] != first {
+		t.Fatalf("unacked %+v", u)
+	}
+	if u[0].Severity != analyze.SeverityStall || strings.Contains(u[0].Summary, "episode is over") {
+		t.Errorf("unacked %s %q: want a stall", u[0].Severity, u[0].Summary)
+	}
+}
