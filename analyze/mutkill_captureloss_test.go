@@ -192,3 +192,89 @@ func TestMutReplyOnTheSameConnectionEndsNoEpisode(t *testing.T) {
 		t.Errorf("unacked %s %q: want a stall", u[0].Severity, u[0].Summary)
 	}
 }
+
+// unansweredFinding returns the report's one unanswered_call finding.
+func unansweredFinding(t *testing.T, r *analyze.Report) analyze.Finding {
+	t.Helper()
+	u := findKinds(r)[analyze.KindUnanswered]
+	if len(u) != 1 {
+		t.Fatalf("unanswered_call findings %+v", u)
+	}
+	return u[0]
+}
+
+// A call on connection 1 never answered; later the client ACKs 100 bytes
+// from the server the capture never saw on connection 1 (frame x), and,
+// at the same instant, on connection 2 (frame y > x). The first frame
+// after the call that shows missing bytes is x: the warning names it,
+// and no other connection.
+func TestMutReplyMissedFirstOfEqualTimes(t *testing.T) {
+	s := newScenario(t)
+	s.cport = 700
+	c1, sv1 := uint32(100), uint32(900)
+	s.handshake(c1, sv1)
+	s.cport = 701
+	c2, sv2 := uint32(100), uint32(900)
+	s.handshake(c2, sv2)
+	s.cport = 700
+	s.exchange(&c1, &sv1, readCall(1, 0, 512), nil)
+	s.seg(time.Millisecond, false, sv1, c1, ackF, 501, nil)
+	x := s.seg(time.Millisecond, true, c1, sv1+100, ackF, 501, nil)
+	s.cport = 701
+	y := s.seg(0, true, c2, sv2+100, ackF, 501, nil)
+	s.cport = 700
+	s.seg(3*time.Second, false, sv1+100, c1, ackF, 501, nil)
+	r := s.run(analyze.DefaultOptions())
+	u := unansweredFinding(t, r)
+	want := fmt.Sprintf("; after it was sent, the client ACKed at frame %d 100 bytes from the server that the capture did not see: its reply may be among them, so this is not evidence of a stall", x)
+	if u.Severity != analyze.SeverityWarning || !strings.HasSuffix(u.Summary, want) {
+		t.Errorf("unanswered %s %q\nwant a warning ending %q (not frame %d, connection 2)", u.Severity, u.Summary, want, y)
+	}
+}
+
+// Connection 1, which folds away, showed 100 bytes from the server
+// missing at the very instant the call on connection 2 was sent: not
+// after it, so they cannot hold its reply, folded or not (as an open
+// connection's are judged, lossLog.after): the call is a stall either way.
+func TestMutFoldedLossAtTheCallsInstant(t *testing.T) {
+	s := newScenario(t)
+	s.cport = 701
+	c2, sv2 := uint32(100), uint32(900)
+	s.handshake(c2, sv2)
+	s.exchange(&c2, &sv2, readCall(2, 0, 512), readReply(2, 512))
+	s.cport = 700
+	c1, sv1 := uint32(100), uint32(900)
+	s.handshake(c1, sv1)
+	s.exchange(&c1, &sv1, readCall(1, 0, 512), nil)
+	s.cport = 701
+	s.seg(0, true, c2, sv2+100, ackF, 501, nil) // the call's instant
+	s.seg(time.Millisecond, true, c2, 0, 0x04, 0, nil)
+	s.cport = 700
+	s.seg(time.Millisecond, false, sv1, c1, ackF, 501, nil)
+	// Connections 3 to 6, more bytes: listed before connection 1.
+	for i := range 4 {
+		s.cport = uint16(800 + i)
+		c, sv := uint32(100), uint32(900)
+		s.handshake(c, sv)
+		s.exchange(&c, &sv, readCall(uint32(10+i), 0, 4096), readReply(uint32(10+i), 4096))
+		s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+	}
+	s.cport = 700
+	s.seg(3*time.Second, false, sv1, c1, ackF, 501, nil)
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	for _, o := range []analyze.Options{analyze.DefaultOptions(), opts} {
+		r := s.run(o)
+		u := unansweredFinding(t, r)
+		if u.Severity != analyze.SeverityStall || strings.Contains(u.Summary, "may be among them") {
+			t.Errorf("MaxConnsListed %d: unanswered %s %q: want a stall", o.MaxConnsListed, u.Severity, u.Summary)
+		}
+		listed1 := false
+		for _, row := range r.Connections {
+			listed1 = listed1 || row.ID == 1
+		}
+		if folded := o.MaxConnsListed == 1; listed1 == folded {
+			t.Errorf("MaxConnsListed %d: connection 1 listed %v", o.MaxConnsListed, listed1)
+		}
+	}
+}
