@@ -278,3 +278,53 @@ func TestMutFoldedLossAtTheCallsInstant(t *testing.T) {
 		}
 	}
 }
+
+// Connections 2 and 3 (same client and server as connection 1, where a
+// call waits) each show 100 bytes from the server missing at the same
+// instant, frames x then y, and fold away (connection 2 first: fewer
+// bytes). What a folded pair keeps is its latest missing bytes: of equal
+// times, the later frame, y on connection 3.
+func TestMutFoldedLatestOfEqualTimes(t *testing.T) {
+	s := newScenario(t)
+	s.cport = 700
+	c1, sv1 := uint32(100), uint32(900)
+	s.handshake(c1, sv1)
+	s.exchange(&c1, &sv1, readCall(1, 0, 512), nil)
+	s.seg(time.Millisecond, false, sv1, c1, ackF, 501, nil)
+	var cs, svs [2]uint32
+	for i, n := range []uint32{512, 1024} {
+		s.cport = uint16(701 + i)
+		cs[i], svs[i] = 100, 900
+		s.handshake(cs[i], svs[i])
+		s.exchange(&cs[i], &svs[i], readCall(uint32(2+i), 0, n), readReply(uint32(2+i), n))
+	}
+	s.cport = 701
+	x := s.seg(time.Millisecond, true, cs[0], svs[0]+100, ackF, 501, nil)
+	s.cport = 702
+	y := s.seg(0, true, cs[1], svs[1]+100, ackF, 501, nil)
+	for i := range 2 {
+		s.cport = uint16(701 + i)
+		s.seg(time.Millisecond, true, cs[i], 0, 0x04, 0, nil)
+	}
+	// Connection 4, more bytes: the one closed connection listed.
+	s.cport = 800
+	c, sv := uint32(100), uint32(900)
+	s.handshake(c, sv)
+	s.exchange(&c, &sv, readCall(10, 0, 4096), readReply(10, 4096))
+	s.seg(time.Millisecond, true, c, 0, 0x04, 0, nil)
+	s.cport = 700
+	s.seg(3*time.Second, false, sv1, c1, ackF, 501, nil)
+	opts := analyze.DefaultOptions()
+	opts.MaxConnsListed = 1
+	r := s.run(opts)
+	for _, row := range r.Connections {
+		if row.ID == 2 || row.ID == 3 {
+			t.Fatalf("connection %d listed: it should have folded", row.ID)
+		}
+	}
+	u := unansweredFinding(t, r)
+	want := fmt.Sprintf("; after it was sent, the client ACKed at frame %d 100 bytes from the server that the capture did not see on connection 3: its reply may be among them, so this is not evidence of a stall", y)
+	if u.Severity != analyze.SeverityWarning || !strings.HasSuffix(u.Summary, want) {
+		t.Errorf("unanswered %s %q\nwant a warning ending %q (not frame %d)", u.Severity, u.Summary, want, x)
+	}
+}
