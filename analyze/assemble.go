@@ -234,7 +234,7 @@ func (a *Analyzer) summarize(r *Report, span timeSpan) Summary {
 		s.MissingBytes += c.missing
 		s.TruncatedFrames += c.truncatedFrames
 		s.GarbageBytes += c.framed.garbage
-		s.CaptureLossBytes += c.loss[0].bytes + c.loss[1].bytes
+		s.CaptureLossBytes += c.ll().loss[0].bytes + c.ll().loss[1].bytes
 		for flag, n := range c.tcpCounts() {
 			s.TCPAnalysis[flag] += n
 		}

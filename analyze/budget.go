@@ -20,8 +20,8 @@ import "github.com/nfsstall/nfsstall/tcpflow"
 //	       their ACK, records remembered                32,768
 //	  2%   client and server pairs summed apart         4,096
 //	  2%   procedure rows, latencies kept exactly       128, 262,144
-//	  4%   connection timelines (~208 KiB each)         12
-//	 16%   the Go runtime, buffers, report, decoding    -
+//	  2%   connection timelines (~104 KiB each)         12
+//	 18%   the Go runtime, buffers, report, decoding    -
 //
 // Connections listed in full (1,000) do not scale: they size the report.
 

@@ -29,6 +29,32 @@ type lossEvent struct {
 }
 
 // lossLog counts the bytes of one direction that the capture missed.
+// lossLogs are a connection's losses: bytes its peers ACKed that the
+// capture missed (loss), and holes the capture left in a stream it could
+// not tell were sent (holes), by direction.
+type lossLogs struct {
+	loss, holes [2]lossLog
+}
+
+// noLosses is what ll gives for a connection with none (never written).
+var noLosses lossLogs
+
+// ll is c's losses, for reading: a zero value when there were none.
+func (c *connState) ll() *lossLogs {
+	if c.lz == nil {
+		return &noLosses
+	}
+	return c.lz
+}
+
+// lossLogs is c's losses, for writing: allocated at the first.
+func (c *connState) lossLogs() *lossLogs {
+	if c.lz == nil {
+		c.lz = &lossLogs{}
+	}
+	return c.lz
+}
+
 type lossLog struct {
 	bytes  int64
 	count  int64       // events, listed or not
@@ -80,7 +106,7 @@ func (l *lossLog) frames() []tcpflow.FrameRef {
 // there is one.
 func (c *connState) missingDirection() (tcpflow.Dir, bool) {
 	for d := tcpflow.ToServer; d <= tcpflow.ToClient; d++ {
-		if c.segs[d] == 0 && c.loss[d].bytes > 0 {
+		if c.segs[d] == 0 && c.ll().loss[d].bytes > 0 {
 			return d, true
 		}
 	}
@@ -144,7 +170,7 @@ func (a *Analyzer) replyMissed(p *call) string {
 	}
 	k := pairKey{p.conn.info.Client.Addr, p.conn.info.Server}
 	for _, c := range a.byPair()[k] {
-		for i, l := range []*lossLog{&c.loss[tcpflow.ToClient], &c.holes[tcpflow.ToClient]} {
+		for i, l := range []*lossLog{&c.ll().loss[tcpflow.ToClient], &c.ll().holes[tcpflow.ToClient]} {
 			if e, ok := l.after(since); ok && (bestConn == 0 || e.at.Time < best.at.Time) {
 				best, bestConn, acked = e, c.info.ID, i == 0
 			}
@@ -183,8 +209,8 @@ func (c *connState) captureLoss() *CaptureLoss {
 }
 
 func (c *connState) lossSide(d tcpflow.Dir) LossSide {
-	s := LossSide{Bytes: c.loss[d].bytes, Frames: []int64{}}
-	for _, f := range c.loss[d].frames() {
+	s := LossSide{Bytes: c.ll().loss[d].bytes, Frames: []int64{}}
+	for _, f := range c.ll().loss[d].frames() {
 		s.Frames = append(s.Frames, f.Frame)
 	}
 	return s
@@ -217,13 +243,13 @@ func (a *Analyzer) lossNote() string {
 		missingN[d] = fo.missingDirN[d]
 	}
 	for _, c := range a.conns {
-		if c.loss[0].bytes+c.loss[1].bytes == 0 {
+		if c.ll().loss[0].bytes+c.ll().loss[1].bytes == 0 {
 			continue
 		}
 		conns++
 		for d := range bytes {
-			bytes[d] += c.loss[d].bytes
-			if e := c.loss[d].events; len(e) > 0 && (firstAt[d].Frame == 0 || e[0].at.Time < firstAt[d].Time) {
+			bytes[d] += c.ll().loss[d].bytes
+			if e := c.ll().loss[d].events; len(e) > 0 && (firstAt[d].Frame == 0 || e[0].at.Time < firstAt[d].Time) {
 				firstAt[d] = e[0].at
 			}
 		}
@@ -287,7 +313,7 @@ func (a *Analyzer) discount(all []Finding) {
 			f.Severity = SeverityWarning
 			f.unproven = true
 			f.Summary += fmt.Sprintf("; but the capture holds no %s packet of this connection although the %s's ACKs show %s sent %d bytes: whether the %s ACKed is unknown",
-				d, sideName(f.side), sideName(1-f.side), c.loss[d].bytes, sideName(1-f.side))
+				d, sideName(f.side), sideName(1-f.side), c.ll().loss[d].bytes, sideName(1-f.side))
 			continue
 		}
 		if later, at, ok := a.answeredLater(c, f.refs[len(f.refs)-1].Time); ok {

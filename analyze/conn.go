@@ -47,9 +47,12 @@ type connState struct {
 	tracked int // calls first sent here that are waiting for their reply
 
 	segs [2]int64 // TCP segments captured, per direction
-	// loss: bytes the peer ACKed that the capture never saw; holes: bytes
-	// missing that nothing showed arrived (see tcpflow.GapLost)
-	loss, holes [2]lossLog
+	// lz: the bytes the capture missed, by direction (captureloss.go):
+	// loss, bytes the peer ACKed that the capture never saw; holes, bytes
+	// missing that nothing showed arrived (see tcpflow.GapLost);
+	// nil until the first gap: most connections have none, and a table of
+	// thousands of connections would carry 288 bytes each for nothing.
+	lz *lossLogs
 	// inHole: the framer is passing over missing bytes, so a record that
 	// ends now ended where the capture has a hole (its time is unknown)
 	inHole    [2]bool
@@ -149,9 +152,9 @@ func (c *connState) Gap(dir tcpflow.Dir, n int, at tcpflow.FrameRef, why tcpflow
 	c.missing += int64(n)
 	switch why {
 	case tcpflow.GapAcked:
-		c.loss[dir].add(int64(n), at)
+		c.lossLogs().loss[dir].add(int64(n), at)
 	case tcpflow.GapLost:
-		c.holes[dir].add(int64(n), at)
+		c.lossLogs().holes[dir].add(int64(n), at)
 	}
 	fr := &c.streams().framers[dir]
 	fr.Mark = mark(at)

@@ -53,22 +53,23 @@ const (
 )
 
 type dackDir struct {
-	last    tcpflow.FrameRef // A: the sender's latest segment of new data
-	lastEnd uint32
-	have    bool
-	ack     tcpflow.FrameRef // B: the peer's pure ACK of all of it (Frame 0: none yet)
-	spoiled bool             // the peer sent something else first, data, or a zero window
-	// prevAck: the peer's latest ACK before B (havePrev: seen); ackedLen:
-	// what B acknowledged beyond it; maxSeg: the sender's longest segment
-	prevAck  uint32
-	havePrev bool
-	ackedLen uint32
-	maxSeg   uint32
+	// (Fields ordered by size: every connection carries two.)
+	last tcpflow.FrameRef // A: the sender's latest segment of new data
+	ack  tcpflow.FrameRef // B: the peer's pure ACK of all of it (Frame 0: none yet)
 	// quickest: the shortest time the peer took to ACK all the sender
 	// had sent (haveQuick: seen)
-	quickest  int64
+	quickest int64
+	st       *dackStats // nil until the first pause
+	lastEnd  uint32
+	// prevAck: the peer's latest ACK before B (havePrev: seen); ackedLen:
+	// what B acknowledged beyond it; maxSeg: the sender's longest segment
+	prevAck   uint32
+	ackedLen  uint32
+	maxSeg    uint32
+	have      bool
+	spoiled   bool // the peer sent something else first, data, or a zero window
+	havePrev  bool
 	haveQuick bool
-	st        *dackStats // nil until the first pause
 }
 
 // dackStats is what one direction's pauses add up to.

@@ -245,11 +245,11 @@ func (a *Analyzer) fold(c *connState) {
 			t.tcpRetrans += c.tcp.Counted(tcpflow.Dir(d), tcpflow.ARetransmission)
 		}
 	}
-	if c.loss[0].bytes+c.loss[1].bytes > 0 {
+	if c.ll().loss[0].bytes+c.ll().loss[1].bytes > 0 {
 		t.lossConns++
 		for d := range 2 {
-			t.lossBytes[d] += c.loss[d].bytes
-			if e := c.loss[d].events; len(e) > 0 && (t.lossFirst[d].Frame == 0 || e[0].at.Time < t.lossFirst[d].Time) {
+			t.lossBytes[d] += c.ll().loss[d].bytes
+			if e := c.ll().loss[d].events; len(e) > 0 && (t.lossFirst[d].Frame == 0 || e[0].at.Time < t.lossFirst[d].Time) {
 				t.lossFirst[d] = e[0].at
 			}
 		}
@@ -267,14 +267,14 @@ func (a *Analyzer) fold(c *connState) {
 	p.bytes[0] += c.bytes[0]
 	p.bytes[1] += c.bytes[1]
 	p.missing += c.missing
-	p.loss += c.loss[0].bytes + c.loss[1].bytes
+	p.loss += c.ll().loss[0].bytes + c.ll().loss[1].bytes
 	if p.first.Frame == 0 || c.info.First.Time < p.first.Time {
 		p.first = c.info.First
 	}
 	if c.last.Time >= p.last.Time {
 		p.last = c.last
 	}
-	for i, l := range []*lossLog{&c.loss[tcpflow.ToClient], &c.holes[tcpflow.ToClient]} {
+	for i, l := range []*lossLog{&c.ll().loss[tcpflow.ToClient], &c.ll().holes[tcpflow.ToClient]} {
 		if l.count > 0 && l.last.at.Time >= p.lastLoss.at.Time {
 			p.lastLoss, p.lastLossAcked, p.lastLossConn = l.last, i == 0, c.info.ID
 		}

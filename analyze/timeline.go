@@ -18,13 +18,14 @@ import (
 
 // Points kept per connection: the last of each kind.
 const (
-	timelineSegments    = 4096
-	timelineAcks        = 2048
-	timelineOutstanding = 1024
+	timelineSegments    = 2048
+	timelineAcks        = 1024
+	timelineOutstanding = 512
 )
 
 // TimelineBytes is what one connection's rings cost (segment and ACK
-// points 32 bytes each, outstanding counts 16): about 208 KiB.
+// points 32 bytes each, outstanding counts 16): about 104 KiB. (A picture draws at most a few
+// thousand points: the last 2,048 segments show a stall as well as more.)
 const TimelineBytes = timelineSegments*32 + timelineAcks*32 + timelineOutstanding*16
 
 // DefaultMaxTimelines is Options.MaxTimelines at the default budget.

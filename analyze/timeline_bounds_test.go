@@ -130,14 +130,14 @@ func TestTimelineRingsKeepTheLast(t *testing.T) {
 		t.Fatalf("%d timelines, want 1 (the busiest connection)", len(r.Timelines))
 	}
 	tl := r.Timelines[0]
-	if len(tl.Segments) != 4096 || tl.DroppedSegments != int64(len(segs)-4096) {
-		t.Errorf("%d segments kept, %d dropped; want 4096 and %d", len(tl.Segments), tl.DroppedSegments, len(segs)-4096)
+	if len(tl.Segments) != 2048 || tl.DroppedSegments != int64(len(segs)-2048) {
+		t.Errorf("%d segments kept, %d dropped; want 2048 and %d", len(tl.Segments), tl.DroppedSegments, len(segs)-2048)
 	}
-	if len(tl.Acks) != 2048 || tl.DroppedAcks != int64(len(acks)-2048) {
-		t.Errorf("%d ACK points kept, %d dropped; want 2048 and %d", len(tl.Acks), tl.DroppedAcks, len(acks)-2048)
+	if len(tl.Acks) != 1024 || tl.DroppedAcks != int64(len(acks)-1024) {
+		t.Errorf("%d ACK points kept, %d dropped; want 1024 and %d", len(tl.Acks), tl.DroppedAcks, len(acks)-1024)
 	}
-	if len(tl.Outstanding) != 1024 || tl.DroppedOutstanding != int64(len(outs)-1024) {
-		t.Errorf("%d counts kept, %d dropped; want 1024 and %d", len(tl.Outstanding), tl.DroppedOutstanding, len(outs)-1024)
+	if len(tl.Outstanding) != 512 || tl.DroppedOutstanding != int64(len(outs)-512) {
+		t.Errorf("%d counts kept, %d dropped; want 512 and %d", len(tl.Outstanding), tl.DroppedOutstanding, len(outs)-512)
 	}
 	for i, g := range tl.Segments {
 		w := segs[len(segs)-len(tl.Segments)+i]
