@@ -80,7 +80,7 @@ type connState struct {
 	mtu        mtuState
 	icmpErrors int64
 	// dack: pauses for the peer's delayed ACK (delack.go)
-	dack [2]dackDir
+	dack [2]*dackDir
 }
 
 // maxFreeStreams bounds the connStreams kept for reuse.

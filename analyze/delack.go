@@ -85,9 +85,15 @@ type dackStats struct {
 
 // dackSegment follows segment s of direction dir.
 func (c *connState) dackSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
-	d, p := &c.dack[dir], &c.dack[1-dir]
 	ctl := s.Flags&(tcpflow.FlagSYN|tcpflow.FlagFIN|tcpflow.FlagRST) != 0
 	if s.WireLen > 0 && !ctl && flags&(tcpflow.RetransmissionFamily|tcpflow.AKeepAlive|tcpflow.AZeroWindowProbe) == 0 {
+		d := c.dack[dir]
+		if d == nil {
+			// Once per direction that sends data: a table of connections
+			// whose servers never answer carries none for that side.
+			d = &dackDir{}
+			c.dack[dir] = d
+		}
 		if d.have && d.ack.Frame != 0 && !d.spoiled {
 			wait, resume := d.ack.Time-d.last.Time, at.Time-d.ack.Time
 			if wait >= dackMinPause && d.haveQuick && wait >= dackRTTs*d.quickest && resume <= max(dackMaxResume, wait/10) && d.ackedLen <= d.maxSeg {
@@ -99,7 +105,8 @@ func (c *connState) dackSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpfl
 		d.ack, d.spoiled = tcpflow.FrameRef{}, false
 	}
 	// As the peer of the other direction's sender.
-	if !p.have {
+	p := c.dack[1-dir]
+	if p == nil || !p.have {
 		return
 	}
 	switch {
@@ -152,7 +159,7 @@ func (a *Analyzer) dackFindings(all []Finding, end int64, omitted map[string]int
 	n := 0
 	for _, c := range a.conns {
 		for dir := range c.dack {
-			if d := &c.dack[dir]; d.st != nil && d.st.pauses >= dackMinPauses {
+			if d := c.dack[dir]; d != nil && d.st != nil && d.st.pauses >= dackMinPauses {
 				if n >= maxListed {
 					omitted[KindDelayedACK]++
 					continue
@@ -170,7 +177,7 @@ func (a *Analyzer) dackFindings(all []Finding, end int64, omitted map[string]int
 func (c *connState) dackEvidence() int {
 	n := 0
 	for dir := range c.dack {
-		if st := c.dack[dir].st; st != nil && st.pauses >= dackMinPauses {
+		if d := c.dack[dir]; d != nil && d.st != nil && d.st.pauses >= dackMinPauses {
 			n++
 		}
 	}
@@ -228,8 +235,8 @@ func (c *connState) dackFinding(dir tcpflow.Dir, d *dackDir, end int64) Finding 
 // pauses for a finding.
 func (c *connState) dackClose() {
 	for dir := range c.dack {
-		if st := c.dack[dir].st; st != nil && st.pauses < dackMinPauses {
-			c.dack[dir].st = nil
+		if d := c.dack[dir]; d != nil && (d.st == nil || d.st.pauses < dackMinPauses) {
+			c.dack[dir] = nil // no more segments: only a finding's stats matter
 		}
 	}
 }

@@ -32,7 +32,7 @@ type heldCalls struct {
 	winFirst, winMin     uint32
 	winLast              uint32
 	winFirstAt, winMinAt tcpflow.FrameRef
-	lastReply            tcpflow.FrameRef
+	// (The last reply is the connection's, connState.lastReply.)
 }
 
 // note records the count of calls waiting after a change at at.
@@ -89,9 +89,8 @@ func (h *heldCalls) shift() (int8, bool) {
 }
 
 // replied restarts the window watch at a reply.
-func (h *heldCalls) replied(at tcpflow.FrameRef) {
+func (h *heldCalls) replied() {
 	h.win = false
-	h.lastReply = at
 }
 
 // heldNote words, for the server_not_replying verdict of c, what the
@@ -114,9 +113,9 @@ func (c *connState) heldNote(r *Report, unanswered []int) string {
 	if h.n > 0 && stall > 0 {
 		fmt.Fprintf(&b, "; the count has stood at %d since frame %s, %s: %d%% of the stall", h.n, c.a.frame(h.since), FormatMS(ms(plateau)), min(100, 100*plateau/stall))
 	}
-	answered := h.lastReply.Time > start
+	answered := c.lastReply.Time > start
 	if answered {
-		fmt.Fprintf(&b, "; it answered other calls meanwhile (the last at frame %s)", c.a.frame(h.lastReply))
+		fmt.Fprintf(&b, "; it answered other calls meanwhile (the last at frame %s)", c.a.frame(c.lastReply))
 	}
 	b.WriteString(".")
 	if h.n >= 2 && !answered && stall > 0 && 2*plateau >= stall {
@@ -151,8 +150,8 @@ func (c *connState) heldNote(r *Report, unanswered []int) string {
 }
 
 func sinceWhat(c *connState, h *heldCalls) string {
-	if h.lastReply.Frame == 0 {
+	if c.lastReply.Frame == 0 {
 		return "the start of the connection"
 	}
-	return "its last reply (frame " + c.a.frame(h.lastReply) + ")"
+	return "its last reply (frame " + c.a.frame(c.lastReply) + ")"
 }

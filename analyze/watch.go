@@ -36,7 +36,7 @@ func (a *Analyzer) watchCall(c *connState, m *decode.Call, at tcpflow.FrameRef) 
 // watchReply sees every reply; p is its call, nil when the capture does
 // not have it.
 func (a *Analyzer) watchReply(c *connState, m *decode.Reply, p *call, at tcpflow.FrameRef) {
-	c.held.replied(at)
+	c.held.replied()
 	if m.ReplyStat == decode.MsgDenied {
 		if m.RejectStat == decode.AuthError {
 			a.watch.auth.denied(c, m.AuthStat, at)
