@@ -315,7 +315,7 @@ func (a *Analyzer) recallFindings(all []Finding, end int64) []Finding {
 func (a *Analyzer) pathDownByClient() map[[16]byte]string {
 	out := map[[16]byte]string{}
 	for _, s := range a.pathDownClients() {
-		out[s.key.client] = fmt.Sprintf("the server reported the client's callback path down (frames %s)", a.frames(s.cbDownKeep.frames()))
+		out[s.key.client] = fmt.Sprintf("the server reported the client's callback path down (frames %s)", a.frames(s.cbDownKeep.refs()))
 	}
 	return out
 }
@@ -440,7 +440,7 @@ func (a *Analyzer) recallFinding(r *recall, end int64, pathDown string) (Finding
 // path.
 func (a *Analyzer) pathDownFinding(s *clientState) Finding {
 	client := tcpflow.Endpoint{Addr: s.key.client}.IP()
-	refs := s.cbDownKeep.frames()
+	refs := s.cbDownKeep.refs()
 	f := Finding{Kind: KindCallbackPathDown, Severity: SeverityWarning, Connection: s.cbDownConn,
 		Start: Time(refs[0].Time), DurationMS: ms(refs[len(refs)-1].Time - refs[0].Time)}
 	f.setFrames(refs)

@@ -21,7 +21,8 @@ import (
 //
 // Only SYNs, SYN-ACKs and RSTs come here (connState.Segment), so the cost
 // on the per-packet path is one flag test. What a run keeps is bounded:
-// its first maxRunFrames evidence frames and the last runTail, its first
+// its first maxWatchFrames evidence frames and the last watchTail (the
+// evidence type of every detector), its first
 // maxRunGaps SYN-to-SYN intervals, and counts; at most maxOpenRuns runs
 // are followed at once (a SYN flood of distinct sources), the runs of a
 // single SYN given up first.
@@ -34,10 +35,8 @@ const KindReconnect = "reconnect_failing"
 const VerdictReconnectFailing = "reconnect_failing"
 
 const (
-	maxRunFrames = 10
-	runTail      = 2
-	maxRunGaps   = 8
-	maxOpenRuns  = 4096
+	maxRunGaps  = 8
+	maxOpenRuns = 4096
 )
 
 // synRun is one client's SYNs to one server endpoint since the last
@@ -46,10 +45,10 @@ type synRun struct {
 	key         pairKey
 	first, last tcpflow.FrameRef // first and last SYN
 	syns, rsts  int
-	frames      []tcpflow.FrameRef        // the first maxRunFrames SYNs and RSTs
-	tail        [runTail]tcpflow.FrameRef // the latest ones past frames (a ring)
-	events      int                       // SYNs and RSTs in all
-	gaps        []int64                   // the first maxRunGaps SYN-to-SYN intervals
+	// ev: the SYNs and RSTs, the first maxWatchFrames and the latest
+	// watchTail kept (ev.n: all of them)
+	ev          evidence
+	gaps        []int64 // the first maxRunGaps SYN-to-SYN intervals
 	minGap      int64
 	maxGap      int64
 	firstPort   uint16
@@ -165,24 +164,11 @@ func (r *reconnects) answered(k pairKey, run *synRun, c *connState, at tcpflow.F
 	r.done = append(r.done, run)
 }
 
-// add keeps an evidence frame: the first maxRunFrames, then the latest.
-func (run *synRun) add(at tcpflow.FrameRef) {
-	if len(run.frames) < maxRunFrames {
-		run.frames = append(run.frames, at)
-	} else {
-		run.tail[(run.events-maxRunFrames)%runTail] = at
-	}
-	run.events++
-}
+// add keeps an evidence frame.
+func (run *synRun) add(at tcpflow.FrameRef) { run.ev.add(at) }
 
 // evidence returns the frames kept, in time order.
-func (run *synRun) evidence() []tcpflow.FrameRef {
-	refs := slices.Clone(run.frames)
-	for i := range min(run.events-len(run.frames), runTail) {
-		refs = append(refs, run.tail[i])
-	}
-	return sortFrames(refs)
-}
+func (run *synRun) evidence() []tcpflow.FrameRef { return run.ev.refs() }
 
 // makeRoom gives up the open runs of a single SYN (a connection still
 // being set up, or one packet of a flood) and reports whether there is
@@ -324,8 +310,8 @@ func (a *Analyzer) reconnectFinding(run *synRun, end int64, w *pairWait) Finding
 		fmt.Fprintf(&b, ", changing source port %d %s (first %d, last %d)", run.portChanges, Plural(run.portChanges, "time", "times"), run.firstPort, run.lastPort)
 	}
 	fmt.Fprintf(&b, " over %s (frames %s", FormatMS(ms(run.last.Time-run.first.Time)), a.frames(refs))
-	if run.events > len(refs)-btoi(recovered) {
-		fmt.Fprintf(&b, "; %d SYNs and RSTs in all", run.events)
+	if run.ev.n > len(refs)-btoi(recovered) {
+		fmt.Fprintf(&b, "; %d SYNs and RSTs in all", run.ev.n)
 	}
 	b.WriteString(")")
 	failed, last := run.syns, ""

@@ -45,8 +45,6 @@ const (
 	maxOwners                 = 1024 // about 350 B each
 	maxOwnerAddrs             = 4
 	maxOwnerName              = 48
-	recoveryFrames            = 12 // evidence frames kept per client, the first ones
-	recoveryTail              = 3  // and the latest
 	seqStatusRevokedMask      = 0x8 | 0x10 | 0x20 | 0x40
 	seqStatusCBPathDown       = 0x1
 	seqStatusCBPathDownSess   = 0x200
@@ -77,7 +75,7 @@ type clientState struct {
 	first    tcpflow.FrameRef // the first state error
 	last     tcpflow.FrameRef // the latest event
 	lastConn int
-	evidence frameKeep
+	evidence evidence
 	// recovered: the operations that began a recovery (bits: 1
 	// EXCHANGE_ID, 2 SETCLIENTID, 4 CREATE_SESSION)
 	recovered uint8
@@ -94,7 +92,7 @@ type clientState struct {
 	cbDown      int64
 	cbDownRenew int64
 	cbDownFlags uint32
-	cbDownKeep  frameKeep
+	cbDownKeep  evidence
 	cbDownConn  int
 	// SETCLIENTID refused NFS4ERR_CLID_INUSE (4.0): how often, the first
 	// and latest, the holder's callback address the server named
@@ -104,31 +102,6 @@ type clientState struct {
 	inUseConn    int
 	inUseAddrLen uint8
 	inUseAddr    [48]byte
-}
-
-// frameKeep keeps evidence frames: the first recoveryFrames, then the
-// latest recoveryTail.
-type frameKeep struct {
-	first []tcpflow.FrameRef
-	tail  [recoveryTail]tcpflow.FrameRef
-	n     int
-}
-
-func (k *frameKeep) add(at tcpflow.FrameRef) {
-	if len(k.first) < recoveryFrames {
-		k.first = append(k.first, at)
-	} else {
-		k.tail[(k.n-recoveryFrames)%recoveryTail] = at
-	}
-	k.n++
-}
-
-func (k *frameKeep) frames() []tcpflow.FrameRef {
-	refs := slices.Clone(k.first)
-	for i := range min(k.n-len(k.first), recoveryTail) {
-		refs = append(refs, k.tail[i])
-	}
-	return sortFrames(refs)
 }
 
 // ownerRec is one client owner (co_ownerid, SETCLIENTID's id) and who
@@ -511,7 +484,7 @@ func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
 func (a *Analyzer) loopFinding(s *clientState, end int64) (Finding, uint64) {
 	client := tcpflow.Endpoint{Addr: s.key.client}.IP()
 	f := Finding{Kind: KindStateRecovery, Connection: s.lastConn, Start: Time(s.first.Time), DurationMS: ms(s.last.Time - s.first.Time)}
-	refs := s.evidence.frames()
+	refs := s.evidence.refs()
 	f.setFrames(refs)
 	var errs []string
 	for i, n := range s.errCount {

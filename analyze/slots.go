@@ -54,13 +54,13 @@ type slotSess struct {
 	// slot errors, by kind (slotErrNames), the first and latest, and
 	// whether a SEQUENCE succeeded after the latest
 	errCount  [5]int64
-	errs      frameKeep
+	errs      evidence
 	errFirst  tcpflow.FrameRef
 	errLast   tcpflow.FrameRef
 	okSince   bool
 	misorder  string // the first SEQ_MISORDERED's slot and sequence ids, as the capture shows them
 	reuse     int
-	reuseKeep frameKeep
+	reuseKeep evidence
 	reuseNote string // the first reuse, in words
 	// every slot held: since when (full), the longest episode
 	full          bool
@@ -288,7 +288,7 @@ func (a *Analyzer) slotFinding(s *slotSess, st *sessionStats, errs int64, longFu
 	var parts []string
 	start := int64(0)
 	if errs > 0 {
-		refs = append(refs, s.errs.frames()...)
+		refs = append(refs, s.errs.refs()...)
 		start = s.errFirst.Time
 		var names []string
 		for i, c := range s.errCount {
@@ -297,7 +297,7 @@ func (a *Analyzer) slotFinding(s *slotSess, st *sessionStats, errs int64, longFu
 			}
 		}
 		w := fmt.Sprintf("the server refused %d %s for slot misuse: %s (calls and replies at frames %s)",
-			errs, Plural(int(errs), "call", "calls"), strings.Join(names, ", "), a.frames(s.errs.frames()))
+			errs, Plural(int(errs), "call", "calls"), strings.Join(names, ", "), a.frames(s.errs.refs()))
 		if s.misorder != "" {
 			w += "; " + s.misorder
 		}
@@ -312,9 +312,9 @@ func (a *Analyzer) slotFinding(s *slotSess, st *sessionStats, errs int64, longFu
 		}
 	}
 	if s.reuse > 0 {
-		refs = append(refs, s.reuseKeep.frames()...)
-		if start == 0 || s.reuseKeep.first[0].Time < start {
-			start = s.reuseKeep.first[0].Time
+		refs = append(refs, s.reuseKeep.refs()...)
+		if start == 0 || s.reuseKeep.frames[0].Time < start {
+			start = s.reuseKeep.frames[0].Time
 		}
 		parts = append(parts, fmt.Sprintf("the client sent a new request on a slot still holding an unanswered one %d %s (RFC 8881 section 2.10.6.1 forbids it; or the reply is in what the capture missed), first %s",
 			s.reuse, Plural(s.reuse, "time", "times"), s.reuseNote))
