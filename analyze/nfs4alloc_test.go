@@ -30,22 +30,8 @@ func TestNFS4PacketPathNoAllocs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pkts := memPackets(t, b)
 	a := analyze.New(analyze.DefaultOptions())
-	warm := len(pkts) / 2
-	for i := range warm {
-		a.Packet(&pkts[i])
-	}
-	i := warm
-	const per = 50
-	runs := (len(pkts)-warm)/per - 1
-	allocs := testing.AllocsPerRun(runs, func() {
-		for range per {
-			a.Packet(&pkts[i])
-			i++
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("%.2f allocations per %d packets at steady state, want 0", allocs, per)
+	if allocs := steadyAllocs(a, memPackets(t, b), 50); allocs != 0 {
+		t.Errorf("%.2f allocations per 50 packets at steady state, want 0", allocs)
 	}
 }

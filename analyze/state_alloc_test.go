@@ -34,23 +34,9 @@ func TestStatePathsNoAllocs(t *testing.T) {
 		c.call(time.Millisecond, setClientID40(9001+2*i, "client-c", 3))
 		c.reply(time.Millisecond, setClientID40OK(9001+2*i, 7))
 	}
-	pkts := memPackets(t, s.buf.Bytes())
 	an := analyze.New(analyze.DefaultOptions())
-	warm := len(pkts) / 2
-	for i := range warm {
-		an.Packet(&pkts[i])
-	}
-	i := warm
-	const per = 20
-	runs := (len(pkts)-warm)/per - 1
-	allocs := testing.AllocsPerRun(runs, func() {
-		for range per {
-			an.Packet(&pkts[i])
-			i++
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("%.2f allocations per %d packets at steady state, want 0", allocs, per)
+	if allocs := steadyAllocs(an, memPackets(t, s.buf.Bytes()), 20); allocs != 0 {
+		t.Errorf("%.2f allocations per 20 packets at steady state, want 0", allocs)
 	}
 	r := an.Finish(nil)
 	for _, kind := range []string{analyze.KindRecallStuck, analyze.KindSessionSlots, analyze.KindCallbackPathDown, analyze.KindStateRevoked, analyze.KindStateRecovery} {

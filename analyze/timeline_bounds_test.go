@@ -231,23 +231,9 @@ func TestTimelineNoAllocs(t *testing.T) {
 		h.call()
 		h.reply()
 	}
-	pkts := memPackets(t, handcap.Pcap(h.segs))
 	a := analyze.New(analyze.DefaultOptions())
-	warm := len(pkts) / 2
-	for i := range warm {
-		a.Packet(&pkts[i])
-	}
-	i := warm
-	const per = 30
-	runs := (len(pkts)-warm)/per - 1
-	allocs := testing.AllocsPerRun(runs, func() {
-		for range per {
-			a.Packet(&pkts[i])
-			i++
-		}
-	})
-	if allocs != 0 {
-		t.Errorf("%.2f allocations per %d packets once the ring is made, want 0", allocs, per)
+	if allocs := steadyAllocs(a, memPackets(t, handcap.Pcap(h.segs)), 30); allocs != 0 {
+		t.Errorf("%.2f allocations per 30 packets once the ring is made, want 0", allocs)
 	}
 	r := a.Finish(nil)
 	if len(r.Timelines) != 1 || r.Timelines[0].DroppedSegments == 0 {
