@@ -2,7 +2,6 @@ package analyze_test
 
 import (
 	"bytes"
-	"io"
 	"sync"
 	"testing"
 
@@ -127,5 +126,3 @@ func steadyAllocs(a *analyze.Analyzer, pkts []capture.Packet, per int) float64 {
 		}
 	})
 }
-
-var _ = io.EOF
