@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"slices"
+	"strings"
 
 	"github.com/nfsstall/nfsstall/analyze"
 )
@@ -84,45 +85,72 @@ func clientRows(r *analyze.Report) (rows []*clientRow, others int64) {
 	return rows, others
 }
 
-// clients prints CLIENTS when the connections come from several client
-// hosts: which are hit, and how badly, before the per-connection table.
-func clients(w *errWriter, r *analyze.Report) {
+// clientSection is CLIENTS as cells, for text and HTML alike: shown
+// only when the connections come from several client hosts.
+type clientSection struct {
+	Title string
+	Rows  [][]string // client, connections, calls, unanswered, findings, worst finding
+	More  []string   // what the bound left out
+}
+
+// clientCols are the columns of CLIENTS.
+var clientCols = []string{"client", "connections", "calls", "unanswered", "findings", "worst finding"}
+
+// clientsOf builds CLIENTS for r; false when there is one client.
+func clientsOf(r *analyze.Report) (clientSection, bool) {
 	rows, others := clientRows(r)
 	if len(rows) < 2 && others == 0 {
-		return
+		return clientSection{}, false
 	}
 	shown := rows[:min(len(rows), textClients)]
 	count := fmt.Sprint(len(rows))
 	if others > 0 {
 		count += " told apart"
 	}
-	title := fmt.Sprintf("CLIENTS (%s; the worst first)", count)
-	tableSection(w, title, "  client\tconnections\tcalls\tunanswered\tfindings\tworst finding\n", len(shown), func(t io.Writer) {
-		for _, c := range shown {
-			worst := "-"
+	cs := clientSection{Title: fmt.Sprintf("CLIENTS (%s; the worst first)", count)}
+	for _, c := range shown {
+		worst := "-"
+		if c.worst >= 0 {
+			f := r.Findings[c.worst]
+			worst = fmt.Sprintf("%s %s, connection %d", f.Severity, f.Kind, f.Connection)
+			if f.DurationMS > 0 {
+				worst += ", " + analyze.FormatMS(f.DurationMS)
+			}
+		}
+		cs.Rows = append(cs.Rows, []string{c.addr, fmt.Sprint(c.conns), fmt.Sprint(c.calls), fmt.Sprint(c.unanswered),
+			fmt.Sprint(c.findings), worst})
+	}
+	if n := len(rows) - len(shown); n > 0 {
+		bySev := map[string]int64{}
+		for _, c := range rows[len(shown):] {
+			k := "with no finding"
 			if c.worst >= 0 {
-				f := r.Findings[c.worst]
-				worst = fmt.Sprintf("%s %s, connection %d", f.Severity, f.Kind, f.Connection)
-				if f.DurationMS > 0 {
-					worst += ", " + analyze.FormatMS(f.DurationMS)
-				}
+				k = "with a " + string(r.Findings[c.worst].Severity) + " at worst"
 			}
-			fmt.Fprintf(t, "  %s\t%d\t%d\t%d\t%d\t%s\n", c.addr, c.conns, c.calls, c.unanswered, c.findings, worst)
+			bySev[k]++
 		}
-		if n := len(rows) - len(shown); n > 0 {
-			bySev := map[string]int64{}
-			for _, c := range rows[len(shown):] {
-				k := "with no finding"
-				if c.worst >= 0 {
-					k = "with a " + string(r.Findings[c.worst].Severity) + " at worst"
-				}
-				bySev[k]++
-			}
-			fmt.Fprintf(t, "  ... and %d more %s (%s): --format json lists their connections\n", n, analyze.Plural(n, "client", "clients"), kindCounts(bySev))
+		cs.More = append(cs.More, fmt.Sprintf("... and %d more %s (%s): --format json lists their connections", n, analyze.Plural(n, "client", "clients"), kindCounts(bySev)))
+	}
+	if others > 0 {
+		cs.More = append(cs.More, fmt.Sprintf("... and %d %s of other clients, not told apart (JSON connection_groups with client \"*\")",
+			others, analyze.Plural(int(min(others, 2)), "connection", "connections")))
+	}
+	return cs, true
+}
+
+// clients prints CLIENTS when the connections come from several client
+// hosts: which are hit, and how badly, before the per-connection table.
+func clients(w *errWriter, r *analyze.Report) {
+	cs, ok := clientsOf(r)
+	if !ok {
+		return
+	}
+	tableSection(w, cs.Title, "  "+strings.Join(clientCols, "\t")+"\n", len(cs.Rows), func(t io.Writer) {
+		for _, row := range cs.Rows {
+			fmt.Fprintf(t, "  %s\n", strings.Join(row, "\t"))
 		}
-		if others > 0 {
-			fmt.Fprintf(t, "  ... and %d %s of other clients, not told apart (JSON connection_groups with client \"*\")\n",
-				others, analyze.Plural(int(min(others, 2)), "connection", "connections"))
+		for _, m := range cs.More {
+			fmt.Fprintf(t, "  %s\n", m)
 		}
 	})
 }

@@ -94,6 +94,8 @@ type page struct {
 	ProceduresNote                          string
 	Latency                                 []template.HTML
 	Operations, Sessions, Connections       htmlTable
+	ClientsTitle                            string
+	Clients                                 htmlTable
 	Skipped, Completeness, Warnings         []string
 }
 
@@ -291,6 +293,11 @@ func buildPage(r *analyze.Report, o HTMLOptions) *page {
 			strconv.Itoa(ss.MaxSlotsInUse), strconv.FormatUint(uint64(ss.MaxSlotID), 10), strconv.FormatUint(uint64(ss.HighestSlotID), 10)})
 	}
 
+	if cs, ok := clientsOf(r); ok {
+		p.ClientsTitle = cs.Title
+		p.Clients = htmlTable{Cols: clientCols, Num: []bool{false, true, true, true, true, false}, Rows: cs.Rows,
+			More: strings.Join(cs.More, "; ")}
+	}
 	p.Connections.Cols = []string{"id", "proto", "client", "server", "first frame", "handshake", "calls", "replies", "unanswered", "bytes c→s", "bytes s→c", "not captured"}
 	p.Connections.Num = []bool{true, false, false, false, true, false, true, true, true, true, true, true}
 	for _, c := range r.Connections[:min(len(r.Connections), textConnections)] {
@@ -593,6 +600,7 @@ var htmlPage = template.Must(template.New("page").Parse(`<!DOCTYPE html>
 {{end}}{{end}}
 {{if .Operations.Rows}}<h2>NFSv4 operations</h2><p class="more">Inside every COMPOUND call; errors: results that failed.</p>{{template "table" .Operations}}{{end}}
 {{if .Sessions.Rows}}<h2>NFSv4.1 sessions</h2>{{template "table" .Sessions}}{{end}}
+{{if .Clients.Rows}}<h2 id="clients">{{.ClientsTitle}}</h2>{{template "table" .Clients}}{{end}}
 {{if .Connections.Rows}}<h2>Connections</h2>{{template "table" .Connections}}{{end}}
 {{if .Skipped}}<h2>Not analysed</h2><ul>{{range .Skipped}}<li>{{.}}</li>{{end}}</ul>{{end}}
 {{if .Notes}}<h2 id="notes">What the capture missed, warnings</h2><ul>{{range .Completeness}}<li>capture: {{.}}</li>{{end}}{{range .Warnings}}<li>warning: {{.}}</li>{{end}}</ul>{{end}}

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -56,6 +57,9 @@ func textSection(out, title string) []string {
 // calls, which sum to the generator's counts; clients with an unanswered
 // call (a stall with --stall-after 1ns: the server ACKs each, later) come first with it as their worst
 // finding; past 20 clients the rest are counted. One client: no section.
+// htmlRowRE is a row of the HTML page's CLIENTS table.
+var htmlRowRE = regexp.MustCompile(`<tr><td>([^<]*)</td><td class="n">(\d+)</td><td class="n">(\d+)</td><td class="n">(\d+)</td><td class="n">(\d+)</td><td>([^<]*)</td></tr>`)
+
 func TestClientsSummary(t *testing.T) {
 	rowRE := regexp.MustCompile(`^  (198\.18\.\d+\.\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s+(.*)$`)
 	for _, tt := range []struct {
@@ -87,12 +91,30 @@ func TestClientsSummary(t *testing.T) {
 			if len(rows) != shown {
 				t.Fatalf("%d client rows, want %d", len(rows), shown)
 			}
+			// The HTML page has the same table, cell for cell.
+			page, errOut, code := nfsstall(t, nil, "--stall-after", "1ns", "--format", "html", path)
+			if code != exitStall {
+				t.Fatalf("html: exit %d, want %d: %s", code, exitStall, errOut)
+			}
+			at := strings.Index(page, `<h2 id="clients">`+sec[0]+`</h2>`)
+			if at < 0 {
+				t.Fatalf("the HTML page has no %q heading", sec[0])
+			}
+			section := page[at:]
+			section = section[:strings.Index(section, "</table>")]
+			htmlRows := htmlRowRE.FindAllStringSubmatch(section, -1)
+			if len(htmlRows) != len(rows) {
+				t.Fatalf("the HTML CLIENTS table has %d rows, the text %d", len(htmlRows), len(rows))
+			}
 			var calls, unanswered int64
 			seen := map[string]bool{}
 			for i, l := range rows {
 				m := rowRE.FindStringSubmatch(l)
 				if m == nil {
 					t.Fatalf("row %q", l)
+				}
+				if h := htmlRows[i]; !slices.Equal(h[1:], m[1:]) {
+					t.Errorf("HTML row %d %q, text %q", i, h[1:], m[1:])
 				}
 				seen[m[1]] = true
 				n := func(s string) int64 { v, _ := strconv.ParseInt(s, 10, 64); return v }
