@@ -65,6 +65,11 @@ type Options struct {
 	// MaxTimelines bounds the connections whose timelines (the HTML
 	// report's time-sequence graphs) are kept at once (timeline.go).
 	MaxTimelines int
+	// NoPictures: gather no data for pictures (Report.Timelines and
+	// LatencyOverTime stay empty). The text report draws none, and the
+	// per-segment work they cost is the largest of the packet path's
+	// optional hooks.
+	NoPictures bool
 	// Since and Until (ns since the epoch, 0 open) keep only the packets
 	// between them; Clients and Servers only the connections of those
 	// addresses (none: any). What they leave out is counted in skipped.

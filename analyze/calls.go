@@ -98,7 +98,9 @@ func (a *Analyzer) onCall(c *connState, m *decode.Call, at tcpflow.FrameRef) {
 	c.tracked++
 	c.held.note(c.tracked, at)
 	c.lastPins++
-	a.pic.outstanding(c)
+	if !a.opts.NoPictures {
+		a.pic.outstanding(c)
+	}
 	p := a.newCall()
 	a.callID++
 	p.id = a.callID
@@ -159,7 +161,9 @@ func (a *Analyzer) release(p *call) {
 		a.untrack4(p)
 	}
 	p.conn.tracked--
-	a.pic.outstanding(p.conn)
+	if !a.opts.NoPictures {
+		a.pic.outstanding(p.conn)
+	}
 	p.conn.held.note(p.conn.tracked, p.conn.last)
 	p.lastConn.lastPins--
 	a.unpin(p.conn)
@@ -216,7 +220,9 @@ func (a *Analyzer) onReply(c *connState, m *decode.Reply, at tcpflow.FrameRef) {
 	if measured {
 		a.addLatency(&ps.first, lat)
 		a.addLatency(&ps.last, at.Time-p.last.Time)
-		a.latencyAt(ps, at.Time, lat)
+		if !a.opts.NoPictures {
+			a.latencyAt(ps, at.Time, lat)
+		}
 	} else {
 		ps.unmeasured++
 		a.unmeasured++

@@ -126,7 +126,9 @@ func (c *connState) Segment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.A
 	c.last = at
 	c.ttl[dir].see(s.TTL)
 	c.segs[dir]++
-	c.a.pic.segment(c, dir, s, flags, at)
+	if !c.a.opts.NoPictures {
+		c.a.pic.segment(c, dir, s, flags, at)
+	}
 	c.held.segment(dir, s, at)
 	if s.Flags&(tcpflow.FlagSYN|tcpflow.FlagRST) != 0 || c.synWait {
 		c.a.reconn.segment(c, dir, s.Flags, at)

@@ -262,6 +262,9 @@ func (p *pictures) victim() *connTimeline {
 // listPictures fills the data of picture.go, times in ms since first
 // (the first packet's time: without the capture's, the first analysed).
 func (a *Analyzer) listPictures(r *Report, first int64) {
+	if a.opts.NoPictures {
+		return
+	}
 	if first == 0 {
 		first = a.pic.origin
 	}

@@ -244,7 +244,7 @@ func TestHTMLInBrowser(t *testing.T) {
 			if want := map[bool]int{true: exitStall, false: exitOK}[stall]; code != want {
 				t.Fatalf("exit %d, want %d: %s", code, want, errOut)
 			}
-			js, _, _ := nfsstall(t, nil, "--format", "json", path)
+			js, _, _ := nfsstall(t, nil, "--format", "json", "--pictures", path)
 			var jr struct {
 				Diagnoses []jsonDiagnosis `json:"diagnoses"`
 				Findings  []struct {

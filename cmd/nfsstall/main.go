@@ -131,6 +131,7 @@ type options struct {
 	version  bool
 	utc      bool
 	wide     bool
+	pictures bool
 	since    string
 	until    string
 	clients  string
@@ -159,6 +160,7 @@ func flags(name string, stderr io.Writer) (*pflag.FlagSet, *options) {
 	fs.StringVar(&o.clients, "client", "", "analyse only connections of these client addresses, comma-separated")
 	fs.StringVar(&o.servers, "server", "", "analyse only connections to these server addresses, comma-separated")
 	fs.BoolVar(&o.wide, "wide", false, "never break the text report's lines (by default they fit the terminal, 80 columns when not a terminal)")
+	fs.BoolVar(&o.pictures, "pictures", false, "put the data of the HTML report's pictures (timelines, latency over time) in the JSON report too; --format html always gathers it, text never draws it")
 	fs.BoolVar(&o.utc, "utc", false, "show times in UTC (by default in the local time zone, as tcpdump does; JSON is always UTC)")
 	fs.BoolVar(&o.version, "version", false, "print the version and exit")
 	// Help is printed by run, on stdout when asked for (nfsstall --help |
@@ -367,6 +369,9 @@ func (o *options) analysis() (analyze.Options, error) {
 		return opts, errors.New("--stall-after and --slow must be positive durations, e.g. 500ms or 30s")
 	}
 	opts.Ports, opts.StallAfter, opts.Slow = p, int64(o.stall), int64(o.slow)
+	// The pictures' data costs on every segment: gathered only for a
+	// report that shows it.
+	opts.NoPictures = o.format != "html" && !o.pictures
 	loc := time.Local
 	if o.utc {
 		loc = time.UTC

@@ -350,7 +350,7 @@ func TestRotatedFiles(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			src := filepath.Join(pcapDir, tt.name)
-			wholeOut, _, wholeCode := nfsstall(t, nil, "--format", "json", src)
+			wholeOut, _, wholeCode := nfsstall(t, nil, "--format", "json", "--pictures", src)
 			whole := decodeReport(t, wholeOut)
 			total := whole.num(t, whole.m["captures"].([]any)[0].(map[string]any)["packets"])
 			first := tt.first
@@ -360,7 +360,7 @@ func TestRotatedFiles(t *testing.T) {
 			parts := splitCapture(t, src, first)
 			// Given in reverse order: the reader must order them by time,
 			// and number files as given (rot1 is file 0, rot0 file 1).
-			splitOut, errOut, code := nfsstall(t, nil, "--format", "json", parts[1], parts[0])
+			splitOut, errOut, code := nfsstall(t, nil, "--format", "json", "--pictures", parts[1], parts[0])
 			if code != wholeCode {
 				t.Fatalf("exit %d, the unsplit file's %d (%s)", code, wholeCode, errOut)
 			}
@@ -606,6 +606,39 @@ func TestHelpFitsTheTerminal(t *testing.T) {
 		"delayed_ack_pause", "state_revoked", "lock_wait"} {
 		if !strings.Contains(out, k) {
 			t.Errorf("--help does not name %s", k)
+		}
+	}
+}
+
+// TestPicturesOnlyWhenAsked: the JSON report gathers the pictures' data
+// (timelines, latency over time) only with --pictures, and everything
+// else in it is the same either way: the pictures change no finding.
+func TestPicturesOnlyWhenAsked(t *testing.T) {
+	for _, name := range []string{"stall-client-noack.pcap.gz", "mixed.pcap.gz"} {
+		path := filepath.Join(pcapDir, name)
+		plain, _, code1 := nfsstall(t, nil, "--format", "json", path)
+		with, _, code2 := nfsstall(t, nil, "--format", "json", "--pictures", path)
+		if code1 != code2 {
+			t.Fatalf("%s: exit %d without --pictures, %d with", name, code1, code2)
+		}
+		var a, b map[string]any
+		if err := json.Unmarshal([]byte(plain), &a); err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal([]byte(with), &b); err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"timelines", "latency_over_time"} {
+			if _, ok := a[k]; ok {
+				t.Errorf("%s: %s without --pictures", name, k)
+			}
+			if l, _ := b[k].([]any); len(l) == 0 {
+				t.Errorf("%s: no %s with --pictures", name, k)
+			}
+			delete(b, k)
+		}
+		if !reflect.DeepEqual(a, b) {
+			t.Errorf("%s: the rest of the report differs with --pictures", name)
 		}
 	}
 }
