@@ -247,7 +247,6 @@ func (a *Analyzer) graceFindings(all []Finding, omitted map[string]int64) []Find
 		}
 		return cmp.Compare(x.server.Port, y.server.Port)
 	})
-	omitted[KindGrace] += g.dropped
 	for _, s := range servers {
 		// A RECLAIM_COMPLETE alone is no sign of a restart: NFSv4.1
 		// clients send one after every new client ID (at mount).
