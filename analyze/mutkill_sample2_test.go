@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nfsstall/nfsstall/analyze"
+	"github.com/nfsstall/nfsstall/internal/handcap"
 )
 
 // A record holding only the 24 bytes of an RPC call's fixed header (xid
@@ -93,5 +94,75 @@ func TestMutLongFrameListElided(t *testing.T) {
 	want := "; frames " + strings.Join(denied[:10], ", ") + ", ... 3 more)"
 	if !strings.Contains(a[0].Summary, want) {
 		t.Errorf("summary %q\nlacks %q", a[0].Summary, want)
+	}
+}
+
+// 1001 NFSv4.1 sessions (sessions followed slot by slot raised past them),
+// each with one call of slot 20 of 16 answered NFS4ERR_BADSLOT: one
+// session_slots finding each, the first 1000 listed, the last counted in
+// skipped (it was dropped uncounted before).
+func TestMutSlotFindingsListedToTheBound(t *testing.T) {
+	s := newScenario(t)
+	a := s.peer(cliA, 700)
+	xid := uint32(10)
+	const sessions = 1001
+	for i := range uint32(sessions) {
+		sid := []uint32{0xb, 0xb, 0xb, i + 1}
+		session41(a, &xid, sid, 16)
+		xid++
+		a.call(time.Millisecond, seqGetattr41(xid, sid, 1, 20, 0xfeed))
+		a.reply(time.Millisecond, seqFail(xid, 10053))
+	}
+	opts := analyze.DefaultOptions()
+	opts.MaxSessions = 8 * sessions
+	r := s.run(opts)
+	if n := len(r.NFS4Sessions); n != sessions {
+		t.Fatalf("%d sessions, want %d", n, sessions)
+	}
+	if n := len(findingsOf(r, analyze.KindSessionSlots)); n != 1000 {
+		t.Errorf("%d session_slots findings listed, want 1000", n)
+	}
+	if sk := skipped(t, r, analyze.KindSessionSlots+" findings"); sk.Count != 1 || !sk.Bound {
+		t.Errorf("skipped %+v, want the 1 finding past the 1000 listed", sk)
+	}
+}
+
+// One READ reply of four pieces of 2 full segments and a 500-byte tail,
+// the client ACKing the two full segments at once and the tail only 40 ms
+// later, the server resuming 1 ms after that ACK: three pauses, all in
+// the one reply.
+func TestMutDelayedACKPausesInOneReply(t *testing.T) {
+	var h handScenario
+	const port = 800
+	h.add(handcap.Seg{Port: port, ToServer: true, Flags: handcap.SYN, Seq: 100})
+	h.add(handcap.Seg{Port: port, Flags: handcap.SYN | handcap.ACK, Seq: 900, Ack: 101})
+	h.add(handcap.Seg{Port: port, ToServer: true, Flags: handcap.ACK, Seq: 101, Ack: 901})
+	cseq, sseq := uint32(101), uint32(901)
+	call := readCall(7, 0, 4*3396-48)
+	h.add(handcap.Seg{Port: port, ToServer: true, Flags: handcap.PSH | handcap.ACK, Seq: cseq, Ack: sseq, Payload: call})
+	cseq += uint32(len(call))
+	h.add(handcap.Seg{MS: 1, Port: port, Flags: handcap.ACK, Seq: sseq, Ack: cseq})
+	reply := readReply(7, 4*3396-48) // 4 x (2 x 1448 + 500)
+	t0 := int64(2)
+	for i := range uint32(4) {
+		base := i * 3396
+		piece := reply[base : base+3396]
+		h.add(handcap.Seg{MS: t0, Port: port, Flags: handcap.ACK, Seq: sseq + base, Ack: cseq, Payload: piece[:1448]})
+		h.add(handcap.Seg{MS: t0, Port: port, Flags: handcap.ACK, Seq: sseq + base + 1448, Ack: cseq, Payload: piece[1448:2896]})
+		h.add(handcap.Seg{MS: t0, Port: port, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq + base + 2896})
+		h.add(handcap.Seg{MS: t0, Port: port, Flags: handcap.PSH | handcap.ACK, Seq: sseq + base + 2896, Ack: cseq, Payload: piece[2896:]})
+		h.add(handcap.Seg{MS: t0 + 40, Port: port, ToServer: true, Flags: handcap.ACK, Seq: cseq, Ack: sseq + base + 3396})
+		t0 += 41
+	}
+	r := h.run(t)
+	if r.Summary.Replies != 1 {
+		t.Fatalf("%d replies, want 1", r.Summary.Replies)
+	}
+	fs := dackFindings(r)
+	if len(fs) != 1 {
+		t.Fatalf("%d delayed_ack_pause findings, want 1: %+v", len(fs), r.Findings)
+	}
+	if want := "the server's reply data stopped 3 times (in 1 replies)"; !strings.HasPrefix(fs[0].Summary, want) {
+		t.Errorf("summary %q\nwant it to start %q", fs[0].Summary, want)
 	}
 }
