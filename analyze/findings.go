@@ -210,6 +210,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = a.recallFindings(all, end) // recall.go
 	all = a.lockFindings(all, end)   // lockwait.go
 	all = a.nlmFindings(all, end)    // nlmwait.go
+	omitted[KindSessionSlots] += a.slotsOmitted()
 
 	// Connections folded with their evidence (history.go).
 	for kind, n := range a.folded.omitted {
@@ -242,7 +243,7 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth, KindMTUBlackHole, KindDelayedACK} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth, KindMTUBlackHole, KindDelayedACK, KindSessionSlots} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})

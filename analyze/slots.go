@@ -45,6 +45,8 @@ type slotTable struct {
 	sess map[int32]*slotSess
 	// unfollowed counts SEQUENCE calls on slots past maxSlotsFollowed
 	unfollowed int64
+	// omitted counts the findings past the first maxListed, not listed
+	omitted int64
 }
 
 // slotSess is one session's slots and what went wrong with them.
@@ -250,7 +252,8 @@ func (s *slotSess) endFull(at tcpflow.FrameRef) {
 	}
 }
 
-// slotFindings turns the slot tables into findings.
+// slotFindings turns the slot tables into findings, the first maxListed;
+// the others are counted in omitted (slotsOmitted).
 func (a *Analyzer) slotFindings(all []Finding, end int64) []Finding {
 	if a.nfs4 == nil {
 		return all
@@ -274,12 +277,21 @@ func (a *Analyzer) slotFindings(all []Finding, end int64) []Finding {
 			continue
 		}
 		if n >= maxListed {
+			t.omitted++
 			continue
 		}
 		n++
 		all = append(all, a.slotFinding(s, st, errs, longFull, atEnd, end))
 	}
 	return all
+}
+
+// slotsOmitted is how many session_slots findings slotFindings did not list.
+func (a *Analyzer) slotsOmitted() int64 {
+	if a.nfs4 == nil {
+		return 0
+	}
+	return a.nfs4.slots.omitted
 }
 
 func (a *Analyzer) slotFinding(s *slotSess, st *sessionStats, errs int64, longFull, atEnd bool, end int64) Finding {
