@@ -205,11 +205,11 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	all = a.watchFindings(all, end, omitted)
 	all = a.mtuFindings(all, end, omitted)
 	all = a.dackFindings(all, end, omitted)
-	all = a.stateFindings(all, end)  // recovery.go
-	all = a.slotFindings(all, end)   // slots.go
-	all = a.recallFindings(all, end) // recall.go
-	all = a.lockFindings(all, end)   // lockwait.go
-	all = a.nlmFindings(all, end)    // nlmwait.go
+	all = a.stateFindings(all, end, omitted)  // recovery.go
+	all = a.slotFindings(all, end)            // slots.go
+	all = a.recallFindings(all, end, omitted) // recall.go
+	all = a.lockFindings(all, end, omitted)   // lockwait.go
+	all = a.nlmFindings(all, end, omitted)    // nlmwait.go
 	omitted[KindSessionSlots] += a.slotsOmitted()
 
 	// Connections folded with their evidence (history.go).
@@ -243,7 +243,8 @@ func (a *Analyzer) findings(r *Report, end int64) {
 	}
 	a.discount(all)
 	r.Findings = all
-	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth, KindMTUBlackHole, KindDelayedACK, KindSessionSlots} {
+	for _, kind := range []string{KindUnanswered, KindSlowReply, KindRPCRetrans, KindUnackedRetran, KindZeroWindow, KindReconnect, KindGrace, KindDelay, KindAuth, KindMTUBlackHole, KindDelayedACK, KindSessionSlots,
+		KindStateRecovery, KindStateRevoked, KindRecallStuck, KindCallbackPathDown, KindLockWait} {
 		if n := omitted[kind]; n > 0 {
 			r.Skipped = append(r.Skipped, Skipped{Bound: true, What: kind + " findings", Count: n,
 				Reason: fmt.Sprintf("beyond the first %d listed in full (all are counted in the summary and tables)", maxListed)})

@@ -170,7 +170,7 @@ func lockRange(off, length uint64) string {
 }
 
 // lockFindings turns the NFSv4 lock waits into findings.
-func (a *Analyzer) lockFindings(all []Finding, end int64) []Finding {
+func (a *Analyzer) lockFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
 	if a.nfs4 == nil {
 		return all
 	}
@@ -184,6 +184,7 @@ func (a *Analyzer) lockFindings(all []Finding, end int64) []Finding {
 	})
 	for i, w := range waits {
 		if i >= maxListed {
+			omitted[KindLockWait] += int64(len(waits) - i)
 			break
 		}
 		all = append(all, a.lockWaitFinding(w, end))

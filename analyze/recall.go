@@ -275,7 +275,7 @@ func (a *Analyzer) recallExplains(waiter [16]byte, fh uint32, name string) bool 
 
 // recallFindings turns the recalls, the unanswered callbacks and the
 // callback path reports into findings.
-func (a *Analyzer) recallFindings(all []Finding, end int64) []Finding {
+func (a *Analyzer) recallFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
 	if a.nfs4 == nil {
 		return all
 	}
@@ -288,24 +288,17 @@ func (a *Analyzer) recallFindings(all []Finding, end int64) []Finding {
 		return cmp.Compare(x.key.fh, y.key.fh)
 	})
 	pathDown := a.pathDownByClient()
-	n := 0
+	listed := map[string]int{}
 	for _, r := range recalls {
-		if f, ok := a.recallFinding(r, end, pathDown[r.key.holder]); ok && n < maxListed {
-			n++
-			all = append(all, f)
+		if f, ok := a.recallFinding(r, end, pathDown[r.key.holder]); ok {
+			all = listUpTo(all, f, listed, omitted)
 		}
 	}
 	for _, s := range a.pathDownClients() {
-		if n < maxListed {
-			n++
-			all = append(all, a.pathDownFinding(s))
-		}
+		all = listUpTo(all, a.pathDownFinding(s), listed, omitted)
 	}
 	for _, f := range a.unansweredCallbackFindings(end) {
-		if n < maxListed {
-			n++
-			all = append(all, f)
-		}
+		all = listUpTo(all, f, listed, omitted)
 	}
 	return all
 }

@@ -421,7 +421,7 @@ func (a *Analyzer) collisionText(o *ownerRec) string {
 
 // stateFindings turns the state table into findings: recovery loops,
 // client-ID collisions without a loop, revoked state.
-func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
+func (a *Analyzer) stateFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
 	if a.nfs4 == nil {
 		return all
 	}
@@ -437,32 +437,33 @@ func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
 		return cmp.Compare(x.key.server.Port, y.key.server.Port)
 	})
 	named := map[uint64]bool{} // owners whose collision a loop names
-	n := 0
+	listed := map[string]int{}
+	keep := func(f Finding) { all = listUpTo(all, f, listed, omitted) }
 	for _, s := range clients {
-		if s.cycles >= minLoopCycles && n < maxListed {
-			n++
+		if s.cycles >= minLoopCycles {
 			f, owner := a.loopFinding(s, end)
 			if owner != 0 {
 				named[owner] = true
 			}
-			all = append(all, f)
+			keep(f)
 		}
-		if s.inUse > 0 && s.cycles < minLoopCycles && n < maxListed {
-			n++
-			all = append(all, a.inUseFinding(s))
+		if s.inUse > 0 && s.cycles < minLoopCycles {
+			keep(a.inUseFinding(s))
 		}
-		if s.revoked > 0 && n < maxListed {
-			n++
-			all = append(all, a.revokedFinding(s))
+		if s.revoked > 0 {
+			keep(a.revokedFinding(s))
 		}
 	}
 	hashes := slices.Sorted(maps.Keys(t.owners))
 	for _, h := range hashes {
 		o := t.owners[h]
-		if named[h] || !o.collision() || n >= maxListed {
+		if named[h] || !o.collision() {
 			continue
 		}
-		n++
+		if listed[KindStateRecovery] >= maxListed {
+			omitted[KindStateRecovery]++
+			continue
+		}
 		s := o.senders[len(o.senders)-1]
 		f := Finding{Kind: KindStateRecovery, Severity: SeverityWarning, Connection: s.conn, Start: Time(o.senders[0].first.Time)}
 		var refs []tcpflow.FrameRef
@@ -474,9 +475,22 @@ func (a *Analyzer) stateFindings(all []Finding, end int64) []Finding {
 		if o.switches <= 1 {
 			f.Summary += " (with the sender changing only once, this may also be one client that restarted under a new address)"
 		}
-		all = append(all, f)
+		keep(f)
 	}
 	return all
+}
+
+// listUpTo appends f to all while its kind has fewer than maxListed
+// findings listed (counted in listed), else counts it in omitted: the
+// detectors that build their findings at the end list each kind to the
+// same bound, and say how many more there were.
+func listUpTo(all []Finding, f Finding, listed map[string]int, omitted map[string]int64) []Finding {
+	if listed[f.Kind] >= maxListed {
+		omitted[f.Kind]++
+		return all
+	}
+	listed[f.Kind]++
+	return append(all, f)
 }
 
 // loopFinding describes a client's recovery cycles; it returns the hash of
