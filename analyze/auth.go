@@ -170,6 +170,7 @@ func (a *Analyzer) authFinding(r *authRun) Finding {
 	f.setFrames(refs)
 	var b strings.Builder
 	var stats, hints []string
+	blameAt := 0 // f.blame's place in authBlame: the first listed wins
 	for st, n := range r.stats {
 		if n == 0 {
 			continue
@@ -179,6 +180,11 @@ func (a *Analyzer) authFinding(r *authRun) Finding {
 			name = "other"
 		}
 		stats = append(stats, fmt.Sprintf("%s %d", name, n))
+		for i, bl := range authBlame {
+			if bl.stat == name && (f.blame == "" || i < blameAt) {
+				f.blame, blameAt = bl.blame, i
+			}
+		}
 		if h := authHints[uint32(st)]; h != "" {
 			hints = append(hints, name+": "+h)
 		}
@@ -213,19 +219,16 @@ func (a *Analyzer) authVerdict(r *Report, d *Diagnosis, idx []int) {
 	f := r.Findings[idx[0]]
 	d.Verdict = VerdictAuth
 	d.Findings = idx
-	blame := "the server rejects the credential the client sends"
-	for _, b := range authBlame {
-		if strings.Contains(f.Summary, b.stat+" ") {
-			blame = b.blame
-			break
-		}
+	blame := f.blame
+	if blame == "" {
+		blame = "the server rejects the credential the client sends"
 	}
 	d.Summary = fmt.Sprintf("the server refuses the client's credentials (RPC AUTH_ERROR) and keeps refusing them to the end of the capture, %s after the first denial (frames %s): %s. The calls will not be served until that is put right. Not the network, and not a hung server: it answers at once.",
 		FormatMS(f.DurationMS), a.findingFrames(r, idx), blame)
 }
 
 // authBlame says whose the fault is, by the first auth_stat of the list
-// the denials show.
+// the denials show (Finding.blame).
 var authBlame = []struct{ stat, blame string }{
 	{"AUTH_TOOWEAK", "the mount's security flavor is weaker than the export allows: a mismatch between the client's sec= and the server's export options"},
 	{"RPCSEC_GSS_CREDPROBLEM", "the client's GSS credential is not good (its Kerberos ticket expired, or the user has none): the client side (kinit, gssd, its keytab)"},

@@ -484,6 +484,13 @@ func (a *Analyzer) dropIfEmpty(c *connState) {
 		return
 	}
 	a.emptyDropped++
+	a.removeConn(c)
+}
+
+// removeConn takes c out of a.conns, leaving a hole; the table is
+// compacted only once the holes are more than half of it, so removing a
+// connection costs a constant, not a pass over every connection held.
+func (a *Analyzer) removeConn(c *connState) {
 	a.conns[c.idx] = nil
 	c.idx = -1
 	a.connHoles++

@@ -275,7 +275,7 @@ func (a *Analyzer) graceFinding(s *graceServer) Finding {
 		f.DurationMS = ms(s.last.Time - s.first.Time)
 		fmt.Fprintf(&b, "server %s answered %d %s NFS4ERR_GRACE (a server in its grace period after a restart or failover refuses new OPENs and LOCKs until its clients have reclaimed their state): the first at frame %s, the last at frame %s (%s as seen)",
 			s.server, s.refused, Plural(s.refused, "call", "calls"), a.frame(s.first), a.frame(s.last), FormatMS(f.DurationMS))
-		if s.over.Frame != 0 {
+		if f.over = s.over.Frame != 0; f.over {
 			fmt.Fprintf(&b, "; it was over by frame %s (connection %d), where an OPEN or LOCK was answered NFS4_OK", a.frame(s.over), s.overConn)
 		} else {
 			b.WriteString("; no OPEN or LOCK was answered NFS4_OK after the last, so the capture does not show it end")
@@ -340,7 +340,7 @@ func (a *Analyzer) graceVerdict(r *Report, d *Diagnosis, idx []int) {
 	d.Verdict = VerdictGrace
 	d.Findings = idx
 	is := "is in its NFSv4 grace period after a restart or failover and refused calls with NFS4ERR_GRACE for %s as seen (frames %s): clients wait until it ends."
-	if strings.Contains(f.Summary, "it was over by frame") {
+	if f.over {
 		is = "was in its NFSv4 grace period after a restart or failover and refused calls with NFS4ERR_GRACE for %s as seen (frames %s): clients waited until it ended."
 	}
 	d.Summary = fmt.Sprintf("the server "+is+" The restart is the cause; the grace itself is the server working as designed, unless it lasts far longer than the server's configured grace time (1 min 30 s by default in Linux knfsd, Grace_Period in nfs-ganesha) or a client never sends RECLAIM_COMPLETE.",

@@ -283,12 +283,7 @@ func (a *Analyzer) fold(c *connState) {
 		p.lastReply, p.lastReplyConn = c.lastReply, c.info.ID
 	}
 	a.forgetRecords(c)
-	a.conns[c.idx] = nil
-	c.idx = -1
-	a.connHoles++
-	if a.connHoles > len(a.conns)/2 {
-		a.compactConns()
-	}
+	a.removeConn(c)
 }
 
 // pairOf returns the totals of c's client and server; past

@@ -303,6 +303,11 @@ type Finding struct {
 	refs     []tcpflow.FrameRef // Frames with their files and times
 	// procLabel: the call's ProcLabel (Finding.ProcLabel)
 	procLabel string
+	// blame: whose fault the verdict says it is (auth_failing), and over:
+	// the capture shows the trouble end (grace_period); facts the
+	// verdicts read instead of the summary's words.
+	blame string
+	over  bool
 }
 
 // Diagnosis is the verdict on one connection with a stall.
