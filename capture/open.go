@@ -32,7 +32,7 @@ func (f *File) reader(r io.Reader, size int) *bufio.Reader {
 
 // bufPool keeps the read buffers of files read to their end for the files
 // opened after them (rotated files: one or two open at a time, each a
-// read buffer of 1 MiB). It keeps at most maxPooled, of the sizes asked
+// read buffer of 256 KiB). It keeps at most maxPooled, of the sizes asked
 // for: a file that ends gives its buffers to the next.
 type bufPool struct {
 	free []*bufio.Reader
