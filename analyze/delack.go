@@ -87,13 +87,11 @@ type dackStats struct {
 func (c *connState) dackSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpflow.Analysis, at tcpflow.FrameRef) {
 	ctl := s.Flags&(tcpflow.FlagSYN|tcpflow.FlagFIN|tcpflow.FlagRST) != 0
 	if s.WireLen > 0 && !ctl && flags&(tcpflow.RetransmissionFamily|tcpflow.AKeepAlive|tcpflow.AZeroWindowProbe) == 0 {
-		d := c.dack[dir]
-		if d == nil {
-			// Once per direction that sends data: a table of connections
-			// whose servers never answer carries none for that side.
-			d = &dackDir{}
-			c.dack[dir] = d
+		if c.dack == nil {
+			// Made at the first data: a SYN flood's connections carry none.
+			c.dack = &[2]dackDir{}
 		}
+		d := &c.dack[dir]
 		if d.have && d.ack.Frame != 0 && !d.spoiled {
 			wait, resume := d.ack.Time-d.last.Time, at.Time-d.ack.Time
 			if wait >= dackMinPause && d.haveQuick && wait >= dackRTTs*d.quickest && resume <= max(dackMaxResume, wait/10) && d.ackedLen <= d.maxSeg {
@@ -105,8 +103,11 @@ func (c *connState) dackSegment(dir tcpflow.Dir, s *tcpflow.Segment, flags tcpfl
 		d.ack, d.spoiled = tcpflow.FrameRef{}, false
 	}
 	// As the peer of the other direction's sender.
-	p := c.dack[1-dir]
-	if p == nil || !p.have {
+	if c.dack == nil {
+		return
+	}
+	p := &c.dack[1-dir]
+	if !p.have {
 		return
 	}
 	switch {
@@ -158,8 +159,11 @@ func (c *connState) dackPause(dir tcpflow.Dir, d *dackDir, at tcpflow.FrameRef) 
 func (a *Analyzer) dackFindings(all []Finding, end int64, omitted map[string]int64) []Finding {
 	n := 0
 	for _, c := range a.conns {
+		if c.dack == nil {
+			continue
+		}
 		for dir := range c.dack {
-			if d := c.dack[dir]; d != nil && d.st != nil && d.st.pauses >= dackMinPauses {
+			if d := &c.dack[dir]; d.st != nil && d.st.pauses >= dackMinPauses {
 				if n >= maxListed {
 					omitted[KindDelayedACK]++
 					continue
@@ -176,8 +180,11 @@ func (a *Analyzer) dackFindings(all []Finding, end int64, omitted map[string]int
 // (hasEvidence keeps a closed connection that has one).
 func (c *connState) dackEvidence() int {
 	n := 0
+	if c.dack == nil {
+		return 0
+	}
 	for dir := range c.dack {
-		if d := c.dack[dir]; d != nil && d.st != nil && d.st.pauses >= dackMinPauses {
+		if d := &c.dack[dir]; d.st != nil && d.st.pauses >= dackMinPauses {
 			n++
 		}
 	}
@@ -234,9 +241,7 @@ func (c *connState) dackFinding(dir tcpflow.Dir, d *dackDir, end int64) Finding 
 // dackClose drops the state of a connection that ends with too few
 // pauses for a finding.
 func (c *connState) dackClose() {
-	for dir := range c.dack {
-		if d := c.dack[dir]; d != nil && (d.st == nil || d.st.pauses < dackMinPauses) {
-			c.dack[dir] = nil // no more segments: only a finding's stats matter
-		}
+	if c.dackEvidence() == 0 {
+		c.dack = nil // no more segments: only a finding's stats matter
 	}
 }

@@ -6,6 +6,8 @@ package tcpflow
 // re-sent and never ACKed, with the frame of every transmission, and how
 // long each zero-window episode lasted) is kept in evidence.go.
 
+import "math/bits"
+
 // Analysis flags, named after Wireshark's tcp.analysis.* fields.
 type Analysis uint32
 
@@ -162,10 +164,8 @@ func (c *conn) analyze(d Dir, s *Segment, at FrameRef) Analysis {
 
 	advance(fwd, s, seglen, window, flags, at)
 
-	for i := 0; i < numAnalysis; i++ {
-		if flags&(1<<i) != 0 {
-			sum.Count[d][i]++
-		}
+	for f := flags; f != 0; f &= f - 1 { // most segments carry no flag
+		sum.Count[d][bits.TrailingZeros32(uint32(f))]++
 	}
 	c.evidence(d, s, seq, seglen, window, flags, at)
 	return flags
