@@ -103,6 +103,7 @@ type File struct {
 	old    *oldPcap      // pcap 2.0-2.3: the fix-up between buf and buf2
 	buf2   *bufio.Reader
 	pr     packetReader
+	fast   *pcapFast // pr, when it is one: read without the interface
 	ng     *pcapngReader
 	link   layers.LinkType // pcap: the file's link type
 	recOff int64           // offset where the current record started
@@ -262,12 +263,22 @@ func (f *File) read(p *Packet) error {
 		return io.EOF
 	}
 	f.recOff = f.offset()
-	data, ci, err := f.pr.ZeroCopyReadPacketData()
-	for err == nil && ci.InterfaceIndex < 0 {
-		f.Info.Packets++ // a frame all the same, as Wireshark numbers them
-		f.Info.InterfacesOverPackets++
-		f.recOff = f.offset()
+	var data []byte
+	var t int64
+	var length, ifc int
+	var err error
+	if f.fast != nil {
+		data, t, _, length, err = f.fast.next()
+	} else {
+		var ci gopacket.CaptureInfo
 		data, ci, err = f.pr.ZeroCopyReadPacketData()
+		for err == nil && ci.InterfaceIndex < 0 {
+			f.Info.Packets++ // a frame all the same, as Wireshark numbers them
+			f.Info.InterfacesOverPackets++
+			f.recOff = f.offset()
+			data, ci, err = f.pr.ZeroCopyReadPacketData()
+		}
+		t, length, ifc = ci.Timestamp.UnixNano(), ci.Length, ci.InterfaceIndex
 	}
 	if err != nil {
 		f.eof = true
@@ -299,11 +310,11 @@ func (f *File) read(p *Packet) error {
 	}
 	f.Info.Packets++
 	p.Frame = f.Info.Packets
-	p.Time = ci.Timestamp.UnixNano()
+	p.Time = t
 	p.Data = data
-	p.Length = ci.Length
+	p.Length = length
 	if f.ng != nil {
-		p.LinkType = f.ng.link(ci.InterfaceIndex) // of the current section
+		p.LinkType = f.ng.link(ifc) // of the current section
 	} else {
 		p.LinkType = f.link
 	}

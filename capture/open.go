@@ -186,7 +186,7 @@ func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, err
 		cf.Info.Snaplen = r.Snaplen()
 		fast := newPcapFast(src, r, m)
 		fast.cuts = &cf.Info.CutRecords
-		cf.pr = fast
+		cf.pr, cf.fast = fast, fast
 	case magicModified, magicModifiedSwapped:
 		r, link, err := newModifiedPcap(br)
 		if err != nil {
@@ -197,7 +197,7 @@ func newFile(path string, rc io.ReadCloser, size int, pool *bufPool) (*File, err
 		cf.Info.LinkTypes = []layers.LinkType{link}
 		cf.Info.Snaplen = r.snaplen
 		r.cuts = &cf.Info.CutRecords
-		cf.pr = r
+		cf.pr, cf.fast = r, r
 	case 0x0a0d0d0a:
 		cf.Info.Format = "pcapng"
 		r, err := newPcapngReader(br, &cf.Info)
@@ -241,7 +241,7 @@ func (f *File) release() {
 		p.gz = append(p.gz, f.zr)
 	}
 	f.zr = nil
-	f.cr, f.buf, f.old, f.buf2, f.pr, f.ng = nil, nil, nil, nil, nil, nil
+	f.cr, f.buf, f.old, f.buf2, f.pr, f.fast, f.ng = nil, nil, nil, nil, nil, nil, nil
 	f.cur, f.q, f.nq, f.eof = slot{}, [2]slot{}, 0, true
 }
 
