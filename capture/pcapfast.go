@@ -158,8 +158,8 @@ func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInf
 // captured and original lengths (cut to MaxRecordData as
 // ZeroCopyReadPacketData says): File reads pcap records through it, not
 // through the packetReader interface, for the gopacket.CaptureInfo and
-// time.Time it would build and take apart again for every packet (6% of
-// reading bench/run.sh's mid-stream capture).
+// time.Time it would build and take apart again for every packet
+// (BenchmarkReadPcap: 58 ns a packet through the interface, 52 here).
 func (r *pcapFast) next() (data []byte, t int64, caplen, length int, err error) {
 	hl := 16 + r.extra
 	h, err := r.br.Peek(hl)
