@@ -406,7 +406,7 @@ func (a *Analyzer) Finish(caps []*capture.CaptureInfo) *Report {
 }
 
 func (a *Analyzer) newConn(info *tcpflow.ConnInfo) tcpflow.ConnHandler {
-	c := &connState{a: a, info: *info, live: info, idx: len(a.conns), keptAt: -1}
+	c := &connState{a: a, info: *info, live: info, idx: len(a.conns)}
 	a.conns = append(a.conns, c)
 	return c
 }

@@ -76,7 +76,7 @@ type connState struct {
 	msgInHole bool             // the message being decoded ended in a hole
 	lastReply tcpflow.FrameRef // the latest reply decoded here
 	idx       int              // index in Analyzer.conns; -1 once folded (history.go)
-	keptAt    int              // index in Analyzer.kept, or -1
+	inKept    bool             // in Analyzer.kept
 	// lastPins counts the calls waiting for a reply that were last sent
 	// here (tracked those first sent here); named: a finding listed names
 	// it. Either keeps it from folding when it closes.

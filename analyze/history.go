@@ -81,7 +81,7 @@ func (c *connState) hasEvidence() bool {
 // unpin is called when a call that named c (first or last sent there)
 // stops waiting: a closed connection nothing names any longer can fold.
 func (a *Analyzer) unpin(c *connState) {
-	if c.closed && !c.pinned() && c.idx >= 0 && c.keptAt < 0 {
+	if c.closed && !c.pinned() && c.idx >= 0 && !c.inKept {
 		a.retire(c)
 	}
 }
@@ -319,32 +319,37 @@ func (a *Analyzer) foldedPair(k pairKey) *pairTotals {
 }
 
 // keptConns is a min-heap of closed connections by bytes carried: the
-// ones kept to be listed in full.
-type keptConns []*connState
+// ones kept to be listed in full. Each entry carries what it is ordered
+// by, so that the heap's comparisons read no connection (at the end of a
+// capture of 10,000 open connections, each pushed and most popped again,
+// they missed the cache on every one).
+type keptConns []keptConn
+
+type keptConn struct {
+	bytes int64 // both directions' bytes: fixed once the connection closed
+	id    int
+	c     *connState
+}
 
 func (h keptConns) Len() int { return len(h) }
 func (h keptConns) Less(i, j int) bool {
-	bi, bj := h[i].bytes[0]+h[i].bytes[1], h[j].bytes[0]+h[j].bytes[1]
-	if bi != bj {
-		return bi < bj
+	if h[i].bytes != h[j].bytes {
+		return h[i].bytes < h[j].bytes
 	}
-	return h[i].info.ID > h[j].info.ID
+	return h[i].id > h[j].id
 }
-func (h keptConns) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].keptAt, h[j].keptAt = i, j
-}
+func (h keptConns) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *keptConns) Push(x any) {
 	c := x.(*connState)
-	c.keptAt = len(*h)
-	*h = append(*h, c)
+	c.inKept = true
+	*h = append(*h, keptConn{c.bytes[0] + c.bytes[1], c.info.ID, c})
 }
 func (h *keptConns) Pop() any {
 	old := *h
-	c := old[len(old)-1]
-	old[len(old)-1] = nil
+	c := old[len(old)-1].c
+	old[len(old)-1] = keptConn{}
 	*h = old[:len(old)-1]
-	c.keptAt = -1
+	c.inKept = false
 	return c
 }
 

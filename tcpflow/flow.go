@@ -234,7 +234,7 @@ type Flows struct {
 	ports                  [65536 / 64]uint64
 	newConn                func(*ConnInfo) ConnHandler
 	limits                 Limits
-	conns                  map[connKey]*conn
+	conns                  connTable
 	nextID                 int
 	dec                    *Decoder
 	seg                    Segment
@@ -283,7 +283,7 @@ func (l Limits) withDefaults() Limits {
 // given server ports and hands each new connection to newConn.
 func NewFlows(ports []uint16, limits Limits, newConn func(*ConnInfo) ConnHandler) *Flows {
 	limits = limits.withDefaults()
-	f := &Flows{newConn: newConn, limits: limits, conns: make(map[connKey]*conn), dec: NewDecoder()}
+	f := &Flows{newConn: newConn, limits: limits, conns: newConnTable(), dec: NewDecoder()}
 	f.ev = evidenceBudget{limits: &f.limits, stats: &f.Stats}
 	for _, p := range ports {
 		f.ports[p/64] |= 1 << (p % 64)
@@ -382,7 +382,7 @@ func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 	if p.Time > f.lastTime {
 		f.lastTime = p.Time
 	}
-	c := f.conns[key]
+	c := f.conns.get(&key)
 	if c != nil && s.Proto == ProtoTCP && s.Flags&(FlagSYN|FlagACK) == FlagSYN && dir == ToServer && c.isNewSYN(s.Seq) {
 		// A new SYN on a 4-tuple whose connection ended (or whose ISN
 		// differs): a reconnect from the same port is a new connection.
@@ -390,7 +390,7 @@ func (f *Flows) segment(p *capture.Packet, s *Segment, n int64) {
 		c = nil
 	}
 	if c == nil {
-		if len(f.conns) >= f.limits.MaxConnections && !f.makeRoom(at) {
+		if f.conns.len() >= f.limits.MaxConnections && !f.makeRoom(at) {
 			f.Stats.Skipped[SkipConnLimit] += n
 			return
 		}

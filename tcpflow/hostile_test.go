@@ -49,7 +49,7 @@ func TestQueueSegmentsBound(t *testing.T) {
 	f2 := NewFlows([]uint16{serverPort}, limits, func(*ConnInfo) ConnHandler { return quietHandler{} })
 	for i, p := range pkts {
 		f2.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
-		for _, c := range f2.conns {
+		for c := range f2.conns.all() {
 			longest = max(longest, len(c.halves[ToClient].queue))
 		}
 	}
@@ -78,8 +78,8 @@ func TestSweepCostBounded(t *testing.T) {
 	if bound := int(DefaultLimits.CloseIdle/1e9) + 3; longest > bound {
 		t.Errorf("a sweep walked %d connections, want at most %d", longest, bound)
 	}
-	if len(f.conns) > 40 {
-		t.Errorf("%d connections still tracked", len(f.conns))
+	if f.conns.len() > 40 {
+		t.Errorf("%d connections still tracked", f.conns.len())
 	}
 }
 
@@ -101,8 +101,8 @@ func TestConnectionTableBound(t *testing.T) {
 		p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: uint16(1024 + i)})
 		f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i) * 1e6, Data: p, LinkType: layers.LinkTypeEthernet})
 	}
-	if opened != limits.MaxConnections || len(f.conns) != limits.MaxConnections {
-		t.Errorf("%d connections opened, %d tracked, want %d", opened, len(f.conns), limits.MaxConnections)
+	if opened != limits.MaxConnections || f.conns.len() != limits.MaxConnections {
+		t.Errorf("%d connections opened, %d tracked, want %d", opened, f.conns.len(), limits.MaxConnections)
 	}
 	if got := f.Stats.Skipped[SkipConnLimit]; got != n-int64(limits.MaxConnections) {
 		t.Errorf("%d packets refused, want %d", got, n-limits.MaxConnections)
@@ -115,8 +115,8 @@ func TestConnectionTableBound(t *testing.T) {
 	p := build(t, pkt{toServer: true, seq: 1, flags: FlagSYN, srcPort: 9999})
 	f.scanCredit = 0
 	f.Packet(&capture.Packet{Frame: n + 1, Time: 3600e9, Data: p, LinkType: layers.LinkTypeEthernet})
-	if opened != limits.MaxConnections+1 || f.Stats.Evicted != int64(limits.MaxConnections) || len(f.conns) != 1 {
-		t.Errorf("after an hour: %d opened, %d evicted, %d tracked", opened, f.Stats.Evicted, len(f.conns))
+	if opened != limits.MaxConnections+1 || f.Stats.Evicted != int64(limits.MaxConnections) || f.conns.len() != 1 {
+		t.Errorf("after an hour: %d opened, %d evicted, %d tracked", opened, f.Stats.Evicted, f.conns.len())
 	}
 }
 
@@ -153,11 +153,11 @@ func TestConnectionTableReleasesQuiet(t *testing.T) {
 	if got := f.Stats.Skipped[SkipConnLimit]; got != 0 {
 		t.Errorf("%d packets refused, want none", got)
 	}
-	if len(f.conns) > limits.MaxConnections {
-		t.Errorf("%d connections tracked", len(f.conns))
+	if f.conns.len() > limits.MaxConnections {
+		t.Errorf("%d connections tracked", f.conns.len())
 	}
 	for i := 0; i < 160; i += 2 {
-		if c := f.conns[connKey{server: infos[i].Server, client: infos[i].Client, proto: ProtoTCP}]; c == nil || c.gone {
+		if c := f.conns.get(&connKey{server: infos[i].Server, client: infos[i].Client, proto: ProtoTCP}); c == nil || c.gone {
 			t.Fatalf("connection %d, which carried RPC, was released", infos[i].ID)
 		}
 	}
@@ -197,7 +197,7 @@ func TestOneWaySentLogBounded(t *testing.T) {
 	for i := range n {
 		p := build(t, pkt{toServer: true, seq: uint32(1 + 10*i), ack: 1, flags: ack, data: "0123456789"})
 		f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i) * 1e3, Data: p, LinkType: layers.LinkTypeEthernet})
-		for _, c := range f.conns {
+		for c := range f.conns.all() {
 			if l := len(c.trk[ToServer].sent); l > maxSentLog {
 				t.Fatalf("%d transmissions remembered", l)
 			}

@@ -208,7 +208,7 @@ func (f *Flows) icmpError(p *capture.Packet) bool {
 		f.Stats.Skipped[SkipHostFilter]++
 		return true
 	}
-	c := f.conns[key]
+	c := f.conns.get(&key)
 	if c == nil {
 		return false
 	}

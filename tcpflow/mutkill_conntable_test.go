@@ -68,9 +68,9 @@ func TestTableScanCredit(t *testing.T) {
 		r.send(idle+int64(i)*1e3, uint16(3000+i), FlagSYN, 1)
 	}
 	st := r.f.Stats
-	if st.Skipped[SkipConnLimit] != 9 || st.TableScans != 4 || st.Evicted != 32 || st.EvictedQuiet != 0 || st.Connections != 33 || len(r.f.conns) != 1 {
+	if st.Skipped[SkipConnLimit] != 9 || st.TableScans != 4 || st.Evicted != 32 || st.EvictedQuiet != 0 || st.Connections != 33 || r.f.conns.len() != 1 {
 		t.Errorf("after CloseIdle: %d refused, %d scans, %d evicted (%d quiet), %d connections, %d tracked; want 9, 4, 32, 0, 33, 1",
-			st.Skipped[SkipConnLimit], st.TableScans, st.Evicted, st.EvictedQuiet, st.Connections, len(r.f.conns))
+			st.Skipped[SkipConnLimit], st.TableScans, st.Evicted, st.EvictedQuiet, st.Connections, r.f.conns.len())
 	}
 	if want := "33@42"; r.opened[32] != want {
 		t.Errorf("opened %v, want the last %s", r.opened[32:], want)
@@ -103,8 +103,8 @@ func TestTableReleaseOrder(t *testing.T) {
 		if fmt.Sprint(r.released) != fmt.Sprint(want) {
 			t.Fatalf("trial %d: released %v, want %v", trial, r.released, want)
 		}
-		if st := r.f.Stats; st.Evicted != 10 || st.EvictedQuiet != 3 || len(r.f.conns) != 151 {
-			t.Fatalf("trial %d: %d evicted (%d quiet), %d tracked; want 10 (3), 151", trial, st.Evicted, st.EvictedQuiet, len(r.f.conns))
+		if st := r.f.Stats; st.Evicted != 10 || st.EvictedQuiet != 3 || r.f.conns.len() != 151 {
+			t.Fatalf("trial %d: %d evicted (%d quiet), %d tracked; want 10 (3), 151", trial, st.Evicted, st.EvictedQuiet, r.f.conns.len())
 		}
 	}
 }

@@ -356,7 +356,7 @@ func TestEndSeqDistances(t *testing.T) {
 					f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
 				}
 				var c *conn
-				for _, open := range f.conns {
+				for open := range f.conns.all() {
 					c = open // the one connection
 				}
 				want := d <= seqFar || -d <= seqFar
@@ -453,7 +453,7 @@ func TestWildSegmentNoEvidence(t *testing.T) {
 				f.Packet(&capture.Packet{Frame: int64(i + 1), Time: int64(i+1) * 1e6, Data: build(t, p), LinkType: layers.LinkTypeEthernet})
 			}
 			var c *conn
-			for _, open := range f.conns {
+			for open := range f.conns.all() {
 				c = open // the one connection
 			}
 			if len(c.trk[ToServer].retrans) != 0 {

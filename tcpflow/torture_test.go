@@ -696,8 +696,8 @@ func (c tortureConn) Close(at FrameRef, s *TCPSummary) {
 
 func (h *tortureHandler) Segment(d Dir, s *Segment, a Analysis, at FrameRef) {
 	fr := &tortureFrame{flags: a, dupacks: -1}
-	for k, c := range (*h.f).conns {
-		if k.proto == ProtoTCP && (k.client.Port == s.Src.Port || k.client.Port == s.Dst.Port) && !c.gone {
+	for c := range (*h.f).conns.all() {
+		if k := c.key; k.proto == ProtoTCP && (k.client.Port == s.Src.Port || k.client.Port == s.Dst.Port) && !c.gone {
 			fr.dupacks = c.tcp[d].dupacks
 		}
 	}
