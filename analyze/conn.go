@@ -347,7 +347,14 @@ func (l *recordLog) find(off int64) (recentRecord, bool) {
 func (c *connState) Close(at tcpflow.FrameRef, tcp *tcpflow.TCPSummary) {
 	c.closed = true
 	c.live = nil
-	defer c.a.retire(c)
+	defer func() {
+		c.a.retire(c)
+		if c.idx >= 0 && tcp != nil && c.tcp == tcp {
+			// Kept: its own copy (tcp points into tcpflow's connection).
+			kept := *tcp
+			c.tcp = &kept
+		}
+	}()
 	c.tcp = tcp
 	c.mtuClose()
 	c.dackClose()

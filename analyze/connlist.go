@@ -66,9 +66,13 @@ type groupSet struct {
 	order []pairKey
 }
 
-func (s *groupSet) get(k pairKey, client, server string) *ConnectionGroup {
+// get returns k's group, made with the names names gives when it is new
+// (formatting two addresses for each of thousands of rows, most of them
+// in groups already made, was most of the time spent listing).
+func (s *groupSet) get(k pairKey, names func() (client, server string)) *ConnectionGroup {
 	g := s.byKey[k]
 	if g == nil {
+		client, server := names()
 		g = &ConnectionGroup{Client: client, Server: server}
 		s.byKey[k] = g
 		s.order = append(s.order, k)
@@ -86,18 +90,20 @@ func (a *Analyzer) listConnections(r *Report) {
 	gs := groupSet{byKey: map[pairKey]*ConnectionGroup{}}
 	a.groupUnnamed(r, &gs)
 	for k, p := range a.pairSums {
-		gs.get(k, addrString(tcpflow.Endpoint{Addr: k.client}), p.server.String()).add(pairGroup(p))
+		gs.get(k, func() (string, string) { return addrString(tcpflow.Endpoint{Addr: k.client}), p.server.String() }).add(pairGroup(p))
 	}
 	if a.otherPairs != nil {
-		g := gs.get(pairKey{server: tcpflow.Endpoint{Port: 1}}, "*", a.otherPairs.server.String())
+		g := gs.get(pairKey{server: tcpflow.Endpoint{Port: 1}}, func() (string, string) { return "*", a.otherPairs.server.String() })
 		g.Server = "*"
 		g.add(pairGroup(a.otherPairs))
 	}
-	out := make([]ConnectionGroup, 0, len(gs.order))
+	// Sorted as pointers: a stable sort of the groups themselves moved
+	// every one of thousands many times.
+	byBusy := make([]*ConnectionGroup, 0, len(gs.order))
 	for _, k := range gs.order {
-		out = append(out, *gs.byKey[k])
+		byBusy = append(byBusy, gs.byKey[k])
 	}
-	slices.SortStableFunc(out, func(x, y ConnectionGroup) int {
+	slices.SortStableFunc(byBusy, func(x, y *ConnectionGroup) int {
 		if x.Connections != y.Connections {
 			return cmp.Compare(y.Connections, x.Connections)
 		}
@@ -106,6 +112,10 @@ func (a *Analyzer) listConnections(r *Report) {
 		}
 		return cmp.Compare(x.Server, y.Server)
 	})
+	out := make([]ConnectionGroup, 0, len(byBusy))
+	for _, g := range byBusy {
+		out = append(out, *g)
+	}
 	if len(out) > a.opts.MaxConnsListed {
 		rest := ConnectionGroup{Client: "*", Server: "*"}
 		for _, g := range out[a.opts.MaxConnsListed-1:] {
@@ -162,12 +172,15 @@ func (a *Analyzer) groupUnnamed(r *Report, gs *groupSet) {
 		row := &r.Connections[i]
 		c := a.byID(row.ID)
 		k := pairKey{}
-		client := "*"
 		if c != nil {
 			k = pairKey{c.info.Client.Addr, c.info.Server}
-			client = addrString(c.info.Client)
 		}
-		gs.get(k, client, row.Server).add(rowGroup(row))
+		gs.get(k, func() (string, string) {
+			if c == nil {
+				return "*", row.Server
+			}
+			return addrString(c.info.Client), row.Server
+		}).add(rowGroup(row))
 	}
 	a.connsNotListed += int64(n)
 	kept := r.Connections[:0]

@@ -77,7 +77,9 @@ type ConnHandler interface {
 	Datagram(dir Dir, payload []byte, wireLen int, at FrameRef)
 	// Close is called once, when the connection ends (FIN/RST and idle, or
 	// the end of the capture), after all its bytes were delivered, with
-	// what the TCP analysis found (nil for UDP).
+	// what the TCP analysis found (nil for UDP). tcp points into the
+	// connection's state: a handler that keeps it past Close keeps a copy,
+	// or it keeps the whole of that state alive.
 	Close(at FrameRef, tcp *TCPSummary)
 }
 
