@@ -21,6 +21,7 @@ import (
 	"github.com/nfsstall/nfsstall/internal/advcap"
 
 	"github.com/nfsstall/nfsstall/internal/capfile"
+	"github.com/nfsstall/nfsstall/internal/gencap"
 )
 
 // streamed returns a reader of what write writes, produced as it is read:
@@ -52,8 +53,8 @@ func allocated(f func()) (total uint64, held int64) {
 // whether it fits the read buffer or not; the record after it is read as
 // it should be.
 func TestRecordsReadInBoundedPieces(t *testing.T) {
-	const huge = 100 << 20 // far beyond the read buffer
-	const mid = 600 << 10  // within the read buffer, beyond MaxRecordData
+	const huge = 100 << 20         // far beyond the read buffer
+	const past = MaxRecordData + 1 // the least that is cut
 	pcap := func(minor uint16, size int64) func(io.Writer) error {
 		return func(w io.Writer) error {
 			var h bytes.Buffer
@@ -102,11 +103,11 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 		write func(io.Writer) error
 	}{
 		{"pcap huge", huge, pcap(4, huge)},
-		{"pcap within the buffer", mid, pcap(4, mid)},
+		{"pcap one byte past MaxRecordData", past, pcap(4, past)},
 		{"pcap 2.3 huge", huge, pcap(3, huge)},
 		{"pcap huge gzipped", huge, gzipped(pcap(4, huge))},
 		{"pcapng huge", huge, pcapng(huge)},
-		{"pcapng within the buffer", mid, pcapng(mid)},
+		{"pcapng one byte past MaxRecordData", past, pcapng(past)},
 		{"pcapng huge gzipped", huge, gzipped(pcapng(huge))},
 		{"pcapng huge, then a huge custom block", huge, block(huge)},
 	}
@@ -136,7 +137,7 @@ func TestRecordsReadInBoundedPieces(t *testing.T) {
 			if f.Info.CutRecords != 1 {
 				t.Errorf("CutRecords = %d, want 1", f.Info.CutRecords)
 			}
-			// The read buffers (1 MiB each, two for gzip), gzip's
+			// The read buffers (256 KiB each, two for gzip), gzip's
 			// window and MaxRecordData bytes for the cut record.
 			if alloc > 4<<20 {
 				t.Errorf("reading a %d-byte record allocated %d bytes", tt.size, alloc)
@@ -492,5 +493,110 @@ func TestMaxOpen(t *testing.T) {
 		if overlap && (err == io.EOF || !strings.Contains(fmt.Sprint(err), "more than 8 capture files overlap in time") || !strings.Contains(fmt.Sprint(err), "mergecap")) {
 			t.Errorf("overlapping: %d packets, %v", n, err)
 		}
+	}
+}
+
+// TestRecordAtTheBounds reads pcap records at the edges of what is kept
+// and of what a file may claim: one of exactly MaxRecordData bytes is
+// whole (not counted as cut); one of exactly the largest length a record
+// may have beyond its snaplen (eagerReadMax) is read, one byte more ends
+// the file with an error naming it; an ordinary capture has no cut record.
+func TestRecordAtTheBounds(t *testing.T) {
+	read := func(t *testing.T, snaplen uint32, sizes ...int64) (*File, []Packet) {
+		t.Helper()
+		var b bytes.Buffer
+		advcap.PcapHeader(&b, snaplen)
+		for i, n := range sizes {
+			advcap.PcapRecord(&b, 1e15+int64(i), n)
+		}
+		f, err := Open("-", &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []Packet
+		var p Packet
+		for f.Next(&p) == nil {
+			q := p
+			q.Data = nil
+			got = append(got, q)
+		}
+		return f, got
+	}
+	t.Run("exactly MaxRecordData", func(t *testing.T) {
+		f, got := read(t, 0xffffffff, MaxRecordData, 100)
+		if len(got) != 2 || got[0].Length != MaxRecordData || f.Info.CutRecords != 0 || f.Info.Truncated {
+			t.Fatalf("%d packets, first %d long, %d cut, truncated %v; want 2, %d, 0, false", len(got), got[0].Length, f.Info.CutRecords, f.Info.Truncated, MaxRecordData)
+		}
+	})
+	t.Run("eagerReadMax past a small snaplen", func(t *testing.T) {
+		f, got := read(t, 1500, eagerReadMax, 100)
+		if len(got) != 2 || f.Info.Truncated || f.Info.ReadErr != nil {
+			t.Fatalf("%d packets, truncated %v (%v); want 2, whole", len(got), f.Info.Truncated, f.Info.ReadErr)
+		}
+		f, got = read(t, 1500, 100, eagerReadMax+1, 100)
+		if len(got) != 1 || !f.Info.Truncated || f.Info.ReadErr == nil || f.Info.TruncatedAt != 24+16+100 {
+			t.Fatalf("%d packets, truncated %v at %d (%v); want 1, truncated at %d with an error", len(got), f.Info.Truncated, f.Info.TruncatedAt, f.Info.ReadErr, 24+16+100)
+		}
+	})
+	t.Run("ordinary capture", func(t *testing.T) {
+		var b bytes.Buffer
+		if _, err := gencap.Write(&b, gencap.Config{Seed: 3, Size: 4 << 20, Conns: 4, BigRate: 0.5}); err != nil {
+			t.Fatal(err)
+		}
+		f, err := Open("-", &b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		for f.Next(&p) == nil {
+		}
+		if f.Info.Packets == 0 || f.Info.CutRecords != 0 || f.Info.Truncated {
+			t.Fatalf("%d packets, %d cut, truncated %v; want some, 0, false", f.Info.Packets, f.Info.CutRecords, f.Info.Truncated)
+		}
+	})
+}
+
+// TestRecordCutShortByTheEnd: a file that ends inside a record's data
+// reads as truncated at that record, with no error kept (pcapgo's
+// io.ErrUnexpectedEOF), whether the record fits the read buffer or is
+// copied past it (and then cut within its kept bytes or beyond); one that ends right after a record header is truncated
+// there too, the same way for both sizes.
+func TestRecordCutShortByTheEnd(t *testing.T) {
+	type outcome struct {
+		packets   int64
+		truncated bool
+		at        int64
+		err       string
+	}
+	read := func(size int64, keep int) outcome {
+		var b bytes.Buffer
+		advcap.PcapHeader(&b, 0xffffffff)
+		advcap.PcapRecord(&b, 1e15, 100)
+		advcap.PcapRecord(&b, 1e15+1, size)
+		file := b.Bytes()[:24+16+100+16+keep]
+		f, err := Open("-", bytes.NewReader(file))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var p Packet
+		for f.Next(&p) == nil {
+		}
+		o := outcome{f.Info.Packets, f.Info.Truncated, f.Info.TruncatedAt, ""}
+		if f.Info.ReadErr != nil {
+			o.err = f.Info.ReadErr.Error()
+		}
+		return o
+	}
+	for _, c := range []struct {
+		size int64
+		keep int
+	}{{1000, 1}, {1000, 500}, {3 * readBufSize, 1}, {3 * readBufSize, 500}, {3 * readBufSize, MaxRecordData + 500}} {
+		if o := read(c.size, c.keep); o != (outcome{1, true, 24 + 16 + 100, ""}) {
+			t.Errorf("a %d-byte record cut after %d bytes: %+v, want 1 packet, truncated at %d, no error", c.size, c.keep, o, 24+16+100)
+		}
+	}
+	small, large := read(1000, 0), read(3*readBufSize, 0)
+	if small != large || !small.truncated || small.packets != 1 {
+		t.Errorf("a record header and no data: %+v for a small record, %+v for a large one; want the same, truncated after 1 packet", small, large)
 	}
 }

@@ -146,8 +146,8 @@ func (r *pcapFast) demerits(b []byte, extra int, ended bool) int {
 // next call.
 func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInfo, err error) {
 	data, t, caplen, length, err := r.next()
-	if err != nil && caplen == 0 {
-		return nil, ci, err // no whole record header
+	if err != nil {
+		return nil, ci, err // (what the header said is not used)
 	}
 	ci.Timestamp = time.Unix(0, t).UTC()
 	ci.CaptureLength, ci.Length = caplen, length

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 	"time"
+	"unsafe"
 )
 
 // seqSource hands out n packets whose Data and Frame say their place, and
@@ -103,5 +104,69 @@ func TestHandoffStopsPollingAnEmptyChannel(t *testing.T) {
 	close(ch)
 	if b := h.recv(ch); b != nil {
 		t.Fatal("recv on a closed channel returned a batch")
+	}
+}
+
+// sizedSource hands out n packets of size bytes each.
+type sizedSource struct {
+	n, i, size int
+	buf        []byte
+}
+
+func (s *sizedSource) Next(p *Packet) error {
+	if s.i == s.n {
+		return io.EOF
+	}
+	s.i++
+	if len(s.buf) < s.size {
+		s.buf = make([]byte, s.size)
+	}
+	*p = Packet{Frame: int64(s.i), Data: s.buf[:s.size:s.size]}
+	return nil
+}
+
+// TestPrefetchBatches checks where batches end, from where each packet
+// and its bytes lie: within a batch, both follow the packet before them in
+// its arrays; a packet where either does not is the first of a new batch
+// (two batches' arrays may lie end to end, but a batch that filled its
+// bytes used few of its packets, and one that filled its packets few of
+// its bytes). Small packets fill a batch by count
+// (batchPackets), large ones by bytes (batchBytes, a batch holding as
+// many as fit exactly); the progress callback comes every `every` packets
+// read, with the count.
+func TestPrefetchBatches(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		n, size    int
+		wantBreaks int
+	}{
+		{"by count", 5*batchPackets + 7, 64, 5},
+		{"by bytes, exactly full", 4*(batchBytes/(64<<10)) + 1, 64 << 10, 4},
+		{"by bytes, one more would not fit", 10, batchBytes/3 + 1, 4},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &sizedSource{n: tc.n, size: tc.size}
+			var breaks, got int
+			var end, next uintptr
+			var ticks []int64
+			err := Prefetch(src, func(p *Packet) {
+				start := uintptr(unsafe.Pointer(unsafe.SliceData(p.Data)))
+				at := uintptr(unsafe.Pointer(p))
+				if got > 0 && (start != end || at != next) {
+					breaks++
+				}
+				end, next = start+uintptr(len(p.Data)), at+unsafe.Sizeof(*p)
+				got++
+			}, 3, func(n int64) { ticks = append(ticks, n) })
+			if err != nil || got != tc.n {
+				t.Fatalf("Prefetch = %v after %d packets, want nil after %d", err, got, tc.n)
+			}
+			if breaks != tc.wantBreaks {
+				t.Errorf("%d packets of %d bytes came in %d batches, want %d", tc.n, tc.size, breaks+1, tc.wantBreaks+1)
+			}
+			if len(ticks) != tc.n/3 || len(ticks) > 0 && (ticks[0] != 3 || ticks[len(ticks)-1] != int64(tc.n/3*3)) {
+				t.Errorf("progress ticks %v, want every 3 packets up to %d", ticks, tc.n/3*3)
+			}
+		})
 	}
 }
