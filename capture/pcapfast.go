@@ -151,7 +151,7 @@ func (r *pcapFast) ZeroCopyReadPacketData() (data []byte, ci gopacket.CaptureInf
 	}
 	ci.Timestamp = time.Unix(0, t).UTC()
 	ci.CaptureLength, ci.Length = caplen, length
-	return data, ci, err
+	return data, ci, nil
 }
 
 // next returns the next record, its time in ns since the epoch, and its

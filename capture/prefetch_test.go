@@ -75,9 +75,10 @@ func TestPrefetchHandsOverEveryPacketInOrder(t *testing.T) {
 func TestHandoffStopsPollingAnEmptyChannel(t *testing.T) {
 	ch := make(chan *batch, 1)
 	var h handoff
-	// Batches that come long after any poll has ended.
+	// Batches that come long after any poll has ended (200 polls' time:
+	// a poller descheduled past the batch's coming would find it).
 	for i := 1; i <= spinGiveUp; i++ {
-		go func() { time.Sleep(3 * spinFor); ch <- &batch{} }()
+		go func() { time.Sleep(200 * spinFor); ch <- &batch{} }()
 		if h.recv(ch) == nil {
 			t.Fatal("recv returned nil on an open channel")
 		}

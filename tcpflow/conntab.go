@@ -50,18 +50,26 @@ func (t *connTable) len() int { return t.n }
 
 // get returns the connection of k, or nil.
 func (t *connTable) get(k *connKey) *conn {
+	if i := t.find(k); i >= 0 {
+		return t.slots[i].c
+	}
+	return nil
+}
+
+// find returns the slot holding k's connection, or -1.
+func (t *connTable) find(k *connKey) int {
 	if t.n == 0 {
-		return nil
+		return -1
 	}
 	h := t.hash(k)
 	mask := len(t.slots) - 1
 	for i := int(h) & mask; ; i = (i + 1) & mask {
 		s := &t.slots[i]
 		if s.c == nil {
-			return nil
+			return -1
 		}
 		if s.h == h && s.c.key == *k {
-			return s.c
+			return i
 		}
 	}
 }
@@ -96,22 +104,11 @@ func (t *connTable) grow() {
 
 // del removes k's connection, if there is one.
 func (t *connTable) del(k *connKey) {
-	if t.n == 0 {
+	i := t.find(k)
+	if i < 0 {
 		return
 	}
-	h := t.hash(k)
 	mask := len(t.slots) - 1
-	i := int(h) & mask
-	for {
-		s := &t.slots[i]
-		if s.c == nil {
-			return
-		}
-		if s.h == h && s.c.key == *k {
-			break
-		}
-		i = (i + 1) & mask
-	}
 	// Shift back the entries after the hole that probing would no longer
 	// reach: each whose home slot is not cyclically in (i, j].
 	for j := (i + 1) & mask; t.slots[j].c != nil; j = (j + 1) & mask {
